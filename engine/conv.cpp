@@ -1,0 +1,78 @@
+#include "engine/conv.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/depthwise.h"
+#include "engine/igemm_conv.h"
+
+namespace ce {
+
+int64_t ConvShape::macs() const {
+  const int64_t out_pixels = out[0] * out[1] * out[2];
+  const int64_t in_pixels = in[0] * in[1] * in[2];
+  // Transposed conv: every input pixel meets every tap once.
+  const int64_t pixels = transposed ? in_pixels : out_pixels;
+  const int64_t per_pixel = transposed ? c_in * cout_g() : c_out * cin_g();
+  return pixels * per_pixel * taps();
+}
+
+void ConvShape::infer_output() {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
+    if (transposed) {
+      out[i] = (in[i] - 1) * stride[i] - pad_begin[i] - pad_end[i] + span + output_padding[i];
+    } else {
+      const int64_t padded = in[i] + pad_begin[i] + pad_end[i];
+      out[i] = padded < span ? 0 : (padded - span) / stride[i] + 1;
+    }
+    if (out[i] < 1) throw std::invalid_argument("convolution output size is below 1: " + describe());
+  }
+}
+
+std::string ConvShape::describe() const {
+  std::ostringstream os;
+  auto dims = [&](const int64_t* v) {
+    os << "(";
+    for (int i = 3 - ndim; i < 3; ++i) os << v[i] << (i < 2 ? "," : "");
+    os << ")";
+  };
+  os << (transposed ? "conv_transpose" : "conv") << ndim << "d c_in=" << c_in << " c_out=" << c_out
+     << " groups=" << groups << " in=";
+  dims(in);
+  os << " kernel=";
+  dims(kernel);
+  os << " stride=";
+  dims(stride);
+  os << " dilation=";
+  dims(dilation);
+  os << " pads=";
+  dims(pad_begin);
+  dims(pad_end);
+  return os.str();
+}
+
+bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
+  if (algo == "igemm") return true;
+  if (algo == "depthwise") return depthwise_applies(s);
+  return false;
+}
+
+std::string select_conv_algorithm(const ConvShape& s) {
+  if (depthwise_applies(s)) return "depthwise";
+  return "igemm";
+}
+
+std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const float* bias,
+                                  const Activation& act, const std::string& algorithm) {
+  const std::string algo = algorithm == "auto" ? select_conv_algorithm(s) : algorithm;
+  if (!conv_algorithm_applies(algo, s))
+    throw std::invalid_argument("algorithm '" + algo + "' does not apply to " + s.describe());
+  if (algo == "depthwise") return make_depthwise_conv(s, weight, bias, act);
+  if (s.transposed) return make_igemm_deconv(s, weight, bias, act);
+  return make_igemm_conv(s, weight, bias, act);
+}
+
+}  // namespace ce

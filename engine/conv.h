@@ -1,0 +1,71 @@
+// Convolution operators. Every spatial rank is handled as 3D (d, h, w): a 2D conv has d = 1 and a
+// 1D conv d = h = 1, so one driver and one kernel family serve all three.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "engine/thread_pool.h"
+#include "native/params.h"
+
+namespace ce {
+
+struct ConvShape {
+  int ndim = 2;                 // spatial rank given by the user (1, 2 or 3)
+  int64_t c_in = 0, c_out = 0, groups = 1;
+  int64_t in[3] = {1, 1, 1};    // input spatial size (d, h, w)
+  int64_t out[3] = {1, 1, 1};   // output spatial size
+  int64_t kernel[3] = {1, 1, 1};
+  int64_t stride[3] = {1, 1, 1};
+  int64_t dilation[3] = {1, 1, 1};
+  int64_t pad_begin[3] = {0, 0, 0};
+  int64_t pad_end[3] = {0, 0, 0};
+  int64_t output_padding[3] = {0, 0, 0};  // transposed only
+  bool transposed = false;
+  int64_t in_pixel_stride = 0;  // floats between input pixels; 0 means c_in
+
+  int64_t cin_g() const { return c_in / groups; }
+  int64_t cout_g() const { return c_out / groups; }
+  int64_t in_ps() const { return in_pixel_stride ? in_pixel_stride : c_in; }
+  int64_t taps() const { return kernel[0] * kernel[1] * kernel[2]; }
+  // Multiply-accumulates per image of the direct algorithm.
+  int64_t macs() const;
+  // Fills `out` from the other fields; throws std::invalid_argument if it is not >= 1.
+  void infer_output();
+  std::string describe() const;
+};
+
+struct Activation {
+  float min = -std::numeric_limits<float>::infinity();
+  float max = std::numeric_limits<float>::infinity();
+  native::ClampParams clamp() const { return {min, max}; }
+};
+
+// A convolution with its weights packed once; forward is const and may run concurrently.
+// Views are channels-innermost; in.c == c_in, out.c == c_out, spatial sizes as in the shape.
+class ConvOp {
+ public:
+  virtual ~ConvOp() = default;
+  virtual void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const = 0;
+  virtual const char* algorithm() const = 0;
+  const ConvShape& shape() const { return shape_; }
+
+ protected:
+  explicit ConvOp(const ConvShape& s) : shape_(s) {}
+  ConvShape shape_;
+};
+
+// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in).
+// The one selection function: picks the fastest applicable algorithm for the shape and CPU.
+std::string select_conv_algorithm(const ConvShape& s);
+bool conv_algorithm_applies(const std::string& algo, const ConvShape& s);
+
+// Weight layout as torch/ONNX: conv (c_out, c_in/g, kd, kh, kw); transposed
+// (c_in, c_out/g, kd, kh, kw). bias may be null. algorithm "auto" selects.
+std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const float* bias,
+                                  const Activation& act, const std::string& algorithm = "auto");
+
+}  // namespace ce

@@ -1,0 +1,32 @@
+#include "engine/layout.h"
+
+#include <algorithm>
+
+namespace ce {
+
+namespace {
+constexpr int64_t kBlock = 32;  // 32x32 floats: two 4 KiB tiles stay in L1 during the transpose
+
+void transpose_blocked(const float* src, float* dst, int64_t n, int64_t rows, int64_t cols,
+                       ThreadPool& pool) {
+  const int64_t rb = (rows + kBlock - 1) / kBlock, cb = (cols + kBlock - 1) / kBlock;
+  pool.parallel_for_2d(n, rb * cb, [&](size_t b, size_t t) {
+    const float* s = src + b * rows * cols;
+    float* d = dst + b * rows * cols;
+    const int64_t r0 = (t / cb) * kBlock, c0 = (t % cb) * kBlock;
+    const int64_t r1 = std::min(rows, r0 + kBlock), c1 = std::min(cols, c0 + kBlock);
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c = c0; c < c1; ++c) d[c * rows + r] = s[r * cols + c];
+  });
+}
+}  // namespace
+
+void nchw_to_nhwc(const float* src, float* dst, int64_t n, int64_t c, int64_t p, ThreadPool& pool) {
+  transpose_blocked(src, dst, n, c, p, pool);
+}
+
+void nhwc_to_nchw(const float* src, float* dst, int64_t n, int64_t c, int64_t p, ThreadPool& pool) {
+  transpose_blocked(src, dst, n, p, c, pool);
+}
+
+}  // namespace ce

@@ -1,0 +1,110 @@
+#include "engine/thread_pool.h"
+
+#include <xmmintrin.h>
+
+#include <cstdlib>
+
+namespace ce {
+
+namespace {
+thread_local bool t_in_task = false;
+constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits 15 (FTZ) and 6 (DAZ)
+}  // namespace
+
+ScopedFlushDenormals::ScopedFlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtzDaz); }
+ScopedFlushDenormals::~ScopedFlushDenormals() { _mm_setcsr(saved_); }
+
+ThreadPool::ThreadPool(int num_threads) { set_num_threads(num_threads); }
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+int ThreadPool::default_num_threads() {
+  if (const char* env = std::getenv("CONVENGINE_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool pool(default_num_threads());
+  return pool;
+}
+
+void ThreadPool::set_num_threads(int n) {
+  if (n < 1) n = 1;
+  std::lock_guard<std::mutex> region(busy_);
+  if (n == num_threads_ && static_cast<int>(workers_.size()) == n - 1) return;
+  stop_workers();
+  num_threads_ = n;
+  start_workers(n - 1);
+}
+
+void ThreadPool::start_workers(int n) {
+  stop_ = false;
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+void ThreadPool::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void ThreadPool::drain() {
+  for (;;) {
+    size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= n_) break;
+    fn_(ctx_, i);
+  }
+}
+
+void ThreadPool::worker_loop() {
+  _mm_setcsr(_mm_getcsr() | kFtzDaz);
+  t_in_task = true;
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_.wait(lk, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+    }
+    drain();
+    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_cv_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
+  if (n == 0) return;
+  ScopedFlushDenormals ftz;
+  std::unique_lock<std::mutex> region(busy_, std::defer_lock);
+  if (n == 1 || workers_.empty() || t_in_task || !region.try_lock()) {
+    for (size_t i = 0; i < n; ++i) fn(ctx, i);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    fn_ = fn;
+    ctx_ = ctx;
+    n_ = n;
+    next_.store(0, std::memory_order_relaxed);
+    active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    ++generation_;
+  }
+  wake_.notify_all();
+  t_in_task = true;
+  drain();
+  t_in_task = false;
+  std::unique_lock<std::mutex> lk(mu_);
+  done_cv_.wait(lk, [&] { return active_.load(std::memory_order_acquire) == 0; });
+}
+
+}  // namespace ce

@@ -1,0 +1,78 @@
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ce {
+
+// Sets FTZ/DAZ in MXCSR for its lifetime and restores the caller's mode afterwards.
+class ScopedFlushDenormals {
+ public:
+  ScopedFlushDenormals();
+  ~ScopedFlushDenormals();
+  ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
+  ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
+ private:
+  unsigned saved_;
+};
+
+// A persistent pool: the calling thread plus (num_threads - 1) workers. Work items are indices
+// handed out by an atomic counter, so callers should make each index a tile worth a few
+// microseconds at least. A parallel_for issued while the pool is busy (another Python thread,
+// or a nested call from inside a task) runs inline on the calling thread.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  static ThreadPool& global();
+  static int default_num_threads();
+
+  int num_threads() const { return num_threads_; }
+  void set_num_threads(int n);
+
+  template <class F>
+  void parallel_for(size_t n, const F& f) {
+    run(n, [](const void* ctx, size_t i) { (*static_cast<const F*>(ctx))(i); }, &f);
+  }
+  template <class F>
+  void parallel_for_2d(size_t n0, size_t n1, const F& f) {
+    auto g = [&](size_t i) { f(i / n1, i % n1); };
+    parallel_for(n0 * n1, g);
+  }
+  template <class F>
+  void parallel_for_3d(size_t n0, size_t n1, size_t n2, const F& f) {
+    auto g = [&](size_t i) { f(i / (n1 * n2), (i / n2) % n1, i % n2); };
+    parallel_for(n0 * n1 * n2, g);
+  }
+
+ private:
+  using TaskFn = void (*)(const void*, size_t);
+  void run(size_t n, TaskFn fn, const void* ctx);
+  void start_workers(int n);
+  void stop_workers();
+  void worker_loop();
+  void drain();
+
+  int num_threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex busy_;  // held by the thread that owns the current parallel region
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable done_cv_;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  TaskFn fn_ = nullptr;
+  const void* ctx_ = nullptr;
+  size_t n_ = 0;
+  std::atomic<size_t> next_{0};
+  std::atomic<int> active_{0};
+};
+
+}  // namespace ce

@@ -1,0 +1,30 @@
+// Indirect GEMM microkernels: C[mr x nc] = clamp(bias + sum over ks taps of A_tap[mr x kc] * W).
+//
+//   a     ks * MR row pointers, tap-major: a[t * MR + i] is row i of tap t. Rows i >= mr must
+//         still be valid pointers (drivers repeat the last row). Every pointer except `zero`
+//         is displaced by a_offset floats before use, so one indirection buffer serves every
+//         image of a batch and every group.
+//   w     packed per block of NR output channels: NR biases, then ks * kc rows of NR weights
+//         (tap-major, then input channel). Channels past nc are zero padded.
+//   c     row i at c + i * cm_stride; successive NR blocks at + cn_stride (floats).
+//   zero  a buffer of at least kc zeros, used for padding taps.
+#pragma once
+#include <cstddef>
+
+#include "native/params.h"
+
+namespace ce::native {
+
+using IGemmFn = void (*)(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                         size_t a_offset, const float* zero, const ClampParams* params);
+
+void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                          size_t a_offset, const float* zero, const ClampParams* params);
+
+void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                           size_t a_offset, const float* zero, const ClampParams* params);
+
+}  // namespace ce::native

@@ -1,0 +1,1 @@
+"""Internals of convengine.functional: argument checking and the op implementations."""

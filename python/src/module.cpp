@@ -1,0 +1,53 @@
+#include "common.h"
+
+#include "engine/cpu.h"
+#include "engine/layout.h"
+#include "engine/thread_pool.h"
+
+namespace ce::bind {
+
+std::vector<float> to_nhwc(const FloatArray& x) {
+  const auto s = shape_of(x);
+  int64_t p = 1;
+  for (size_t i = 2; i < s.size(); ++i) p *= s[i];
+  std::vector<float> dst(static_cast<size_t>(s[0] * s[1] * p));
+  const float* src = x.data();
+  py::gil_scoped_release nogil;
+  nchw_to_nhwc(src, dst.data(), s[0], s[1], p, ThreadPool::global());
+  return dst;
+}
+
+py::array_t<float> from_nhwc(const std::vector<float>& src, const std::vector<int64_t>& shape) {
+  py::array_t<float> out(shape);
+  int64_t p = 1;
+  for (size_t i = 2; i < shape.size(); ++i) p *= shape[i];
+  float* dst = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    nhwc_to_nchw(src.data(), dst, shape[0], shape[1], p, ThreadPool::global());
+  }
+  return out;
+}
+
+void bind_core(py::module_& m) {
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(n));
+    py::gil_scoped_release nogil;
+    ThreadPool::global().set_num_threads(n);
+  });
+  m.def("get_num_threads", [] { return ThreadPool::global().num_threads(); });
+  m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma);
+  m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("set_isa", [](const std::string& name) { set_isa(parse_isa(name)); });
+}
+
+}  // namespace ce::bind
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "convengine C++ core (thin bindings; see convengine.functional for the API)";
+  ce::bind::bind_core(m);
+  ce::bind::bind_conv(m);
+  ce::bind::bind_deform(m);
+  ce::bind::bind_local(m);
+  ce::bind::bind_ops(m);
+}

@@ -1,0 +1,65 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def assert_close(actual, expected, atol=1e-5, rtol=1e-4, what=""):
+    """Elementwise |actual - expected| <= max(atol, rtol * |expected|), with a message that names
+    the worst element. Shapes must match exactly."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != expected {expected.shape}"
+    assert np.all(np.isfinite(actual)) or not np.all(np.isfinite(expected)), f"{what}: non-finite output"
+    err = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    tol = np.maximum(atol, rtol * np.abs(expected.astype(np.float64)))
+    bad = err > tol
+    if bad.any():
+        idx = np.unravel_index(np.argmax(err - tol), err.shape)
+        raise AssertionError(
+            f"{what}: {bad.sum()} of {err.size} elements outside max({atol:g}, {rtol:g}*|ref|); "
+            f"worst at {idx}: got {actual[idx]!r}, expected {expected[idx]!r}")
+
+
+def conv_atol(terms):
+    """Absolute tolerance for a float32 sum of `terms` products of unit-normal values: the sum's
+    magnitude grows like sqrt(terms), and so does its rounding error."""
+    return 1e-5 * max(1.0, float(terms)) ** 0.5
+
+
+@pytest.fixture
+def rng(request):
+    # Deterministic per test, independent of test order.
+    seed = abs(hash(request.node.nodeid)) % (2**32)
+    return np.random.default_rng(seed)
+
+
+def randn(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+try:
+    import torch as _torch  # noqa: F401
+    HAVE_TORCH = True
+except Exception:  # pragma: no cover - torch is optional
+    HAVE_TORCH = False
+
+needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
+
+
+@pytest.fixture(params=["avx2", "scalar"])
+def isa(request):
+    """Runs a test once per instruction set: the AVX2 kernels and the portable fallback."""
+    from convengine import _native
+    if request.param == "avx2" and not _native.cpu_has_avx2_fma():
+        pytest.skip("CPU lacks AVX2/FMA")
+    old = _native.get_isa()
+    _native.set_isa(request.param)
+    yield request.param
+    _native.set_isa(old)
+
+
+sys.path.insert(0, HERE)
