@@ -20,22 +20,33 @@ def _record(algo: str) -> None:
     _last.algorithm = algo
 
 
-def _conv(ndim, input, weight, bias, stride, padding, dilation, groups, output_padding,
-          transposed, algorithm, clamp=(-np.inf, np.inf)):
-    x = as_float32("input", input, (ndim + 2,))
+def prepare_conv(ndim, input_shape, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                 output_padding=0, transposed=False, algorithm="auto", clamp=(-np.inf, np.inf)):
+    """Validates a convolution and returns it prepared (weights packed once) for inputs of
+    `input_shape` (the batch size may differ at run time): call ``.run(x)`` repeatedly."""
     w = as_float32("weight", weight, (ndim + 2,))
     b = None if bias is None else as_float32("bias", bias, (1,))
-    a = conv_args(x, w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
+    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), tuple(input_shape),
+                                            (0,) * len(input_shape))
+    a = conv_args(probe, w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm must be a str, got {type(algorithm).__name__}")
     algos = ("auto", *_native.conv_algorithms())
     if algorithm not in algos:
         raise ValueError(f"algorithm must be one of {algos}, got {algorithm!r}")
-    y, algo = _native.conv(x, w, b, ndim, a.groups, a.padded3(a.stride, 1),
-                           a.padded3(a.dilation, 1), a.padded3(a.pad_begin, 0),
-                           a.padded3(a.pad_end, 0), a.padded3(a.output_padding, 0), transposed,
-                           algorithm, float(clamp[0]), float(clamp[1]))
-    _record(algo)
+    return _native.Conv(list(input_shape), w, b, a.groups, a.padded3(a.stride, 1),
+                        a.padded3(a.dilation, 1), a.padded3(a.pad_begin, 0),
+                        a.padded3(a.pad_end, 0), a.padded3(a.output_padding, 0), transposed,
+                        algorithm, float(clamp[0]), float(clamp[1]))
+
+
+def _conv(ndim, input, weight, bias, stride, padding, dilation, groups, output_padding,
+          transposed, algorithm):
+    x = as_float32("input", input, (ndim + 2,))
+    op = prepare_conv(ndim, x.shape, weight, bias, stride, padding, dilation, groups,
+                      output_padding, transposed, algorithm)
+    y = op.run(x)
+    _record(op.algorithm)
     return y
 
 

@@ -1,0 +1,129 @@
+"""`convengine bench`: times convengine against torch (when installed) on the same layers, same
+inputs, same thread count, in one run, and prints medians, ratios and GFLOP/s.
+
+Until the model zoo lands, the built-in workload is the layer table of the project's kernel
+benchmark (typical layers of ResNet, MobileNet, ShuffleNet, DeepLab, U-Net, C3D).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from . import _native, get_num_threads, set_num_threads
+from ._functional.conv import prepare_conv
+
+# name: (description, ndim, input shape, weight shape, stride, padding, dilation, groups, transposed)
+LAYERS = {
+    "a": ("conv 3x3 s1 64->64 56x56", 2, (1, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1, False),
+    "b": ("conv 3x3 s1 256->256 14x14", 2, (1, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1, False),
+    "c": ("depthwise 3x3 s1 C=144 56x56", 2, (1, 144, 56, 56), (144, 1, 3, 3), 1, 1, 1, 144, False),
+    "d": ("depthwise 3x3 s2 C=144 56x56", 2, (1, 144, 56, 56), (144, 1, 3, 3), 2, 1, 1, 144, False),
+    "e": ("pointwise 144->24 56x56", 2, (1, 144, 56, 56), (24, 144, 1, 1), 1, 0, 1, 1, False),
+    "f": ("pointwise 576->96 14x14", 2, (1, 576, 14, 14), (96, 576, 1, 1), 1, 0, 1, 1, False),
+    "g": ("grouped 3x3 128->128 g=32 56x56", 2, (1, 128, 56, 56), (128, 4, 3, 3), 1, 1, 1, 32, False),
+    "h": ("pointwise grouped 240->240 g=3 28x28", 2, (1, 240, 28, 28), (240, 80, 1, 1), 1, 0, 1, 3, False),
+    "i": ("dilated 3x3 d2 256->256 28x28", 2, (1, 256, 28, 28), (256, 256, 3, 3), 1, 2, 2, 1, False),
+    "j": ("transposed 4x4 s2 64->32 28->56", 2, (1, 64, 28, 28), (64, 32, 4, 4), 2, 1, 1, 1, True),
+    "k": ("conv3d 3x3x3 16->32 8x56x56", 3, (1, 16, 8, 56, 56), (32, 16, 3, 3, 3), 1, 1, 1, 1, False),
+    "l": ("conv 7x7 s2 3->64 224x224", 2, (1, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1, False),
+}
+
+
+def _median_ms(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def bench_layers(names, threads, runs, warmup, seed=0):
+    try:
+        import torch
+        import torch.nn.functional as TF
+    except ImportError:
+        torch = None
+    rng = np.random.default_rng(seed)
+    rows = []
+    old = get_num_threads()
+    set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        for name in names:
+            desc, ndim, xs, ws, s, p, d, g, tr = LAYERS[name]
+            x = rng.standard_normal(xs).astype(np.float32)
+            w = (rng.standard_normal(ws) / np.sqrt(np.prod(ws[1:]))).astype(np.float32)
+            b = rng.standard_normal(ws[1] * g if tr else ws[0]).astype(np.float32)
+            op = prepare_conv(ndim, xs, w, b, s, p, d, g, transposed=tr)
+            flops = 2.0 * op.macs_per_image * xs[0]
+            row = {"layer": name, "desc": desc, "threads": threads, "algorithm": op.algorithm,
+                   "convengine_ms": _median_ms(lambda: op.run(x), runs, warmup)}
+            row["gflops"] = flops / row["convengine_ms"] / 1e6
+            if torch is not None:
+                fn = {(1, False): TF.conv1d, (2, False): TF.conv2d, (3, False): TF.conv3d,
+                      (2, True): TF.conv_transpose2d, (3, True): TF.conv_transpose3d}[(ndim, tr)]
+                tx, tw, tb = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
+                kw = dict(stride=s, padding=p, dilation=d, groups=g)
+                with torch.no_grad():
+                    ref = fn(tx, tw, tb, **kw)
+                    row["torch_ms"] = _median_ms(lambda: fn(tx, tw, tb, **kw), runs, warmup)
+                row["max_abs_diff"] = float(np.max(np.abs(op.run(x) - ref.numpy())))
+                row["speedup_vs_torch"] = row["torch_ms"] / row["convengine_ms"]
+            rows.append(row)
+            yield row
+    finally:
+        set_num_threads(old)
+
+
+def _fmt_row(r):
+    t = f"{r['torch_ms']:9.3f} {r['speedup_vs_torch']:7.2f}x {r['max_abs_diff']:9.1e}" if "torch_ms" in r \
+        else f"{'-':>9s} {'-':>8s} {'-':>9s}"
+    return (f"{r['layer']:>2s}  {r['desc']:38s} {r['threads']:>2d} {r['algorithm']:>10s} "
+            f"{r['convengine_ms']:9.3f} {r['gflops']:7.1f} {t}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="convengine bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names (a..l)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--runs", type=int, default=30, help="timed runs per measurement (median)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    a = ap.parse_args(argv)
+    names = [n.strip() for n in a.layers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in LAYERS]
+    if unknown:
+        ap.error(f"unknown layers {unknown}; choose from {list(LAYERS)}")
+    try:
+        threads = [int(t) for t in a.threads.split(",")]
+    except ValueError:
+        ap.error(f"--threads must be comma-separated ints, got {a.threads!r}")
+    if any(t < 1 for t in threads) or a.runs < 1 or a.warmup < 0:
+        ap.error("--threads and --runs must be >= 1, --warmup >= 0")
+    print(f"convengine {_native.get_isa()} kernels; median of {a.runs} runs; batch 1, float32")
+    print(f"{'':>2s}  {'layer':38s} {'th':>2s} {'algorithm':>10s} {'ce ms':>9s} {'GFLOP/s':>7s} "
+          f"{'torch ms':>9s} {'speedup':>8s} {'max|diff|':>9s}")
+    rows = []
+    for t in threads:
+        for r in bench_layers(names, t, a.runs, a.warmup):
+            rows.append(r)
+            print(_fmt_row(r), flush=True)
+    if "torch_ms" not in rows[0]:
+        print("torch is not installed: install torch==2.13.0 to compare.")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
