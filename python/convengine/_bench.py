@@ -17,21 +17,61 @@ import numpy as np
 from . import _native, get_num_threads, set_num_threads
 from ._functional.conv import prepare_conv
 
-# name: (description, ndim, input shape, weight shape, stride, padding, dilation, groups, transposed)
+# name: (description, [(ndim, input shape, weight shape, stride, padding, dilation, groups,
+#                         transposed), ...]): a layer is one conv or a short chain of them.
 LAYERS = {
-    "a": ("conv 3x3 s1 64->64 56x56", 2, (1, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1, False),
-    "b": ("conv 3x3 s1 256->256 14x14", 2, (1, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1, False),
-    "c": ("depthwise 3x3 s1 C=144 56x56", 2, (1, 144, 56, 56), (144, 1, 3, 3), 1, 1, 1, 144, False),
-    "d": ("depthwise 3x3 s2 C=144 56x56", 2, (1, 144, 56, 56), (144, 1, 3, 3), 2, 1, 1, 144, False),
-    "e": ("pointwise 144->24 56x56", 2, (1, 144, 56, 56), (24, 144, 1, 1), 1, 0, 1, 1, False),
-    "f": ("pointwise 576->96 14x14", 2, (1, 576, 14, 14), (96, 576, 1, 1), 1, 0, 1, 1, False),
-    "g": ("grouped 3x3 128->128 g=32 56x56", 2, (1, 128, 56, 56), (128, 4, 3, 3), 1, 1, 1, 32, False),
-    "h": ("pointwise grouped 240->240 g=3 28x28", 2, (1, 240, 28, 28), (240, 80, 1, 1), 1, 0, 1, 3, False),
-    "i": ("dilated 3x3 d2 256->256 28x28", 2, (1, 256, 28, 28), (256, 256, 3, 3), 1, 2, 2, 1, False),
-    "j": ("transposed 4x4 s2 64->32 28->56", 2, (1, 64, 28, 28), (64, 32, 4, 4), 2, 1, 1, 1, True),
-    "k": ("conv3d 3x3x3 16->32 8x56x56", 3, (1, 16, 8, 56, 56), (32, 16, 3, 3, 3), 1, 1, 1, 1, False),
-    "l": ("conv 7x7 s2 3->64 224x224", 2, (1, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1, False),
+    "a": ("conv 3x3 s1 64->64 56x56", [(2, (1, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1, False)]),
+    "b": ("conv 3x3 s1 256->256 14x14", [(2, (1, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1, False)]),
+    "c": ("depthwise 3x3 s1 C=144 56x56", [(2, (1, 144, 56, 56), (144, 1, 3, 3), 1, 1, 1, 144, False)]),
+    "d": ("depthwise 3x3 s2 C=144 56x56", [(2, (1, 144, 56, 56), (144, 1, 3, 3), 2, 1, 1, 144, False)]),
+    "e": ("pointwise 144->24 56x56", [(2, (1, 144, 56, 56), (24, 144, 1, 1), 1, 0, 1, 1, False)]),
+    "f": ("pointwise 576->96 14x14", [(2, (1, 576, 14, 14), (96, 576, 1, 1), 1, 0, 1, 1, False)]),
+    "g": ("grouped 3x3 128->128 g=32 56x56", [(2, (1, 128, 56, 56), (128, 4, 3, 3), 1, 1, 1, 32, False)]),
+    "h": ("pw grouped 240->240 g=3 28x28", [(2, (1, 240, 28, 28), (240, 80, 1, 1), 1, 0, 1, 3, False)]),
+    "i": ("dilated 3x3 d2 256->256 28x28", [(2, (1, 256, 28, 28), (256, 256, 3, 3), 1, 2, 2, 1, False)]),
+    "j": ("transposed 4x4 s2 64->32 28->56", [(2, (1, 64, 28, 28), (64, 32, 4, 4), 2, 1, 1, 1, True)]),
+    "k": ("conv3d 3x3x3 16->32 8x56x56", [(3, (1, 16, 8, 56, 56), (32, 16, 3, 3, 3), 1, 1, 1, 1, False)]),
+    "l": ("conv 7x7 s2 3->64 224x224", [(2, (1, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1, False)]),
+    "m": ("1x7 then 7x1 128->128 17x17", [(2, (1, 128, 17, 17), (128, 128, 1, 7), 1, (0, 3), 1, 1, False),
+                                         (2, (1, 128, 17, 17), (128, 128, 7, 1), 1, (3, 0), 1, 1, False)]),
 }
+
+
+def make_layer(name, batch=1, seed=0):
+    """Input and per-conv (weight, bias, kwargs) of a layer, with He-scaled random weights."""
+    rng = np.random.default_rng(seed)
+    desc, specs = LAYERS[name]
+    x = rng.standard_normal((batch,) + specs[0][1][1:]).astype(np.float32)
+    convs = []
+    for ndim, xs, ws, s, p, d, g, tr in specs:
+        w = (rng.standard_normal(ws) / np.sqrt(np.prod(ws[1:]))).astype(np.float32)
+        b = rng.standard_normal(ws[1] * g if tr else ws[0]).astype(np.float32)
+        convs.append((w, b, dict(ndim=ndim, stride=s, padding=p, dilation=d, groups=g, transposed=tr)))
+    return desc, x, convs
+
+
+def torch_layer(convs):
+    """A callable running the layer in torch eager (NCHW), or None without torch."""
+    try:
+        import torch
+        import torch.nn.functional as TF
+    except ImportError:
+        return None
+    fns = []
+    for w, b, kw in convs:
+        fn = {(1, False): TF.conv1d, (2, False): TF.conv2d, (3, False): TF.conv3d,
+              (1, True): TF.conv_transpose1d, (2, True): TF.conv_transpose2d,
+              (3, True): TF.conv_transpose3d}[(kw["ndim"], kw["transposed"])]
+        p = kw["padding"]
+        fns.append((fn, torch.from_numpy(w), torch.from_numpy(b),
+                    dict(stride=kw["stride"], padding=p, dilation=kw["dilation"], groups=kw["groups"])))
+
+    def run(tx):
+        with torch.no_grad():
+            for fn, tw, tb, kw in fns:
+                tx = fn(tx, tw, tb, **kw)
+        return tx
+    return run
 
 
 def _median_ms(fn, runs, warmup):
@@ -48,37 +88,37 @@ def _median_ms(fn, runs, warmup):
 def bench_layers(names, threads, runs, warmup, seed=0):
     try:
         import torch
-        import torch.nn.functional as TF
     except ImportError:
         torch = None
-    rng = np.random.default_rng(seed)
-    rows = []
     old = get_num_threads()
     set_num_threads(threads)
     if torch is not None:
         torch.set_num_threads(threads)
     try:
         for name in names:
-            desc, ndim, xs, ws, s, p, d, g, tr = LAYERS[name]
-            x = rng.standard_normal(xs).astype(np.float32)
-            w = (rng.standard_normal(ws) / np.sqrt(np.prod(ws[1:]))).astype(np.float32)
-            b = rng.standard_normal(ws[1] * g if tr else ws[0]).astype(np.float32)
-            op = prepare_conv(ndim, xs, w, b, s, p, d, g, transposed=tr)
-            flops = 2.0 * op.macs_per_image * xs[0]
-            row = {"layer": name, "desc": desc, "threads": threads, "algorithm": op.algorithm,
-                   "convengine_ms": _median_ms(lambda: op.run(x), runs, warmup)}
+            desc, x, convs = make_layer(name, seed=seed)
+            ops, shape = [], x.shape
+            for w, b, kw in convs:
+                kw = dict(kw)
+                ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, **kw))
+                shape = tuple(ops[-1].output_shape(shape[0]))
+
+            def run():
+                h = x
+                for op in ops:
+                    h = op.run(h)
+                return h
+            flops = sum(2.0 * op.macs_per_image for op in ops) * x.shape[0]
+            row = {"layer": name, "desc": desc, "threads": threads,
+                   "algorithm": "+".join(op.algorithm for op in ops),
+                   "convengine_ms": _median_ms(run, runs, warmup)}
             row["gflops"] = flops / row["convengine_ms"] / 1e6
-            if torch is not None:
-                fn = {(1, False): TF.conv1d, (2, False): TF.conv2d, (3, False): TF.conv3d,
-                      (2, True): TF.conv_transpose2d, (3, True): TF.conv_transpose3d}[(ndim, tr)]
-                tx, tw, tb = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
-                kw = dict(stride=s, padding=p, dilation=d, groups=g)
-                with torch.no_grad():
-                    ref = fn(tx, tw, tb, **kw)
-                    row["torch_ms"] = _median_ms(lambda: fn(tx, tw, tb, **kw), runs, warmup)
-                row["max_abs_diff"] = float(np.max(np.abs(op.run(x) - ref.numpy())))
+            tl = torch_layer(convs)
+            if tl is not None:
+                tx = torch.from_numpy(x)
+                row["torch_ms"] = _median_ms(lambda: tl(tx), runs, warmup)
+                row["max_abs_diff"] = float(np.max(np.abs(run() - tl(tx).numpy())))
                 row["speedup_vs_torch"] = row["torch_ms"] / row["convengine_ms"]
-            rows.append(row)
             yield row
     finally:
         set_num_threads(old)
@@ -93,7 +133,7 @@ def _fmt_row(r):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="convengine bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names (a..l)")
+    ap.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names (a..m)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per measurement (median)")
     ap.add_argument("--warmup", type=int, default=3)

@@ -76,6 +76,28 @@ class PreparedConv {
     return from_nhwc(out, out_shape);
   }
 
+  // Runs on channels-innermost arrays (N, *spatial, C), as inside a graph: no layout change.
+  void run_nhwc(const FloatArray& x, py::array_t<float, py::array::c_style>& y) const {
+    const ConvShape& s = op_->shape();
+    const auto xs = shape_of(x);
+    const auto ys = shape_of(y);
+    Vec want_x = {xs.empty() ? 0 : xs[0]}, want_y = want_x;
+    for (int i = 3 - ndim_; i < 3; ++i) want_x.push_back(s.in[i]), want_y.push_back(s.out[i]);
+    want_x.push_back(s.c_in);
+    want_y.push_back(s.c_out);
+    if (xs != want_x || ys != want_y || xs[0] < 1)
+      throw py::value_error("run_nhwc: x and y must be (N, *spatial, C) of the prepared shapes");
+    TensorView iv, ov;
+    iv.data = const_cast<float*>(x.data());
+    ov.data = y.mutable_data();
+    iv.n = ov.n = xs[0];
+    iv.c = s.c_in, ov.c = s.c_out;
+    iv.d = s.in[0], iv.h = s.in[1], iv.w = s.in[2];
+    ov.d = s.out[0], ov.h = s.out[1], ov.w = s.out[2];
+    py::gil_scoped_release nogil;
+    op_->forward(iv, ov, ThreadPool::global());
+  }
+
   Vec output_shape(int64_t n) const {
     const ConvShape& s = op_->shape();
     Vec r = {n, s.c_out};
@@ -102,6 +124,7 @@ void bind_conv(py::module_& m) {
            py::arg("output_padding"), py::arg("transposed"), py::arg("algorithm") = "auto",
            py::arg("act_min") = -INFINITY, py::arg("act_max") = INFINITY)
       .def("run", &PreparedConv::run, py::arg("x"))
+      .def("run_nhwc", &PreparedConv::run_nhwc, py::arg("x"), py::arg("y"))
       .def("output_shape", &PreparedConv::output_shape, py::arg("n"))
       .def_property_readonly("algorithm", &PreparedConv::algorithm)
       .def_property_readonly("macs_per_image", &PreparedConv::macs);

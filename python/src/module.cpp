@@ -2,6 +2,7 @@
 
 #include "engine/cpu.h"
 #include "engine/layout.h"
+#include "engine/peak.h"
 #include "engine/thread_pool.h"
 
 namespace ce::bind {
@@ -39,6 +40,10 @@ void bind_core(py::module_& m) {
   m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma);
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("set_isa", [](const std::string& name) { set_isa(parse_isa(name)); });
+  m.def("measure_fma_peak_gflops", [](int repeats) {
+    py::gil_scoped_release nogil;
+    return measure_fma_peak_gflops(ThreadPool::global(), repeats);
+  }, py::arg("repeats") = 5, "Measured FP32 FMA peak of the engine's threads, GFLOP/s.");
 }
 
 }  // namespace ce::bind

@@ -1,0 +1,187 @@
+"""Layer benchmark: convengine against torch and onnxruntime on the same layers, inputs and
+thread counts, in one run.
+
+    python bench/layers.py [--layers a,b,...] [--threads 1,2] [--rounds 7] [--runs 15]
+
+convengine runs each layer as it runs inside a graph: weights packed once, activations in its
+internal channels-innermost layout (no per-layer NCHW conversion); torch (eager, no_grad) and
+onnxruntime run in their native NCHW. Each engine is timed in interleaved rounds (ce, torch,
+ort, ce, torch, ort, ...) so a burst of load on this shared machine hits all of them alike;
+the figure is the median of all timed runs. GFLOP/s counts 2 x MACs of the direct algorithm;
+"% peak" divides by the FMA peak measured here, with the same number of threads.
+Writes bench/results/layers.md and bench/results/layers.json.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import convengine
+from convengine import _native
+from convengine._bench import LAYERS, make_layer, torch_layer
+from convengine._functional.conv import prepare_conv
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def convengine_layer(x, convs):
+    ops, shape = [], x.shape
+    for w, b, kw in convs:
+        kw = dict(kw)
+        ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, **kw))
+        shape = tuple(ops[-1].output_shape(shape[0]))
+    nd = x.ndim
+    to_last = (0, *range(2, nd), 1)
+    bufs = [np.ascontiguousarray(x.transpose(to_last))]
+    for op in ops:
+        s = op.output_shape(x.shape[0])
+        bufs.append(np.empty([s[0], *s[2:], s[1]], np.float32))
+
+    def run():
+        for i, op in enumerate(ops):
+            op.run_nhwc(bufs[i], bufs[i + 1])
+        return bufs[-1]
+
+    def result_nchw():
+        run()
+        return np.moveaxis(bufs[-1], -1, 1)
+    flops = sum(2.0 * op.macs_per_image for op in ops) * x.shape[0]
+    return run, result_nchw, "+".join(op.algorithm for op in ops), flops
+
+
+def ort_layer(x, convs, threads):
+    try:
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    nodes, inits, name = [], [], "x"
+    for i, (w, b, kw) in enumerate(convs):
+        nd = kw["ndim"]
+        tup = lambda v: [v] * nd if isinstance(v, int) else list(v)
+        p = kw["padding"]
+        pads = tup(p) * 2 if isinstance(p, int) or len(p) == nd else list(p)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes.append(helper.make_node("ConvTranspose" if kw["transposed"] else "Conv",
+                                      [name, f"w{i}", f"b{i}"], [f"y{i}"], strides=tup(kw["stride"]),
+                                      pads=pads, dilations=tup(kw["dilation"]), group=kw["groups"],
+                                      kernel_shape=list(w.shape[2:])))
+        name = f"y{i}"
+    graph = helper.make_graph(nodes, "layer", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return lambda: sess.run(None, {"x": x})[0]
+
+
+def timed(fn, runs):
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+def bench(names, threads, rounds, runs, warmup):
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    convengine.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    peak = _native.measure_fma_peak_gflops()
+    rows = []
+    for name in names:
+        desc, x, convs = make_layer(name)
+        ce_run, ce_nchw, algo, flops = convengine_layer(x, convs)
+        engines = {"convengine": ce_run}
+        tl = torch_layer(convs)
+        if tl is not None:
+            tx = torch.from_numpy(x)
+            engines["torch"] = lambda: tl(tx)
+        ol = ort_layer(x, convs, threads)
+        if ol is not None:
+            engines["onnxruntime"] = ol
+        for fn in engines.values():
+            timed(fn, warmup)
+        times = {k: [] for k in engines}
+        for _ in range(rounds):
+            for k, fn in engines.items():
+                times[k] += timed(fn, runs)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        row = dict(layer=name, desc=desc, threads=threads, algorithm=algo, peak_gflops=peak,
+                   **{f"{k}_ms": v for k, v in med.items()})
+        row["gflops"] = flops / med["convengine"] / 1e6
+        row["pct_peak"] = 100 * row["gflops"] / peak if peak else float("nan")
+        y = ce_nchw()
+        if tl is not None:
+            row["vs_torch"] = med["torch"] / med["convengine"]
+            row["max_abs_diff_torch"] = float(np.max(np.abs(y - tl(tx).numpy())))
+        if ol is not None:
+            row["vs_ort"] = med["onnxruntime"] / med["convengine"]
+            row["max_abs_diff_ort"] = float(np.max(np.abs(y - ol())))
+        rows.append(row)
+        print(fmt(row), flush=True)
+    return rows
+
+
+HEADER = ("| layer | shape | threads | algorithm | convengine ms | torch ms | onnxruntime ms | "
+          "speedup vs torch | speedup vs ORT | GFLOP/s | % of peak |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def fmt(r):
+    g = lambda k, f: (f % r[k]) if k in r else "-"
+    return (f"| {r['layer']} | {r['desc']} | {r['threads']} | {r['algorithm']} | {r['convengine_ms']:.3f} | "
+            f"{g('torch_ms', '%.3f')} | {g('onnxruntime_ms', '%.3f')} | {g('vs_torch', '%.2fx')} | "
+            f"{g('vs_ort', '%.2fx')} | {r['gflops']:.1f} | {r['pct_peak']:.0f}% |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--layers", default=",".join(LAYERS))
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args(argv)
+    names = a.layers.split(",")
+    print(HEADER)
+    rows = []
+    for t in [int(v) for v in a.threads.split(",")]:
+        rows += bench(names, t, a.rounds, a.runs, a.warmup)
+    os.makedirs(a.out, exist_ok=True)
+    versions = {"convengine": convengine.__version__, "isa": _native.get_isa(),
+                "machine": platform.processor() or platform.machine()}
+    for mod in ("torch", "onnxruntime"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
+    with open(os.path.join(a.out, "layers.json"), "w") as f:
+        json.dump({"versions": versions, "rows": rows}, f, indent=1)
+    peaks = sorted({(r["threads"], round(r["peak_gflops"])) for r in rows})
+    with open(os.path.join(a.out, "layers.md"), "w") as f:
+        f.write("# Layer benchmark\n\n`python bench/layers.py` (see its docstring for the method). "
+                f"Versions: {versions}. Measured FMA peak: "
+                + ", ".join(f"{p} GFLOP/s at {t} thread(s)" for t, p in peaks) + ". Batch 1, float32, "
+                f"median of {a.rounds} x {a.runs} interleaved runs. Speedup > 1 means convengine is faster.\n\n")
+        f.write(HEADER + "\n" + "\n".join(fmt(r) for r in rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
