@@ -1,15 +1,207 @@
-// Placeholder until the direct depthwise kernels land: never selected.
+// Direct depthwise convolution driver: weight packing, border handling, tiling and threading.
+// The arithmetic is in native/dwconv (kernels picked by engine/dispatch).
+//
+// Per output row the interior pixels (every horizontal tap inside the image) go to one row
+// kernel call per segment, with the kh input rows passed as pointers; a row that falls in the
+// vertical padding points into a zero row instead, so top and bottom rows need no special
+// code. The few pixels at the left and right edges, and every pixel of images smaller than the
+// kernel span, go through the indirect kernel with per-tap pointers (zero buffer for padding).
 #include "engine/depthwise.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+#include <vector>
+
+#include "engine/dispatch.h"
 
 namespace ce {
 
-bool depthwise_applies(const ConvShape&) { return false; }
+namespace {
 
-std::unique_ptr<ConvOp> make_depthwise_conv(const ConvShape& s, const float*, const float*,
-                                            const Activation&) {
-  throw std::invalid_argument("depthwise algorithm is not available for " + s.describe());
+constexpr size_t kTile = native::kDwTile;
+// Interior pixels per row-kernel call: the kernels walk the segment once per 8-channel strip,
+// so the segment's input lines should stay in L1 between strips.
+constexpr int64_t kSegment = 64;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class DepthwiseConv final : public ConvOp {
+ public:
+  DepthwiseConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
+      : ConvOp(s), k_(dwconv_kernels()) {
+    c_ = s.c_in;
+    mult_ = s.c_out / s.c_in;
+    oc_ = s.c_out;
+    kh_ = s.kernel[1];
+    kw_ = s.kernel[2];
+    taps_ = kh_ * kw_;
+    params_.min = act.min;
+    params_.max = act.max;
+    params_.mult = nullptr;
+
+    const int64_t sw = s.stride[2], dw = s.dilation[2];
+    if (mult_ > 1) {
+      row_ = k_.row_mult;
+    } else if (kh_ == 3 && kw_ == 3 && sw == dw) {
+      row_ = k_.row_3x3s1;
+    } else if (kh_ == 3 && kw_ == 3 && sw == 2 * dw) {
+      row_ = k_.row_3x3s2;
+    } else if (kh_ == 5 && kw_ == 5) {
+      row_ = k_.row_5x5;
+    } else {
+      row_ = k_.row_kxk;
+    }
+
+    // Tap-major packing per tile of 16 output channels, bias first, zero padded.
+    tiles_ = ceil_div(oc_, kTile);
+    tile_stride_ = kTile * (1 + taps_);
+    packed_.assign(tiles_ * tile_stride_ + 16, 0.0f);
+    const size_t align = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);
+    packed_off_ = align;
+    float* pk = packed_.data() + packed_off_;
+    for (int64_t oc = 0; oc < oc_; ++oc) {
+      float* blk = pk + (oc / kTile) * tile_stride_;
+      const size_t lane = oc % kTile;
+      blk[lane] = bias ? bias[oc] : 0.0f;
+      for (int64_t t = 0; t < taps_; ++t) blk[kTile * (1 + t) + lane] = weight[oc * taps_ + t];
+    }
+
+    // Channel multiplier: which input lanes feed each block of 8 output channels.
+    if (mult_ > 1) {
+      const int64_t blocks = ceil_div(oc_, 8);
+      mult_table_.assign(blocks * native::kDwMultEntry, 0);
+      for (int64_t b = 0; b < blocks; ++b) {
+        int32_t* e = mult_table_.data() + b * native::kDwMultEntry;
+        const int64_t base = (8 * b) / mult_;
+        for (int64_t i = 0; i < 8; ++i) {
+          const int64_t oc = std::min(8 * b + i, oc_ - 1);
+          e[i] = static_cast<int32_t>(std::min<int64_t>(7, oc / mult_ - base));
+          e[8 + i] = base + i < c_ ? -1 : 0;
+        }
+        e[16] = static_cast<int32_t>(base);
+      }
+    }
+
+    // Zero row: a padded input row for the row kernels, a padded pixel for the indirect one.
+    zero_.assign(s.in[2] * s.in_ps() + 64, 0.0f);
+
+    // Interior columns: x * sw - pad_left >= 0 and the last tap inside the row.
+    const int64_t out_w = s.out[2], pl = s.pad_begin[2];
+    x_lo_ = std::min(out_w, ceil_div(pl, sw));
+    const int64_t lim = s.in[2] - 1 + pl - (kw_ - 1) * dw;
+    x_hi_ = lim < 0 ? 0 : std::min(out_w, lim / sw + 1);
+    x_hi_ = std::max(x_hi_, x_lo_);
+  }
+
+  const char* algorithm() const override { return "depthwise"; }
+
+  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
+    const ConvShape& s = shape_;
+    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != 1 || out.d != 1 ||
+        in.h != s.in[1] || in.w != s.in[2] || out.h != s.out[1] || out.w != s.out[2])
+      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
+    if (in.ps() != s.in_ps())
+      throw std::invalid_argument("input pixel stride differs from the one the conv was planned for");
+    if (out.ps() < out.c || in.ps() < in.c)
+      throw std::invalid_argument("pixel stride is smaller than the channel count");
+
+    const int64_t rows = in.n * s.out[1];
+    // Enough work items for the pool: split channels into tile chunks only when rows are few.
+    const int64_t want = 4 * static_cast<int64_t>(pool.num_threads());
+    int64_t chunk_tiles = tiles_;
+    if (rows < want) chunk_tiles = ceil_div(tiles_, std::min<int64_t>(tiles_, ceil_div(want, rows)));
+    const int64_t chunks = ceil_div(tiles_, chunk_tiles);
+    pool.parallel_for_2d(rows, chunks, [&](size_t r, size_t ch) {
+      const int64_t oc0 = ch * chunk_tiles * kTile;
+      const int64_t nch = std::min<int64_t>(chunk_tiles * kTile, oc_ - oc0);
+      run_row(in, out, r / s.out[1], r % s.out[1], oc0, nch);
+    });
+  }
+
+ private:
+  void run_row(const TensorView& in, const TensorView& out, int64_t n, int64_t oy, int64_t oc0,
+               int64_t nch) const {
+    const ConvShape& s = shape_;
+    const int64_t ps = in.ps(), ops = out.ps();
+    const int64_t H = s.in[1], W = s.in[2];
+    const int64_t sh = s.stride[1], sw = s.stride[2], dh = s.dilation[1], dw = s.dilation[2];
+    const int64_t pt = s.pad_begin[1], pl = s.pad_begin[2];
+    const float* img = in.data + n * in.image_stride();
+    float* orow = out.pixel(n, 0, oy, 0) + oc0;
+    // Multiplier 1: input pointers start at the call's first channel; otherwise at channel 0
+    // and the multiplier table gives absolute input channels.
+    const int64_t choff = mult_ > 1 ? 0 : oc0;
+    const float* w = packed_.data() + packed_off_ + (oc0 / kTile) * tile_stride_;
+    native::DwParams p = params_;
+    if (mult_ > 1) p.mult = mult_table_.data() + (oc0 / 8) * native::kDwMultEntry;
+    const float* zero = zero_.data();
+
+    std::vector<const float*> ptrs(2 * kh_);
+    const float** rowp = ptrs.data();
+    const float** seg = ptrs.data() + kh_;
+    const int64_t iy0 = oy * sh - pt;
+    for (int64_t ky = 0; ky < kh_; ++ky) {
+      const int64_t iy = iy0 + ky * dh;
+      rowp[ky] = (iy >= 0 && iy < H ? img + iy * W * ps : zero) + choff;
+    }
+
+    // Interior pixels.
+    for (int64_t xs = x_lo_; xs < x_hi_; xs += kSegment) {
+      const int64_t len = std::min(kSegment, x_hi_ - xs);
+      const int64_t col = (xs * sw - pl) * ps;
+      for (int64_t ky = 0; ky < kh_; ++ky) seg[ky] = rowp[ky] + col;
+      row_(nch, len, seg, sw * ps, dw * ps, kh_, kw_, w, orow + xs * ops, ops, &p);
+    }
+
+    // Border pixels, through per-tap pointers.
+    std::vector<const float*> taps(taps_);
+    for (int64_t x = 0; x < s.out[2]; ++x) {
+      if (x == x_lo_) x = x_hi_;
+      if (x >= s.out[2]) break;
+      const int64_t ix0 = x * sw - pl;
+      for (int64_t ky = 0; ky < kh_; ++ky) {
+        const int64_t iy = iy0 + ky * dh;
+        const bool row_in = iy >= 0 && iy < H;
+        for (int64_t kx = 0; kx < kw_; ++kx) {
+          const int64_t ix = ix0 + kx * dw;
+          taps[ky * kw_ + kx] =
+              (row_in && ix >= 0 && ix < W ? img + (iy * W + ix) * ps : zero) + choff;
+        }
+      }
+      k_.ind(nch, 1, taps.data(), taps_, w, orow + x * ops, ops, &p);
+    }
+  }
+
+  const DwConvKernels& k_;
+  native::DwRowFn row_;
+  native::DwParams params_;
+  int64_t c_, mult_, oc_, kh_, kw_, taps_;
+  int64_t tiles_, tile_stride_;
+  int64_t x_lo_, x_hi_;
+  size_t packed_off_ = 0;
+  std::vector<float> packed_, zero_;
+  std::vector<int32_t> mult_table_;
+};
+
+}  // namespace
+
+bool depthwise_applies(const ConvShape& s) {
+  if (s.transposed || s.ndim != 2 || s.in[0] != 1 || s.kernel[0] != 1) return false;
+  if (s.pad_begin[0] != 0 || s.pad_end[0] != 0) return false;
+  if (s.c_in < 1 || s.groups != s.c_in || s.c_out < s.c_in || s.c_out % s.c_in != 0) return false;
+  for (int i = 1; i < 3; ++i)
+    if (s.stride[i] < 1 || s.dilation[i] < 1 || s.kernel[i] < 1 || s.pad_begin[i] < 0 ||
+        s.pad_end[i] < 0)
+      return false;
+  return true;
+}
+
+std::unique_ptr<ConvOp> make_depthwise_conv(const ConvShape& s, const float* weight,
+                                            const float* bias, const Activation& act) {
+  if (!depthwise_applies(s))
+    throw std::invalid_argument("depthwise algorithm does not apply to " + s.describe());
+  return std::make_unique<DepthwiseConv>(s, weight, bias, act);
 }
 
 }  // namespace ce

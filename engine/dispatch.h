@@ -1,6 +1,7 @@
 // The one place where the CPU's instruction set picks the microkernels.
 #pragma once
 #include "engine/cpu.h"
+#include "native/dwconv/dwconv.h"
 #include "native/gemm/igemm.h"
 
 namespace ce {
@@ -12,5 +13,19 @@ struct IGemmKernel {
 };
 
 const IGemmKernel& igemm_kernel(Isa isa = active_isa());
+
+// Direct depthwise conv: row kernels (interior pixels) by kernel shape, and the indirect
+// kernel for border pixels. Every scalar entry is the generic f32-dwconv-kxk-scalar.
+struct DwConvKernels {
+  native::DwRowFn row_3x3s1;  // 3x3, multiplier 1, stride_w == dilation_w
+  native::DwRowFn row_3x3s2;  // 3x3, multiplier 1, stride_w == 2 * dilation_w
+  native::DwRowFn row_5x5;    // 5x5, multiplier 1
+  native::DwRowFn row_kxk;    // any kernel, multiplier 1
+  native::DwRowFn row_mult;   // any kernel, multiplier > 1
+  native::DwIndFn ind;        // border pixels, any kernel and multiplier
+  const char* name;
+};
+
+const DwConvKernels& dwconv_kernels(Isa isa = active_isa());
 
 }  // namespace ce
