@@ -47,6 +47,10 @@ class DepthwiseConv final : public ConvOp {
       row_ = k_.row_3x3s1;
     } else if (kh_ == 3 && kw_ == 3 && sw == 2 * dw) {
       row_ = k_.row_3x3s2;
+    } else if (kh_ == 5 && kw_ == 5 && sw == dw) {
+      row_ = k_.row_5x5s1;
+    } else if (kh_ == 7 && kw_ == 7 && sw == dw) {
+      row_ = k_.row_7x7s1;
     } else if (kh_ == 5 && kw_ == 5) {
       row_ = k_.row_5x5;
     } else {
@@ -57,8 +61,7 @@ class DepthwiseConv final : public ConvOp {
     tiles_ = ceil_div(oc_, kTile);
     tile_stride_ = kTile * (1 + taps_);
     packed_.assign(tiles_ * tile_stride_ + 16, 0.0f);
-    const size_t align = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);
-    packed_off_ = align;
+    packed_off_ = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);
     float* pk = packed_.data() + packed_off_;
     for (int64_t oc = 0; oc < oc_; ++oc) {
       float* blk = pk + (oc / kTile) * tile_stride_;
@@ -80,6 +83,7 @@ class DepthwiseConv final : public ConvOp {
           e[8 + i] = base + i < c_ ? -1 : 0;
         }
         e[16] = static_cast<int32_t>(base);
+        e[17] = base + 4 <= c_ ? 1 : 0;  // mult_ >= 2: perm[i] <= 3
       }
     }
 
@@ -102,7 +106,7 @@ class DepthwiseConv final : public ConvOp {
         in.h != s.in[1] || in.w != s.in[2] || out.h != s.out[1] || out.w != s.out[2])
       throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
     if (in.ps() != s.in_ps())
-      throw std::invalid_argument("input pixel stride differs from the one the conv was planned for");
+      throw std::invalid_argument("input pixel stride differs from the planned one: " + s.describe());
     if (out.ps() < out.c || in.ps() < in.c)
       throw std::invalid_argument("pixel stride is smaller than the channel count");
 
@@ -110,7 +114,8 @@ class DepthwiseConv final : public ConvOp {
     // Enough work items for the pool: split channels into tile chunks only when rows are few.
     const int64_t want = 4 * static_cast<int64_t>(pool.num_threads());
     int64_t chunk_tiles = tiles_;
-    if (rows < want) chunk_tiles = ceil_div(tiles_, std::min<int64_t>(tiles_, ceil_div(want, rows)));
+    if (rows < want)
+      chunk_tiles = ceil_div(tiles_, std::min<int64_t>(tiles_, ceil_div(want, rows)));
     const int64_t chunks = ceil_div(tiles_, chunk_tiles);
     pool.parallel_for_2d(rows, chunks, [&](size_t r, size_t ch) {
       const int64_t oc0 = ch * chunk_tiles * kTile;
@@ -154,22 +159,27 @@ class DepthwiseConv final : public ConvOp {
       row_(nch, len, seg, sw * ps, dw * ps, kh_, kw_, w, orow + xs * ops, ops, &p);
     }
 
-    // Border pixels, through per-tap pointers.
-    std::vector<const float*> taps(taps_);
-    for (int64_t x = 0; x < s.out[2]; ++x) {
-      if (x == x_lo_) x = x_hi_;
-      if (x >= s.out[2]) break;
-      const int64_t ix0 = x * sw - pl;
-      for (int64_t ky = 0; ky < kh_; ++ky) {
-        const int64_t iy = iy0 + ky * dh;
-        const bool row_in = iy >= 0 && iy < H;
-        for (int64_t kx = 0; kx < kw_; ++kx) {
-          const int64_t ix = ix0 + kx * dw;
-          taps[ky * kw_ + kx] =
-              (row_in && ix >= 0 && ix < W ? img + (iy * W + ix) * ps : zero) + choff;
+    // Border pixels (left run, then right run), through per-tap pointers.
+    const int64_t runs[2][2] = {{0, x_lo_}, {x_hi_, s.out[2]}};
+    std::vector<const float*> taps;
+    for (const auto& run : runs) {
+      const int64_t x0 = run[0], np = run[1] - run[0];
+      if (np <= 0) continue;
+      taps.resize(np * taps_);
+      for (int64_t x = x0; x < x0 + np; ++x) {
+        const float** tp = taps.data() + (x - x0) * taps_;
+        const int64_t ix0 = x * sw - pl;
+        for (int64_t ky = 0; ky < kh_; ++ky) {
+          const int64_t iy = iy0 + ky * dh;
+          const bool row_in = iy >= 0 && iy < H;
+          for (int64_t kx = 0; kx < kw_; ++kx) {
+            const int64_t ix = ix0 + kx * dw;
+            tp[ky * kw_ + kx] =
+                (row_in && ix >= 0 && ix < W ? img + (iy * W + ix) * ps : zero) + choff;
+          }
         }
       }
-      k_.ind(nch, 1, taps.data(), taps_, w, orow + x * ops, ops, &p);
+      k_.ind(nch, np, taps.data(), taps_, w, orow + x0 * ops, ops, &p);
     }
   }
 

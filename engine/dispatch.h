@@ -19,6 +19,8 @@ const IGemmKernel& igemm_kernel(Isa isa = active_isa());
 struct DwConvKernels {
   native::DwRowFn row_3x3s1;  // 3x3, multiplier 1, stride_w == dilation_w
   native::DwRowFn row_3x3s2;  // 3x3, multiplier 1, stride_w == 2 * dilation_w
+  native::DwRowFn row_5x5s1;  // 5x5, multiplier 1, stride_w == dilation_w
+  native::DwRowFn row_7x7s1;  // 7x7, multiplier 1, stride_w == dilation_w
   native::DwRowFn row_5x5;    // 5x5, multiplier 1
   native::DwRowFn row_kxk;    // any kernel, multiplier 1
   native::DwRowFn row_mult;   // any kernel, multiplier > 1

@@ -65,8 +65,15 @@ CASES = [
     (3, 3, 1, (2, 3), 3, 1, 1, 1),               # smaller than the kernel span
     (1, 1, 1, (1, 1), 3, 1, 1, 1),
     (1, 13, 1, (13, 11), 3, 3, (0, 1, 2, 1), 1),  # stride 3: generic kernel
-    # 5x5 and 7x7
+    (1, 8, 1, (5, 150), 3, 1, 1, 1),             # rows longer than one interior segment
+    (1, 24, 1, (4, 150), 3, 2, (0, 1, 2, 1), 1),
+    # 5x5 and 7x7: row-sliding (stride == dilation) with full 8-pixel blocks and leftovers,
+    # blocked (other strides) kernels
     (1, 144, 1, (13, 11), 5, 1, 2, 1),
+    (1, 17, 1, (28, 28), 5, 1, 2, 1),
+    (1, 16, 1, (28, 28), 5, 2, 4, 2),
+    (3, 13, 1, (13, 28), 7, 1, 3, 1),
+    (1, 9, 1, (28, 28), 7, 2, 6, 2),
     (1, 17, 1, (28, 28), 5, 2, (0, 1, 2, 1), 1),
     (3, 16, 1, (5, 7), 5, 1, 2, 2),
     (1, 31, 1, (13, 11), 7, 1, 3, 1),

@@ -8,12 +8,17 @@
 
 namespace ce::native::dw {
 
-enum LoadMode { kFull, kTailLoad, kMultLoad };
+// kMultLoad: the block's inputs are 4 channels base..base+3 (multiplier >= 2), all inside the
+// pixel: one 128-bit broadcast load and an in-lane vpermilps. kMultTail: the last blocks, where
+// 4 channels would run past c_in: masked load and a lane-crossing vpermps.
+enum LoadMode { kFull, kTailLoad, kMultLoad, kMultTail };
 
 template <int kMode>
 inline __m256 load_in(const float* p, __m256i mask, __m256i perm) {
   if constexpr (kMode == kFull) return _mm256_loadu_ps(p);
   else if constexpr (kMode == kTailLoad) return _mm256_maskload_ps(p, mask);
+  else if constexpr (kMode == kMultLoad)
+    return _mm256_permutevar_ps(_mm256_broadcast_ps(reinterpret_cast<const __m128*>(p)), perm);
   else return _mm256_permutevar8x32_ps(_mm256_maskload_ps(p, mask), perm);
 }
 
@@ -92,8 +97,12 @@ inline void row(size_t channels, size_t pixels, const float* const* rows, size_t
       const int32_t* e = params->mult + (c / 8) * kDwMultEntry;
       const __m256i perm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e));
       const __m256i mask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e + 8));
-      strip<KH, KW, kMultLoad>(nc, pixels, rows, static_cast<size_t>(e[16]), in_step, in_dil, kh,
-                               kw, wt, out + c, out_step, mask, perm, vmin, vmax);
+      if (e[16 + 1])  // all 4 lanes of the 128-bit load are input channels
+        strip<KH, KW, kMultLoad>(nc, pixels, rows, static_cast<size_t>(e[16]), in_step, in_dil,
+                                 kh, kw, wt, out + c, out_step, mask, perm, vmin, vmax);
+      else
+        strip<KH, KW, kMultTail>(nc, pixels, rows, static_cast<size_t>(e[16]), in_step, in_dil,
+                                 kh, kw, wt, out + c, out_step, mask, perm, vmin, vmax);
     } else if (nc == 8) {
       strip<KH, KW, kFull>(8, pixels, rows, c, in_step, in_dil, kh, kw, wt, out + c, out_step,
                            _mm256_setzero_si256(), _mm256_setzero_si256(), vmin, vmax);

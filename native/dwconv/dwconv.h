@@ -15,6 +15,8 @@
 //   [0..8)   perm: lane i reads input channel base + perm[i], perm[i] = (oc0 + i) / M - base
 //   [8..16)  load mask: -1 where input channel base + l < c_in, else 0
 //   [16]     base = oc0 / M, an absolute input channel
+//   [17]     1 when M >= 2 and base + 4 <= c_in: the block reads only channels base..base+3
+//            (perm[i] <= 3), so one 128-bit load serves it
 // and input pointers then point at channel 0 of a pixel (not displaced by the call's first
 // channel). With M == 1 (mult == nullptr) input pointers are displaced to the call's first
 // channel like the output pointer.
@@ -56,6 +58,15 @@ void f32_dwconv_3x3s1_8c__fma3(size_t channels, size_t pixels, const float* cons
 void f32_dwconv_3x3s2_8c__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params);
+// 5x5 and 7x7, M == 1, stride == dilation: row-sliding 8 channels x 8 pixels register block.
+void f32_dwconv_5x5s1_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
+void f32_dwconv_7x7s1_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
 // 5x5, M == 1, any stride and dilation: 8 channels x 8 pixels register block.
 void f32_dwconv_5x5_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,

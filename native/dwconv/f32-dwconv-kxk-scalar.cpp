@@ -1,6 +1,6 @@
 // Portable depthwise row kernel: any kh x kw, stride, dilation and channel multiplier. The
-// fallback for every AVX2 row kernel (3x3s1, 3x3s2, 5x5, kxk, mult). Channels outer in blocks
-// of 8 with 4 output pixels per pass, so the compiler can keep the sums in registers.
+// fallback for every AVX2 row kernel (3x3s1, 3x3s2, 5x5s1, 7x7s1, 5x5, kxk, mult). Channels in
+// blocks of 8 with 4 output pixels per pass, so the compiler can keep the sums in registers.
 #include <algorithm>
 
 #include "native/dwconv/dwconv.h"
@@ -44,7 +44,8 @@ void f32_dwconv_kxk__scalar(size_t channels, size_t pixels, const float* const* 
             for (size_t i = 0; i < nc; ++i) acc[p][i] += src[ic[i]] * wp[i];
           }
       for (size_t p = 0; p < np; ++p)
-        for (size_t i = 0; i < nc; ++i) out[(x0 + p) * out_step + c + i] = clampf(acc[p][i], lo, hi);
+        for (size_t i = 0; i < nc; ++i)
+          out[(x0 + p) * out_step + c + i] = clampf(acc[p][i], lo, hi);
     }
   }
 }
