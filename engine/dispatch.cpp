@@ -22,4 +22,18 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
+const DeformBilinearKernel& deform_bilinear_kernel(Isa isa) {
+  static const DeformBilinearKernel avx2{native::f32_deform_bilinear_c16__fma3,
+                                         "f32-deform-bilinear-c16-fma3"};
+  static const DeformBilinearKernel scalar{native::f32_deform_bilinear_c4__scalar,
+                                           "f32-deform-bilinear-c4-scalar"};
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
+const LocalConvKernel& local_conv_kernel(Isa isa) {
+  static const LocalConvKernel avx2{native::f32_local_dot_1x4__fma3, "f32-local-dot-1x4-fma3"};
+  static const LocalConvKernel scalar{native::f32_local_dot_1x4__scalar, "f32-local-dot-1x4-scalar"};
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
 }  // namespace ce

@@ -1,8 +1,10 @@
 // The one place where the CPU's instruction set picks the microkernels.
 #pragma once
 #include "engine/cpu.h"
+#include "native/deform/bilinear.h"
 #include "native/dwconv/dwconv.h"
 #include "native/gemm/igemm.h"
+#include "native/local/local.h"
 
 namespace ce {
 
@@ -29,5 +31,21 @@ struct DwConvKernels {
 };
 
 const DwConvKernels& dwconv_kernels(Isa isa = active_isa());
+
+// Deformable conv: bilinear gather of sampled im2col rows (the GEMM is igemm_kernel()).
+struct DeformBilinearKernel {
+  native::DeformBilinearFn fn;
+  const char* name;
+};
+
+const DeformBilinearKernel& deform_bilinear_kernel(Isa isa = active_isa());
+
+// Locally connected conv: one output position, dot products over (c_in, kh, kw), every image.
+struct LocalConvKernel {
+  native::LocalConvFn fn;
+  const char* name;
+};
+
+const LocalConvKernel& local_conv_kernel(Isa isa = active_isa());
 
 }  // namespace ce

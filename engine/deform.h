@@ -1,0 +1,59 @@
+// Deformable convolution (v1, and v2 with a modulation mask), torchvision.ops.deform_conv2d
+// semantics, as a bilinear-sampling im2col followed by a GEMM with weights packed once.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/conv.h"
+#include "engine/tensor.h"
+#include "engine/thread_pool.h"
+
+namespace ce {
+
+struct DeformShape {
+  int64_t c_in = 0, c_out = 0;
+  int64_t groups = 1;         // weight groups: weight is (c_out, c_in / groups, kh, kw)
+  int64_t offset_groups = 1;  // channels sharing one set of offsets (and mask values)
+  int64_t in[2] = {1, 1};     // input (h, w)
+  int64_t out[2] = {1, 1};    // output (h, w), filled by infer_output()
+  int64_t kernel[2] = {1, 1};
+  int64_t stride[2] = {1, 1};
+  int64_t dilation[2] = {1, 1};
+  int64_t pad_begin[2] = {0, 0};
+  int64_t pad_end[2] = {0, 0};
+
+  int64_t taps() const { return kernel[0] * kernel[1]; }
+  int64_t cin_g() const { return c_in / groups; }
+  int64_t cout_g() const { return c_out / groups; }
+  int64_t cin_og() const { return c_in / offset_groups; }
+  int64_t offset_channels() const { return 2 * offset_groups * taps(); }
+  int64_t mask_channels() const { return offset_groups * taps(); }
+  // Checks every field (divisibility included) and fills `out`; throws std::invalid_argument.
+  void infer_output();
+  std::string describe() const;
+};
+
+// Views are channels-innermost (d == 1):
+//   in      (n, in_h, in_w, c_in)
+//   offset  (n, out_h, out_w, 2 * offset_groups * kh * kw): per offset group, per tap
+//           (row-major over the kernel), the pair (dy, dx)
+//   mask    (n, out_h, out_w, offset_groups * kh * kw), or nullptr for v1 (no modulation)
+//   out     (n, out_h, out_w, c_out)
+class DeformConvOp {
+ public:
+  // weight (c_out, c_in / groups, kh, kw) as torch; bias (c_out) or null.
+  DeformConvOp(const DeformShape& s, const float* weight, const float* bias, const Activation& act);
+  void forward(const TensorView& in, const TensorView& offset, const TensorView* mask,
+               const TensorView& out, ThreadPool& pool) const;
+  const DeformShape& shape() const { return shape_; }
+
+ private:
+  DeformShape shape_;
+  native::ClampParams clamp_;
+  size_t mr_, nr_, nblocks_, block_;
+  std::vector<float> packed_, zero_;
+};
+
+}  // namespace ce
