@@ -41,9 +41,7 @@ class DepthwiseConv final : public ConvOp {
     params_.mult = nullptr;
 
     const int64_t sw = s.stride[2], dw = s.dilation[2];
-    if (mult_ > 1) {
-      row_ = k_.row_mult;
-    } else if (kh_ == 3 && kw_ == 3 && sw == dw) {
+    if (kh_ == 3 && kw_ == 3 && sw == dw) {
       row_ = k_.row_3x3s1;
     } else if (kh_ == 3 && kw_ == 3 && sw == 2 * dw) {
       row_ = k_.row_3x3s2;

@@ -13,12 +13,12 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_3x3s1_8c__fma3, native::f32_dwconv_3x3s2_8c__fma3,
       native::f32_dwconv_5x5s1_8c8p__fma3, native::f32_dwconv_7x7s1_8c8p__fma3,
       native::f32_dwconv_5x5_8c8p__fma3, native::f32_dwconv_kxk_8c8p__fma3,
-      native::f32_dwconv_mult_8c8p__fma3, native::f32_dwconv_ind_32c__fma3, "f32-dwconv-fma3"};
+      native::f32_dwconv_ind_32c__fma3, "f32-dwconv-fma3"};
   static const DwConvKernels scalar{
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
-      native::f32_dwconv_kxk__scalar, native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
+      native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 

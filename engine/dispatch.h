@@ -17,16 +17,16 @@ struct IGemmKernel {
 const IGemmKernel& igemm_kernel(Isa isa = active_isa());
 
 // Direct depthwise conv: row kernels (interior pixels) by kernel shape, and the indirect
-// kernel for border pixels. Every scalar entry is the generic f32-dwconv-kxk-scalar.
+// kernel for border pixels; all take any channel multiplier. Every scalar row entry is the
+// generic f32-dwconv-kxk-scalar.
 struct DwConvKernels {
-  native::DwRowFn row_3x3s1;  // 3x3, multiplier 1, stride_w == dilation_w
-  native::DwRowFn row_3x3s2;  // 3x3, multiplier 1, stride_w == 2 * dilation_w
-  native::DwRowFn row_5x5s1;  // 5x5, multiplier 1, stride_w == dilation_w
-  native::DwRowFn row_7x7s1;  // 7x7, multiplier 1, stride_w == dilation_w
-  native::DwRowFn row_5x5;    // 5x5, multiplier 1
-  native::DwRowFn row_kxk;    // any kernel, multiplier 1
-  native::DwRowFn row_mult;   // any kernel, multiplier > 1
-  native::DwIndFn ind;        // border pixels, any kernel and multiplier
+  native::DwRowFn row_3x3s1;  // 3x3, stride_w == dilation_w
+  native::DwRowFn row_3x3s2;  // 3x3, stride_w == 2 * dilation_w
+  native::DwRowFn row_5x5s1;  // 5x5, stride_w == dilation_w
+  native::DwRowFn row_7x7s1;  // 7x7, stride_w == dilation_w
+  native::DwRowFn row_5x5;    // 5x5, any stride
+  native::DwRowFn row_kxk;    // any kernel
+  native::DwIndFn ind;        // border pixels, any kernel
   const char* name;
 };
 

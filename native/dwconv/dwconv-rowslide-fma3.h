@@ -1,21 +1,22 @@
 // Row-sliding register block for k x k kernels at stride == dilation (stride 1 in units of the
-// tap spacing), multiplier 1: shared by f32-dwconv-{5x5s1,7x7s1}-8c8p-fma3.cpp.
+// tap spacing), any multiplier: shared by f32-dwconv-{5x5s1,7x7s1}-8c8p-fma3.cpp.
 //
 // For each strip of 8 channels and block of P output pixels, the P sums stay in registers for
 // the whole kernel. Per kernel row, the row's K weights are loaded into registers and the P+K-1
 // input columns are loaded once each; column j feeds output j - kx with weight kx. Per kernel
 // row: P+K-1 input loads + K weight loads for P*K FMAs (5x5: 17 loads per 40 FMAs, against
-// 45 for the tap-by-tap blocked kernel). Leftover pixels (< P) use the blocked kernel.
+// 45 for the tap-by-tap blocked kernel); with a multiplier, each column's lane shuffle serves
+// K FMAs. Leftover pixels (< P) use the blocked kernel.
 // Include only from files compiled with -mavx2 -mfma.
 #pragma once
 #include "native/dwconv/dwconv-blocked-fma3.h"
 
 namespace ce::native::dw {
 
-template <int K, int P, bool kTail>
+template <int K, int P, int kMode>
 inline void rowslide_block(size_t nc, const float* const* rows, size_t off, size_t dil,
-                           const float* wt, float* o, size_t out_step, __m256i mask, __m256 vmin,
-                           __m256 vmax) {
+                           const float* wt, float* o, size_t out_step, __m256i mask,
+                           __m256i perm, __m256 vmin, __m256 vmax) {
   __m256 acc[P];
   const __m256 vb = _mm256_loadu_ps(wt);
 #pragma GCC unroll 16
@@ -30,7 +31,7 @@ inline void rowslide_block(size_t nc, const float* const* rows, size_t off, size
     const float* r = rows[ky] + off;
 #pragma GCC unroll 32
     for (int j = 0; j < P + K - 1; ++j) {
-      const __m256 v = load8<kTail>(r, mask);
+      const __m256 v = load_in<kMode>(r, mask, perm);
       r += dil;
 #pragma GCC unroll 16
       for (int kx = 0; kx < K; ++kx) {
@@ -39,12 +40,8 @@ inline void rowslide_block(size_t nc, const float* const* rows, size_t off, size
       }
     }
   }
-  if (nc == 8) {
 #pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) _mm256_storeu_ps(o + p * out_step, clamp(acc[p], vmin, vmax));
-  } else {
-    for (int p = 0; p < P; ++p) store_partial(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
-  }
+  for (int p = 0; p < P; ++p) store_n(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
 }
 
 template <int K, int P>
@@ -54,28 +51,17 @@ inline void rowslide_row(size_t channels, size_t pixels, const float* const* row
   const __m256 vmin = _mm256_set1_ps(params->min);
   const __m256 vmax = _mm256_set1_ps(params->max);
   const size_t full = pixels / P * P;
-  for (size_t c = 0; c < channels; c += 8) {
+  for_each_strip(channels, params, [&](auto mode, size_t c, size_t nc, size_t off, __m256i mask,
+                                       __m256i perm) {
+    constexpr int kMode = decltype(mode)::value;
     const float* wt = tile_weights(w, c, K * K);
-    const size_t nc = channels - c < 8 ? channels - c : 8;
-    const __m256i mask = lane_mask(nc);
-    for (size_t x = 0; x < full; x += P) {
-      if (nc == 8)
-        rowslide_block<K, P, false>(8, rows, c + x * in_step, in_dil, wt, out + c + x * out_step,
-                                    out_step, mask, vmin, vmax);
-      else
-        rowslide_block<K, P, true>(nc, rows, c + x * in_step, in_dil, wt, out + c + x * out_step,
-                                   out_step, mask, vmin, vmax);
-    }
-    if (full < pixels) {
-      const size_t off = c + full * in_step;
-      if (nc == 8)
-        strip<K, K, kFull>(8, pixels - full, rows, off, in_step, in_dil, K, K, wt,
-                           out + c + full * out_step, out_step, mask, mask, vmin, vmax);
-      else
-        strip<K, K, kTailLoad>(nc, pixels - full, rows, off, in_step, in_dil, K, K, wt,
-                               out + c + full * out_step, out_step, mask, mask, vmin, vmax);
-    }
-  }
+    for (size_t x = 0; x < full; x += P)
+      rowslide_block<K, P, kMode>(nc, rows, off + x * in_step, in_dil, wt,
+                                  out + c + x * out_step, out_step, mask, perm, vmin, vmax);
+    if (full < pixels)
+      strip<K, K, kMode>(nc, pixels - full, rows, off + full * in_step, in_step, in_dil, K, K, wt,
+                         out + c + full * out_step, out_step, mask, perm, vmin, vmax);
+  });
 }
 
 }  // namespace ce::native::dw

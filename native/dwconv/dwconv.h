@@ -9,8 +9,8 @@
 // A call covers `channels` output channels starting at a tile boundary; `w` points at the
 // block of that first tile and successive tiles follow at a stride of 16 * (1 + taps).
 //
-// Channel multiplier M > 1 (the "mult" kernels, and every scalar and indirect kernel when
-// params->mult is set): params->mult points at the entry of the call's first 8-channel block.
+// Channel multiplier M > 1 (params->mult set; every kernel handles it): params->mult points at
+// the entry of the call's first 8-channel block.
 // An entry (kDwMultEntry int32) describes output channels oc0..oc0+7 of block b, oc0 = 8 b:
 //   [0..8)   perm: lane i reads input channel base + perm[i], perm[i] = (oc0 + i) / M - base
 //   [8..16)  load mask: -1 where input channel base + l < c_in, else 0
@@ -49,16 +49,16 @@ using DwRowFn = void (*)(size_t channels, size_t pixels, const float* const* row
 using DwIndFn = void (*)(size_t channels, size_t pixels, const float* const* taps, size_t ks,
                          const float* w, float* out, size_t out_step, const DwParams* params);
 
-// AVX2 + FMA (files *-fma3.cpp).
-// 3x3, M == 1, sliding window over input columns: needs in_step == in_dil (stride == dilation).
+// AVX2 + FMA (files *-fma3.cpp). Every kernel handles any channel multiplier.
+// 3x3, sliding window over input columns: needs in_step == in_dil (stride == dilation).
 void f32_dwconv_3x3s1_8c__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params);
-// 3x3, M == 1, sliding window: needs in_step == 2 * in_dil (stride == 2 * dilation).
+// 3x3, sliding window: needs in_step == 2 * in_dil (stride == 2 * dilation).
 void f32_dwconv_3x3s2_8c__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params);
-// 5x5 and 7x7, M == 1, stride == dilation: row-sliding 8 channels x 8 pixels register block.
+// 5x5 and 7x7, stride == dilation: row-sliding 8 channels x 8 pixels register block.
 void f32_dwconv_5x5s1_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                  size_t in_step, size_t in_dil, size_t kh, size_t kw,
                                  const float* w, float* out, size_t out_step,
@@ -67,19 +67,14 @@ void f32_dwconv_7x7s1_8c8p__fma3(size_t channels, size_t pixels, const float* co
                                  size_t in_step, size_t in_dil, size_t kh, size_t kw,
                                  const float* w, float* out, size_t out_step,
                                  const DwParams* params);
-// 5x5, M == 1, any stride and dilation: 8 channels x 8 pixels register block.
+// 5x5, any stride and dilation: 8 channels x 8 pixels register block, taps unrolled.
 void f32_dwconv_5x5_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params);
-// Any kh x kw, M == 1, any stride and dilation: 8 channels x 8 pixels register block.
+// Any kh x kw, stride and dilation: 8 channels x 8 pixels register block.
 void f32_dwconv_kxk_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params);
-// Any kh x kw, any multiplier (params->mult set): input lanes permuted to output channels.
-void f32_dwconv_mult_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
-                                size_t in_step, size_t in_dil, size_t kh, size_t kw,
-                                const float* w, float* out, size_t out_step,
-                                const DwParams* params);
 void f32_dwconv_ind_32c__fma3(size_t channels, size_t pixels, const float* const* taps, size_t ks,
                               const float* w, float* out, size_t out_step, const DwParams* params);
 

@@ -1,4 +1,4 @@
-// Depthwise 5x5, multiplier 1, any stride and dilation: the register-blocked row algorithm
+// Depthwise 5x5, any multiplier, stride and dilation: the register-blocked row algorithm
 // (dwconv-blocked-fma3.h) with the 25 taps unrolled at compile time.
 #include "native/dwconv/dwconv-blocked-fma3.h"
 
@@ -7,7 +7,7 @@ namespace ce::native {
 void f32_dwconv_5x5_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params) {
-  dw::row<5, 5, false>(channels, pixels, rows, in_step, in_dil, 5, 5, w, out, out_step, params);
+  dw::row<5, 5>(channels, pixels, rows, in_step, in_dil, 5, 5, w, out, out_step, params);
 }
 
 }  // namespace ce::native

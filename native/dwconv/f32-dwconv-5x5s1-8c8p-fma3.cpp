@@ -1,4 +1,4 @@
-// Depthwise 5x5, stride == dilation, multiplier 1: row-sliding register block of 8 channels x
+// Depthwise 5x5, stride == dilation, any multiplier: row-sliding register block of 8 channels x
 // 8 pixels (dwconv-rowslide-fma3.h).
 #include "native/dwconv/dwconv-rowslide-fma3.h"
 

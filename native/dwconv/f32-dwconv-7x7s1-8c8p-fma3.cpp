@@ -1,4 +1,4 @@
-// Depthwise 7x7, stride == dilation, multiplier 1: row-sliding register block of 8 channels x
+// Depthwise 7x7, stride == dilation, any multiplier: row-sliding register block of 8 channels x
 // 8 pixels (dwconv-rowslide-fma3.h).
 #include "native/dwconv/dwconv-rowslide-fma3.h"
 

@@ -1,5 +1,5 @@
-// Depthwise, any kh x kw, multiplier 1, any stride and dilation: the register-blocked row
-// algorithm (dwconv-blocked-fma3.h) with run-time tap loops.
+// Depthwise, any kh x kw, multiplier, stride and dilation: the register-blocked row algorithm
+// (dwconv-blocked-fma3.h) with run-time tap loops.
 #include "native/dwconv/dwconv-blocked-fma3.h"
 
 namespace ce::native {
@@ -7,7 +7,7 @@ namespace ce::native {
 void f32_dwconv_kxk_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params) {
-  dw::row<0, 0, false>(channels, pixels, rows, in_step, in_dil, kh, kw, w, out, out_step, params);
+  dw::row<0, 0>(channels, pixels, rows, in_step, in_dil, kh, kw, w, out, out_step, params);
 }
 
 }  // namespace ce::native

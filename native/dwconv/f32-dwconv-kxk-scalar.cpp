@@ -1,5 +1,5 @@
 // Portable depthwise row kernel: any kh x kw, stride, dilation and channel multiplier. The
-// fallback for every AVX2 row kernel (3x3s1, 3x3s2, 5x5s1, 7x7s1, 5x5, kxk, mult). Channels in
+// fallback for every AVX2 row kernel (3x3s1, 3x3s2, 5x5s1, 7x7s1, 5x5, kxk). Channels in
 // blocks of 8 with 4 output pixels per pass, so the compiler can keep the sums in registers.
 #include <algorithm>
 
