@@ -36,4 +36,36 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
+const ElementwiseKernels& elementwise_kernels(Isa isa) {
+  static const ElementwiseKernels avx2{native::f32_vclamp__avx2,   native::f32_vhswish__avx2,
+                                       native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
+                                       native::f32_vsilu__avx2,    native::f32_vscaleshift_c32__avx2,
+                                       native::f32_vscaleshift_cw__avx2, "avx2"};
+  static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
+                                         native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
+                                         native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
+                                         native::f32_vscaleshift_cw__scalar, "scalar"};
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
+native::ZipFn zip_kernel(size_t groups, Isa isa) {
+  if (isa == Isa::kAvx2 && groups == 2) return native::x32_zip_x2__avx2;
+  if (isa == Isa::kAvx2 && groups == 4) return native::x32_zip_x4__avx2;
+  return native::x32_zip_xm__scalar;
+}
+
+const PoolKernels& pool_kernels(Isa isa) {
+  static const PoolKernels avx2{native::f32_maxpool_c32__avx2, native::f32_avgpool_c32__avx2,
+                                native::f32_gavgpool_c32__avx2, native::f32_gavgpool_cw__avx2,
+                                "avx2"};
+  static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
+                                  native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
+                                  "scalar"};
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
+native::IBilinearFn ibilinear_kernel(Isa isa) {
+  return isa == Isa::kAvx2 ? native::f32_ibilinear_c16__avx2 : native::f32_ibilinear__scalar;
+}
+
 }  // namespace ce

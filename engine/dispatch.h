@@ -4,6 +4,9 @@
 #include "native/deform/bilinear.h"
 #include "native/dwconv/dwconv.h"
 #include "native/gemm/igemm.h"
+#include "native/elementwise/elementwise.h"
+#include "native/pool/pool.h"
+#include "native/resize/resize.h"
 #include "native/local/local.h"
 
 namespace ce {
@@ -47,5 +50,32 @@ struct LocalConvKernel {
 };
 
 const LocalConvKernel& local_conv_kernel(Isa isa = active_isa());
+
+// Element-wise kernels (engine/elementwise): activations and the batch-norm scale+shift.
+struct ElementwiseKernels {
+  native::VUnaryFn clamp, hswish, hsigmoid, sigmoid, silu;
+  native::VScaleShiftFn scaleshift;
+  native::VScaleShiftCwFn scaleshift_cw;  // channels-first (NCHW) planes
+  const char* isa;
+};
+
+const ElementwiseKernels& elementwise_kernels(Isa isa = active_isa());
+
+// Channel shuffle of one pixel into `groups` groups: a specialised zip when there is one.
+native::ZipFn zip_kernel(size_t groups, Isa isa = active_isa());
+
+// Pooling kernels (engine/pool): window max / average and the global average.
+struct PoolKernels {
+  native::MaxPoolFn max;
+  native::AvgPoolFn avg;
+  native::GAvgPoolFn gavg;
+  native::GAvgPoolCwFn gavg_cw;  // channels-first (NCHW) planes
+  const char* isa;
+};
+
+const PoolKernels& pool_kernels(Isa isa = active_isa());
+
+// Resize kernels (engine/resize): one output row of bilinear interpolation.
+native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
 
 }  // namespace ce

@@ -1,0 +1,15 @@
+// hardsigmoid(x) = min(max(x + 3, 0), 6) / 6; NaN propagates.
+#include "native/elementwise/elementwise.h"
+
+namespace ce::native {
+
+void f32_vhsigmoid__scalar(size_t n, const float* x, float* y, const ClampParams*) {
+  for (size_t i = 0; i < n; ++i) {
+    float r = x[i] + 3.0f;
+    r = r < 0.0f ? 0.0f : r;
+    r = r > 6.0f ? 6.0f : r;
+    y[i] = r * (1.0f / 6.0f);
+  }
+}
+
+}  // namespace ce::native

@@ -1,0 +1,53 @@
+// Pooling microkernels over channels-innermost pixels.
+//
+// Window kernels (max, average) reduce one output pixel: the valid part of a pooling window,
+// already clipped to the image by the driver, is a kh x kw grid of input pixels, pixel (i, j) at
+// in + i * row_stride + j * col_stride (floats; the strides include dilation). They write
+// `channels` floats to out, clamped to params (a fused activation; +-inf for none).
+//   maxpool: the maximum, NaN propagating (as torch); an empty window (kh * kw == 0) gives -inf.
+//   avgpool: scale * the sum (scale = 1 / divisor, chosen by the driver); empty gives 0.
+// The global average kernel reduces `rows` pixels (row r at in + r * in_stride) to
+//   out[c] = scale * sum_r in[r][c].
+// Its channels-first twin (cw: channel-wise, for NCHW data) reduces each of `planes` contiguous
+// planes of `pixels` floats: out[j] = scale * sum_p in[j * pixels + p].
+#pragma once
+#include <cstddef>
+
+#include "native/params.h"
+
+namespace ce::native {
+
+using MaxPoolFn = void (*)(size_t kh, size_t kw, size_t channels, const float* in,
+                           size_t row_stride, size_t col_stride, float* out,
+                           const ClampParams* params);
+using AvgPoolFn = void (*)(size_t kh, size_t kw, size_t channels, const float* in,
+                           size_t row_stride, size_t col_stride, float scale, float* out,
+                           const ClampParams* params);
+using GAvgPoolFn = void (*)(size_t rows, size_t channels, const float* in, size_t in_stride,
+                            float scale, float* out);
+using GAvgPoolCwFn = void (*)(size_t planes, size_t pixels, const float* in, float scale,
+                              float* out);
+
+void f32_maxpool_c32__avx2(size_t kh, size_t kw, size_t channels, const float* in,
+                           size_t row_stride, size_t col_stride, float* out,
+                           const ClampParams* params);
+void f32_maxpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
+                         size_t row_stride, size_t col_stride, float* out,
+                         const ClampParams* params);
+
+void f32_avgpool_c32__avx2(size_t kh, size_t kw, size_t channels, const float* in,
+                           size_t row_stride, size_t col_stride, float scale, float* out,
+                           const ClampParams* params);
+void f32_avgpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
+                         size_t row_stride, size_t col_stride, float scale, float* out,
+                         const ClampParams* params);
+
+void f32_gavgpool_c32__avx2(size_t rows, size_t channels, const float* in, size_t in_stride,
+                            float scale, float* out);
+void f32_gavgpool__scalar(size_t rows, size_t channels, const float* in, size_t in_stride,
+                          float scale, float* out);
+
+void f32_gavgpool_cw__avx2(size_t planes, size_t pixels, const float* in, float scale, float* out);
+void f32_gavgpool_cw__scalar(size_t planes, size_t pixels, const float* in, float scale, float* out);
+
+}  // namespace ce::native
