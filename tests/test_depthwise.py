@@ -96,6 +96,7 @@ CASES = [
     (1, 31, 2, (5, 7), (3, 5), 3, (0, 1, 2, 1), 1),
     (1, 144, 2, (13, 11), 4, 2, (1, 2, 2, 1), 1),
     (1, 16, 3, (1, 1), 1, 1, 0, 1),
+    (1, 144, 3, (5, 40), 7, 1, 3, 1),            # few rows, much work: channel-chunked tasks
     # padding wider than the image, output larger than the input
     (1, 13, 1, (2, 3), 3, 1, 4, 2),
     (1, 8, 2, (1, 1), 3, 1, (2, 0, 0, 2), 1),
@@ -166,8 +167,8 @@ def test_prepared_op_batch_threads_and_concurrency(rng):
     C = 40
     w = randn(rng, C * 2, 1, 3, 3)
     b = randn(rng, C * 2)
-    x = randn(rng, 3, C, 15, 16)
-    op = prepare_conv(2, (1, C, 15, 16), w, b, 2, 1, 1, C, algorithm="depthwise")
+    x = randn(rng, 3, C, 31, 32)  # > 600K MACs: 2 threads really split the rows
+    op = prepare_conv(2, (1, C, 31, 32), w, b, 1, 1, 1, C, algorithm="depthwise")
     old = convengine.get_num_threads()
     try:
         convengine.set_num_threads(1)
@@ -177,7 +178,7 @@ def test_prepared_op_batch_threads_and_concurrency(rng):
     finally:
         convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
-    assert_close(y1, F.conv2d(x, w, b, 2, 1, 1, groups=C, algorithm="igemm"), atol=conv_atol(9))
+    assert_close(y1, F.conv2d(x, w, b, 1, 1, 1, groups=C, algorithm="igemm"), atol=conv_atol(9))
     assert_close(op.run(x[1:2]), y1[1:2], atol=0)
 
     results = [None] * 4
