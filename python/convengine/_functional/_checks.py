@@ -32,7 +32,7 @@ def as_float32(name: str, a, ndim: Optional[Sequence[int]] = None) -> np.ndarray
         raise ValueError(f"{name} must have {want} dimensions, got {arr.ndim} (shape {arr.shape})")
     if arr.size > MAX_ELEMENTS:
         raise ValueError(f"{name} has {arr.size} elements, more than the limit of {MAX_ELEMENTS}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    return np.asarray(arr, dtype=np.float32, order="C")  # keeps 0-d arrays 0-d
 
 
 def check_int(name: str, v) -> int:

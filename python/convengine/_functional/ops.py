@@ -77,8 +77,7 @@ def _unary_args(input, inplace):
     if (inplace and isinstance(input, np.ndarray) and input.dtype == np.float32
             and input.flags.c_contiguous and input.flags.writeable):
         return input, True
-    x = as_float32("input", input)
-    return x.reshape(np.shape(input)), False  # as_float32 makes a 0-d input 1-d
+    return as_float32("input", input), False
 
 
 def _unary(kind: str, input, inplace: bool):
