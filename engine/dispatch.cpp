@@ -68,4 +68,8 @@ native::IBilinearFn ibilinear_kernel(Isa isa) {
   return isa == Isa::kAvx2 ? native::f32_ibilinear_c16__avx2 : native::f32_ibilinear__scalar;
 }
 
+native::TransposeFn transpose_kernel(Isa isa) {
+  return isa == Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
+}
+
 }  // namespace ce

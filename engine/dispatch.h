@@ -4,6 +4,7 @@
 #include "native/deform/bilinear.h"
 #include "native/dwconv/dwconv.h"
 #include "native/gemm/igemm.h"
+#include "native/layout/transpose.h"
 #include "native/elementwise/elementwise.h"
 #include "native/pool/pool.h"
 #include "native/resize/resize.h"
@@ -77,5 +78,8 @@ const PoolKernels& pool_kernels(Isa isa = active_isa());
 
 // Resize kernels (engine/resize): one output row of bilinear interpolation.
 native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
+
+// Layout conversion (engine/layout): a 2D block transpose.
+native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
 }  // namespace ce

@@ -2,21 +2,23 @@
 
 #include <algorithm>
 
+#include "engine/dispatch.h"
+
 namespace ce {
 
 namespace {
-constexpr int64_t kBlock = 32;  // 32x32 floats: two 4 KiB tiles stay in L1 during the transpose
+constexpr int64_t kBlock = 64;  // 64x64 floats: source and destination tiles (16 KiB each) fit L1
 
 void transpose_blocked(const float* src, float* dst, int64_t n, int64_t rows, int64_t cols,
                        ThreadPool& pool) {
+  const native::TransposeFn kernel = transpose_kernel();
   const int64_t rb = (rows + kBlock - 1) / kBlock, cb = (cols + kBlock - 1) / kBlock;
   pool.parallel_for_2d(n, rb * cb, [&](size_t b, size_t t) {
     const float* s = src + b * rows * cols;
     float* d = dst + b * rows * cols;
     const int64_t r0 = (t / cb) * kBlock, c0 = (t % cb) * kBlock;
     const int64_t r1 = std::min(rows, r0 + kBlock), c1 = std::min(cols, c0 + kBlock);
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = c0; c < c1; ++c) d[c * rows + r] = s[r * cols + c];
+    kernel(r1 - r0, c1 - c0, s + r0 * cols + c0, cols, d + c0 * rows + r0, rows);
   });
 }
 }  // namespace

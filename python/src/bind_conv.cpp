@@ -67,7 +67,7 @@ class PreparedConv {
       throw py::value_error("input shape does not match the shape the convolution was prepared for");
     auto in = to_nhwc(x);
     Vec out_shape = output_shape(xs[0]);
-    std::vector<float> out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1] * s.out[2]));
+    Buffer out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1] * s.out[2]));
     {
       py::gil_scoped_release nogil;
       TensorView iv = nhwc_view(in.data(), xs), ov = nhwc_view(out.data(), out_shape);

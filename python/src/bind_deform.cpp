@@ -58,10 +58,10 @@ py::array_t<float> deform_conv2d(const FloatArray& x, const FloatArray& offset, 
   act.max = act_max;
   auto in = to_nhwc(x);
   auto off = to_nhwc(offset);
-  std::vector<float> msk;
+  Buffer msk;
   if (mask) msk = to_nhwc(*mask);
   const std::vector<int64_t> out_shape = {xs[0], s.c_out, s.out[0], s.out[1]};
-  std::vector<float> out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1]));
+  Buffer out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1]));
   const float* wp = w.data();
   const float* bp = b ? b->data() : nullptr;
   const bool has_mask = mask.has_value();

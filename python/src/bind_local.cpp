@@ -48,7 +48,7 @@ py::array_t<float> local_conv2d(const FloatArray& x, const FloatArray& w,
   act.max = act_max;
   auto in = to_nhwc(x);
   const std::vector<int64_t> out_shape = {xs[0], s.c_out, s.out[0], s.out[1]};
-  std::vector<float> out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1]));
+  Buffer out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1]));
   const float* wp = w.data();
   const float* bp = b ? b->data() : nullptr;
   {

@@ -113,7 +113,7 @@ py::array_t<float> channel_shuffle(const FloatArray& x, int64_t groups, const st
     return out;
   }
   auto in = to_nhwc(x);
-  std::vector<float> out(in.size());
+  Buffer out(in.size());
   {
     py::gil_scoped_release nogil;
     ChannelShuffleOp op(s[1], groups);
@@ -145,7 +145,7 @@ py::array_t<float> pool2d(const FloatArray& x, bool is_max, std::vector<int64_t>
   ps.infer_output();
   const std::vector<int64_t> os = {s[0], s[1], ps.out[0], ps.out[1]};
   auto in = to_nhwc(x);
-  std::vector<float> out(numel(os));
+  Buffer out(numel(os));
   {
     py::gil_scoped_release nogil;
     Pool2dOp op(ps);
@@ -169,7 +169,7 @@ py::array_t<float> adaptive_avg_pool2d(const FloatArray& x, int64_t out_h, int64
     return out;
   }
   auto in = to_nhwc(x);
-  std::vector<float> out(numel(os));
+  Buffer out(numel(os));
   {
     py::gil_scoped_release nogil;
     AdaptiveAvgPool2dOp op(s[1], s[2], s[3], out_h, out_w);
@@ -195,7 +195,7 @@ py::array_t<float> interpolate(const FloatArray& x, int64_t out_h, int64_t out_w
   rs.scale_factor[1] = scale_w;
   const std::vector<int64_t> os = {s[0], s[1], out_h, out_w};
   auto in = to_nhwc(x);
-  std::vector<float> out(numel(os));
+  Buffer out(numel(os));
   {
     py::gil_scoped_release nogil;
     Resize2dOp op(rs);

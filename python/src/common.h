@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "engine/buffer.h"
 #include "engine/tensor.h"
 
 namespace py = pybind11;
@@ -34,9 +35,9 @@ inline TensorView nhwc_view(float* data, const std::vector<int64_t>& nchw_shape)
 }
 
 // Copies an NCHW array into a new NHWC buffer (GIL released around the copy).
-std::vector<float> to_nhwc(const FloatArray& x);
+Buffer to_nhwc(const FloatArray& x);
 // Allocates an NCHW numpy array of `shape` and fills it from an NHWC buffer.
-py::array_t<float> from_nhwc(const std::vector<float>& src, const std::vector<int64_t>& shape);
+py::array_t<float> from_nhwc(const Buffer& src, const std::vector<int64_t>& shape);
 
 void bind_core(py::module_& m);
 void bind_conv(py::module_& m);

@@ -7,18 +7,18 @@
 
 namespace ce::bind {
 
-std::vector<float> to_nhwc(const FloatArray& x) {
+Buffer to_nhwc(const FloatArray& x) {
   const auto s = shape_of(x);
   int64_t p = 1;
   for (size_t i = 2; i < s.size(); ++i) p *= s[i];
-  std::vector<float> dst(static_cast<size_t>(s[0] * s[1] * p));
+  Buffer dst(static_cast<size_t>(s[0] * s[1] * p));
   const float* src = x.data();
   py::gil_scoped_release nogil;
   nchw_to_nhwc(src, dst.data(), s[0], s[1], p, ThreadPool::global());
   return dst;
 }
 
-py::array_t<float> from_nhwc(const std::vector<float>& src, const std::vector<int64_t>& shape) {
+py::array_t<float> from_nhwc(const Buffer& src, const std::vector<int64_t>& shape) {
   py::array_t<float> out(shape);
   int64_t p = 1;
   for (size_t i = 2; i < shape.size(); ++i) p *= shape[i];
