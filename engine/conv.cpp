@@ -21,12 +21,11 @@ int64_t ConvShape::macs() const {
 
 void ConvShape::infer_output() {
   for (int i = 0; i < 3; ++i) {
-    const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
     if (transposed) {
+      const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
       out[i] = (in[i] - 1) * stride[i] - pad_begin[i] - pad_end[i] + span + output_padding[i];
     } else {
-      const int64_t padded = in[i] + pad_begin[i] + pad_end[i];
-      out[i] = padded < span ? 0 : (padded - span) / stride[i] + 1;
+      out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
     }
     if (out[i] < 1) throw std::invalid_argument("convolution output size is below 1: " + describe());
   }

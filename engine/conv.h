@@ -13,6 +13,15 @@
 
 namespace ce {
 
+// Output length of a (non-transposed) convolution or pooling window along one axis; 0 when the
+// dilated kernel does not fit in the padded input.
+inline int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
+                                int64_t pad_begin, int64_t pad_end) {
+  const int64_t span = dilation * (kernel - 1) + 1;
+  const int64_t padded = in + pad_begin + pad_end;
+  return padded < span ? 0 : (padded - span) / stride + 1;
+}
+
 struct ConvShape {
   int ndim = 2;                 // spatial rank given by the user (1, 2 or 3)
   int64_t c_in = 0, c_out = 0, groups = 1;

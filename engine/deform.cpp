@@ -41,9 +41,7 @@ void DeformShape::infer_output() {
     if (in[i] < 1 || kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || pad_begin[i] < 0 ||
         pad_end[i] < 0)
       fail("sizes, strides and dilations must be >= 1 and pads >= 0");
-    const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
-    const int64_t padded = in[i] + pad_begin[i] + pad_end[i];
-    out[i] = padded < span ? 0 : (padded - span) / stride[i] + 1;
+    out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
     if (out[i] < 1) fail("output size is below 1");
   }
 }

@@ -1,19 +1,15 @@
 // Bilinear gather over channels, 16 channels per step (two ymm), masked tail.
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cstdint>
 
 #include "native/deform/bilinear.h"
 
 namespace ce::native {
 
-namespace {
-// Lane mask with the first r (< 8) lanes set.
-inline __m256i tail_mask(size_t r) {
-  static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table + 8 - r));
-}
-}  // namespace
+using avx2::tail_mask;
 
 void f32_deform_bilinear_c16__fma3(size_t n, size_t c, const float* const* corner,
                                    const float* coef, float* out, size_t out_stride) {

@@ -2,17 +2,13 @@
 #pragma once
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cstddef>
 #include <cstdint>
 
 namespace ce::native::avx2 {
 
-// Lane mask for the first n (< 8) lanes.
-inline __m256i tail_mask(size_t n) {
-  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&table[8 - n]));
-}
 
 // Applies `f` (a __m256 -> __m256 functor) to n floats, 32 per step, then 8, then a masked tail.
 template <class F>

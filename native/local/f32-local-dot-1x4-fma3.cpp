@@ -4,6 +4,8 @@
 // more accumulators so that at least four FMA chains are in flight.
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -15,10 +17,7 @@ namespace {
 
 constexpr size_t PF = 256;  // software prefetch distance in floats (1 KiB)
 
-inline __m256i tail_mask(size_t r) {  // first r (< 8) lanes
-  static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table + 8 - r));
-}
+using avx2::tail_mask;
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

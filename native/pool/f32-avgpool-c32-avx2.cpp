@@ -2,19 +2,15 @@
 // then 8, then a masked tail.
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cstdint>
 
 #include "native/pool/pool.h"
 
 namespace ce::native {
 
-namespace {
-inline __m256i tail_mask(size_t n) {
-  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&table[8 - n]));
-}
-}  // namespace
+using avx2::tail_mask;
 
 void f32_avgpool_c32__avx2(size_t kh, size_t kw, size_t channels, const float* in,
                            size_t row_stride, size_t col_stride, float scale, float* out,

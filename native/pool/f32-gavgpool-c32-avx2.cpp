@@ -3,19 +3,15 @@
 // rows (so a narrow tensor is not bound by the add latency), then a masked tail.
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cstdint>
 
 #include "native/pool/pool.h"
 
 namespace ce::native {
 
-namespace {
-inline __m256i tail_mask(size_t n) {
-  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&table[8 - n]));
-}
-}  // namespace
+using avx2::tail_mask;
 
 void f32_gavgpool_c32__avx2(size_t rows, size_t channels, const float* in, size_t in_stride,
                             float scale, float* out) {

@@ -3,6 +3,8 @@
 // masked tail, then one horizontal sum per plane.
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cstdint>
 
 #include "native/pool/pool.h"
@@ -10,11 +12,7 @@
 namespace ce::native {
 
 namespace {
-inline __m256i tail_mask(size_t n) {
-  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&table[8 - n]));
-}
+using avx2::tail_mask;
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));

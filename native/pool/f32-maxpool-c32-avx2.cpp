@@ -3,6 +3,8 @@
 // OR-ed in at the end (an all-ones pattern is a NaN).
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cmath>
 #include <cstdint>
 
@@ -11,11 +13,7 @@
 namespace ce::native {
 
 namespace {
-inline __m256i tail_mask(size_t n) {
-  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&table[8 - n]));
-}
+using avx2::tail_mask;
 inline void step(__m256& acc, __m256& nan, __m256 v) {
   acc = _mm256_max_ps(acc, v);
   nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));

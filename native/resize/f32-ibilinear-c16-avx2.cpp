@@ -1,19 +1,15 @@
 // Bilinear interpolation of one output row, 16 channels per step, then 8, then a masked tail.
 #include <immintrin.h>
 
+#include "native/simd/avx2.h"
+
 #include <cstdint>
 
 #include "native/resize/resize.h"
 
 namespace ce::native {
 
-namespace {
-inline __m256i tail_mask(size_t n) {
-  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&table[8 - n]));
-}
-}  // namespace
+using avx2::tail_mask;
 
 void f32_ibilinear_c16__avx2(size_t pixels, size_t channels, const float* const* in,
                              const float* wx, float h0, float h1, float* out, size_t out_stride) {
