@@ -7,7 +7,8 @@ convengine runs each layer as it runs inside a graph: weights packed once, activ
 internal channels-innermost layout (no per-layer NCHW conversion); torch (eager, no_grad) and
 onnxruntime run in their native NCHW. Each engine is timed in interleaved rounds (ce, torch,
 ort, ce, torch, ort, ...) so a burst of load on this shared machine hits all of them alike;
-the figure is the median of all timed runs. GFLOP/s counts 2 x MACs of the direct algorithm;
+the figure is the median of all timed runs. Each block starts after a pause, since the
+peers' worker threads keep spinning for a while after they finish and would steal a core. GFLOP/s counts 2 x MACs of the direct algorithm;
 "% peak" divides by the FMA peak measured here, with the same number of threads.
 Writes bench/results/layers.md and bench/results/layers.json.
 """
@@ -27,6 +28,10 @@ from convengine._bench import LAYERS, make_layer, torch_layer
 from convengine._functional.conv import prepare_conv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# torch's OpenMP workers and onnxruntime's intra-op threads spin for a while after each run;
+# timed straight after them, an engine whose workers sleep (convengine) loses a core. Every
+# block of runs starts after this pause and one untimed run.
+SETTLE_S = 0.3
 
 
 def convengine_layer(x, convs):
@@ -119,6 +124,8 @@ def bench(names, threads, rounds, runs, warmup):
         times = {k: [] for k in engines}
         for _ in range(rounds):
             for k, fn in engines.items():
+                time.sleep(SETTLE_S)
+                timed(fn, 1)
                 times[k] += timed(fn, runs)
         med = {k: statistics.median(v) for k, v in times.items()}
         row = dict(layer=name, desc=desc, threads=threads, algorithm=algo, peak_gflops=peak,

@@ -2,12 +2,22 @@
 
 #include <xmmintrin.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 namespace ce {
 
 namespace {
 thread_local bool t_in_task = false;
+
+std::chrono::microseconds spin_duration() {
+  static const std::chrono::microseconds d([] {
+    const char* env = std::getenv("CONVENGINE_SPIN_US");
+    return env ? std::max(0, std::atoi(env)) : 1000;
+  }());
+  return d;
+}
 constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits 15 (FTZ) and 6 (DAZ)
 }  // namespace
 
@@ -41,14 +51,17 @@ void ThreadPool::set_num_threads(int n) {
 }
 
 void ThreadPool::start_workers(int n) {
-  stop_ = false;
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+  stop_.store(false);
+  // Workers start from the current generation, read here while busy_ is held (no job can be
+  // issued concurrently): read inside the new thread, it could miss a job issued meanwhile.
+  const uint64_t gen = generation_.load();
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
 }
 
 void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -63,16 +76,21 @@ void ThreadPool::drain() {
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(uint64_t seen) {
   _mm_setcsr(_mm_getcsr() | kFtzDaz);
   t_in_task = true;
-  uint64_t seen = 0;
+  const auto spin = spin_duration();
   for (;;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+      for (int i = 0; i < 32; ++i) _mm_pause();
+      if (std::chrono::steady_clock::now() - t0 > spin) break;
+    }
     {
       std::unique_lock<std::mutex> lk(mu_);
-      wake_.wait(lk, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+      wake_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
+      if (stop_.load()) return;
+      seen = generation_.load();
     }
     drain();
     if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -97,7 +115,7 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
     n_ = n;
     next_.store(0, std::memory_order_relaxed);
     active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   t_in_task = true;

@@ -23,6 +23,10 @@ class ScopedFlushDenormals {
 // handed out by an atomic counter, so callers should make each index a tile worth a few
 // microseconds at least. A parallel_for issued while the pool is busy (another Python thread,
 // or a nested call from inside a task) runs inline on the calling thread.
+// After a job, workers spin (with pause) for up to CONVENGINE_SPIN_US microseconds (default
+// 1000) before sleeping, so back-to-back parallel regions (the layers of a network) do not pay
+// a futex wake-up each: on this workplace's VMs waking a sleeping vCPU took long enough that a
+// 2.3 ms conv ran no faster on 2 threads than on 1 (bench/layers.py, layer a, before the spin).
 class ThreadPool {
  public:
   explicit ThreadPool(int num_threads);
@@ -56,7 +60,7 @@ class ThreadPool {
   void run(size_t n, TaskFn fn, const void* ctx);
   void start_workers(int n);
   void stop_workers();
-  void worker_loop();
+  void worker_loop(uint64_t seen);
   void drain();
 
   int num_threads_ = 1;
@@ -66,8 +70,8 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
   TaskFn fn_ = nullptr;
   const void* ctx_ = nullptr;
   size_t n_ = 0;

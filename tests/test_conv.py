@@ -462,3 +462,33 @@ def test_inputs_are_not_modified(rng):
     F.convolve2d(x, w)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
+
+
+def test_thread_pool_resizing_under_concurrent_callers(rng):
+    """Switching the pool size between parallel regions while other Python threads compute:
+    every result must equal the serial one (and nothing may hang)."""
+    import threading
+    x = randn(rng, 1, 8, 12, 12)
+    w = randn(rng, 8, 8, 3, 3)
+    expect = F.conv2d(x, w, padding=1)
+    old = convengine.get_num_threads()
+    errors = []
+
+    def worker():
+        for _ in range(30):
+            if not np.array_equal(F.conv2d(x, w, padding=1), expect):
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for n in [1, 2, 3, 1, 2, 4, 2] * 5:
+            convengine.set_num_threads(n)
+            np.testing.assert_array_equal(F.conv2d(x, w, padding=1), expect)
+        for t in threads:
+            t.join(timeout=60)
+            assert not t.is_alive(), "a caller hung"
+    finally:
+        convengine.set_num_threads(old)
+    assert not errors
