@@ -53,6 +53,26 @@ std::string ConvShape::describe() const {
   return os.str();
 }
 
+std::string Window2d::infer_window() {
+  for (int i = 0; i < 2; ++i) {
+    if (in[i] < 1 || kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || pad_begin[i] < 0 ||
+        pad_end[i] < 0)
+      return "sizes, strides and dilations must be >= 1 and pads >= 0";
+    out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
+    if (out[i] < 1) return "output size is below 1";
+  }
+  return {};
+}
+
+std::string Window2d::describe_window() const {
+  std::ostringstream os;
+  os << "in=(" << in[0] << "," << in[1] << ") kernel=(" << kernel[0] << "," << kernel[1]
+     << ") stride=(" << stride[0] << "," << stride[1] << ") dilation=(" << dilation[0] << ","
+     << dilation[1] << ") pads=(" << pad_begin[0] << "," << pad_begin[1] << ")(" << pad_end[0]
+     << "," << pad_end[1] << ")";
+  return os.str();
+}
+
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
   if (algo == "igemm") return true;
   if (algo == "depthwise") return depthwise_applies(s);

@@ -22,6 +22,25 @@ inline int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int6
   return padded < span ? 0 : (padded - span) / stride + 1;
 }
 
+// The sliding-window geometry of a 2D op whose output size follows conv arithmetic (deformable
+// and locally connected conv): sizes are (h, w).
+struct Window2d {
+  int64_t in[2] = {1, 1};   // input (h, w)
+  int64_t out[2] = {1, 1};  // output (h, w), filled by infer_window()
+  int64_t kernel[2] = {1, 1};
+  int64_t stride[2] = {1, 1};
+  int64_t dilation[2] = {1, 1};
+  int64_t pad_begin[2] = {0, 0};
+  int64_t pad_end[2] = {0, 0};
+
+  int64_t taps() const { return kernel[0] * kernel[1]; }
+  // Checks sizes, strides, dilations >= 1 and pads >= 0, then fills `out`. Returns what is
+  // wrong, or an empty string.
+  std::string infer_window();
+  // "in=(h,w) kernel=(..) stride=(..) dilation=(..) pads=(top,left)(bottom,right)"
+  std::string describe_window() const;
+};
+
 struct ConvShape {
   int ndim = 2;                 // spatial rank given by the user (1, 2 or 3)
   int64_t c_in = 0, c_out = 0, groups = 1;

@@ -37,22 +37,14 @@ void DeformShape::infer_output() {
   if (c_out % groups) fail("output channels must be divisible by groups");
   if (offset_groups < 1 || c_in % offset_groups)
     fail("input channels must be divisible by offset_groups");
-  for (int i = 0; i < 2; ++i) {
-    if (in[i] < 1 || kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || pad_begin[i] < 0 ||
-        pad_end[i] < 0)
-      fail("sizes, strides and dilations must be >= 1 and pads >= 0");
-    out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
-    if (out[i] < 1) fail("output size is below 1");
-  }
+  const std::string window_error = infer_window();
+  if (!window_error.empty()) fail(window_error);
 }
 
 std::string DeformShape::describe() const {
   std::ostringstream os;
   os << "c_in=" << c_in << " c_out=" << c_out << " groups=" << groups
-     << " offset_groups=" << offset_groups << " in=(" << in[0] << "," << in[1] << ") kernel=("
-     << kernel[0] << "," << kernel[1] << ") stride=(" << stride[0] << "," << stride[1]
-     << ") dilation=(" << dilation[0] << "," << dilation[1] << ") pads=(" << pad_begin[0] << ","
-     << pad_begin[1] << ")(" << pad_end[0] << "," << pad_end[1] << ")";
+     << " offset_groups=" << offset_groups << " " << describe_window();
   return os.str();
 }
 

@@ -12,19 +12,10 @@
 
 namespace ce {
 
-struct DeformShape {
+struct DeformShape : Window2d {
   int64_t c_in = 0, c_out = 0;
   int64_t groups = 1;         // weight groups: weight is (c_out, c_in / groups, kh, kw)
   int64_t offset_groups = 1;  // channels sharing one set of offsets (and mask values)
-  int64_t in[2] = {1, 1};     // input (h, w)
-  int64_t out[2] = {1, 1};    // output (h, w), filled by infer_output()
-  int64_t kernel[2] = {1, 1};
-  int64_t stride[2] = {1, 1};
-  int64_t dilation[2] = {1, 1};
-  int64_t pad_begin[2] = {0, 0};
-  int64_t pad_end[2] = {0, 0};
-
-  int64_t taps() const { return kernel[0] * kernel[1]; }
   int64_t cin_g() const { return c_in / groups; }
   int64_t cout_g() const { return c_out / groups; }
   int64_t cin_og() const { return c_in / offset_groups; }

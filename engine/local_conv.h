@@ -24,17 +24,8 @@
 
 namespace ce {
 
-struct LocalConvShape {
+struct LocalConvShape : Window2d {
   int64_t c_in = 0, c_out = 0;
-  int64_t in[2] = {1, 1};   // input (h, w)
-  int64_t out[2] = {1, 1};  // output (h, w), filled by infer_output()
-  int64_t kernel[2] = {1, 1};
-  int64_t stride[2] = {1, 1};
-  int64_t dilation[2] = {1, 1};
-  int64_t pad_begin[2] = {0, 0};
-  int64_t pad_end[2] = {0, 0};
-
-  int64_t taps() const { return kernel[0] * kernel[1]; }
   int64_t positions() const { return out[0] * out[1]; }
   // Checks every field and fills `out`; throws std::invalid_argument.
   void infer_output();
