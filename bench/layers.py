@@ -24,8 +24,7 @@ import numpy as np
 
 import convengine
 from convengine import _native
-from convengine._bench import LAYERS, make_layer, torch_layer
-from convengine._functional.conv import prepare_conv
+from convengine._bench import LAYERS, make_layer, prepare_layer, torch_layer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # torch's OpenMP workers and onnxruntime's intra-op threads spin for a while after each run;
@@ -35,11 +34,7 @@ SETTLE_S = 0.3
 
 
 def convengine_layer(x, convs):
-    ops, shape = [], x.shape
-    for w, b, kw in convs:
-        kw = dict(kw)
-        ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, **kw))
-        shape = tuple(ops[-1].output_shape(shape[0]))
+    ops = prepare_layer(x.shape, convs)
     nd = x.ndim
     to_last = (0, *range(2, nd), 1)
     bufs = [np.ascontiguousarray(x.transpose(to_last))]

@@ -50,6 +50,16 @@ def make_layer(name, batch=1, seed=0):
     return desc, x, convs
 
 
+def prepare_layer(x_shape, convs):
+    """The layer's convs prepared once (weights packed), each for its input's shape."""
+    ops, shape = [], tuple(x_shape)
+    for w, b, kw in convs:
+        kw = dict(kw)
+        ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, **kw))
+        shape = tuple(ops[-1].output_shape(shape[0]))
+    return ops
+
+
 def torch_layer(convs):
     """A callable running the layer in torch eager (NCHW), or None without torch."""
     try:
@@ -97,11 +107,7 @@ def bench_layers(names, threads, runs, warmup, seed=0):
     try:
         for name in names:
             desc, x, convs = make_layer(name, seed=seed)
-            ops, shape = [], x.shape
-            for w, b, kw in convs:
-                kw = dict(kw)
-                ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, **kw))
-                shape = tuple(ops[-1].output_shape(shape[0]))
+            ops = prepare_layer(x.shape, convs)
 
             def run():
                 h = x

@@ -99,25 +99,25 @@ def _padding(padding, ndim: int, kernel, dilation, stride, transposed: bool):
             begin = tuple(t // 2 for t in total)
             return begin, tuple(t - b for t, b in zip(total, begin))
         raise ValueError(f"padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
-    if isinstance(padding, (list, tuple, np.ndarray)) and len(padding) == 2 * ndim and ndim > 0 \
-            and not (ndim == 1 and len(padding) == 1):
+    if isinstance(padding, (list, tuple, np.ndarray)) and len(padding) == 2 * ndim:
         vals = int_tuple("padding", padding, 2 * ndim, minimum=0)
         return vals[:ndim], vals[ndim:]
     vals = int_tuple("padding", padding, ndim, minimum=0)
     return vals, vals
 
 
-def conv_args(x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], ndim: int, stride,
-              padding, dilation, groups, output_padding=0, transposed: bool = False) -> ConvArgs:
+def conv_args(x_shape: Tuple[int, ...], weight: np.ndarray, bias: Optional[np.ndarray], ndim: int,
+              stride, padding, dilation, groups, output_padding=0,
+              transposed: bool = False) -> ConvArgs:
     """Validates a (transposed) convolution and computes its output size.
 
-    x: (N, C_in, *spatial); weight: (C_out, C_in/groups, *k), or (C_in, C_out/groups, *k) when
-    transposed; padding: int, ndim ints (symmetric), 2*ndim ints (ONNX order: all begins, then
+    x_shape: (N, C_in, *spatial); weight: (C_out, C_in/groups, *k), or (C_in, C_out/groups, *k)
+    when transposed; padding: int, ndim ints (symmetric), 2*ndim ints (ONNX order: all begins, then
     all ends), 'same' or 'valid'.
     """
-    if x.ndim != ndim + 2:
+    if len(x_shape) != ndim + 2:
         raise ValueError(f"input must have {ndim + 2} dimensions (N, C, {'D, ' if ndim == 3 else ''}"
-                         f"{'H, ' if ndim >= 2 else ''}W) for conv{ndim}d, got shape {x.shape}")
+                         f"{'H, ' if ndim >= 2 else ''}W) for conv{ndim}d, got shape {x_shape}")
     if weight.ndim != ndim + 2:
         raise ValueError(f"weight must have {ndim + 2} dimensions for conv{ndim}d, got shape {weight.shape}")
     groups = check_int("groups", groups)
@@ -125,12 +125,12 @@ def conv_args(x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], ndi
         raise ValueError(f"groups must be >= 1, got {groups}")
     stride = int_tuple("stride", stride, ndim, minimum=1)
     dilation = int_tuple("dilation", dilation, ndim, minimum=1)
-    c_in = x.shape[1]
+    c_in = x_shape[1]
     kernel = weight.shape[2:]
     if any(k < 1 for k in kernel):
         raise ValueError(f"weight spatial size must be >= 1, got {tuple(kernel)}")
-    if any(s < 1 for s in x.shape):
-        raise ValueError(f"input must not have an empty dimension, got shape {x.shape}")
+    if any(s < 1 for s in x_shape):
+        raise ValueError(f"input must not have an empty dimension, got shape {x_shape}")
     if c_in % groups:
         raise ValueError(f"input channels ({c_in}) must be divisible by groups ({groups})")
     if transposed:
@@ -162,7 +162,7 @@ def conv_args(x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], ndi
     out = []
     for i in range(ndim):
         span = dilation[i] * (kernel[i] - 1) + 1
-        n_in = x.shape[2 + i]
+        n_in = x_shape[2 + i]
         if transposed:
             o = (n_in - 1) * stride[i] - pad_begin[i] - pad_end[i] + span + output_padding[i]
         else:
@@ -170,10 +170,10 @@ def conv_args(x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], ndi
             o = (padded - span) // stride[i] + 1 if padded >= span else 0
         if o < 1:
             raise ValueError(f"output size along spatial axis {i} would be {o} (< 1): input "
-                             f"{tuple(x.shape[2:])}, kernel {tuple(kernel)}, stride {stride}, "
+                             f"{tuple(x_shape[2:])}, kernel {tuple(kernel)}, stride {stride}, "
                              f"padding {pad_begin}+{pad_end}, dilation {dilation}")
         out.append(o)
-    check_size("output", (x.shape[0], c_out, *out))
+    check_size("output", (x_shape[0], c_out, *out))
     taps = int(np.prod(kernel))
     check_size("indirection buffer", (int(np.prod(out)), taps))
     check_size("packed weights", (c_out, (c_in // groups) * taps + 1))

@@ -26,9 +26,7 @@ def prepare_conv(ndim, input_shape, weight, bias=None, stride=1, padding=0, dila
     `input_shape` (the batch size may differ at run time): call ``.run(x)`` repeatedly."""
     w = as_float32("weight", weight, (ndim + 2,))
     b = None if bias is None else as_float32("bias", bias, (1,))
-    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), tuple(input_shape),
-                                            (0,) * len(input_shape))
-    a = conv_args(probe, w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
+    a = conv_args(tuple(input_shape), w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm must be a str, got {type(algorithm).__name__}")
     algos = ("auto", *_native.conv_algorithms())

@@ -9,7 +9,7 @@ def _run(ndim, input, weight, bias, stride, padding, dilation, groups, output_pa
     x = as_float32("input", input, (ndim + 2,))
     w = as_float32("weight", weight, (ndim + 2,))
     b = None if bias is None else as_float32("bias", bias, (1,))
-    a = conv_args(x, w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
+    a = conv_args(x.shape, w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
     to5 = lambda t: np.ascontiguousarray(t.reshape(t.shape[:2] + (1,) * (3 - ndim) + t.shape[2:]))
     fn = _ref_conv.conv_transpose3d if transposed else _ref_conv.conv3d
     y = fn(to5(x), to5(w), b, a.groups, a.padded3(a.stride, 1), a.padded3(a.dilation, 1),
