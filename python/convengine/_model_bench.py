@@ -99,7 +99,7 @@ def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
     k = 0
     for name in models:
         model = zoo.get(name)
-        shape = list(zoo.info(name)["input_shape"])
+        shape = list(next(iter(zoo.info(name)["inputs"].values())))
         shape[0] = batch
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         for t in threads_list:

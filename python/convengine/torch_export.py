@@ -186,6 +186,15 @@ def _run(torch, node, a, opset):
         return [x.permute(*(perm if perm is not None else range(x.dim() - 1, -1, -1)))]
     if op == "ChannelShuffle":
         return [F.channel_shuffle(x, int(attr(node, "group")))]
+    if op == "Split":
+        axis = int(attr(node, "axis"))
+        split = [int(v) for v in a[1]] if len(a) > 1 and a[1] is not None else attr(node, "split")
+        n = len(node.outputs)
+        if split is None:
+            size = x.shape[axis]
+            per = -(-size // n)
+            split = [min(per, size - i * per) for i in range(n)]
+        return list(torch.split(x, [int(v) for v in split], axis))
     if op in ("Identity", "Dropout"):
         return [x]
     if op == "Softmax":
