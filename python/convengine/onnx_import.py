@@ -10,6 +10,8 @@ and Dropout): the optimisation passes fold and fuse later. What changes on the w
   computes in float (everything except Shape and Cast); int64 stays int64;
 - the default-domain opset is kept as `Model.opset`; a few attribute forms of old opsets that
   the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs;
+- ReduceMean / ReduceMax over exactly the spatial axes (torch's x.mean([2, 3])) become
+  GlobalAveragePool / GlobalMaxPool, followed by Flatten when keepdims=0;
 - local functions are inlined; nodes without a name get one (`<op>_<index>`).
 
 Every node whose op convengine does not run is reported in one ModelError.
@@ -33,6 +35,7 @@ def _onnx():
         import onnx  # noqa: PLC0415
         import onnx.inliner  # noqa: F401, PLC0415
         import onnx.numpy_helper  # noqa: F401, PLC0415
+        import onnx.shape_inference  # noqa: F401, PLC0415
     except ImportError:
         raise ImportError("convengine.from_onnx needs the 'onnx' package: pip install onnx") \
             from None
@@ -205,11 +208,56 @@ def _opset(proto) -> int:
     raise ModelError("the ONNX model has no opset_import")
 
 
-def _unsupported(graph) -> list[str]:
+_GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
+
+
+def _spatial_reductions(onnx, proto) -> dict[int, int]:
+    """Nodes ReduceMean / ReduceMax over exactly the spatial axes (2..rank-1) of their input:
+    node index -> keepdims. They become GlobalAveragePool / GlobalMaxPool (+ Flatten)."""
+    g = proto.graph
+    idx = [i for i, n in enumerate(g.node) if n.op_type in _GLOBAL_POOLS and n.domain in
+           ("", "ai.onnx")]
+    if not idx:
+        return {}
+    consts = {t.name: t for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant" and n.output:
+            for a in n.attribute:
+                if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
+                    consts[n.output[0]] = a.t
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto).graph
+    except Exception:  # noqa: BLE001 - no ranks: the nodes stay unsupported
+        return {}
+    ranks = {}
+    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
+        tt = v.type.tensor_type
+        if v.type.WhichOneof("value") == "tensor_type" and tt.HasField("shape"):
+            ranks[v.name] = len(tt.shape.dim)
+    out = {}
+    for i in idx:
+        n = g.node[i]
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        axes = attrs.get("axes")
+        if axes is None and len(n.input) > 1 and n.input[1]:
+            if n.input[1] not in consts:
+                continue
+            axes = onnx.numpy_helper.to_array(consts[n.input[1]]).reshape(-1).tolist()
+        rank = ranks.get(n.input[0]) if n.input else None
+        if not axes or rank is None or rank < 3:
+            continue
+        if sorted(int(a) % rank for a in axes) == list(range(2, rank)):
+            out[i] = int(attrs.get("keepdims", 1))
+    return out
+
+
+def _unsupported(graph, rewritten) -> list[str]:
     bad = []
     for i, n in enumerate(graph.node):
-        if spec(n.domain, n.op_type) is None:
+        if i not in rewritten and spec(n.domain, n.op_type) is None:
             dom = f" (domain {n.domain!r})" if n.domain not in ("", "ai.onnx") else ""
+            if n.op_type in _GLOBAL_POOLS and not dom:
+                dom = " (supported only over all spatial axes of a rank >= 3 tensor)"
             who = f"node {n.name!r}" if n.name else f"node #{i} (output {n.output[0]!r})" \
                 if n.output else f"node #{i}"
             bad.append(f"{n.op_type}{dom} at {who}")
@@ -269,7 +317,8 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             raise ModelError(f"cannot inline the model's local functions: {e}") from None
     g = proto.graph
     opset = _opset(proto)
-    bad = _unsupported(g)
+    pools = _spatial_reductions(onnx, proto)
+    bad = _unsupported(g, pools)
     if bad:
         raise ModelError(f"the ONNX model uses {len(bad)} node(s) with ops convengine does not "
                          "run:\n  " + "\n  ".join(bad))
@@ -311,6 +360,15 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
                 raise ModelError(f"{where}: attribute {a.name!r} refers to a function attribute")
             attrs[a.name] = _attribute(onnx, a, folder, where)
         domain = "" if n.domain in ("", "ai.onnx") else n.domain
+        if i in pools:
+            if pools[i]:
+                nodes.append(Node(_GLOBAL_POOLS[n.op_type], [n.input[0]], list(n.output), name))
+            else:
+                pooled = fresh(f"{name}_pooled")
+                nodes.append(Node(_GLOBAL_POOLS[n.op_type], [n.input[0]], [pooled], name))
+                nodes.append(Node("Flatten", [pooled], list(n.output), fresh(f"{name}_flatten"),
+                                  {"axis": 1}))
+            continue
         node = Node(n.op_type, list(n.input), list(n.output), name, attrs, domain)
         if not domain:
             _upgrade_old_forms(node, opset, inits, fresh)
