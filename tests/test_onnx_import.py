@@ -253,6 +253,14 @@ def test_bad_tensors_and_types():
                    [vi("y", [4])])
     with pytest.raises(ModelError, match="graph input 'x': element type STRING"):
         convengine.from_onnx(m)
+    huge = TensorProto(name="h", data_type=TensorProto.FLOAT, dims=[1 << 40, 1 << 40])
+    m = make_model([helper.make_node("Add", ["x", "h"], ["y"])], [vi("x", [4])], [vi("y", [4])],
+                   [huge])
+    with pytest.raises(ModelError, match="initializer 'h'.*out of range"):
+        convengine.from_onnx(m)
+    m = make_model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [1] * 9)], [vi("y", None)])
+    with pytest.raises(ModelError, match="graph input 'x' shape: rank 9"):
+        convengine.from_onnx(m)
     # a dangling tensor: validate_model names it
     m = make_model([helper.make_node("Relu", ["nowhere"], ["y"], name="r")], [vi("x", [4])],
                    [vi("y", [4])])

@@ -18,12 +18,13 @@ Every node whose op convengine does not run is reported in one ModelError.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
 import numpy as np
 
-from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo
+from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo, _shape_list
 from ._graph.ops import spec
 
 _NEEDS_NO_FLOAT = {"Shape", "Cast"}
@@ -74,6 +75,7 @@ def _value_info(onnx, vi, what: str) -> ValueInfo:
                 shape.append(d.dim_param)
             else:
                 shape.append(None)
+        shape = _shape_list(shape, f"{what} {vi.name!r} shape")
     return ValueInfo(vi.name, shape, dtype)
 
 
@@ -116,7 +118,8 @@ def _tensor(onnx, tensor, base_dir: str | None, what: str) -> np.ndarray:
     dims = [int(d) for d in tensor.dims]
     if any(d < 0 for d in dims):
         raise ModelError(f"{what}: negative dimension in {dims}")
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    _shape_list(dims, what, allow_symbolic=False)
+    count = math.prod(dims)
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
         raw = _read_external(onnx, tensor, base_dir, what)
         need = count * DTYPES[dt].itemsize
