@@ -256,6 +256,10 @@ CASES = [
        dict(mode=mode, axes=[2, 3], keep_aspect_ratio_policy=pol), 1, 19)
       for mode in ("nearest", "linear") for pol in ("not_larger", "not_smaller")],
     ("resize_axes_scales", "Resize", [X, E, F(2.0, 0.5)], dict(mode="linear", axes=[3, 2]), 1, 19),
+    ("resize_negative_axes_sizes", "Resize", [X, E, None, I(5, 20)],
+     dict(mode="linear", axes=[-2, -1]), 1, 19),
+    ("resize_negative_axes_scales", "Resize", [X, E, F(2.0, 0.5)],
+     dict(mode="nearest", axes=[-2, -1]), 1, 19),
     ("resize_int_nearest", "Resize", [(X * 10).astype(np.int32), E, F(1, 1, 2, 1.5)],
      dict(mode="nearest"), 1, 13),
     ("resize_3d_linear", "Resize", [X3, E, F(1, 1, 2, 1.5, 0.7)], dict(mode="linear"), 1, 13),
@@ -291,6 +295,17 @@ def test_maxpool_dilated_same_follows_the_onnx_spec():
     assert y.shape == (2, 4, 4, 5)
     flat = X.reshape(-1)
     np.testing.assert_array_equal(flat[idx], y)
+
+
+def test_resize_negative_axes_with_aspect_policy_follow_the_spec():
+    # onnxruntime leaves the input as it is here; the spec counts negative axes from the end
+    for pol in ("not_larger", "not_smaller"):
+        neg = ours("Resize", [X, E, None, I(5, 20)],
+                   dict(mode="nearest", axes=[-2, -1], keep_aspect_ratio_policy=pol), 1, 19)[0]
+        pos = ours("Resize", [X, E, None, I(5, 20)],
+                   dict(mode="nearest", axes=[2, 3], keep_aspect_ratio_policy=pol), 1, 19)[0]
+        np.testing.assert_array_equal(neg, pos)
+        assert neg.shape == {"not_larger": (2, 4, 5, 6), "not_smaller": (2, 4, 16, 20)}[pol]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -767,3 +767,25 @@ def test_optimize_mobilenet_v2_block_with_se(rng):
         validate_model(alone)
         got = run_numpy(alone, {"x": x.numpy()})["y"]
         assert_close(got, run_numpy(model, {"x": x.numpy()})["y"], atol=1e-4, what=name)
+
+
+@needs_torch
+def test_optimize_with_symbolic_batch(rng):
+    import torch
+    nn = torch.nn
+    torch.manual_seed(5)
+    mod = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(4 * 5 * 5, 3))
+    _randomise_bn(mod, 6)
+    mod.eval()
+    x = torch.randn(2, 4, 5, 5)
+    model = onnx_to_model(export(mod, x, dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}))
+    assert model.graph.inputs[0].shape[0] == "N"
+    m = optimize(model)
+    validate_model(m)
+    assert ops(m)[0] == "FusedConv" and "BatchNormalization" not in ops(m)
+    for batch in (1, 3):
+        xb = torch.randn(batch, 4, 5, 5)
+        with torch.no_grad():
+            want = mod(xb).numpy()
+        assert_close(run_numpy(m, {"x": xb.numpy()})["y"], want, atol=1e-4)
