@@ -1,6 +1,9 @@
 // Direct depthwise convolution driver: weight packing, border handling, tiling and threading.
 // The arithmetic is in native/dwconv (kernels picked by engine/dispatch).
 //
+// 1D and 3D use the same path: an output row is (image, depth, y), and its kd * kh input rows
+// go to the row kernels as one list of row pointers (taps ordered (kd, kh, kw)).
+//
 // Per output row the interior pixels (every horizontal tap inside the image) go to one row
 // kernel call per segment, with the kh input rows passed as pointers; a row that falls in the
 // vertical padding points into a zero row instead, so top and bottom rows need no special
@@ -9,6 +12,7 @@
 #include "engine/depthwise.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -30,7 +34,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 class DepthwiseConv final : public ConvOp {
  public:
   DepthwiseConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), k_(dwconv_kernels()) {
+      : ConvOp(s, act), k_(dwconv_kernels()) {
     c_ = s.c_in;
     mult_ = s.c_out / s.c_in;
     oc_ = s.c_out;
@@ -103,16 +107,9 @@ class DepthwiseConv final : public ConvOp {
 
   const char* algorithm() const override { return "depthwise"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
     const ConvShape& s = shape_;
-    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != s.in[0] ||
-        out.d != s.out[0] || in.h != s.in[1] || in.w != s.in[2] || out.h != s.out[1] ||
-        out.w != s.out[2])
-      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
-    if (in.ps() != s.in_ps())
-      throw std::invalid_argument("input pixel stride differs from the planned one: " + s.describe());
-    if (out.ps() < out.c || in.ps() < in.c)
-      throw std::invalid_argument("pixel stride is smaller than the channel count");
 
     const int64_t rows = in.n * s.out[0] * s.out[1];  // output rows (image, depth, y)
     // Below ~600K MACs (~25 us on one Zen 3 core) waking the pool costs more than it saves
@@ -120,7 +117,7 @@ class DepthwiseConv final : public ConvOp {
     const int64_t macs = in.n * s.macs();
     if (pool.num_threads() == 1 || macs < kMinParallelMacs) {
       pool.parallel_for(1, [&](size_t) {
-        for (int64_t r = 0; r < rows; ++r) run_row(in, out, r, 0, oc_);
+        for (int64_t r = 0; r < rows; ++r) run_row(in, out, res, r, 0, oc_);
       });
       return;
     }
@@ -133,14 +130,14 @@ class DepthwiseConv final : public ConvOp {
     pool.parallel_for_2d(rows, chunks, [&](size_t r, size_t ch) {
       const int64_t oc0 = ch * chunk_tiles * kTile;
       const int64_t nch = std::min<int64_t>(chunk_tiles * kTile, oc_ - oc0);
-      run_row(in, out, r, oc0, nch);
+      run_row(in, out, res, r, oc0, nch);
     });
   }
 
  private:
   // Output row r = (n * out_d + od) * out_h + oy, channels oc0 .. oc0 + nch - 1.
-  void run_row(const TensorView& in, const TensorView& out, int64_t r, int64_t oc0,
-               int64_t nch) const {
+  void run_row(const TensorView& in, const TensorView& out, const TensorView* res, int64_t r,
+               int64_t oc0, int64_t nch) const {
     const ConvShape& s = shape_;
     const int64_t oy = r % s.out[1], od = (r / s.out[1]) % s.out[0], n = r / (s.out[1] * s.out[0]);
     const int64_t ps = in.ps(), ops = out.ps();
@@ -156,6 +153,8 @@ class DepthwiseConv final : public ConvOp {
     const int64_t choff = mult_ > 1 ? 0 : oc0;
     const float* w = packed_.data() + packed_off_ + (oc0 / kTile) * tile_stride_;
     native::DwParams p = params_;
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    if (pass) p.min = -INFINITY, p.max = INFINITY;
     if (mult_ > 1) p.mult = mult_table_.data() + (oc0 / 8) * native::kDwMultEntry;
     const float* zero = zero_.data();
 
@@ -202,6 +201,9 @@ class DepthwiseConv final : public ConvOp {
       }
       k_.ind(nch, np, taps.data(), taps_, w, orow + x0 * ops, ops, &p);
     }
+    if (pass)
+      epilogue_.apply(orow, s.out[2], nch, ops, residual_at(res, n, (od * s.out[1] + oy) * s.out[2], oc0),
+                      res ? res->ps() : 0);
   }
 
   const DwConvKernels& k_;

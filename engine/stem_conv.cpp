@@ -32,7 +32,7 @@ Buffer& padded_scratch() {
 class IGemmRowsConv final : public ConvOp {
  public:
   IGemmRowsConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), k_(igemm_kernel()), clamp_(act.clamp()) {
+      : ConvOp(s, act), k_(igemm_kernel()) {
     const size_t MR = k_.mr, NR = k_.nr;
     const int64_t C = s.c_in, KD = s.kernel[0], KH = s.kernel[1], KW = s.kernel[2];
     kc_ = KW * C;
@@ -85,16 +85,11 @@ class IGemmRowsConv final : public ConvOp {
 
   const char* algorithm() const override { return "igemm_rows"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
     const ConvShape& s = shape_;
-    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != s.in[0] ||
-        in.h != s.in[1] || in.w != s.in[2] || out.d != s.out[0] || out.h != s.out[1] ||
-        out.w != s.out[2])
-      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
-    if (in.ps() != s.in_ps())
-      throw std::invalid_argument("input pixel stride differs from the one the conv was planned for");
-    if (reinterpret_cast<uintptr_t>(in.data) % sizeof(float) != 0)
-      throw std::invalid_argument("input data is not 4-byte aligned");
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);
 
     const size_t N = in.n;
     const float* src = in.data;
@@ -149,14 +144,15 @@ class IGemmRowsConv final : public ConvOp {
         const size_t mr = std::min<size_t>(MR, m_ - m0);
         float* c = out.data + n * out.image_stride() + m0 * out_ps + oc0;
         k_.fn(mr, nc, kc_, ks_, ind_.data() + tile * ks_ * MR, w, c, out_ps, NR, a_offset,
-              zero_.data(), &clamp_);
+              zero_.data(), params);
+        if (pass)
+          epilogue_.apply(c, mr, nc, out_ps, residual_at(res, n, m0, oc0), res ? res->ps() : 0);
       }
     });
   }
 
  private:
   IGemmKernel k_;
-  native::ClampParams clamp_;
   bool copy_ = false;
   int64_t wp_ = 0;
   size_t image_floats_ = 0;
