@@ -146,7 +146,7 @@ def _plain(n):
 def _set_epilogue(n: Node, e):
     for k, d in _EPILOGUE_DEFAULTS.items():
         v = e[k]
-        if isinstance(v, (int, float)) and not isinstance(v, str):
+        if isinstance(v, (int, float)):
             v = float(v)
         if v == d:
             n.attrs.pop(k, None)
