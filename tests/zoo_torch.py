@@ -207,7 +207,8 @@ class ShuffleV1Unit(nn.Module):
     def forward(self, x):
         y = F.relu(self.bn1(self.gconv1(x)))
         if self.g1 > 1:
-            y = F.channel_shuffle(y, self.g)
+            n, c, h, w = y.shape
+            y = y.view(n, self.g, c // self.g, h, w).transpose(1, 2).reshape(n, c, h, w)
         y = self.bn3(self.gconv2(self.bn2(self.dwconv(y))))
         if self.stride == 2:
             return F.relu(torch.cat([F.avg_pool2d(x, 3, 2, 1), y], 1))
@@ -393,14 +394,17 @@ class DenseNet121(nn.Module):
 
 
 class AlexNet2GPU(nn.Module):
-    def __init__(self, num_classes=1000, **_):
+    def __init__(self, size=227, num_classes=1000, **_):
         super().__init__()
+        s = (size - 11) // 4 + 1
+        for _ in range(3):
+            s = (s - 3) // 2 + 1
         self.conv1 = nn.Conv2d(3, 96, 11, 4)
         self.conv2 = nn.Conv2d(96, 256, 5, 1, 2, groups=2)
         self.conv3 = nn.Conv2d(256, 384, 3, 1, 1)
         self.conv4 = nn.Conv2d(384, 384, 3, 1, 1, groups=2)
         self.conv5 = nn.Conv2d(384, 256, 3, 1, 1, groups=2)
-        self.fc6, self.fc7 = nn.Linear(9216, 4096), nn.Linear(4096, 4096)
+        self.fc6, self.fc7 = nn.Linear(256 * s * s, 4096), nn.Linear(4096, 4096)
         self.fc8 = nn.Linear(4096, num_classes)
 
     def forward(self, x):

@@ -51,7 +51,8 @@ def _build(name, batch, kw):
     opts = _options(e)
     unknown = set(kw) - set(opts)
     if unknown:
-        raise TypeError(f"zoo model {name!r} has no option {', '.join(sorted(unknown))}; "
+        raise TypeError(f"zoo model {name!r} has no option "
+                        f"{', '.join(repr(k) for k in sorted(unknown))}; "
                         f"options: {opts}")
     if isinstance(batch, bool) or not isinstance(batch, (int, str)) or \
             (isinstance(batch, int) and batch < 1):
