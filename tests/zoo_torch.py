@@ -297,7 +297,8 @@ class Block(nn.Module):
             out = planes
             self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
             self.bn1 = nn.BatchNorm2d(planes)
-            self.conv2, self.bn2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False), nn.BatchNorm2d(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
         self.bottleneck = bottleneck
         self.se = SE(out, out // 16) if se else None
         self.downsample = None
@@ -582,8 +583,9 @@ class ASPP(nn.Module):
 class DeepLabHead(nn.Module):
     def __init__(self, in_channels=2048, num_classes=21, rates=(6, 12, 18), **_):
         super().__init__()
-        self.classifier = nn.Sequential(ASPP(in_channels, rates), nn.Conv2d(256, 256, 3, padding=1, bias=False),
-                                        nn.BatchNorm2d(256), nn.ReLU(), nn.Conv2d(256, num_classes, 1))
+        self.classifier = nn.Sequential(
+            ASPP(in_channels, rates), nn.Conv2d(256, 256, 3, padding=1, bias=False),
+            nn.BatchNorm2d(256), nn.ReLU(), nn.Conv2d(256, num_classes, 1))
 
     def forward(self, x):
         return self.classifier(x)
@@ -603,7 +605,8 @@ class UNetSmall(nn.Module):
     def __init__(self, in_channels=3, base=16, num_classes=2, **_):
         super().__init__()
         c = [base, base * 2, base * 4, base * 8]
-        self.enc1, self.enc2, self.enc3 = Double(in_channels, c[0]), Double(c[0], c[1]), Double(c[1], c[2])
+        self.enc1 = Double(in_channels, c[0])
+        self.enc2, self.enc3 = Double(c[0], c[1]), Double(c[1], c[2])
         self.bottleneck = Double(c[2], c[3])
         self.up3, self.dec3 = nn.ConvTranspose2d(c[3], c[2], 2, 2), Double(c[3], c[2])
         self.up2, self.dec2 = nn.ConvTranspose2d(c[2], c[1], 2, 2), Double(c[2], c[1])

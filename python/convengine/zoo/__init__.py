@@ -43,7 +43,8 @@ def _entry(name):
 
 
 def _options(e):
-    return {p.name: p.default for p in builtins.list(inspect.signature(e.fn).parameters.values())[1:]}
+    params = builtins.list(inspect.signature(e.fn).parameters.values())[1:]
+    return {p.name: p.default for p in params}
 
 
 def _build(name, batch, kw):
