@@ -796,16 +796,19 @@ class C3DSmall(nn.Module):
 
 
 class TemporalBlock(nn.Module):
+    """As in Bai et al.'s code: symmetric padding (k - 1) d, then the last (k - 1) d outputs
+    are chopped off ("Chomp1d"), which makes the conv causal."""
+
     def __init__(self, cin, cout, k, d):
         super().__init__()
-        self.pad = (k - 1) * d
-        self.conv1 = nn.Conv1d(cin, cout, k, dilation=d)
-        self.conv2 = nn.Conv1d(cout, cout, k, dilation=d)
+        self.chomp = (k - 1) * d
+        self.conv1 = nn.Conv1d(cin, cout, k, padding=self.chomp, dilation=d)
+        self.conv2 = nn.Conv1d(cout, cout, k, padding=self.chomp, dilation=d)
         self.downsample = nn.Conv1d(cin, cout, 1) if cin != cout else None
 
     def forward(self, x):
-        y = F.relu(self.conv1(F.pad(x, (self.pad, 0))))
-        y = F.relu(self.conv2(F.pad(y, (self.pad, 0))))
+        y = F.relu(self.conv1(x)[:, :, :-self.chomp])
+        y = F.relu(self.conv2(y)[:, :, :-self.chomp])
         return F.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 

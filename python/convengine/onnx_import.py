@@ -1,0 +1,410 @@
+"""ONNX -> convengine Model (optional dependency: the `onnx` package).
+
+`from_onnx` keeps the ONNX graph as it is (op names, attribute names, Constant nodes, Identity
+and Dropout): the optimisation passes fold and fuse later. What changes on the way in:
+
+- graph inputs that are also initializers (old exporters' keep_initializers_as_inputs) are
+  dropped from the inputs; initializers become numpy arrays (raw_data, typed fields, or
+  external data files read relative to the model's folder, never outside it);
+- float16 / float64 initializers and Constant values become float32 when some consumer
+  computes in float (everything except Shape and Cast); int64 stays int64;
+- the default-domain opset is kept as `Model.opset`; a few attribute forms of old opsets that
+  the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs;
+- ReduceMean / ReduceMax over exactly the spatial axes (torch's x.mean([2, 3])) become
+  GlobalAveragePool / GlobalMaxPool, followed by Flatten when keepdims=0;
+- local functions are inlined; nodes without a name get one (`<op>_<index>`).
+
+Every node whose op convengine does not run is reported in one ModelError.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo, _shape_list
+from ._graph.ops import spec
+
+_NEEDS_NO_FLOAT = {"Shape", "Cast"}
+_MAX_PROTO_BYTES = 2 << 30
+
+
+def _onnx():
+    try:
+        import onnx  # noqa: PLC0415
+        import onnx.inliner  # noqa: F401, PLC0415
+        import onnx.numpy_helper  # noqa: F401, PLC0415
+        import onnx.shape_inference  # noqa: F401, PLC0415
+    except ImportError:
+        raise ImportError("convengine.from_onnx needs the 'onnx' package: pip install onnx") \
+            from None
+    return onnx
+
+
+def _elem_dtype(onnx, elem_type: int, what: str) -> str:
+    TP = onnx.TensorProto
+    names = {TP.FLOAT: "float32", TP.FLOAT16: "float16", TP.DOUBLE: "float64",
+             TP.INT64: "int64", TP.INT32: "int32", TP.INT8: "int8", TP.UINT8: "uint8",
+             TP.BOOL: "bool"}
+    if elem_type not in names:
+        tn = TP.DataType.Name(elem_type) if elem_type in TP.DataType.values() else elem_type
+        raise ModelError(f"{what}: element type {tn} is not supported (convengine tensors are "
+                         f"{', '.join(sorted(set(names.values())))})")
+    return names[elem_type]
+
+
+def _value_info(onnx, vi, what: str) -> ValueInfo:
+    t = vi.type
+    if t.WhichOneof("value") != "tensor_type":
+        raise ModelError(f"{what} {vi.name!r}: only tensor values are supported, got "
+                         f"{t.WhichOneof('value')}")
+    tt = t.tensor_type
+    dtype = _elem_dtype(onnx, tt.elem_type, f"{what} {vi.name!r}") if tt.elem_type else "float32"
+    shape = None
+    if tt.HasField("shape"):
+        shape = []
+        for d in tt.shape.dim:
+            kind = d.WhichOneof("value")
+            if kind == "dim_value":
+                if d.dim_value < 0:
+                    raise ModelError(f"{what} {vi.name!r}: negative dimension {d.dim_value}")
+                shape.append(int(d.dim_value))
+            elif kind == "dim_param":
+                shape.append(d.dim_param)
+            else:
+                shape.append(None)
+        shape = _shape_list(shape, f"{what} {vi.name!r} shape")
+    return ValueInfo(vi.name, shape, dtype)
+
+
+def _read_external(onnx, tensor, base_dir: str | None, what: str) -> bytes:
+    info = {e.key: e.value for e in tensor.external_data}
+    loc = info.get("location", "")
+    if base_dir is None:
+        raise ModelError(f"{what}: the tensor's data is in an external file ({loc!r}); load the "
+                         "model from its path, or pass base_dir=")
+    if not loc or os.path.isabs(loc):
+        raise ModelError(f"{what}: external data location {loc!r} must be a relative path "
+                         "inside the model's folder")
+    folder = os.path.realpath(base_dir)
+    full = os.path.realpath(os.path.join(folder, loc))
+    if os.path.commonpath([full, folder]) != folder:
+        raise ModelError(f"{what}: external data location {loc!r} escapes the model's folder")
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else None
+    except ValueError:
+        raise ModelError(f"{what}: external data offset/length are not integers") from None
+    try:
+        size = os.path.getsize(full)
+        if offset < 0 or (length is not None and length < 0):
+            raise ModelError(f"{what}: external data offset/length must be >= 0")
+        if length is None:
+            length = size - offset
+        if offset + length > size:
+            raise ModelError(f"{what}: bytes [{offset}, {offset + length}) lie past the end of "
+                             f"{loc!r} ({size} bytes)")
+        with open(full, "rb") as f:
+            f.seek(offset)
+            return f.read(length)
+    except OSError as e:
+        raise ModelError(f"{what}: cannot read external data {loc!r}: {e.strerror}") from None
+
+
+def _tensor(onnx, tensor, base_dir: str | None, what: str) -> np.ndarray:
+    dt = _elem_dtype(onnx, tensor.data_type, what)
+    dims = [int(d) for d in tensor.dims]
+    if any(d < 0 for d in dims):
+        raise ModelError(f"{what}: negative dimension in {dims}")
+    _shape_list(dims, what, allow_symbolic=False)
+    count = math.prod(dims)
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        raw = _read_external(onnx, tensor, base_dir, what)
+        need = count * DTYPES[dt].itemsize
+        if len(raw) != need:
+            raise ModelError(f"{what}: external data holds {len(raw)} bytes, shape {dims} of {dt} "
+                             f"needs {need}")
+        return np.frombuffer(raw, dtype=DTYPES[dt]).reshape(dims).copy()
+    if tensor.HasField("raw_data"):
+        need = count * DTYPES[dt].itemsize
+        if len(tensor.raw_data) != need:
+            raise ModelError(f"{what}: raw_data holds {len(tensor.raw_data)} bytes, shape "
+                             f"{dims} of {dt} needs {need}")
+        return np.frombuffer(tensor.raw_data, dtype=DTYPES[dt]).reshape(dims).copy()
+    try:
+        arr = onnx.numpy_helper.to_array(tensor)
+    except Exception as e:  # noqa: BLE001 - onnx raises various types for malformed tensors
+        raise ModelError(f"{what}: cannot decode tensor ({e})") from None
+    if arr.size != count:
+        raise ModelError(f"{what}: {arr.size} values for shape {dims}")
+    return np.ascontiguousarray(arr, dtype=DTYPES[dt]).reshape(dims)
+
+
+def _attribute(onnx, a, base_dir, where: str) -> Any:
+    AP = onnx.AttributeProto
+    t = a.type
+    if t == AP.FLOAT:
+        return float(a.f)
+    if t == AP.INT:
+        return int(a.i)
+    if t == AP.STRING:
+        return _decode(a.s, f"{where}: attribute {a.name!r}")
+    if t == AP.TENSOR:
+        return _tensor(onnx, a.t, base_dir, f"{where}: attribute {a.name!r}")
+    if t == AP.FLOATS:
+        return [float(v) for v in a.floats]
+    if t == AP.INTS:
+        return [int(v) for v in a.ints]
+    if t == AP.STRINGS:
+        return [_decode(s, f"{where}: attribute {a.name!r}") for s in a.strings]
+    kind = AP.AttributeType.Name(t) if t in AP.AttributeType.values() else str(t)
+    if t in (AP.GRAPH, AP.GRAPHS):
+        raise ModelError(f"{where}: attribute {a.name!r} is a subgraph; convengine runs no "
+                         "control flow (If/Loop/Scan)")
+    raise ModelError(f"{where}: attribute {a.name!r} of type {kind} is not supported")
+
+
+def _decode(b: bytes, what: str) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelError(f"{what}: string is not valid UTF-8") from None
+
+
+def _parse(onnx, model):
+    if isinstance(model, onnx.ModelProto):
+        return model, None
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+        base_dir = None
+    elif isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        try:
+            with open(path, "rb") as f:
+                data = f.read(_MAX_PROTO_BYTES + 1)
+        except OSError as e:
+            raise ModelError(f"cannot read ONNX file {path}: {e.strerror}") from None
+        if len(data) > _MAX_PROTO_BYTES:
+            raise ModelError(f"{path}: an ONNX protobuf is at most 2 GiB")
+        base_dir = os.path.dirname(os.path.abspath(path))
+    else:
+        raise TypeError("from_onnx takes a path, bytes or an onnx.ModelProto, got "
+                        f"{type(model).__name__}")
+    proto = onnx.ModelProto()
+    try:
+        proto.ParseFromString(data)
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError and friends
+        raise ModelError(f"not a valid ONNX model: {e or type(e).__name__}") from None
+    if not proto.HasField("graph"):
+        raise ModelError("not a valid ONNX model: it has no graph")
+    return proto, base_dir
+
+
+def _opset(proto) -> int:
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return int(o.version)
+    if proto.opset_import:
+        return 1  # only custom domains are imported: default-domain semantics do not matter
+    raise ModelError("the ONNX model has no opset_import")
+
+
+_GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
+
+
+def _spatial_reductions(onnx, proto) -> dict[int, int]:
+    """Nodes ReduceMean / ReduceMax over exactly the spatial axes (2..rank-1) of their input:
+    node index -> keepdims. They become GlobalAveragePool / GlobalMaxPool (+ Flatten)."""
+    g = proto.graph
+    idx = [i for i, n in enumerate(g.node) if n.op_type in _GLOBAL_POOLS and n.domain in
+           ("", "ai.onnx")]
+    if not idx:
+        return {}
+    consts = {t.name: t for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant" and n.output:
+            for a in n.attribute:
+                if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
+                    consts[n.output[0]] = a.t
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto).graph
+    except Exception:  # noqa: BLE001 - no ranks: the nodes stay unsupported
+        return {}
+    ranks = {}
+    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
+        tt = v.type.tensor_type
+        if v.type.WhichOneof("value") == "tensor_type" and tt.HasField("shape"):
+            ranks[v.name] = len(tt.shape.dim)
+    out = {}
+    for i in idx:
+        n = g.node[i]
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        axes = attrs.get("axes")
+        if axes is None and len(n.input) > 1 and n.input[1]:
+            if n.input[1] not in consts:
+                continue
+            axes = onnx.numpy_helper.to_array(consts[n.input[1]]).reshape(-1).tolist()
+        rank = ranks.get(n.input[0]) if n.input else None
+        if not axes or rank is None or rank < 3:
+            continue
+        if sorted(int(a) % rank for a in axes) == list(range(2, rank)):
+            out[i] = int(attrs.get("keepdims", 1))
+    return out
+
+
+def _unsupported(graph, rewritten) -> list[str]:
+    bad = []
+    for i, n in enumerate(graph.node):
+        if i not in rewritten and spec(n.domain, n.op_type) is None:
+            dom = f" (domain {n.domain!r})" if n.domain not in ("", "ai.onnx") else ""
+            if n.op_type in _GLOBAL_POOLS and not dom:
+                dom = " (supported only over all spatial axes of a rank >= 3 tensor)"
+            who = f"node {n.name!r}" if n.name else f"node #{i} (output {n.output[0]!r})" \
+                if n.output else f"node #{i}"
+            bad.append(f"{n.op_type}{dom} at {who}")
+    return bad
+
+
+def _upgrade_old_forms(node: Node, opset: int, inits: dict, fresh) -> None:
+    """Attribute forms of old opsets that the op table (opset 17+) carries as inputs."""
+    if node.op_type == "Slice" and "starts" in node.attrs:
+        names = []
+        for key in ("starts", "ends", "axes"):
+            if key in node.attrs:
+                name = fresh(f"{node.name}_{key}")
+                inits[name] = np.asarray(node.attrs.pop(key), np.int64)
+                names.append(name)
+        node.inputs = node.inputs[:1] + names
+    elif node.op_type == "Reshape" and "shape" in node.attrs:
+        name = fresh(f"{node.name}_shape")
+        inits[name] = np.asarray(node.attrs.pop("shape"), np.int64)
+        node.inputs = node.inputs[:1] + [name]
+    elif node.op_type in ("Dropout", "BatchNormalization") and opset < 7:
+        node.attrs.pop("is_test", None)
+        node.attrs.pop("consumed_inputs", None)
+    elif opset < 6:
+        node.attrs.pop("consumed_inputs", None)
+
+
+def _topological(nodes: list[Node], available: set[str]) -> list[Node]:
+    ready = set(available)
+    order, pending = [], list(nodes)
+    while pending:
+        rest = []
+        for n in pending:
+            if all(not t or t in ready for t in n.inputs):
+                order.append(n)
+                ready.update(n.outputs)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            return order + rest  # a cycle or a missing tensor: validate_model names it
+        pending = rest
+    return order
+
+
+def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: bool = True) -> Model:
+    """Converts an ONNX model (a file path, the serialized bytes, or an onnx.ModelProto) to a
+    convengine Model. External data is read relative to the model's folder (or `base_dir`).
+    Raises ModelError listing every node whose op convengine does not run."""
+    onnx = _onnx()
+    proto, folder = _parse(onnx, model)
+    if base_dir is not None:
+        folder = os.fspath(base_dir)
+    if proto.functions:
+        try:
+            proto = onnx.inliner.inline_local_functions(proto)
+        except Exception as e:  # noqa: BLE001
+            raise ModelError(f"cannot inline the model's local functions: {e}") from None
+    g = proto.graph
+    opset = _opset(proto)
+    pools = _spatial_reductions(onnx, proto)
+    bad = _unsupported(g, pools)
+    if bad:
+        raise ModelError(f"the ONNX model uses {len(bad)} node(s) with ops convengine does not "
+                         "run:\n  " + "\n  ".join(bad))
+
+    inits: dict[str, np.ndarray] = {}
+    for i, t in enumerate(g.initializer):
+        what = f"initializer {t.name!r}"
+        if not t.name:
+            raise ModelError(f"initializer #{i} has no name")
+        if t.name in inits:
+            raise ModelError(f"{what}: duplicate initializer name")
+        inits[t.name] = _tensor(onnx, t, folder, what)
+    if len(g.sparse_initializer):
+        raise ModelError("sparse initializers are not supported")
+
+    inputs = [_value_info(onnx, vi, "graph input") for vi in g.input if vi.name not in inits]
+    outputs = [_value_info(onnx, vi, "graph output") for vi in g.output]
+
+    used = {n.name for n in g.node if n.name}
+    used.update(inits)
+    for n in g.node:
+        used.update(n.output)
+    used.update(v.name for v in inputs)
+
+    def fresh(base):
+        name, k = base, 1
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        return name
+
+    nodes = []
+    for i, n in enumerate(g.node):
+        name = n.name or fresh(f"{n.op_type}_{i}")
+        where = f"node {name!r} ({n.op_type})"
+        attrs = {}
+        for a in n.attribute:
+            if a.ref_attr_name:
+                raise ModelError(f"{where}: attribute {a.name!r} refers to a function attribute")
+            attrs[a.name] = _attribute(onnx, a, folder, where)
+        domain = "" if n.domain in ("", "ai.onnx") else n.domain
+        if i in pools:
+            if pools[i]:
+                nodes.append(Node(_GLOBAL_POOLS[n.op_type], [n.input[0]], list(n.output), name))
+            else:
+                pooled = fresh(f"{name}_pooled")
+                nodes.append(Node(_GLOBAL_POOLS[n.op_type], [n.input[0]], [pooled], name))
+                nodes.append(Node("Flatten", [pooled], list(n.output), fresh(f"{name}_flatten"),
+                                  {"axis": 1}))
+            continue
+        node = Node(n.op_type, list(n.input), list(n.output), name, attrs, domain)
+        if not domain:
+            _upgrade_old_forms(node, opset, inits, fresh)
+        nodes.append(node)
+
+    _floats_to_f32(nodes, inits)
+    nodes = _topological(nodes, {v.name for v in inputs} | set(inits))
+    producer = " ".join(s for s in (proto.producer_name, proto.producer_version) if s)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    result = Model(Graph(nodes, inputs, outputs, inits, g.name or "graph"), opset,
+                   producer or "onnx", proto.doc_string or g.doc_string, meta)
+    if validate:
+        from ._graph.validate import validate_model  # noqa: PLC0415
+        validate_model(result)
+    return result
+
+
+def _floats_to_f32(nodes: list[Node], inits: dict) -> None:
+    consumers: dict[str, list[str]] = {}
+    for n in nodes:
+        for t in n.inputs:
+            if t:
+                consumers.setdefault(t, []).append(n.op_type)
+
+    def needs_float(name):
+        return any(op not in _NEEDS_NO_FLOAT for op in consumers.get(name, ()))
+
+    for name, arr in list(inits.items()):
+        if arr.dtype in (np.float16, np.float64) and needs_float(name):
+            inits[name] = arr.astype(np.float32)
+    for n in nodes:
+        if n.op_type == "Constant" and not n.domain and n.outputs:
+            v = n.attrs.get("value")
+            if isinstance(v, np.ndarray) and v.dtype in (np.float16, np.float64) \
+                    and needs_float(n.outputs[0]):
+                n.attrs["value"] = v.astype(np.float32)

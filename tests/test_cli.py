@@ -1,0 +1,155 @@
+"""The `convengine` command line: convert, run, inspect (and bench still dispatched)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import convengine
+from convengine._cli import main
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def onnx_path(tmp_path_factory):
+    """conv 3x3 + BN + ReLU -> global pool -> flatten -> FC, input 'x' (2, 3, 9, 9)."""
+    rng = np.random.default_rng(0)
+    inits = {"w": rng.standard_normal((8, 3, 3, 3)), "b": rng.standard_normal(8),
+             "scale": rng.uniform(0.5, 1.5, 8), "shift": rng.standard_normal(8),
+             "mean": rng.standard_normal(8) * 0.1, "var": rng.uniform(0.5, 1.5, 8),
+             "fw": rng.standard_normal((5, 8)), "fb": rng.standard_normal(5)}
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["n"],
+                              name="bn"),
+             helper.make_node("Relu", ["n"], ["r"], name="relu"),
+             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="pool"),
+             helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+             helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc", transB=1)]
+    g = helper.make_graph(
+        nodes, "small", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 9, 9])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path_factory.mktemp("cli") / "small.onnx"
+    onnx.save(m, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def x_path(onnx_path):
+    x = np.random.default_rng(1).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    path = onnx_path.parent / "x.npy"
+    np.save(path, x)
+    return path
+
+
+def expected(onnx_path, x_path):
+    ort = pytest.importorskip("onnxruntime")
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"x": np.load(x_path)})[0]
+
+
+def test_convert_run_inspect(onnx_path, x_path, tmp_path, capsys):
+    out = tmp_path / "small.json"
+    assert main(["convert", str(onnx_path), "-o", str(out)]) == 0
+    assert out.exists() and (tmp_path / "small.bin").exists()
+    assert "wrote" in capsys.readouterr().out
+    model = convengine.load(out)
+    assert [n.op_type for n in model.graph.nodes] == [
+        "Conv", "BatchNormalization", "Relu", "GlobalAveragePool", "Flatten", "Gemm"]
+
+    y = tmp_path / "y.npy"
+    assert main(["run", str(out), "--input", str(x_path), "--output", str(y)]) == 0
+    assert "y: (2, 5) float32" in capsys.readouterr().out
+    want = expected(onnx_path, x_path)
+    np.testing.assert_allclose(np.load(y), want, rtol=1e-4, atol=1e-4)
+
+    y2 = tmp_path / "y2.npy"
+    assert main(["run", str(out), "--input", f"x={x_path}", "--output", f"y={y2}",
+                 "--threads", "2", "--no-optimize"]) == 0
+    np.testing.assert_allclose(np.load(y2), want, rtol=1e-4, atol=1e-4)
+
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    for word in ("op", "algorithm", "MFLOPs", "params", "total", "activation arena", "weights"):
+        assert word in text, word
+    # per-node table: the conv's output shape and its parameter count (8*3*3*3 + 8 = 224)
+    assert "2x8x9x9" in text and "224" in text
+
+
+def test_convert_optimize(onnx_path, x_path, tmp_path, capsys):
+    out = tmp_path / "opt.json"
+    assert main(["convert", str(onnx_path), "-o", str(out), "--optimize"]) == 0
+    model = convengine.load(out)
+    ops = [n.op_type for n in model.graph.nodes]
+    assert "BatchNormalization" not in ops and "Relu" not in ops, ops
+    y = tmp_path / "y.npy"
+    assert main(["run", str(out), "--input", str(x_path), "--output", str(y),
+                 "--no-optimize"]) == 0
+    np.testing.assert_allclose(np.load(y), expected(onnx_path, x_path), rtol=1e-4, atol=1e-4)
+
+
+def test_run_onnx_directly_and_default_output_name(onnx_path, x_path, tmp_path, capsys):
+    assert main(["run", str(onnx_path), "-i", str(x_path)]) == 0
+    assert "y: (2, 5)" in capsys.readouterr().out
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(onnx_path.read_bytes())
+    assert main(["convert", str(copy)]) == 0
+    assert (tmp_path / "copy.json").exists() and (tmp_path / "copy.bin").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["convert", "{missing}"], "no such file"),
+    (["run", "{missing}", "--input", "{x}"], "no such file"),
+    (["inspect", "{missing}"], "no such file"),
+    (["run", "{model}", "--input", "{missing}"], "no such file"),
+    (["run", "{model}", "--input", "z={x}"], "unknown input name 'z'"),
+    (["run", "{model}"], "missing input(s) ['x']"),
+    (["run", "{model}", "--input", "{x}", "--input", "{x}"], "inputs given"),
+    (["run", "{model}", "--input", "{bad}"], "cannot read"),
+    (["run", "{model}", "--input", "{wrong_shape}"], "x"),
+    (["run", "{model}", "--input", "{x}", "--threads", "0"], "--threads"),
+    (["convert", "{garbage}"], "not a valid ONNX model"),
+    (["convert", "{model}", "-o", "{nodir}"], "output folder does not exist"),
+    (["frobnicate"], "invalid choice"),
+    (["run"], "required"),
+])
+def test_errors_are_one_line(argv, message, onnx_path, x_path, tmp_path, capsys):
+    (tmp_path / "bad.npy").write_bytes(b"not numpy")
+    (tmp_path / "garbage.onnx").write_bytes(b"\x00\x01garbage")
+    np.save(tmp_path / "wrong.npy", np.zeros((1, 3, 4, 4), np.float32))
+    subs = {"missing": tmp_path / "missing.json", "x": x_path, "model": onnx_path,
+            "bad": tmp_path / "bad.npy", "wrong_shape": tmp_path / "wrong.npy",
+            "garbage": tmp_path / "garbage.onnx", "nodir": tmp_path / "no" / "m.json"}
+    argv = [a.format(**{k: str(v) for k, v in subs.items()}) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("convengine "), err
+    assert message in err, err
+
+
+def _subprocess(*args):
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    return subprocess.run([sys.executable, "-m", "convengine", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_subprocess_exit_codes(tmp_path, onnx_path, x_path):
+    r = _subprocess("run", str(tmp_path / "missing.json"), "--input", str(x_path))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "no such file" in r.stderr
+    r = _subprocess("run", str(onnx_path), "--input", str(x_path))
+    assert r.returncode == 0 and "y: (2, 5) float32" in r.stdout, r.stderr
+    r = _subprocess()
+    assert r.returncode == 2 and "convert" in r.stderr and "bench" in r.stderr
+    r = _subprocess("--help")
+    assert r.returncode == 0 and "inspect" in r.stdout
+    r = _subprocess("bench", "--help")
+    assert r.returncode == 0 and "--threads" in r.stdout

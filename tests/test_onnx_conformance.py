@@ -1,0 +1,250 @@
+"""ONNX backend node conformance: a test suite convengine did not write.
+
+The cases are the ones the installed onnx package generates (onnx.backend.test.case.node), for
+every op in convengine's op table: each case's model goes through `convengine.from_onnx` and
+`InferenceSession`, and every output is compared with the case's expected output at the case's
+own tolerance (the ONNX backend runner's rtol 1e-3, atol 1e-7, unless the case sets others;
+see ATOL_FLOOR for the one deviation).
+
+Two things differ from an ONNX runtime that takes every input at run time:
+- convengine packs weights and plans shapes once, at session creation. The inputs that are
+  parameters rather than data (conv weights, Reshape shape, Slice starts, Resize scales, ...:
+  `PARAM_INPUTS`) are bound as initializers from the case's own input values before import.
+- A case whose every node is supported but which needs a feature convengine does not have
+  (a dtype other than float32 at run time, training mode, ...) is skipped with the reason.
+
+Run `python tests/test_onnx_conformance.py` for a per-op table (the README's numbers); under
+pytest the summary is written to $CONVENGINE_CONFORMANCE_OUT (default: the pytest temp dir)
+and printed at the end of the module.
+"""
+from __future__ import annotations
+
+import collections
+import importlib
+import json
+import os
+import pkgutil
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+import onnx.numpy_helper  # noqa: E402
+
+import convengine  # noqa: E402
+from convengine._graph.ops import OPS, spec  # noqa: E402
+
+# Inputs (by position) that convengine takes as constants: bound from the case's data.
+PARAM_INPUTS = {
+    "Conv": (1, 2), "ConvTranspose": (1, 2), "DeformConv": (1, 3),
+    "BatchNormalization": (1, 2, 3, 4), "Gemm": (1, 2), "MatMul": (1,),
+    "Clip": (1, 2), "Reshape": (1,), "Slice": (1, 2, 3, 4), "Split": (1,), "Squeeze": (1,),
+    "Unsqueeze": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3),
+    "Dropout": (1, 2), "Gather": (1,),
+}
+ATOL_FLOOR = 1e-6  # float32 results of sums near zero: 1e-7 is below one float32 ulp at 1.0
+
+_FLOAT32 = onnx.TensorProto.FLOAT
+
+
+def _collect():
+    """The generated node cases of every default-domain op in convengine's table whose nodes
+    are all ops convengine runs; the others are counted (expanded function bodies)."""
+    import onnx.backend.test.case.node as node_cases
+    ops = {name.lower() for (dom, name) in OPS if dom == ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for m in pkgutil.iter_modules(node_cases.__path__):
+            if not m.ispkg and m.name.replace("_", "") in ops:
+                importlib.import_module(f"{node_cases.__name__}.{m.name}")
+    selected, other = [], []
+    for case in node_cases._NodeTestCases:
+        nodes = case.model.graph.node
+        if nodes and all(spec(n.domain, n.op_type) is not None for n in nodes):
+            selected.append(case)
+        else:
+            other.append(case.name)
+    return sorted(selected, key=lambda c: c.name), sorted(other)
+
+
+CASES, NOT_SELECTED = _collect()
+RESULTS: dict[str, tuple[str, str]] = {}
+
+
+def _op_of(case):
+    nodes = case.model.graph.node
+    if len(nodes) == 1:
+        return nodes[0].op_type
+    short = case.name[len("test_"):].replace("_", "")
+    names = [name for (dom, name) in OPS if dom == "" and short.startswith(name.lower())]
+    return max(names, key=len) if names else nodes[-1].op_type
+
+
+def _bound_proto(case, inputs):
+    """The case's model with its parameter inputs turned into initializers; returns the model
+    and the runtime feeds {name: array}."""
+    proto = onnx.ModelProto()
+    proto.CopyFrom(case.model)
+    g = proto.graph
+    names = [vi.name for vi in g.input]
+    values = dict(zip(names, inputs))
+    bind = set()
+    for n in g.node:
+        for pos in PARAM_INPUTS.get(n.op_type, ()):
+            if pos < len(n.input) and n.input[pos] in values:
+                bind.add(n.input[pos])
+    keep = [vi for vi in g.input if vi.name not in bind]
+    del g.input[:]
+    g.input.extend(keep)
+    for name in sorted(bind):
+        g.initializer.append(onnx.numpy_helper.from_array(np.asarray(values[name]), name))
+    feeds = {vi.name: values[vi.name] for vi in keep}
+    return proto, feeds
+
+
+def _attr(node, name, default=None):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def _skip_reason(proto, case, feeds, expected):
+    g = proto.graph
+    for vi, kind in [(v, "input") for v in g.input] + [(v, "output") for v in g.output]:
+        which = vi.type.WhichOneof("value")
+        if which != "tensor_type":
+            return f"graph {kind} {vi.name!r} is a {which}: convengine runs tensors only"
+        et = vi.type.tensor_type.elem_type
+        if et != _FLOAT32:
+            return (f"graph {kind} {vi.name!r} is {onnx.TensorProto.DataType.Name(et)}: "
+                    "convengine computes in float32 (other dtypes only in constants)")
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "BatchNormalization" and (_attr(n, "training_mode", 0) or
+                                                  len([o for o in n.output if o]) > 1):
+            return "BatchNormalization training_mode=1: convengine runs inference only"
+        if n.op_type == "Dropout":
+            tm = n.input[2] if len(n.input) > 2 else ""
+            if tm and bool(np.asarray(inits.get(tm, False))):
+                return "Dropout training_mode=1 (random masks): convengine runs inference only"
+            if len(n.output) > 1 and n.output[1]:
+                return "Dropout mask output: convengine runs inference only (no masks)"
+        if n.op_type == "MaxPool" and len(n.output) > 1 and n.output[1]:
+            return "MaxPool Indices output (argmax): not supported"
+        if n.op_type == "Resize":
+            mode = _attr(n, "mode", b"nearest")
+            if mode not in (b"nearest", b"linear"):
+                return f"Resize mode {mode.decode()}: convengine has nearest and linear"
+            if _attr(n, "antialias", 0):
+                return "Resize antialias=1: not supported"
+            ctm = _attr(n, "coordinate_transformation_mode", b"half_pixel")
+            if ctm == b"tf_crop_and_resize":
+                return "Resize tf_crop_and_resize (roi): not supported"
+    return None
+
+
+def _run(case):
+    """Runs every data set of the case; returns ('pass'|'skip', reason) or raises."""
+    for inputs, outputs in case.data_sets:
+        proto, feeds = _bound_proto(case, inputs)
+        reason = _skip_reason(proto, case, feeds, outputs)
+        if reason:
+            return "skip", reason
+        model = convengine.from_onnx(proto.SerializeToString())
+        sess = convengine.InferenceSession(model)
+        got = sess.run(None, {k: np.asarray(v) for k, v in feeds.items()})
+        assert len(got) == len(outputs), f"{len(got)} outputs, expected {len(outputs)}"
+        for i, (a, e) in enumerate(zip(got, outputs)):
+            e = np.asarray(e)
+            assert a.shape == e.shape, f"output {i}: shape {a.shape}, expected {e.shape}"
+            np.testing.assert_allclose(a, e, rtol=case.rtol, atol=max(case.atol, ATOL_FLOOR),
+                                       err_msg=f"{case.name} output {i}")
+    return "pass", ""
+
+
+def summary(results=None):
+    results = RESULTS if results is None else results
+    per_op = collections.defaultdict(collections.Counter)
+    for name, (status, _reason) in results.items():
+        per_op[name_to_op[name]][status] += 1
+    total = collections.Counter(s for s, _ in results.values())
+    return {"cases": len(results), "pass": total["pass"], "skip": total["skip"],
+            "fail": total["fail"], "not_selected": len(NOT_SELECTED),
+            "per_op": {op: dict(c) for op, c in sorted(per_op.items())},
+            "skipped": {n: r for n, (s, r) in sorted(results.items()) if s == "skip"},
+            "failed": {n: r for n, (s, r) in sorted(results.items()) if s == "fail"}}
+
+
+name_to_op = {c.name: _op_of(c) for c in CASES}
+
+
+def _write_summary(path):
+    s = summary()
+    with open(path, "w") as f:
+        json.dump(s, f, indent=1)
+    return s
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report(tmp_path_factory):
+    yield
+    if not RESULTS:
+        return
+    out = os.environ.get("CONVENGINE_CONFORMANCE_OUT") or str(
+        tmp_path_factory.getbasetemp() / "onnx_conformance.json")
+    s = _write_summary(out)
+    print(f"\nONNX node conformance: {s['pass']} passed, {s['skip']} skipped, {s['fail']} failed "
+          f"of {s['cases']} cases (summary: {out})", file=sys.__stdout__)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_node_case(case):
+    try:
+        status, reason = _run(case)
+    except Exception as e:
+        RESULTS[case.name] = ("fail", f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+                              if str(e) else type(e).__name__)
+        raise
+    RESULTS[case.name] = (status, reason)
+    if status == "skip":
+        pytest.skip(reason)
+
+
+def test_cases_were_collected():
+    ops_with_cases = {name_to_op[c.name] for c in CASES}
+    assert len(CASES) > 300, f"only {len(CASES)} conformance cases collected"
+    for op in ("Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "Gemm",
+               "Resize", "Concat", "Softmax", "Relu"):
+        assert op in ops_with_cases, f"no conformance case for {op}"
+
+
+def main():
+    results = {}
+    for case in CASES:
+        try:
+            results[case.name] = _run(case)
+        except Exception as e:  # noqa: BLE001
+            msg = str(e).strip().splitlines()
+            results[case.name] = ("fail", f"{type(e).__name__}: {msg[0][:300] if msg else ''}")
+    s = summary(results)
+    print(f"| op | pass | skip | fail |\n|---|---:|---:|---:|")
+    for op, c in s["per_op"].items():
+        print(f"| {op} | {c.get('pass', 0)} | {c.get('skip', 0)} | {c.get('fail', 0)} |")
+    print(f"| **total** | **{s['pass']}** | **{s['skip']}** | **{s['fail']}** |")
+    reasons = collections.Counter(s["skipped"].values())
+    print("\nskip reasons:")
+    for r, k in reasons.most_common():
+        print(f"  {k:4d}  {r}")
+    print("\nfailures:")
+    for n, r in s["failed"].items():
+        print(f"  {n}: {r}")
+    print(f"\n{len(NOT_SELECTED)} generated cases of these ops were not selected (they use ops "
+          "convengine does not run, e.g. expanded function bodies)")
+    return 1 if s["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
