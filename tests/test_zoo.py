@@ -349,11 +349,7 @@ FUSIONS = {"resnet18": ("FusedConv", "Add"), "shufflenet_v2_x1_0": ("ChannelShuf
 
 
 @needs_session
-@pytest.mark.parametrize("batch", [
-    1, pytest.param("N", marks=pytest.mark.xfail(
-        strict=True, reason="graph passes: with a symbolic batch dimension the residual, "
-                            "squeeze-excitation and Reshape/Transpose channel-shuffle patterns "
-                            "are not matched (resnet50 1 thread: 219 ms vs 101 ms at batch 1)"))])
+@pytest.mark.parametrize("batch", [1, "N"])
 @pytest.mark.parametrize("name", sorted(FUSIONS))
 def test_passes_fuse_the_zoo_patterns(name, batch):
     """The optimised zoo graphs get the fusions the passes exist for: residual adds into conv
