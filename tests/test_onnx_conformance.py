@@ -44,6 +44,36 @@ PARAM_INPUTS = {
     "Unsqueeze": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3),
     "Dropout": (1, 2), "Gather": (1,),
 }
+# Cases whose expected output is questionable: skipped with the reason.
+DISPUTED = {
+    "test_resize_downsample_scales_linear_align_corners":
+        "expected output comes from the ONNX reference's 0/0 on a 1-pixel output axis under "
+        "align_corners; onnxruntime computes the same [1, 4] as convengine",
+}
+# Engine bugs found by this suite (reported; remove an entry when fixed: the xfail is strict).
+_CL_OPS = {"Conv", "ConvTranspose", "DeformConv", "MaxPool", "AveragePool", "GlobalAveragePool",
+           "GlobalMaxPool", "Resize", "Upsample"}
+
+
+def _engine_bug(case, feeds):
+    ops = {n.op_type for n in case.model.graph.node}
+    bugs = []
+    if ops & _CL_OPS and any(np.ndim(a) in (3, 4, 5) and np.shape(a)[1] == 1
+                             for a in feeds.values()):
+        bugs.append("one-channel NCHW input: engine/plan.cpp is_channels_last() requires "
+                    "strides[1] == 1 even when C == 1, the planner's T.is_cl() does not, so no "
+                    "Relayout is planned and the C++ step rejects the tensor")
+    if ops == {"Flatten"} and any(a.name == "axis" and a.i < 0
+                                  for a in case.model.graph.node[0].attribute):
+        bugs.append("Flatten negative axis: planner.op_Flatten maps axis by % (rank + 1), "
+                    "not + rank")
+    if ops == {"AveragePool"} and any(a.name == "dilations" and any(d > 1 for d in a.ints)
+                                      for a in case.model.graph.node[0].attribute):
+        bugs.append("AveragePool dilations are ignored (output shape and taps computed "
+                    "undilated)")
+    return "; ".join(bugs) or None
+
+
 ATOL_FLOOR = 1e-6  # float32 results of sums near zero: 1e-7 is below one float32 ulp at 1.0
 
 _FLOAT32 = onnx.TensorProto.FLOAT
@@ -121,8 +151,20 @@ def _skip_reason(proto, case, feeds, expected):
         if et != _FLOAT32:
             return (f"graph {kind} {vi.name!r} is {onnx.TensorProto.DataType.Name(et)}: "
                     "convengine computes in float32 (other dtypes only in constants)")
+    for name, a in feeds.items():
+        if np.asarray(a).size == 0:
+            return f"graph input {name!r} is empty {np.shape(a)}: zero-size tensors are not supported"
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
+    runtime = set(feeds)
     for n in g.node:
+        if n.op_type == "Gather" and n.input[0] in runtime and np.ndim(inits.get(n.input[1])) > 0:
+            return ("Gather of an index tensor from run-time data: convengine's Gather serves "
+                    "shape computations and takes a scalar index on run-time tensors")
+        if n.op_type == "MatMul" and any(len(vi.type.tensor_type.shape.dim) == 1
+                                         for vi in g.input if vi.name in n.input) or \
+                n.op_type == "MatMul" and any(np.ndim(inits.get(t, np.zeros((1, 1)))) == 1
+                                              for t in n.input):
+            return "MatMul with a 1-D operand: not supported"
         if n.op_type == "BatchNormalization" and (_attr(n, "training_mode", 0) or
                                                   len([o for o in n.output if o]) > 1):
             return "BatchNormalization training_mode=1: convengine runs inference only"
@@ -138,6 +180,8 @@ def _skip_reason(proto, case, feeds, expected):
             mode = _attr(n, "mode", b"nearest")
             if mode not in (b"nearest", b"linear"):
                 return f"Resize mode {mode.decode()}: convengine has nearest and linear"
+            if _attr(n, "axes") is not None:
+                return "Resize axes attribute (opset 18): not supported"
             if _attr(n, "antialias", 0):
                 return "Resize antialias=1: not supported"
             ctm = _attr(n, "coordinate_transformation_mode", b"half_pixel")
@@ -148,6 +192,8 @@ def _skip_reason(proto, case, feeds, expected):
 
 def _run(case):
     """Runs every data set of the case; returns ('pass'|'skip', reason) or raises."""
+    if case.name in DISPUTED:
+        return "skip", DISPUTED[case.name]
     for inputs, outputs in case.data_sets:
         proto, feeds = _bound_proto(case, inputs)
         reason = _skip_reason(proto, case, feeds, outputs)
@@ -171,8 +217,11 @@ def summary(results=None):
     for name, (status, _reason) in results.items():
         per_op[name_to_op[name]][status] += 1
     total = collections.Counter(s for s, _ in results.values())
+    bugs = {n for n, (s, _r) in results.items() if s == "fail" and
+            _known_bug(next(c for c in CASES if c.name == n))}
     return {"cases": len(results), "pass": total["pass"], "skip": total["skip"],
-            "fail": total["fail"], "not_selected": len(NOT_SELECTED),
+            "fail": total["fail"], "known_engine_bugs": len(bugs),
+            "not_selected": len(NOT_SELECTED),
             "per_op": {op: dict(c) for op, c in sorted(per_op.items())},
             "skipped": {n: r for n, (s, r) in sorted(results.items()) if s == "skip"},
             "failed": {n: r for n, (s, r) in sorted(results.items()) if s == "fail"}}
@@ -197,16 +246,27 @@ def _report(tmp_path_factory):
         tmp_path_factory.getbasetemp() / "onnx_conformance.json")
     s = _write_summary(out)
     print(f"\nONNX node conformance: {s['pass']} passed, {s['skip']} skipped, {s['fail']} failed "
-          f"of {s['cases']} cases (summary: {out})", file=sys.__stdout__)
+          f"({s['known_engine_bugs']} of them known engine bugs, xfail) of {s['cases']} cases "
+          f"(summary: {out})", file=sys.__stdout__)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def _known_bug(case):
+    return _engine_bug(case, _bound_proto(case, case.data_sets[0][0])[1])
+
+
+def _param(case):
+    bug = _known_bug(case)
+    marks = [pytest.mark.xfail(reason=bug, strict=True)] if bug else []
+    return pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_node_case(case):
     try:
         status, reason = _run(case)
     except Exception as e:
-        RESULTS[case.name] = ("fail", f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
-                              if str(e) else type(e).__name__)
+        msg = str(e).strip().splitlines()
+        RESULTS[case.name] = ("fail", f"{type(e).__name__}: {msg[0][:300] if msg else ''}")
         raise
     RESULTS[case.name] = (status, reason)
     if status == "skip":
@@ -238,9 +298,10 @@ def main():
     print("\nskip reasons:")
     for r, k in reasons.most_common():
         print(f"  {k:4d}  {r}")
-    print("\nfailures:")
+    print(f"\nfailures ({s['known_engine_bugs']} known engine bugs):")
     for n, r in s["failed"].items():
-        print(f"  {n}: {r}")
+        bug = _known_bug(next(c for c in CASES if c.name == n))
+        print(f"  {n}: {r}" + (f"\n      known: {bug}" if bug else ""))
     print(f"\n{len(NOT_SELECTED)} generated cases of these ops were not selected (they use ops "
           "convengine does not run, e.g. expanded function bodies)")
     return 1 if s["fail"] else 0
