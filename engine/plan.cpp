@@ -39,7 +39,7 @@ std::string TRef::describe() const {
 }
 
 bool is_channels_last(const TRef& r) {
-  if (r.rank < 3 || r.rank > 5 || r.strides[1] != 1) return false;
+  if (r.rank < 3 || r.rank > 5 || (r.shape[1] > 1 && r.strides[1] != 1)) return false;
   int64_t expect = r.shape[1] > 1 ? 0 : -1;  // pixel stride, fixed by the innermost spatial axis
   int64_t ps = 0;
   for (int i = r.rank - 1; i >= 2; --i) {

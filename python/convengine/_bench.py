@@ -138,7 +138,7 @@ def _fmt_row(r):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="convengine bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="convengine bench-layers", description=__doc__.split("\n\n")[0])
     ap.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names (a..m)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per measurement (median)")

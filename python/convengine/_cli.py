@@ -18,7 +18,8 @@ commands:
   run       model.json --input x.npy --output y.npy     run a model on .npy inputs
   inspect   model.json                                  per-node table: op, shapes, algorithm,
                                                         MFLOPs, parameters; arena and weights size
-  bench     [options]                                   benchmark against torch (see 'convengine bench -h')
+  bench     [options]                                   built-in models vs torch / onnxruntime (see 'convengine bench -h')
+  bench-layers [options]                                single conv layers vs torch (see 'convengine bench-layers -h')
 """
 
 
@@ -223,13 +224,16 @@ def main(argv=None):
         print(USAGE, end="", file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] == "bench":
-        from ._bench import main as bench  # noqa: PLC0415
+        from ._model_bench import main as bench  # noqa: PLC0415
         return bench(argv[1:])
+    if argv[0] == "bench-layers":
+        from ._bench import main as bench_layers  # noqa: PLC0415
+        return bench_layers(argv[1:])
     cmd = argv[0]
     try:
         args = _parser().parse_args(argv)
         if cmd not in ("convert", "run", "inspect"):
-            raise UserError(f"unknown command {cmd!r}; available: convert, run, inspect, bench")
+            raise UserError(f"unknown command {cmd!r}; available: convert, run, inspect, bench, bench-layers")
         return {"convert": _convert, "run": _run, "inspect": _inspect}[args.command](args)
     except UserError as e:
         print(f"convengine {cmd}: error: {e}", file=sys.stderr)

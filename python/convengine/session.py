@@ -125,7 +125,8 @@ class InferenceSession:
         """The planned steps for the given (or default) input shapes, without running."""
         plan = self._plan_for(self._shapes(input_shapes))
         return [dict(node=r["node"], op=r["op"], algorithm=r["algorithm"], inputs=r["inputs"],
-                     outputs=r["outputs"], mflops=r["mflops"]) for r in plan.rows]
+                     outputs=r["outputs"], mflops=r["mflops"], params=r["params"])
+                for r in plan.rows]
 
     @property
     def arena_bytes(self):

@@ -518,7 +518,7 @@ class Planner:
 
     def _pool(self, node, ins, where, is_max):
         x = self.cl(ins[0], where)
-        nd, k, s, d, pb, pe, osp, ceil = self._pool_geometry(node, x.shape, where, is_max)
+        nd, k, s, d, pb, pe, osp, ceil = self._pool_geometry(node, x.shape, where, True)
         cip = bool(attr(node, "count_include_pad")) if not is_max else False
         y = self.out(node, 0, (x.shape[0], x.shape[1], *osp), _cl_order(x.rank))
         if len(node.outputs) > 1 and node.outputs[1]:
@@ -576,10 +576,34 @@ class Planner:
                 sizes = self.const(node.inputs[3], where, "sizes")
             if len(node.inputs) > 1 and node.inputs[1]:
                 roi = self.const(node.inputs[1], where, "roi")
-        if attr(node, "axes") is not None:
-            raise PlanError(f"{where}: Resize with axes is not supported")
         r = x.rank
-        if sizes is not None and np.asarray(sizes).size:
+        axes = attr(node, "axes") if node.op_type == "Resize" else None
+        if axes is not None:
+            axes = [int(a) % r for a in axes]
+            if sizes is not None and np.asarray(sizes).size:
+                full = list(x.shape)
+                for a, v in zip(axes, np.asarray(sizes).reshape(-1)):
+                    full[a] = int(v)
+                sizes = full
+            elif scales is not None and np.asarray(scales).size:
+                full = [1.0] * r
+                for a, v in zip(axes, np.asarray(scales).reshape(-1)):
+                    full[a] = float(v)
+                scales = full
+        policy = attr(node, "keep_aspect_ratio_policy") if node.op_type == "Resize" else "stretch"
+        if sizes is not None and np.asarray(sizes).size and policy != "stretch":
+            sz = [int(v) for v in np.asarray(sizes).reshape(-1)]
+            ax = axes if axes is not None else list(range(r))
+            ratios = [sz[a] / x.shape[a] for a in ax]
+            f = min(ratios) if policy == "not_larger" else max(ratios)
+            scales = [1.0] * r
+            for a in ax:
+                scales[a] = f
+            sizes = [int(math.floor(x.shape[i] * scales[i] + 0.5)) if i in ax else x.shape[i]
+                     for i in range(r)]
+            out = sizes
+            scl = scales
+        elif sizes is not None and np.asarray(sizes).size:
             sizes = [int(v) for v in np.asarray(sizes).reshape(-1)]
             if len(sizes) != r:
                 raise PlanError(f"{where}: sizes has {len(sizes)} entries for rank {r}")
@@ -590,7 +614,7 @@ class Planner:
             if len(scl) != r or min(scl) <= 0:
                 raise PlanError(f"{where}: scales must have {r} positive entries")
             out = [int(math.floor(x.shape[i] * scl[i])) for i in range(r)]
-        else:
+        elif policy == "stretch":
             raise PlanError(f"{where}: Resize needs scales or sizes")
         if r != 4 or out[0] != x.shape[0] or out[1] != x.shape[1]:
             raise PlanError(f"{where}: only spatial resizing of 4D tensors is supported")
@@ -770,16 +794,26 @@ class Planner:
                        0.0, -np.inf, np.inf], [x3], [y3], "MatMul")
             return
         b = self.rt(node.inputs[1], where)
-        if a.rank < 2 or b.rank < 2:
-            raise PlanError(f"{where}: MatMul of 1D operands is not supported")
+        squeeze = []
+        if a.rank == 1:
+            a = T((1, a.shape[0]), (0, a.strides[0]), a.buf, a.offset, a.root)
+            squeeze.append(-2)
+        if b.rank == 1:
+            b = T((b.shape[0], 1), (b.strides[0], 0), b.buf, b.offset, b.root)
+            squeeze.append(-1)
         batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
         if a.shape[-1] != b.shape[-2]:
             raise PlanError(f"{where}: shapes {a.shape} and {b.shape} do not match")
         shape = (*batch, a.shape[-2], b.shape[-1])
-        y = self.out(node, 0, shape)
+        y = self.new(shape)
         self.step("add_matmul", node.name or where,
                   [_broadcast(a, (*batch, *a.shape[-2:])), _broadcast(b, (*batch, *b.shape[-2:])), y],
                   [a, b], [y])
+        if squeeze:
+            keep = [i for i in range(len(shape)) if i - len(shape) not in squeeze]
+            y = T(tuple(shape[i] for i in keep), tuple(y.strides[i] for i in keep), y.buf, y.offset,
+                  y.root)
+        self.set_view(node, 0, y)
 
     # ------------------------------------------------------------------ views and copies
     def _reshape_to(self, node, x, shape, where):
@@ -817,7 +851,8 @@ class Planner:
         axis = int(attr(node, "axis"))
         if not -x.rank <= axis <= x.rank:
             raise PlanError(f"{where}: axis {axis} out of range")
-        axis %= x.rank + 1 if axis < 0 else (x.rank + 1)
+        if axis < 0:
+            axis += x.rank
         self._reshape_to(node, x, (math.prod(x.shape[:axis]), math.prod(x.shape[axis:])), where)
 
     def _axes(self, node, where, rank):
@@ -925,7 +960,24 @@ class Planner:
         idx = self.const(node.inputs[1], where, "indices")
         axis = int(attr(node, "axis")) % x.rank
         if idx.ndim != 0:
-            raise PlanError(f"{where}: Gather on a runtime tensor supports a scalar index only")
+            flat = [int(v) for v in np.asarray(idx).reshape(-1)]
+            if len(flat) > 4096:
+                raise PlanError(f"{where}: Gather of more than 4096 runtime slices")
+            shape = x.shape[:axis] + tuple(idx.shape) + x.shape[axis + 1:]
+            y = self.out(node, 0, shape)
+            inner = T(x.shape[:axis] + (len(flat),) + x.shape[axis + 1:], None, y.buf, y.offset, y.root)
+            inner.strides = _contig_strides(inner.shape)
+            for j, i in enumerate(flat):
+                if not -x.shape[axis] <= i < x.shape[axis]:
+                    raise PlanError(f"{where}: index {i} out of range")
+                i %= x.shape[axis]
+                keep = [a for a in range(x.rank) if a != axis]
+                src = T(tuple(x.shape[a] for a in keep), tuple(x.strides[a] for a in keep), x.buf,
+                        x.offset + i * x.strides[axis], x.root)
+                dst = T(src.shape, tuple(inner.strides[a] for a in keep), y.buf,
+                        y.offset + j * inner.strides[axis], y.root)
+                self.step("add_copy", f"{node.name or where}/{j}", ["Gather", src, dst], [src], [dst])
+            return
         i = int(idx)
         if not -x.shape[axis] <= i < x.shape[axis]:
             raise PlanError(f"{where}: index {i} out of range")
@@ -1032,7 +1084,8 @@ def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
     elif ctm == "pytorch_half_pixel":
         x = (o + 0.5) / scale - 0.5 if n_out > 1 else np.zeros(n_out)
     elif ctm == "align_corners":
-        x = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros(n_out)
+        length = n_in * scale  # ONNX: the unrounded output length when scales are given
+        x = o * (n_in - 1) / (length - 1) if length > 1 else np.zeros(n_out)
     elif ctm == "asymmetric":
         x = o / scale
     elif ctm == "half_pixel_symmetric":
@@ -1167,7 +1220,9 @@ class PlannedModel:
                 algo = getattr(self.plan, st.method)(st.name, *args)
             except ValueError as e:
                 raise PlanError(f"node {st.name}: {e}") from None
-            self.rows.append(dict(node=st.name, method=st.method, graph_op=st.op,
+            params = sum(int(a.size) for a in st.args if isinstance(a, np.ndarray)) if st.method in (
+                "add_conv", "add_deform", "add_local", "add_batchnorm", "add_squeeze_excite") else 0
+            self.rows.append(dict(node=st.name, method=st.method, graph_op=st.op, params=params,
                                   algorithm=algo if isinstance(algo, str) else None,
                                   inputs=[tuple(t.shape) for t in st.reads if t is not None],
                                   outputs=[tuple(t.shape) for t in st.writes]))

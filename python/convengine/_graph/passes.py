@@ -1,0 +1,779 @@
+"""Graph optimisation passes (docs/ARCHITECTURE.md, "Graph passes").
+
+Each pass is a function Model -> Model that returns a new Model and never modifies its input:
+nodes are copied (Model.copy) and changed weights are new arrays under new names. `PASSES`
+lists them in the order `optimize` runs them; `optimize(model, disabled=(...))` skips passes
+by name. Every rewrite keeps the graph's tensor names at its outputs (a fused node takes the
+name of the last tensor it replaces), so graph outputs and the names a user asks for survive.
+"""
+from __future__ import annotations
+
+import collections
+import math
+
+import numpy as np
+
+from ..model import CUSTOM_DOMAIN, Model, Node
+from .evaluate import _Err, analyze, cast_dtype, clip_bounds, dropout_is_identity
+from .ops import attr
+
+__all__ = ["PASSES", "optimize"]
+
+_CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+_EPILOGUE_DEFAULTS = {"activation": "none", "alpha": 0.0, "beta": 0.0,
+                      "clip_min": -math.inf, "clip_max": math.inf}
+
+
+# ---------------------------------------------------------------------------------------------
+# graph helpers
+
+class _Index:
+    """Producers, consumers and graph outputs of a graph (rebuilt after every rewrite)."""
+
+    def __init__(self, g):
+        self.g = g
+        self.producer = {}
+        self.uses = collections.defaultdict(list)
+        for i, n in enumerate(g.nodes):
+            for t in n.outputs:
+                if t:
+                    self.producer[t] = i
+            for t in n.inputs:
+                if t:
+                    self.uses[t].append(i)
+        self.outputs = {v.name for v in g.outputs}
+        self.inputs = {v.name for v in g.inputs}
+
+    def node_of(self, t):
+        i = self.producer.get(t)
+        return None if i is None else self.g.nodes[i]
+
+    def private(self, t):
+        """True when `t` is used by exactly one node input and is not a graph output."""
+        return len(self.uses.get(t, ())) == 1 and t not in self.outputs
+
+    def const(self, t):
+        return self.g.initializers.get(t) if t else None
+
+
+def _unique(g, base):
+    taken = set(g.initializers) | {v.name for v in g.inputs} | \
+        {t for n in g.nodes for t in n.outputs}
+    name, k = base, 1
+    while name in taken:
+        name = f"{base}_{k}"
+        k += 1
+    return name
+
+
+def _used_names(g):
+    used = {t for n in g.nodes for t in n.inputs if t}
+    return used | {v.name for v in g.outputs}
+
+
+def _finish(before: Model, after: Model) -> Model:
+    """Drops the initializers that `after` no longer uses but `before` did (weights a pass
+    replaced); initializers already unused before are eliminate_dead_nodes' business."""
+    was = _used_names(before.graph)
+    now = _used_names(after.graph)
+    after.graph.initializers = {k: v for k, v in after.graph.initializers.items()
+                                if k in now or k not in was}
+    return after
+
+
+def _rewrite(pass_fn):
+    """Runs `find(model_copy, index, info)` until it finds nothing; each call applies one
+    rewrite to the copy and returns True."""
+    def run(model: Model) -> Model:
+        m = model.copy()
+        info = analyze(m) if pass_fn.needs_info else None
+        limit = 4 * len(m.graph.nodes) + 16
+        while limit and pass_fn(m, _Index(m.graph), info):
+            limit -= 1
+        return _finish(model, m)
+    run.__name__ = pass_fn.__name__
+    run.__doc__ = pass_fn.__doc__
+    return run
+
+
+def _needs_info(flag):
+    def deco(fn):
+        fn.needs_info = flag
+        return fn
+    return deco
+
+
+def _remove(g, nodes):
+    ids = {id(n) for n in nodes}
+    g.nodes = [n for n in g.nodes if id(n) not in ids]
+
+
+def _rename_input(g, old, new):
+    for n in g.nodes:
+        n.inputs = [new if t == old else t for t in n.inputs]
+
+
+def _to_fused(conv: Node) -> Node:
+    """A FusedConv equivalent to a Conv (a FusedConv is returned as it is)."""
+    if conv.op_type == "FusedConv":
+        return conv
+    attrs = {k: v for k, v in conv.attrs.items() if k in _CONV_ATTRS}
+    return Node("FusedConv", list(conv.inputs), list(conv.outputs), conv.name, attrs,
+                CUSTOM_DOMAIN)
+
+
+def _epilogue(n: Node):
+    return {k: attr(n, k) if n.op_type == "FusedConv" else d
+            for k, d in _EPILOGUE_DEFAULTS.items()}
+
+
+def _is_conv(n):
+    return n is not None and (n.op_type == "Conv" and n.domain in ("", "ai.onnx") or
+                              n.op_type == "FusedConv" and n.domain == CUSTOM_DOMAIN)
+
+
+def _plain(n):
+    """A Conv, or a FusedConv with no activation, clamp or residual yet."""
+    if not _is_conv(n):
+        return False
+    if n.op_type == "Conv":
+        return True
+    e = _epilogue(n)
+    return (e["activation"] == "none" and e["clip_min"] == -math.inf and
+            e["clip_max"] == math.inf and (len(n.inputs) < 4 or not n.inputs[3]))
+
+
+def _set_epilogue(n: Node, e):
+    for k, d in _EPILOGUE_DEFAULTS.items():
+        v = e[k]
+        if isinstance(v, (int, float)) and not isinstance(v, str):
+            v = float(v)
+        if v == d:
+            n.attrs.pop(k, None)
+        else:
+            n.attrs[k] = v
+
+
+def _replace_node(g, old: Node, new: Node):
+    g.nodes[g.nodes.index(old)] = new
+
+
+# ---------------------------------------------------------------------------------------------
+# activations as epilogues
+
+def _const_clip(g, n, opset):
+    """(lo, hi) of a Clip with constant bounds (missing side: -inf / inf), else None."""
+    ins = [None]
+    for t in n.inputs[1:]:
+        if not t:
+            ins.append(None)
+        elif t in g.initializers:
+            ins.append(g.initializers[t])
+        else:
+            return None
+    try:
+        lo, hi = clip_bounds(n, ins, opset)
+    except _Err:
+        return None
+    return (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
+
+
+def _activation_of(g, n, opset):
+    """The epilogue (activation, alpha, beta, clip_min, clip_max) a one-input activation node
+    computes, else None."""
+    if n.domain not in ("", "ai.onnx"):
+        return None
+    op = n.op_type
+    e = dict(_EPILOGUE_DEFAULTS)
+    if op == "Relu":
+        e["clip_min"] = 0.0
+    elif op == "Clip":
+        b = _const_clip(g, n, opset)
+        if b is None:
+            return None
+        e["clip_min"], e["clip_max"] = b
+    elif op == "LeakyRelu":
+        e.update(activation="leaky_relu", alpha=float(attr(n, "alpha")))
+    elif op == "HardSigmoid":
+        e.update(activation="hardsigmoid", alpha=float(attr(n, "alpha")),
+                 beta=float(attr(n, "beta")))
+    elif op == "HardSwish":
+        e["activation"] = "hardswish"
+    elif op == "Sigmoid":
+        e["activation"] = "sigmoid"
+    elif op == "Tanh":
+        e["activation"] = "tanh"
+    else:
+        return None
+    return e
+
+
+def _compose(first, then):
+    """The epilogue of `then` applied after `first`, when one epilogue can express it."""
+    clamp_only = then["activation"] == "none"
+    if clamp_only:
+        lo = max(first["clip_min"], then["clip_min"])
+        hi = min(first["clip_max"], then["clip_max"])
+        if lo > hi:
+            return None
+        return dict(first, clip_min=lo, clip_max=hi)
+    if first["activation"] == "none" and first["clip_min"] == -math.inf and \
+            first["clip_max"] == math.inf:
+        return dict(then)
+    return None
+
+
+def _gated_self_product(g, idx, t, opset):
+    """For a tensor t used by exactly Sigmoid(t) (or HardSigmoid(t) with alpha 1/6, beta 0.5)
+    and Mul(t, that), returns (epilogue, [gate node, mul node]): SiLU or HardSwish."""
+    uses = idx.uses.get(t, [])
+    if len(uses) != 2 or t in idx.outputs or uses[0] == uses[1]:
+        return None
+    a, b = (g.nodes[i] for i in uses)
+    for gate, mul in ((a, b), (b, a)):
+        if mul.op_type != "Mul" or gate.op_type not in ("Sigmoid", "HardSigmoid") or \
+                gate.domain not in ("", "ai.onnx") or mul.domain not in ("", "ai.onnx"):
+            continue
+        s = gate.outputs[0]
+        if sorted(mul.inputs) != sorted([t, s]) or not idx.private(s):
+            continue
+        if gate.op_type == "Sigmoid":
+            return dict(_EPILOGUE_DEFAULTS, activation="silu"), [gate, mul]
+        if abs(float(attr(gate, "alpha")) - 1 / 6) < 1e-6 and \
+                abs(float(attr(gate, "beta")) - 0.5) < 1e-7:
+            return dict(_EPILOGUE_DEFAULTS, activation="hardswish"), [gate, mul]
+    return None
+
+
+def _following_activation(g, idx, t, opset):
+    """The activation applied to t by its consumers: (epilogue, nodes to remove, output)."""
+    gp = _gated_self_product(g, idx, t, opset)
+    if gp is not None:
+        e, nodes = gp
+        return e, nodes, nodes[1].outputs[0]
+    if not idx.private(t):
+        return None
+    a = g.nodes[idx.uses[t][0]]
+    if not a.inputs or a.inputs[0] != t:
+        return None
+    e = _activation_of(g, a, opset)
+    if e is None:
+        return None
+    return e, [a], a.outputs[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# the passes
+
+def fold_constants(model: Model) -> Model:
+    """Evaluates every node whose inputs are all constant (initializers, Constant nodes, their
+    results, and Shape of a tensor whose shape is static) and turns the results that are
+    still needed into initializers."""
+    m = model.copy()
+    g = m.graph
+    info = analyze(m, fold=True)
+    keep = []
+    for n in g.nodes:
+        outs = [t for t in n.outputs if t]
+        if outs and all(info.get(t) is not None and info[t].value is not None for t in outs):
+            continue
+        keep.append(n)
+    g.nodes = keep
+    inputs = {v.name for v in g.inputs}
+    for t in _used_names(g):
+        if t not in g.initializers and t not in inputs and t in info and \
+                info[t].value is not None:
+            g.initializers[t] = info[t].value
+    return _finish(model, m)
+
+
+@_needs_info(True)
+def _eliminate_identity(m, idx, info):
+    """Removes Identity, inference Dropout, Cast to the same dtype and Reshape to the same
+    static shape; consumers read the input instead (or, when the removed node's output is a
+    graph output, the input's producer writes that name)."""
+    g = m.graph
+    for n in g.nodes:
+        if n.domain not in ("", "ai.onnx") or not n.inputs or not n.inputs[0]:
+            continue
+        x, y = n.inputs[0], n.outputs[0]
+        op = n.op_type
+        if op == "Identity":
+            pass
+        elif op == "Dropout":
+            if any(t and idx.uses.get(t) or t in idx.outputs for t in n.outputs[1:]):
+                continue
+            ins = [None] + [g.initializers.get(t) for t in n.inputs[1:]]
+            if not dropout_is_identity(n, ins, m.opset):
+                continue
+        elif op == "Cast":
+            xi = info.get(x)
+            try:
+                if xi is None or xi.dtype is None or np.dtype(xi.dtype) != cast_dtype(
+                        attr(n, "to")):
+                    continue
+            except _Err:
+                continue
+        elif op == "Reshape":
+            xi, yi = info.get(x), info.get(y)
+            if xi is None or yi is None or xi.shape is None or xi.shape != yi.shape:
+                continue
+        else:
+            continue
+        if y not in idx.outputs:
+            _remove(g, [n])
+            _rename_input(g, y, x)
+            return True
+        p = idx.node_of(x)
+        if p is not None and x not in idx.outputs:
+            _remove(g, [n])
+            p.outputs = [y if t == x else t for t in p.outputs]
+            _rename_input(g, x, y)
+            return True
+    return False
+
+
+eliminate_identity = _rewrite(_eliminate_identity)
+
+
+@_needs_info(False)
+def _fold_batchnorm(m, idx, info):
+    """BatchNormalization right after a Conv / ConvTranspose (whose output nothing else reads)
+    is folded into the conv's weights and bias: computed in float64, rounded once."""
+    g = m.graph
+    for bn in g.nodes:
+        if bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx"):
+            continue
+        if int(attr(bn, "training_mode") or 0) or \
+                any(t and (idx.uses.get(t) or t in idx.outputs) for t in bn.outputs[1:]):
+            continue
+        t = bn.inputs[0]
+        conv = idx.node_of(t)
+        if conv is None or not idx.private(t):
+            continue
+        transposed = conv.op_type == "ConvTranspose" and conv.domain in ("", "ai.onnx")
+        if not (transposed or _plain(conv)):
+            continue
+        params = [idx.const(p) for p in bn.inputs[1:5]]
+        w = idx.const(conv.inputs[1])
+        b = idx.const(conv.inputs[2]) if len(conv.inputs) > 2 and conv.inputs[2] else None
+        if any(p is None for p in params) or w is None or w.dtype.kind != "f" or \
+                (len(conv.inputs) > 2 and conv.inputs[2] and b is None):
+            continue
+        group = int(attr(conv, "group") or 1)
+        c_out = w.shape[1] * group if transposed else w.shape[0]
+        if any(p.shape != (c_out,) for p in params) or (b is not None and b.shape != (c_out,)):
+            continue
+        scale, beta, mean, var = (p.astype(np.float64) for p in params)
+        s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
+        w64 = w.astype(np.float64)
+        if transposed:
+            cin = w.shape[0]
+            shape = (group, cin // group, c_out // group) + w.shape[2:]
+            w_new = (w64.reshape(shape) *
+                     s.reshape((group, 1, c_out // group) + (1,) * (w.ndim - 2))).reshape(w.shape)
+        else:
+            w_new = w64 * s.reshape((-1,) + (1,) * (w.ndim - 1))
+        b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
+        b_new = (b64 - mean) * s + beta
+        wn = _unique(g, f"{conv.inputs[1]}_bn")
+        g.initializers[wn] = w_new.astype(w.dtype)
+        bname = _unique(g, f"{conv.name or conv.outputs[0]}_bias_bn")
+        g.initializers[bname] = b_new.astype(w.dtype)
+        conv.inputs = [conv.inputs[0], wn, bname] + list(conv.inputs[3:])
+        conv.outputs = [bn.outputs[0]]
+        _remove(g, [bn])
+        return True
+    return False
+
+
+fold_batchnorm = _rewrite(_fold_batchnorm)
+
+
+@_needs_info(False)
+def _fuse_activation(m, idx, info):
+    """A Conv / FusedConv followed by an activation its epilogue can compute (Relu, constant
+    Clip, HardSwish, HardSigmoid, Sigmoid, LeakyRelu, Tanh, SiLU as x * sigmoid(x)) becomes
+    one FusedConv; Relu/Clip after a fused activation becomes its clamp."""
+    g = m.graph
+    for conv in g.nodes:
+        if not _is_conv(conv):
+            continue
+        t = conv.outputs[0]
+        if t in idx.outputs:
+            continue
+        found = _following_activation(g, idx, t, m.opset)
+        if found is None:
+            continue
+        e, nodes, out = found
+        new_e = _compose(_epilogue(conv), e)
+        if new_e is None:
+            continue
+        fused = _to_fused(conv)
+        _set_epilogue(fused, new_e)
+        fused.outputs = [out]
+        if fused is not conv:
+            _replace_node(g, conv, fused)
+        _remove(g, nodes)
+        return True
+    return False
+
+
+fuse_activation = _rewrite(_fuse_activation)
+
+
+@_needs_info(True)
+def _fuse_residual(m, idx, info):
+    """Add(conv_out, other) with conv_out from a Conv / FusedConv without an epilogue yet, read
+    by nothing else, and `other` of the same static shape (no broadcasting) becomes
+    FusedConv(X, W, B, other). The conv must run after `other` exists; of two candidates
+    the later conv is chosen."""
+    g = m.graph
+    for add in g.nodes:
+        if add.op_type != "Add" or add.domain not in ("", "ai.onnx") or len(add.inputs) != 2:
+            continue
+        best = None
+        for k in range(2):
+            t, other = add.inputs[k], add.inputs[1 - k]
+            if not t or not other or t == other:
+                continue
+            ci = idx.producer.get(t)
+            if ci is None:
+                continue
+            conv = g.nodes[ci]
+            if not _plain(conv) or not idx.private(t):
+                continue
+            ti, oi = info.get(t), info.get(other)
+            if ti is None or oi is None or ti.shape is None or ti.shape != oi.shape or \
+                    ti.dtype != oi.dtype:
+                continue
+            pi = idx.producer.get(other)
+            if pi is not None and pi > ci:
+                continue
+            if best is None or ci > best[0]:
+                best = (ci, conv, other)
+        if best is None:
+            continue
+        _, conv, other = best
+        fused = _to_fused(conv)
+        ins = list(conv.inputs[:3])
+        while len(ins) < 3:
+            ins.append("")
+        fused.inputs = ins + [other]
+        fused.outputs = [add.outputs[0]]
+        if fused is not conv:
+            _replace_node(g, conv, fused)
+        _remove(g, [add])
+        return True
+    return False
+
+
+fuse_residual = _rewrite(_fuse_residual)
+
+
+@_needs_info(True)
+def _detect_channel_shuffle(m, idx, info):
+    """Reshape (N, C, H, W) -> (N, g, C/g, H, W), Transpose(0, 2, 1, 3, 4), Reshape back to
+    (N, C, H, W) becomes ChannelShuffle(group=g)."""
+    g = m.graph
+    for r1 in g.nodes:
+        if r1.op_type != "Reshape" or r1.domain not in ("", "ai.onnx"):
+            continue
+        x, a = r1.inputs[0], r1.outputs[0]
+        xi, ai = info.get(x), info.get(a)
+        if xi is None or ai is None or xi.shape is None or ai.shape is None:
+            continue
+        if len(xi.shape) != 4 or len(ai.shape) != 5:
+            continue
+        n, c, h, w = xi.shape
+        if ai.shape[0] != n or ai.shape[3:] != (h, w) or ai.shape[1] * ai.shape[2] != c:
+            continue
+        if not idx.private(a):
+            continue
+        tr = g.nodes[idx.uses[a][0]]
+        if tr.op_type != "Transpose" or tr.domain not in ("", "ai.onnx") or \
+                list(attr(tr, "perm") or []) != [0, 2, 1, 3, 4]:
+            continue
+        b = tr.outputs[0]
+        if not idx.private(b):
+            continue
+        r2 = g.nodes[idx.uses[b][0]]
+        if r2.op_type != "Reshape" or r2.domain not in ("", "ai.onnx") or r2.inputs[0] != b:
+            continue
+        yi = info.get(r2.outputs[0])
+        if yi is None or yi.shape != xi.shape:
+            continue
+        shuffle = Node("ChannelShuffle", [x], [r2.outputs[0]], r1.name or tr.name or r2.name,
+                       {"group": int(ai.shape[1])}, CUSTOM_DOMAIN)
+        _replace_node(g, r1, shuffle)
+        _remove(g, [tr, r2])
+        return True
+    return False
+
+
+detect_channel_shuffle = _rewrite(_detect_channel_shuffle)
+
+
+_SHAPE_OPS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _se_linear(g, n, info, n_batch):
+    """(W (out, in), B (out,), epilogue of a FusedConv) of a 1x1 Conv / FusedConv on a 1x1 map
+    or of a Gemm with constant weights, else None."""
+    if _is_conv(n):
+        w = g.initializers.get(n.inputs[1])
+        if w is None or w.ndim != 4 or w.shape[2:] != (1, 1) or int(attr(n, "group") or 1) != 1:
+            return None
+        if len(n.inputs) > 3 and n.inputs[3]:
+            return None
+        xi = info.get(n.inputs[0])
+        if xi is None or xi.shape is None or len(xi.shape) != 4 or xi.shape[2:] != (1, 1):
+            return None
+        oi = info.get(n.outputs[0])
+        if oi is None or oi.shape != (n_batch, w.shape[0], 1, 1):
+            return None
+        b = g.initializers.get(n.inputs[2]) if len(n.inputs) > 2 and n.inputs[2] else None
+        if len(n.inputs) > 2 and n.inputs[2] and b is None:
+            return None
+        w2 = w.reshape(w.shape[:2]).astype(np.float64)
+        b2 = np.zeros(w.shape[0]) if b is None else b.astype(np.float64)
+        return w2, b2, _epilogue(n)
+    if n.op_type == "Gemm" and n.domain in ("", "ai.onnx"):
+        w = g.initializers.get(n.inputs[1])
+        if w is None or w.ndim != 2 or int(attr(n, "transA")):
+            return None
+        xi = info.get(n.inputs[0])
+        if xi is None or xi.shape is None or len(xi.shape) != 2:
+            return None
+        w2 = float(attr(n, "alpha")) * (w.astype(np.float64) if int(attr(n, "transB"))
+                                        else w.astype(np.float64).T)
+        b = None
+        if len(n.inputs) > 2 and n.inputs[2]:
+            c = g.initializers.get(n.inputs[2])
+            if c is None or c.size != w2.shape[0] or (c.ndim == 2 and c.shape[0] != 1):
+                return None
+            b = float(attr(n, "beta")) * c.astype(np.float64).reshape(-1)
+        return w2, (np.zeros(w2.shape[0]) if b is None else b), dict(_EPILOGUE_DEFAULTS)
+    return None
+
+
+@_needs_info(True)
+def _fuse_squeeze_excite(m, idx, info):
+    """Mul(x, gate(linear2(act(linear1(GlobalAveragePool(x)))))) -> SqueezeExcite, where
+    linear is a 1x1 Conv or a Gemm (with Flatten/Reshape/Squeeze/Unsqueeze between them),
+    act any epilogue activation (possibly already fused into the conv) and gate Sigmoid or
+    HardSigmoid (also when fused into the second conv)."""
+    g = m.graph
+    for mul in g.nodes:
+        if mul.op_type != "Mul" or mul.domain not in ("", "ai.onnx") or len(mul.inputs) != 2:
+            continue
+        for k in range(2):
+            x, gt = mul.inputs[k], mul.inputs[1 - k]
+            r = _match_se(g, idx, info, x, gt, m.opset)
+            if r is None:
+                continue
+            mi = info.get(mul.outputs[0])
+            if mi is None or mi.shape != info[x].shape:
+                continue
+            (w1, b1, act, w2, b2, gate, chain) = r
+            base = mul.name or mul.outputs[0]
+            names = []
+            for suffix, arr in (("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2)):
+                nm = _unique(g, f"{base}_se_{suffix}")
+                g.initializers[nm] = np.ascontiguousarray(arr, dtype=np.float32)
+                names.append(nm)
+            attrs = {k2: v for k2, v in act.items() if v != _EPILOGUE_DEFAULTS[k2]}
+            attrs.update(gate)
+            se = Node("SqueezeExcite", [x] + names, [mul.outputs[0]], mul.name, attrs,
+                      CUSTOM_DOMAIN)
+            _replace_node(g, mul, se)
+            _remove(g, chain)
+            return True
+    return False
+
+
+def _match_se(g, idx, info, x, gt, opset):
+    xi = info.get(x)
+    if xi is None or xi.shape is None or len(xi.shape) != 4 or xi.dtype != np.float32:
+        return None
+    n_b, c = xi.shape[:2]
+    gi = info.get(gt)
+    if gi is None or gi.shape != (n_b, c, 1, 1):
+        return None
+    chain = []
+
+    def back(t, allow_shared=False):
+        """The producer of t when t is private to its consumer (and not a graph output)."""
+        p = idx.node_of(t)
+        if p is None or (not allow_shared and not idx.private(t)):
+            return None
+        return p
+
+    def skip_shapes(t):
+        while True:
+            p = back(t)
+            if p is None or p.op_type not in _SHAPE_OPS or p.domain not in ("", "ai.onnx"):
+                return t
+            ti, si = info.get(t), info.get(p.inputs[0])
+            if ti is None or si is None or ti.shape is None or si.shape is None:
+                return None
+            if not (_nk(ti.shape, n_b) and _nk(si.shape, n_b) and ti.shape[1] == si.shape[1]):
+                return None
+            chain.append(p)
+            t = p.inputs[0]
+
+    # gate
+    t = skip_shapes(gt)
+    if t is None:
+        return None
+    p = back(t)
+    if p is None:
+        return None
+    gate = None
+    lin2_node = None
+    if p.op_type == "Sigmoid" and p.domain in ("", "ai.onnx"):
+        gate = {"gate": "sigmoid"}
+    elif p.op_type == "HardSigmoid" and p.domain in ("", "ai.onnx"):
+        gate = {"gate": "hardsigmoid", "gate_alpha": float(attr(p, "alpha")),
+                "gate_beta": float(attr(p, "beta"))}
+    elif _is_conv(p):
+        e = _epilogue(p)
+        unclamped = e["clip_min"] == -math.inf and e["clip_max"] == math.inf
+        if e["activation"] == "sigmoid" and unclamped:
+            gate = {"gate": "sigmoid"}
+        elif e["activation"] == "hardsigmoid" and unclamped:
+            gate = {"gate": "hardsigmoid", "gate_alpha": e["alpha"], "gate_beta": e["beta"]}
+        else:
+            return None
+        lin2_node = p
+    else:
+        return None
+    if lin2_node is None:
+        chain.append(p)
+        t = skip_shapes(p.inputs[0])
+        if t is None:
+            return None
+        lin2_node = back(t)
+        if lin2_node is None:
+            return None
+    lin2 = _se_linear(g, lin2_node, info, n_b)
+    if lin2 is None:
+        return None
+    w2, b2, e2 = lin2
+    if lin2_node is not p and e2 != _EPILOGUE_DEFAULTS:
+        return None
+    chain.append(lin2_node)
+    # activation between the two linear layers
+    t = skip_shapes(lin2_node.inputs[0])
+    if t is None:
+        return None
+    act = dict(_EPILOGUE_DEFAULTS)
+    p = idx.node_of(t)
+    if p is None:
+        return None
+    if p.op_type == "Mul" and p.domain in ("", "ai.onnx") and idx.private(t):
+        # SiLU / HardSwish as u * gate(u)
+        for u in p.inputs:
+            gp = _gated_self_product(g, idx, u, opset)
+            if gp is not None and gp[1][1] is p:
+                act = gp[0]
+                chain.extend(gp[1])
+                t = u
+                break
+        else:
+            return None
+        lin1_node = idx.node_of(t)
+        if lin1_node is None or t in idx.outputs:
+            return None
+    else:
+        e = _activation_of(g, p, opset) if idx.private(t) else None
+        if e is not None:
+            act = e
+            chain.append(p)
+            t = skip_shapes(p.inputs[0])
+            if t is None:
+                return None
+            lin1_node = back(t)
+        else:
+            lin1_node = back(t)
+    if lin1_node is None:
+        return None
+    lin1 = _se_linear(g, lin1_node, info, n_b)
+    if lin1 is None:
+        return None
+    w1, b1, e1 = lin1
+    if e1 != _EPILOGUE_DEFAULTS:
+        if act != _EPILOGUE_DEFAULTS:
+            act = _compose(e1, act)
+            if act is None:
+                return None
+        else:
+            act = e1
+    chain.append(lin1_node)
+    t = skip_shapes(lin1_node.inputs[0])
+    if t is None:
+        return None
+    gap = back(t)
+    if gap is None or gap.op_type != "GlobalAveragePool" or gap.domain not in ("", "ai.onnx") \
+            or gap.inputs[0] != x:
+        return None
+    chain.append(gap)
+    mid = w1.shape[0]
+    if w1.shape != (mid, c) or w2.shape != (c, mid) or b1.shape != (mid,) or b2.shape != (c,):
+        return None
+    return w1, b1, act, w2, b2, gate, chain
+
+
+def _nk(shape, n_b):
+    return len(shape) in (2, 4) and shape[0] == n_b and tuple(shape[2:]) in ((), (1, 1))
+
+
+fuse_squeeze_excite = _rewrite(_fuse_squeeze_excite)
+
+
+def eliminate_dead_nodes(model: Model) -> Model:
+    """Drops the nodes none of whose outputs reaches a graph output, and the initializers
+    nothing reads."""
+    m = model.copy()
+    g = m.graph
+    live = {v.name for v in g.outputs}
+    keep = []
+    for n in reversed(g.nodes):
+        if any(t in live for t in n.outputs if t):
+            keep.append(n)
+            live.update(t for t in n.inputs if t)
+    g.nodes = keep[::-1]
+    g.initializers = {k: v for k, v in g.initializers.items() if k in live}
+    return m
+
+
+PASSES = collections.OrderedDict([
+    ("fold_constants", fold_constants),
+    ("eliminate_identity", eliminate_identity),
+    ("fold_batchnorm", fold_batchnorm),
+    ("detect_channel_shuffle", detect_channel_shuffle),
+    ("fuse_squeeze_excite", fuse_squeeze_excite),
+    ("fuse_residual", fuse_residual),
+    ("fuse_activation", fuse_activation),
+    ("eliminate_dead_nodes", eliminate_dead_nodes),
+])
+
+
+def optimize(model: Model, disabled=()) -> Model:
+    """Runs the passes of PASSES in order, except those named in `disabled`; returns a new
+    Model (the input is not modified)."""
+    if isinstance(disabled, str):
+        disabled = (disabled,)
+    unknown = sorted(set(disabled) - set(PASSES))
+    if unknown:
+        raise ValueError(f"unknown pass name(s) {unknown}; the passes are {list(PASSES)}")
+    if not isinstance(model, Model):
+        raise TypeError(f"optimize takes a convengine Model, got {type(model).__name__}")
+    out = model
+    for name, fn in PASSES.items():
+        if name not in disabled:
+            out = fn(out)
+    if out is model:
+        out = model.copy()
+    return out
+

@@ -1,0 +1,231 @@
+"""`convengine bench`: built-in models in convengine against torch eager, torch jit-frozen and
+onnxruntime (each when installed) on the same weights, inputs and thread counts, in one run.
+
+Engines are timed in interleaved rounds (convengine, torch, jit, ort, convengine, ...) so a
+burst of load on a shared machine hits all of them alike, with a pause before each block
+(the peers' worker threads spin for a while after they finish). Reports median and p90 ms,
+the ratio of each peer to convengine (> 1: convengine is faster), the max abs difference
+against torch, and writes JSON, markdown and (with matplotlib) a PNG bar chart.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+DEFAULT_MODELS = "mobilenet_v2,shufflenet_v2_x1_0,resnet18"
+ENGINES = ("convengine", "torch", "jit", "ort")
+SETTLE_S = 0.3
+
+
+def _progress(i, n, label, out=sys.stderr):
+    width = 30
+    done = int(width * i / max(n, 1))
+    out.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {label:<48.48}")
+    out.flush()
+    if i == n:
+        out.write("\n")
+
+
+def _engines(model, x, threads, vs):
+    import convengine
+    convengine.set_num_threads(threads)
+    sess = convengine.InferenceSession(model)
+    name = sess.get_inputs()[0].name
+    feed = {name: x}
+    fns = {"convengine": lambda: sess.run(None, feed)[0]}
+    notes = {}
+    if "torch" in vs or "jit" in vs:
+        try:
+            import torch
+            from .torch_export import to_torch
+            torch.set_num_threads(threads)
+            mod = to_torch(model)
+            tx = torch.from_numpy(x)
+            if "torch" in vs:
+                def eager():
+                    with torch.no_grad():
+                        return mod(tx).numpy()
+                fns["torch"] = eager
+            if "jit" in vs:
+                with torch.no_grad():
+                    frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(mod, tx).eval()))
+
+                def jit():
+                    with torch.no_grad():
+                        return frozen(tx).numpy()
+                fns["jit"] = jit
+        except ImportError:
+            notes["torch"] = "torch not installed"
+        except Exception as e:  # a model torch cannot express: say so, bench the rest
+            notes["torch"] = f"torch failed: {e}"
+    if "ort" in vs:
+        try:
+            import onnxruntime as ort
+            from .onnx_export import to_onnx
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            osess = ort.InferenceSession(to_onnx(model).SerializeToString(), so,
+                                         providers=["CPUExecutionProvider"])
+            oname = osess.get_inputs()[0].name
+            fns["ort"] = lambda: osess.run(None, {oname: x})[0]
+        except ImportError:
+            notes["ort"] = "onnxruntime/onnx not installed"
+        except Exception as e:
+            notes["ort"] = f"onnxruntime failed: {str(e).splitlines()[0][:80]}"
+    return fns, notes
+
+
+def _time(fn, runs):
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
+def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
+    from . import zoo
+    results = []
+    total = len(models) * len(threads_list)
+    k = 0
+    for name in models:
+        model = zoo.get(name)
+        shape = list(next(iter(zoo.info(name)["inputs"].values())))
+        shape[0] = batch
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        for t in threads_list:
+            if progress:
+                _progress(k, total, f"{name} x{t} threads")
+            fns, notes = _engines(model, x, t, vs)
+            ref = fns["torch"]() if "torch" in fns else None
+            diffs = {}
+            for e, fn in fns.items():
+                for _ in range(warmup):
+                    out = fn()
+                if ref is not None:
+                    diffs[e] = float(np.max(np.abs(np.asarray(out) - ref)))
+            samples = {e: [] for e in fns}
+            per = max(1, runs // rounds)
+            for _ in range(rounds):
+                for e, fn in fns.items():
+                    time.sleep(SETTLE_S)
+                    fn()
+                    samples[e] += _time(fn, per)
+            row = dict(model=name, threads=t, batch=batch, notes=notes,
+                       max_abs_diff_vs_torch=diffs.get("convengine"))
+            for e, ts in samples.items():
+                ms = sorted(v * 1e3 for v in ts)
+                row[e] = dict(median_ms=statistics.median(ms),
+                              p90_ms=ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))],
+                              runs=len(ms))
+            info = zoo.info(name)
+            row["mflops"] = info.get("mflops")
+            if row["mflops"]:
+                row["gflops"] = row["mflops"] * batch / row["convengine"]["median_ms"]
+            results.append(row)
+            k += 1
+            if progress:
+                _progress(k, total, f"{name} x{t} threads")
+    return results
+
+
+def table(results):
+    peers = [e for e in ENGINES[1:] if any(e in r for r in results)]
+    head = ["model", "threads", "convengine ms (p90)"] + [f"{e} ms (p90)" for e in peers] + \
+        [f"{e} / ce" for e in peers] + ["GFLOP/s", "max|diff| vs torch"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        ce = r["convengine"]["median_ms"]
+        cells = [r["model"], str(r["threads"]), f"{ce:.2f} ({r['convengine']['p90_ms']:.2f})"]
+        for e in peers:
+            cells.append(f"{r[e]['median_ms']:.2f} ({r[e]['p90_ms']:.2f})" if e in r else "-")
+        for e in peers:
+            cells.append(f"{r[e]['median_ms'] / ce:.2f}x" if e in r else "-")
+        cells.append(f"{r['gflops']:.1f}" if r.get("gflops") else "-")
+        d = r.get("max_abs_diff_vs_torch")
+        cells.append(f"{d:.1e}" if d is not None else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def chart(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    engines = [e for e in ENGINES if any(e in r for r in results)]
+    labels = [f"{r['model']}\n{r['threads']}T" for r in results]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results)), 4))
+    w = 0.8 / len(engines)
+    for i, e in enumerate(engines):
+        vals = [r[e]["median_ms"] if e in r else 0 for r in results]
+        ax.bar([j + i * w for j in range(len(results))], vals, w, label=e)
+    ax.set_xticks([j + 0.4 - w / 2 for j in range(len(results))])
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("median latency (ms), lower is better")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="convengine bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=DEFAULT_MODELS,
+                    help=f"comma-separated zoo names (default {DEFAULT_MODELS}; 'all' for the zoo)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--runs", type=int, default=30, help="timed runs per engine (default 30)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--vs", default="torch,jit,ort", help="peers: torch, jit, ort (default all)")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--output", default="convengine-bench", help="folder for JSON/markdown/PNG")
+    args = ap.parse_args(argv)
+    from . import zoo
+    models = zoo.list() if args.models == "all" else [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in zoo.list()]
+    if unknown:
+        ap.error(f"unknown models {unknown}; available: {', '.join(zoo.list())}")
+    try:
+        threads = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        ap.error(f"--threads must be integers, got {args.threads!r}")
+    if min(threads) < 1 or args.runs < 1 or args.warmup < 0 or args.batch < 1:
+        ap.error("threads, runs and batch must be >= 1 and warmup >= 0")
+    vs = {v.strip() for v in args.vs.split(",") if v.strip()}
+    if vs - set(ENGINES[1:]):
+        ap.error(f"--vs takes torch, jit, ort; got {sorted(vs - set(ENGINES[1:]))}")
+    from . import _native
+    peak = _native.measure_fma_peak_gflops(1)
+    results = run(models, threads, args.runs, args.warmup, vs, args.batch)
+    md = table(results)
+    print(md)
+    for r in results:
+        for e, why in r["notes"].items():
+            print(f"note: {r['model']}: {why}")
+    os.makedirs(args.output, exist_ok=True)
+    meta = dict(machine=platform.machine(), processor=platform.processor(), python=platform.python_version(),
+                fma_peak_gflops_1_thread=peak, date=time.strftime("%Y-%m-%d %H:%M"))
+    with open(os.path.join(args.output, "models.json"), "w") as f:
+        json.dump(dict(meta=meta, results=results), f, indent=1)
+    with open(os.path.join(args.output, "models.md"), "w") as f:
+        f.write(f"# convengine bench ({meta['date']})\n\nMeasured FMA peak: {peak:.0f} GFLOP/s on 1 "
+                f"thread. Median (p90) ms over {args.runs} runs per engine, batch {args.batch}; "
+                "ratio = peer / convengine (> 1: convengine faster).\n\n" + md + "\n")
+    png = os.path.join(args.output, "models.png")
+    if chart(results, png):
+        print(f"wrote {args.output}/models.json, models.md, models.png")
+    else:
+        print(f"wrote {args.output}/models.json, models.md (install matplotlib for the chart)")
+    return 0

@@ -1,0 +1,212 @@
+"""InferenceSession and the planner: graphs against torch (independent arithmetic), views and
+layouts, zero-copy concat, batch sizes, concurrency and bad input."""
+import threading
+
+import numpy as np
+import pytest
+
+import convengine as ce
+from convengine.model import Graph, Model, ModelError, Node, ValueInfo
+from conftest import HAVE_TORCH, assert_close, needs_torch
+
+if HAVE_TORCH:
+    import torch
+    import torch.nn.functional as F
+
+
+def _r(rng, *s):
+    return rng.standard_normal(s).astype(np.float32)
+
+
+def _T(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def _model(nodes, inputs, outputs, inits):
+    return Model(Graph(nodes, [ValueInfo(n, s) for n, s in inputs],
+                       [ValueInfo(n, None) for n in outputs], inits))
+
+
+def _block_model(rng, c=5):
+    inits = {"w1": _r(rng, 7, c, 3, 3), "b1": _r(rng, 7), "w2": _r(rng, 7, 1, 3, 3),
+             "w3": _r(rng, 6, 14, 1, 1), "fc": _r(rng, 10, 6), "fcb": _r(rng, 10)}
+    nodes = [
+        Node("Conv", ["x", "w1", "b1"], ["a"], "c1", {"pads": [1, 0, 2, 1]}),
+        Node("Relu", ["a"], ["a2"], "r1"),
+        Node("Conv", ["a2", "w2"], ["b"], "dw", {"pads": [1, 1, 1, 1], "group": 7}),
+        Node("Concat", ["a2", "b"], ["c"], "cat", {"axis": 1}),
+        Node("Conv", ["c", "w3"], ["d"], "pw"),
+        Node("Add", ["d", "d"], ["e"], "add"),
+        Node("MaxPool", ["e"], ["f"], "mp", {"kernel_shape": [2, 2], "strides": [2, 2],
+                                              "ceil_mode": 1}),
+        Node("GlobalAveragePool", ["f"], ["g"], "gap"),
+        Node("Flatten", ["g"], ["h"], "fl"),
+        Node("Gemm", ["h", "fc", "fcb"], ["y"], "fc", {"transB": 1}),
+    ]
+    return _model(nodes, [("x", ["N", c, 9, 11])], ["y", "e"], inits), inits
+
+
+def _block_torch(x, p):
+    a2 = F.relu(F.conv2d(F.pad(_T(x), (0, 1, 1, 2)), _T(p["w1"]), _T(p["b1"])))
+    b = F.conv2d(a2, _T(p["w2"]), padding=1, groups=7)
+    d = F.conv2d(torch.cat([a2, b], 1), _T(p["w3"]))
+    e = d + d
+    g = F.max_pool2d(e, 2, 2, ceil_mode=True).mean((2, 3))
+    return (g @ _T(p["fc"]).T + _T(p["fcb"])).numpy(), e.numpy()
+
+
+@needs_torch
+@pytest.mark.parametrize("batch", [1, 3])
+def test_block_matches_torch(rng, isa, batch):
+    m, p = _block_model(rng)
+    s = ce.InferenceSession(m)
+    x = _r(rng, batch, 5, 9, 11)
+    y, e = s.run(None, {"x": x})
+    ry, re = _block_torch(x, p)
+    assert_close(y, ry, atol=1e-4, rtol=1e-4)
+    assert_close(e, re, atol=1e-4, rtol=1e-4)
+    (only_e,) = s.run(["e"], {"x": x})
+    np.testing.assert_array_equal(only_e, e)
+
+
+def test_zero_copy_concat_and_arena_reuse(rng):
+    m, _ = _block_model(rng)
+    s = ce.InferenceSession(m)
+    rows = s.describe()
+    # b (the depthwise output) is written into the concat buffer; a2 has two consumers and
+    # is copied.
+    concat_copies = [r["node"] for r in rows if r["op"] == "Concat"]
+    assert concat_copies == ["cat/a2"]
+    algos = {r["node"]: r["algorithm"] for r in rows}
+    assert algos["dw"] == "depthwise"
+    total = sum(np.prod(o) for r in rows for o in r["outputs"]) * 4
+    assert 0 < s.arena_bytes < total
+
+
+@needs_torch
+def test_views_and_generic_ops(rng):
+    # Transpose / Slice / Split / Reshape / Softmax / Pad / MatMul / Sub / Div / Resize on runtime
+    # tensors, mixing layouts.
+    inits = {"w": _r(rng, 4, 3, 1, 1), "perm_shape": np.array([0, -1], np.int64),
+             "st": np.array([1], np.int64), "en": np.array([7], np.int64),
+             "ax": np.array([3], np.int64), "sp": np.array([2], np.int64),
+             "split": np.array([1, 3], np.int64), "pads": np.array([0, 0, 1, 2, 0, 0, 0, 1], np.int64),
+             "scales": np.array([1, 1, 2, 2], np.float32), "mm": _r(rng, 140, 3),
+             "two": np.array(2.0, np.float32)}
+    nodes = [
+        Node("Conv", ["x", "w"], ["a"], "c"),
+        Node("Transpose", ["a"], ["t"], "t", {"perm": [0, 2, 3, 1]}),
+        Node("Slice", ["a", "st", "en", "ax", "sp"], ["s"], "s"),
+        Node("Split", ["a", "split"], ["s1", "s2"], "sp", {"axis": 1}),
+        Node("Sub", ["s2", "s1"], ["d"], "sub"),
+        Node("Div", ["d", "two"], ["d2"], "div"),
+        Node("Pad", ["d2", "pads"], ["p"], "pad"),
+        Node("Resize", ["s", "", "scales"], ["rz"], "rz", {"mode": "linear"}),
+        Node("Reshape", ["t", "perm_shape"], ["rs"], "rs"),
+        Node("Softmax", ["rs"], ["sm"], "sm", {"axis": 1}),
+        Node("MatMul", ["sm", "mm"], ["mmo"], "mm"),
+    ]
+    m = _model(nodes, [("x", [2, 3, 5, 7])], ["t", "s", "p", "rz", "sm", "mmo"], inits)
+    x = _r(rng, 2, 3, 5, 7)
+    outs = ce.InferenceSession(m).run(None, {"x": x})
+    a = F.conv2d(_T(x), _T(inits["w"]))
+    t = a.permute(0, 2, 3, 1)
+    s = a[:, :, :, 1:7:2]
+    d2 = (a[:, 1:] - a[:, :1]) / 2
+    p = F.pad(d2, (2, 1, 1, 0))
+    rz = F.interpolate(s, scale_factor=2, mode="bilinear", align_corners=False)
+    rs = t.reshape(2, -1)
+    sm = torch.softmax(rs, 1)
+    mmo = sm @ _T(inits["mm"])
+    for got, want in zip(outs, [t, s, p, rz, sm, mmo]):
+        assert got.shape == tuple(want.shape)
+        assert_close(got, want.numpy(), atol=1e-5, rtol=1e-4)
+
+
+@needs_torch
+def test_fused_conv_and_squeeze_excite_ops(rng):
+    c = 12
+    inits = {"w": _r(rng, c, c, 3, 3), "b": _r(rng, c), "w1": _r(rng, 3, c), "b1": _r(rng, 3),
+             "w2": _r(rng, c, 3), "b2": _r(rng, c)}
+    nodes = [
+        Node("FusedConv", ["x", "w", "b", "x"], ["y"], "fc", {"pads": [1, 1, 1, 1],
+             "activation": "hardswish", "clip_min": -1.0, "clip_max": 4.0}, "ai.convengine"),
+        Node("SqueezeExcite", ["y", "w1", "b1", "w2", "b2"], ["z"], "se",
+             {"clip_min": 0.0, "gate": "hardsigmoid", "gate_alpha": 1 / 6, "gate_beta": 0.5},
+             "ai.convengine"),
+    ]
+    m = _model(nodes, [("x", [2, c, 6, 5])], ["z"], inits)
+    x = _r(rng, 2, c, 6, 5)
+    (z,) = ce.InferenceSession(m, optimize=False).run(None, {"x": x})
+    y = torch.clamp(F.hardswish(F.conv2d(_T(x), _T(inits["w"]), _T(inits["b"]), padding=1)
+                                + _T(x)), -1, 4)
+    h = F.relu(y.mean((2, 3)) @ _T(inits["w1"]).T + _T(inits["b1"]))
+    g = F.hardsigmoid(h @ _T(inits["w2"]).T + _T(inits["b2"]))
+    assert_close(z, (y * g[:, :, None, None]).numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_concurrent_runs_match_serial(rng):
+    m, _ = _block_model(rng)
+    s = ce.InferenceSession(m)
+    xs = [_r(rng, 2, 5, 9, 11) for _ in range(6)]
+    serial = [s.run(None, {"x": x})[0] for x in xs]
+    results = [None] * len(xs)
+
+    def work(i):
+        for _ in range(20):
+            results[i] = s.run(None, {"x": xs[i]})[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(results, serial):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_inputs_outputs_and_bad_feeds(rng):
+    m, _ = _block_model(rng)
+    s = ce.InferenceSession(m)
+    (i,) = s.get_inputs()
+    assert (i.name, i.shape, i.type) == ("x", ["N", 5, 9, 11], "tensor(float)")
+    assert [o.name for o in s.get_outputs()] == ["y", "e"]
+    x = _r(rng, 1, 5, 9, 11)
+    with pytest.raises(ValueError, match="unknown input 'z'"):
+        s.run(None, {"x": x, "z": x})
+    with pytest.raises(ValueError, match="missing input 'x'"):
+        s.run(None, {})
+    with pytest.raises(ValueError, match=r"input 'x': expected shape \['N', 5, 9, 11\], got \[1, 4, 9, 11\]"):
+        s.run(None, {"x": x[:, :4]})
+    with pytest.raises(ValueError, match="expected dtype float32, got float64"):
+        s.run(None, {"x": x.astype(np.float64)})
+    with pytest.raises(TypeError, match="numpy array"):
+        s.run(None, {"x": x.tolist()})
+    with pytest.raises(ValueError, match="unknown output 'q'"):
+        s.run(["q"], {"x": x})
+    with pytest.raises(TypeError, match="unknown session options"):
+        ce.InferenceSession(m, bogus=1)
+
+
+def test_plan_errors_name_the_node(rng):
+    inits = {"w": _r(rng, 4, 3, 3, 3)}
+    nodes = [Node("Conv", ["x", "w"], ["y"], "c1", {"pads": [0, 0, 0, 0]})]
+    m = _model(nodes, [("x", [1, 3, 2, 2])], ["y"], inits)
+    with pytest.raises(ModelError, match=r"node c1 \(Conv\): output size \[0, 0\] is below 1"):
+        ce.InferenceSession(m)
+    nodes = [Node("Conv", ["x", "x"], ["y"], "c2")]
+    m = _model(nodes, [("x", [1, 3, 4, 4])], ["y"], {})
+    with pytest.raises(ModelError, match="c2.*weight 'x' must be a constant"):
+        ce.InferenceSession(m)
+
+
+def test_native_plan_rejects_out_of_bounds_refs():
+    from convengine import _native
+    p = _native.Plan([[1, 4]], [[1, 4]])
+    p.add_copy("c", "Copy", (2, 0, [1, 4], [4, 1]), (3, 2, [1, 4], [4, 1]))
+    with pytest.raises(ValueError, match="outside its buffer"):
+        p.finalize(0)
+    p = _native.Plan([[1, 4]], [[1, 4]])
+    p.add_copy("c", "Copy", (3, 0, [1, 4], [4, 1]), (2, 0, [1, 4], [4, 1]))
+    with pytest.raises(ValueError, match="writes into an input"):
+        p.finalize(0)
