@@ -3,8 +3,7 @@
 The cases are the ones the installed onnx package generates (onnx.backend.test.case.node), for
 every op in convengine's op table: each case's model goes through `convengine.from_onnx` and
 `InferenceSession`, and every output is compared with the case's expected output at the case's
-own tolerance (the ONNX backend runner's rtol 1e-3, atol 1e-7, unless the case sets others;
-see ATOL_FLOOR for the one deviation).
+own tolerance (the ONNX backend runner's rtol 1e-3, atol 1e-7, unless the case sets others).
 
 Two things differ from an ONNX runtime that takes every input at run time:
 - convengine packs weights and plans shapes once, at session creation. The inputs that are
@@ -44,37 +43,10 @@ PARAM_INPUTS = {
     "Unsqueeze": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3),
     "Dropout": (1, 2), "Gather": (1,),
 }
-# Cases whose expected output is questionable: skipped with the reason.
-DISPUTED = {
-    "test_resize_downsample_scales_linear_align_corners":
-        "expected output comes from the ONNX reference's 0/0 on a 1-pixel output axis under "
-        "align_corners; onnxruntime computes the same [1, 4] as convengine",
-}
-# Engine bugs found by this suite (reported; remove an entry when fixed: the xfail is strict).
-_CL_OPS = {"Conv", "ConvTranspose", "DeformConv", "MaxPool", "AveragePool", "GlobalAveragePool",
-           "GlobalMaxPool", "Resize", "Upsample"}
-
-
-def _engine_bug(case, feeds):
-    ops = {n.op_type for n in case.model.graph.node}
-    bugs = []
-    if ops & _CL_OPS and any(np.ndim(a) in (3, 4, 5) and np.shape(a)[1] == 1
-                             for a in feeds.values()):
-        bugs.append("one-channel NCHW input: engine/plan.cpp is_channels_last() requires "
-                    "strides[1] == 1 even when C == 1, the planner's T.is_cl() does not, so no "
-                    "Relayout is planned and the C++ step rejects the tensor")
-    if ops == {"Flatten"} and any(a.name == "axis" and a.i < 0
-                                  for a in case.model.graph.node[0].attribute):
-        bugs.append("Flatten negative axis: planner.op_Flatten maps axis by % (rank + 1), "
-                    "not + rank")
-    if ops == {"AveragePool"} and any(a.name == "dilations" and any(d > 1 for d in a.ints)
-                                      for a in case.model.graph.node[0].attribute):
-        bugs.append("AveragePool dilations are ignored (output shape and taps computed "
-                    "undilated)")
-    return "; ".join(bugs) or None
-
-
-ATOL_FLOOR = 1e-6  # float32 results of sums near zero: 1e-7 is below one float32 ulp at 1.0
+# Engine bugs found by this suite, case name -> reason: a strict xfail until fixed. (Fixed so
+# far: one-channel NCHW inputs of conv/pool/resize, Flatten with a negative axis, AveragePool
+# dilations.)
+ENGINE_BUGS: dict[str, str] = {}
 
 _FLOAT32 = onnx.TensorProto.FLOAT
 
@@ -143,6 +115,10 @@ def _attr(node, name, default=None):
 
 def _skip_reason(proto, case, feeds, expected):
     g = proto.graph
+    for n in g.node:
+        mode = _attr(n, "mode", b"constant") if n.op_type == "Pad" else b"constant"
+        if mode != b"constant":
+            return f"Pad mode {mode.decode()}: convengine pads with a constant"
     for vi, kind in [(v, "input") for v in g.input] + [(v, "output") for v in g.output]:
         which = vi.type.WhichOneof("value")
         if which != "tensor_type":
@@ -155,16 +131,7 @@ def _skip_reason(proto, case, feeds, expected):
         if np.asarray(a).size == 0:
             return f"graph input {name!r} is empty {np.shape(a)}: zero-size tensors are not supported"
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
-    runtime = set(feeds)
     for n in g.node:
-        if n.op_type == "Gather" and n.input[0] in runtime and np.ndim(inits.get(n.input[1])) > 0:
-            return ("Gather of an index tensor from run-time data: convengine's Gather serves "
-                    "shape computations and takes a scalar index on run-time tensors")
-        if n.op_type == "MatMul" and any(len(vi.type.tensor_type.shape.dim) == 1
-                                         for vi in g.input if vi.name in n.input) or \
-                n.op_type == "MatMul" and any(np.ndim(inits.get(t, np.zeros((1, 1)))) == 1
-                                              for t in n.input):
-            return "MatMul with a 1-D operand: not supported"
         if n.op_type == "BatchNormalization" and (_attr(n, "training_mode", 0) or
                                                   len([o for o in n.output if o]) > 1):
             return "BatchNormalization training_mode=1: convengine runs inference only"
@@ -180,8 +147,6 @@ def _skip_reason(proto, case, feeds, expected):
             mode = _attr(n, "mode", b"nearest")
             if mode not in (b"nearest", b"linear"):
                 return f"Resize mode {mode.decode()}: convengine has nearest and linear"
-            if _attr(n, "axes") is not None:
-                return "Resize axes attribute (opset 18): not supported"
             if _attr(n, "antialias", 0):
                 return "Resize antialias=1: not supported"
             ctm = _attr(n, "coordinate_transformation_mode", b"half_pixel")
@@ -192,8 +157,6 @@ def _skip_reason(proto, case, feeds, expected):
 
 def _run(case):
     """Runs every data set of the case; returns ('pass'|'skip', reason) or raises."""
-    if case.name in DISPUTED:
-        return "skip", DISPUTED[case.name]
     for inputs, outputs in case.data_sets:
         proto, feeds = _bound_proto(case, inputs)
         reason = _skip_reason(proto, case, feeds, outputs)
@@ -206,7 +169,7 @@ def _run(case):
         for i, (a, e) in enumerate(zip(got, outputs)):
             e = np.asarray(e)
             assert a.shape == e.shape, f"output {i}: shape {a.shape}, expected {e.shape}"
-            np.testing.assert_allclose(a, e, rtol=case.rtol, atol=max(case.atol, ATOL_FLOOR),
+            np.testing.assert_allclose(a, e, rtol=case.rtol, atol=case.atol,
                                        err_msg=f"{case.name} output {i}")
     return "pass", ""
 
@@ -251,7 +214,7 @@ def _report(tmp_path_factory):
 
 
 def _known_bug(case):
-    return _engine_bug(case, _bound_proto(case, case.data_sets[0][0])[1])
+    return ENGINE_BUGS.get(case.name)
 
 
 def _param(case):
