@@ -43,7 +43,10 @@ def _load_model(path):
 
 
 def _mb(n):
-    return f"{n / 1e6:.2f} MB"
+    n = int(n or 0)
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.2f} MiB"
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
 
 def _convert(args):
@@ -150,6 +153,12 @@ def _inspect(args):
     model = _load_model(args.model)
     sess = _session(model, args.threads, not args.no_optimize)
     rows = sess.describe()
+    g = sess.model.graph
+    node_params = {n.name: sum(int(np.asarray(g.initializers[t]).size) for t in set(n.inputs)
+                               if t in g.initializers) for n in g.nodes}
+    for r in rows:
+        if r.get("params") is None:
+            r["params"] = node_params.get(r.get("node"), 0)
     head = ["#", "node", "op", "algorithm", "inputs", "outputs", "MFLOPs", "params"]
     table = []
     for i, r in enumerate(rows):
@@ -173,8 +182,11 @@ def _inspect(args):
         print(fmt(t))
     print("  ".join("-" * w for w in widths))
     print(fmt(table[-1]))
-    ins = ", ".join(f"{i.name} {list(i.shape)}" for i in sess.get_inputs())
-    outs = ", ".join(f"{o.name} {list(o.shape)}" for o in sess.get_outputs())
+    def arg(a):
+        return f"{a.name} {list(a.shape) if a.shape is not None else '(shape unknown)'}"
+
+    ins = ", ".join(arg(i) for i in sess.get_inputs())
+    outs = ", ".join(arg(o) for o in sess.get_outputs())
     print(f"\ninputs: {ins}\noutputs: {outs}")
     print(f"steps: {len(rows)}   MFLOPs: {mflops:.2f}   parameters: {params:,}")
     print(f"activation arena: {_mb(sess.arena_bytes)}   weights: {_mb(sess.weights_bytes)}")
