@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "engine/depthwise.h"
+#include "engine/gemm_conv.h"
+#include "engine/group_conv.h"
 #include "engine/igemm_conv.h"
 
 namespace ce {
@@ -76,11 +78,15 @@ std::string Window2d::describe_window() const {
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
   if (algo == "igemm") return true;
   if (algo == "depthwise") return depthwise_applies(s);
+  if (algo == "gemm") return gemm_applies(s);
+  if (algo == "group") return group_applies(s);
   return false;
 }
 
 std::string select_conv_algorithm(const ConvShape& s) {
   if (depthwise_applies(s)) return "depthwise";
+  if (s.groups > 1 && group_applies(s)) return "group";
+  if (gemm_applies(s)) return "gemm";
   return "igemm";
 }
 
@@ -90,6 +96,8 @@ std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const
   if (!conv_algorithm_applies(algo, s))
     throw std::invalid_argument("algorithm '" + algo + "' does not apply to " + s.describe());
   if (algo == "depthwise") return make_depthwise_conv(s, weight, bias, act);
+  if (algo == "gemm") return make_gemm_conv(s, weight, bias, act);
+  if (algo == "group") return make_group_conv(s, weight, bias, act);
   if (s.transposed) return make_igemm_deconv(s, weight, bias, act);
   return make_igemm_conv(s, weight, bias, act);
 }

@@ -86,7 +86,8 @@ class ConvOp {
   ConvShape shape_;
 };
 
-// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in).
+// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in),
+// "gemm" (1x1, stride 1, no padding), "group" (cout/groups in {1, 2, 4, 8}, cin/groups <= that).
 // The one selection function: picks the fastest applicable algorithm for the shape and CPU.
 std::string select_conv_algorithm(const ConvShape& s);
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s);

@@ -1,0 +1,15 @@
+#pragma once
+#include <memory>
+
+#include "engine/conv.h"
+
+namespace ce {
+
+// Pointwise convolution (1x1, stride 1, no padding; any groups, rank and pixel stride) as a
+// packed GEMM straight on the channels-innermost input: the A rows are input pixels, read in
+// place through the pixel stride (no indirection).
+bool gemm_applies(const ConvShape& s);
+std::unique_ptr<ConvOp> make_gemm_conv(const ConvShape& s, const float* weight, const float* bias,
+                                       const Activation& act);
+
+}  // namespace ce
