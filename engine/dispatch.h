@@ -84,6 +84,9 @@ native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
 // Layout conversion (engine/layout): a 2D block transpose.
 native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
+// Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
+native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
+
 }  // namespace ce
 
 namespace ce {
