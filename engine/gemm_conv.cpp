@@ -26,7 +26,7 @@ constexpr size_t kChunkBytes = 256 * 1024;
 class GemmConv final : public ConvOp {
  public:
   GemmConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), clamp_(act.clamp()) {
+      : ConvOp(s, act) {
     kc_ = s.cin_g();
     cout_g_ = s.cout_g();
     k_ = gemm_kernel(cout_g_);
@@ -60,20 +60,9 @@ class GemmConv final : public ConvOp {
 
   const char* algorithm() const override { return "gemm"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
-    const ConvShape& s = shape_;
-    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != s.in[0] || in.h != s.in[1] || in.w != s.in[2] ||
-        out.d != s.out[0] || out.h != s.out[1] || out.w != s.out[2])
-      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
-    if (in.ps() != s.in_ps())
-      throw std::invalid_argument("input pixel stride differs from the planned one: " + s.describe());
-    if (out.ps() < out.c || in.ps() < in.c)
-      throw std::invalid_argument("pixel stride is smaller than the channel count");
-    run(in, out, pool);
-  }
 
- private:
-  void run(const TensorView& in, const TensorView& out, ThreadPool& pool) const {
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
     const ConvShape& s = shape_;
     const size_t MR = k_.mr, NR = k_.nr;
     const size_t m = in.pixels();
@@ -85,39 +74,52 @@ class GemmConv final : public ConvOp {
     while (chunk_panels > 1 && ng * mtiles * ceil_div(npanels_, chunk_panels) < 4 * threads)
       chunk_panels = ceil_div(chunk_panels, 2);
     const size_t n_chunks = ceil_div(npanels_, chunk_panels);
-    const size_t target = 8 * threads;
     const size_t per_chunk =
-        threads == 1 ? mtiles : std::clamp<size_t>(ng * n_chunks * mtiles / target, 1, 16);
+        threads == 1 ? mtiles : std::clamp<size_t>(ng * n_chunks * mtiles / (8 * threads), 1, 16);
     const size_t m_chunks = ceil_div(mtiles, per_chunk);
     const size_t in_ps = in.ps(), out_ps = out.ps();
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* last_params = epilogue_.kernel_params(res != nullptr);
     const native::ClampParams no_clamp{-std::numeric_limits<float>::infinity(),
                                        std::numeric_limits<float>::infinity()};
     const size_t nkb = kblocks_.size();
+    // A residual stored in the output itself is saved per tile before the kernel overwrites it.
+    const bool save_res = res && views_overlap(*res, out);
     pool.parallel_for_3d(ng, m_chunks, n_chunks, [&](size_t ngi, size_t mc, size_t nch) {
       const size_t n = ngi / s.groups, g = ngi % s.groups;
       const size_t p0 = nch * chunk_panels;
+      const size_t oc0 = g * cout_g_ + p0 * NR;
       const size_t nc = std::min(chunk_panels * NR, cout_g_ - p0 * NR);
       const float* a_img = in.data + n * in.image_stride() + g * kc_;
-      float* c_img = out.data + n * out.image_stride() + g * cout_g_ + p0 * NR;
+      float* c_img = out.data + n * out.image_stride() + oc0;
+      std::vector<float> saved(save_res ? MR * nc : 0);
       const size_t t_end = std::min(mtiles, (mc + 1) * per_chunk);
-      for (size_t b = 0; b < nkb; ++b) {
-        const KBlock& kb = kblocks_[b];
-        const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * NR * (1 + kb.kc);
-        const native::ClampParams* params = b + 1 == nkb ? &clamp_ : &no_clamp;
-        for (size_t t = mc * per_chunk; t < t_end; ++t) {
-          const size_t m0 = t * MR;
-          k_.fn(std::min(MR, m - m0), nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w,
-                c_img + m0 * out_ps, out_ps, NR, b > 0, params);
+      for (size_t t = mc * per_chunk; t < t_end; ++t) {
+        const size_t m0 = t * MR, mr = std::min(MR, m - m0);
+        float* c = c_img + m0 * out_ps;
+        const float* r = residual_at(res, n, m0, oc0);
+        size_t r_stride = res ? res->ps() : 0;
+        if (save_res) {
+          for (size_t i = 0; i < mr; ++i) std::copy(r + i * r_stride, r + i * r_stride + nc, &saved[i * nc]);
+          r = saved.data();
+          r_stride = nc;
         }
+        for (size_t b = 0; b < nkb; ++b) {
+          const KBlock& kb = kblocks_[b];
+          const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * NR * (1 + kb.kc);
+          k_.fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
+                b + 1 == nkb ? last_params : &no_clamp);
+        }
+        if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
       }
     });
   }
 
+ private:
   struct KBlock {
     size_t k0, kc, offset;
   };
   GemmKernel k_;
-  native::ClampParams clamp_;
   size_t kc_, cout_g_, npanels_, chunk_panels_, group_stride_ = 0;
   std::vector<KBlock> kblocks_;
   std::vector<float> packed_;

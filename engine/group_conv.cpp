@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/dispatch.h"
+#include "engine/gemm_conv.h"
 
 namespace ce {
 
@@ -24,7 +25,7 @@ inline const float* rel(int64_t off) {
 class GroupConv final : public ConvOp {
  public:
   GroupConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), k_(gconv_kernel()), clamp_(act.clamp()) {
+      : ConvOp(s, act), k_(gconv_kernel()) {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     ks_ = s.taps();
@@ -65,22 +66,8 @@ class GroupConv final : public ConvOp {
 
   const char* algorithm() const override { return "group"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
-    const ConvShape& s = shape_;
-    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != s.in[0] || in.h != s.in[1] ||
-        in.w != s.in[2] || out.d != s.out[0] || out.h != s.out[1] || out.w != s.out[2])
-      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
-    if (in.ps() != s.in_ps())
-      throw std::invalid_argument("input pixel stride differs from the planned one: " + s.describe());
-    if (out.ps() < out.c || in.ps() < in.c)
-      throw std::invalid_argument("pixel stride is smaller than the channel count");
-    if (reinterpret_cast<uintptr_t>(in.data) % sizeof(float) != 0)
-      throw std::invalid_argument("input data is not 4-byte aligned");
-    run(in, out, pool);
-  }
-
- private:
-  void run(const TensorView& in, const TensorView& out, ThreadPool& pool) const {
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
     const ConvShape& s = shape_;
     const size_t threads = pool.num_threads();
     // Channel chunks only when pixel tiles alone give the threads too few tasks.
@@ -93,24 +80,36 @@ class GroupConv final : public ConvOp {
     const size_t m_chunks = ceil_div(mtiles_, per_chunk);
     const size_t base = reinterpret_cast<uintptr_t>(in.data) / sizeof(float);
     const size_t out_ps = out.ps();
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);
+    // A residual stored in the output itself is saved per tile before the kernel overwrites it.
+    const bool save_res = res && views_overlap(*res, out);
     pool.parallel_for_3d(in.n, m_chunks, c_chunks, [&](size_t n, size_t mc, size_t cc) {
       const size_t b0 = cc * chunk_blocks;
       const size_t nc = std::min<size_t>(chunk_blocks * 8, s.c_out - b0 * 8);
       const size_t a_offset = base + n * in.image_stride() + b0 * win_;
       const size_t in_valid = s.c_in - b0 * win_;
       const float* w = packed_.data() + b0 * block_;
+      std::vector<float> saved(save_res ? MR * nc : 0);
       const size_t t_end = std::min(mtiles_, (mc + 1) * per_chunk);
       for (size_t t = mc * per_chunk; t < t_end; ++t) {
-        const size_t m0 = t * MR;
+        const size_t m0 = t * MR, mr = std::min(MR, m_ - m0);
         float* c = out.data + n * out.image_stride() + m0 * out_ps + b0 * 8;
-        k_.fn(std::min(MR, m_ - m0), nc, ks_, cin_g_, cout_g_, ind_.data() + t * ks_ * MR, a_offset,
-              zero_.data(), w, c, out_ps, in_valid, &clamp_);
+        const float* r = residual_at(res, n, m0, b0 * 8);
+        size_t r_stride = res ? res->ps() : 0;
+        if (save_res) {
+          for (size_t i = 0; i < mr; ++i) std::copy(r + i * r_stride, r + i * r_stride + nc, &saved[i * nc]);
+          r = saved.data();
+          r_stride = nc;
+        }
+        k_.fn(mr, nc, ks_, cin_g_, cout_g_, ind_.data() + t * ks_ * MR, a_offset, zero_.data(), w, c,
+              out_ps, in_valid, params);
+        if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
       }
     });
   }
 
   GConvKernel k_;
-  native::ClampParams clamp_;
   size_t cin_g_, cout_g_, ks_, win_, nblocks_, block_, m_, mtiles_;
   std::vector<float> packed_, zero_;
   std::vector<const float*> ind_;
