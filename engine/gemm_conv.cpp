@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/buffer.h"
 #include "engine/dispatch.h"
 
 namespace ce {
@@ -59,7 +60,6 @@ class GemmConv final : public ConvOp {
   }
 
   const char* algorithm() const override { return "gemm"; }
-
 
   void run(const TensorView& in, const TensorView& out, const TensorView* res,
            ThreadPool& pool) const override {
@@ -122,7 +122,7 @@ class GemmConv final : public ConvOp {
   GemmKernel k_;
   size_t kc_, cout_g_, npanels_, chunk_panels_, group_stride_ = 0;
   std::vector<KBlock> kblocks_;
-  std::vector<float> packed_;
+  Buffer packed_;  // 64-byte aligned: panel loads never straddle cache lines
 };
 
 }  // namespace

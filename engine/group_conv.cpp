@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/buffer.h"
 #include "engine/dispatch.h"
 #include "engine/gemm_conv.h"
 
@@ -111,7 +112,8 @@ class GroupConv final : public ConvOp {
 
   GConvKernel k_;
   size_t cin_g_, cout_g_, ks_, win_, nblocks_, block_, m_, mtiles_;
-  std::vector<float> packed_, zero_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
   std::vector<const float*> ind_;
 };
 
