@@ -3,6 +3,8 @@
 #include "engine/cpu.h"
 #include "native/deform/bilinear.h"
 #include "native/dwconv/dwconv.h"
+#include "native/gemm/gconv.h"
+#include "native/gemm/gemm.h"
 #include "native/gemm/igemm.h"
 #include "native/layout/transpose.h"
 #include "native/elementwise/elementwise.h"
@@ -84,5 +86,30 @@ native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
 // Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
 native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
+
+}  // namespace ce
+
+namespace ce {
+
+// Pointwise GEMM (engine/gemm_conv): 6x16 unless 24-wide panels pad c_out/groups less.
+struct GemmKernel {
+  native::GemmFn fn;
+  size_t mr, nr;
+  const char* name;
+};
+
+const GemmKernel& gemm_kernel(size_t nc, Isa isa = active_isa());
+
+}  // namespace ce
+
+namespace ce {
+
+// Grouped conv with tiny groups (engine/group_conv): 8 output pixels x 8-channel blocks.
+struct GConvKernel {
+  native::GConvFn fn;
+  const char* name;
+};
+
+const GConvKernel& gconv_kernel(Isa isa = active_isa());
 
 }  // namespace ce

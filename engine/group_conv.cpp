@@ -1,0 +1,133 @@
+#include "engine/group_conv.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/buffer.h"
+#include "engine/dispatch.h"
+#include "engine/gemm_conv.h"
+
+namespace ce {
+
+namespace {
+
+constexpr size_t MR = 8;  // output pixels per kernel call (native/gemm/gconv.h)
+
+size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// Indirection entries hold offsets (in floats) from address 0; the kernel adds the input's
+// address through a_offset.
+inline const float* rel(int64_t off) {
+  return reinterpret_cast<const float*>(static_cast<uintptr_t>(off) * sizeof(float));
+}
+
+class GroupConv final : public ConvOp {
+ public:
+  GroupConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
+      : ConvOp(s, act), k_(gconv_kernel()) {
+    cin_g_ = s.cin_g();
+    cout_g_ = s.cout_g();
+    ks_ = s.taps();
+    win_ = 8 * cin_g_ / cout_g_;
+    nblocks_ = ceil_div(s.c_out, 8);
+    block_ = 8 * (1 + ks_ * cin_g_);
+    // Per block of 8 output channels: 8 biases, then per tap and group-local input channel i
+    // the 8 lanes' weights (lane l: output channel 8b + l, zero past c_out).
+    packed_.assign(nblocks_ * block_, 0.0f);
+    for (int64_t oc = 0; oc < s.c_out; ++oc) {
+      float* p = packed_.data() + (oc / 8) * block_;
+      const size_t l = oc % 8;
+      p[l] = bias ? bias[oc] : 0.0f;
+      for (size_t t = 0; t < ks_; ++t)
+        for (size_t i = 0; i < cin_g_; ++i)
+          p[8 + (t * cin_g_ + i) * 8 + l] = weight[(oc * cin_g_ + i) * ks_ + t];
+    }
+    zero_.assign(16, 0.0f);
+    m_ = s.out[0] * s.out[1] * s.out[2];
+    mtiles_ = ceil_div(m_, MR);
+    ind_.resize(mtiles_ * ks_ * MR);
+    const int64_t ps = s.in_ps();
+    for (size_t m = 0; m < mtiles_ * MR; ++m) {
+      const int64_t mm = std::min<int64_t>(m, m_ - 1);
+      const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1], od = mm / (s.out[2] * s.out[1]);
+      for (size_t t = 0; t < ks_; ++t) {
+        const int64_t kw = t % s.kernel[2], kh = (t / s.kernel[2]) % s.kernel[1],
+                      kd = t / (s.kernel[2] * s.kernel[1]);
+        const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
+        const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
+        const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
+        const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 && iw < s.in[2];
+        ind_[(m / MR) * ks_ * MR + t * MR + m % MR] =
+            inside ? rel(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero_.data();
+      }
+    }
+  }
+
+  const char* algorithm() const override { return "group"; }
+
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
+    const ConvShape& s = shape_;
+    const size_t threads = pool.num_threads();
+    // Channel chunks only when pixel tiles alone give the threads too few tasks.
+    size_t chunk_blocks = nblocks_;
+    while (chunk_blocks > 1 && in.n * mtiles_ * ceil_div(nblocks_, chunk_blocks) < 4 * threads)
+      chunk_blocks = ceil_div(chunk_blocks, 2);
+    const size_t c_chunks = ceil_div(nblocks_, chunk_blocks);
+    const size_t per_chunk =
+        threads == 1 ? mtiles_ : std::clamp<size_t>(in.n * c_chunks * mtiles_ / (8 * threads), 1, 16);
+    const size_t m_chunks = ceil_div(mtiles_, per_chunk);
+    const size_t base = reinterpret_cast<uintptr_t>(in.data) / sizeof(float);
+    const size_t out_ps = out.ps();
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);
+    // A residual stored in the output itself is saved per tile before the kernel overwrites it.
+    const bool save_res = res && views_overlap(*res, out);
+    pool.parallel_for_3d(in.n, m_chunks, c_chunks, [&](size_t n, size_t mc, size_t cc) {
+      const size_t b0 = cc * chunk_blocks;
+      const size_t nc = std::min<size_t>(chunk_blocks * 8, s.c_out - b0 * 8);
+      const size_t a_offset = base + n * in.image_stride() + b0 * win_;
+      const size_t in_valid = s.c_in - b0 * win_;
+      const float* w = packed_.data() + b0 * block_;
+      std::vector<float> saved(save_res ? MR * nc : 0);
+      const size_t t_end = std::min(mtiles_, (mc + 1) * per_chunk);
+      for (size_t t = mc * per_chunk; t < t_end; ++t) {
+        const size_t m0 = t * MR, mr = std::min(MR, m_ - m0);
+        float* c = out.data + n * out.image_stride() + m0 * out_ps + b0 * 8;
+        const float* r = residual_at(res, n, m0, b0 * 8);
+        size_t r_stride = res ? res->ps() : 0;
+        if (save_res) {
+          for (size_t i = 0; i < mr; ++i) std::copy(r + i * r_stride, r + i * r_stride + nc, &saved[i * nc]);
+          r = saved.data();
+          r_stride = nc;
+        }
+        k_.fn(mr, nc, ks_, cin_g_, cout_g_, ind_.data() + t * ks_ * MR, a_offset, zero_.data(), w, c,
+              out_ps, in_valid, params);
+        if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
+      }
+    });
+  }
+
+  GConvKernel k_;
+  size_t cin_g_, cout_g_, ks_, win_, nblocks_, block_, m_, mtiles_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
+  std::vector<const float*> ind_;
+};
+
+}  // namespace
+
+bool group_applies(const ConvShape& s) {
+  if (s.transposed) return false;
+  const int64_t cg = s.cout_g();
+  return (cg == 1 || cg == 2 || cg == 4 || cg == 8) && s.cin_g() <= cg;
+}
+
+std::unique_ptr<ConvOp> make_group_conv(const ConvShape& s, const float* weight, const float* bias,
+                                        const Activation& act) {
+  return std::make_unique<GroupConv>(s, weight, bias, act);
+}
+
+}  // namespace ce

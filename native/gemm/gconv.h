@@ -1,0 +1,37 @@
+// Grouped convolution with tiny groups (cout_g in {1, 2, 4, 8}, cin_g <= cout_g), vectorised
+// ACROSS groups: an 8-lane block of output channels 8b..8b+7 spans 8 / cout_g whole groups, and
+// their inputs are the win = 8 * cin_g / cout_g consecutive input channels starting at
+// (8b / cout_g) * cin_g (at most 8: one vector load per pixel and tap). Lane l of the input
+// term i (0 <= i < cin_g) is input channel (l / cout_g) * cin_g + i of that window.
+//
+//   a       ks * MR pointers (tap-major) like the IGEMM kernels (gemm/igemm.h): each points at
+//           a pixel's channel 0 and is displaced by a_offset floats, except `zero`, which is
+//           not (it must hold at least 8 zeros). a_offset includes the window start of the
+//           first block.
+//   w       per 8-channel block: 8 biases, then ks * cin_g rows of 8 weights (tap-major).
+//   nc      output channels from the first block; c + i * cm_stride is output pixel i.
+//   in_valid  input channels available from the first window's start (a last window that
+//           would run past the pixel's channels is read with a masked load).
+#pragma once
+#include <cstddef>
+
+#include "native/params.h"
+
+namespace ce::native {
+
+using GConvFn = void (*)(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
+                         const float* const* a, size_t a_offset, const float* zero,
+                         const float* w, float* c, size_t cm_stride, size_t in_valid,
+                         const ClampParams* params);
+
+void f32_gconv_8p8c__fma3(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
+                          const float* const* a, size_t a_offset, const float* zero,
+                          const float* w, float* c, size_t cm_stride, size_t in_valid,
+                          const ClampParams* params);
+
+void f32_gconv_8p8c__scalar(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
+                            const float* const* a, size_t a_offset, const float* zero,
+                            const float* w, float* c, size_t cm_stride, size_t in_valid,
+                            const ClampParams* params);
+
+}  // namespace ce::native

@@ -1,0 +1,36 @@
+// GEMM microkernels for pointwise convolution on channels-innermost tensors (no indirection):
+//   C[mr x nc] = clamp(init + A[mr x kc] * W)
+//
+//   a     row i at a + i * a_stride (floats): input pixels, so a_stride is the pixel stride.
+//   w     NR-wide panels, each: NR init values (the bias), then kc rows of NR weights; panels
+//         follow one another. Channels past nc are zero padded.
+//   c     row i at c + i * cm_stride; successive NR panels at + cn_stride (floats).
+//   accumulate  when true the accumulators start from C instead of the panel's init values
+//         (a later block of K; its init values are not read but still occupy NR floats).
+//   params  clamp applied before storing ([-inf, inf] on all but the last block of K).
+// Rows i >= mr alias row mr - 1 (reads and writes), so the drivers need not pad M.
+#pragma once
+#include <cstddef>
+
+#include "native/params.h"
+
+namespace ce::native {
+
+using GemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                        const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                        bool accumulate, const ClampParams* params);
+
+#define CE_DECLARE_GEMM(name)                                                                   \
+  void name(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,  \
+            float* c, size_t cm_stride, size_t cn_stride, bool accumulate,                     \
+            const ClampParams* params);
+
+CE_DECLARE_GEMM(f32_gemm_4x16__fma3)
+CE_DECLARE_GEMM(f32_gemm_5x16__fma3)
+CE_DECLARE_GEMM(f32_gemm_6x16__fma3)
+CE_DECLARE_GEMM(f32_gemm_4x24__fma3)
+CE_DECLARE_GEMM(f32_gemm_8x8__fma3)
+CE_DECLARE_GEMM(f32_gemm_4x8__scalar)
+#undef CE_DECLARE_GEMM
+
+}  // namespace ce::native

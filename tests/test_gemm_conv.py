@@ -1,0 +1,141 @@
+"""Pointwise convolution as a packed GEMM (algorithm "gemm"): every kernel shape, column and row
+tails, groups, channel slices (pixel strides), split K, fused clamp / activation / residual,
+checked against the Cython reference on both ISAs and against torch where installed."""
+import numpy as np
+import pytest
+
+import convengine.functional as F
+import convengine.reference as R
+from convengine import _native
+from convengine._functional.conv import prepare_conv
+from conftest import HAVE_TORCH, assert_close, conv_atol, randn
+
+if HAVE_TORCH:
+    import torch
+    import torch.nn.functional as TF
+
+# (N, C, spatial, O, groups): odd/prime channels, c_out that picks the 4x24 kernel (24, 72),
+# pixel counts not a multiple of 4, 6 or 8, groups in {1, 2, 3, C/4, C/8}.
+CASES = [
+    (1, 31, (8, 8), 29, 1),
+    (3, 17, (5, 7), 33, 1),
+    (1, 144, (7, 9), 24, 1),        # 4x24 kernel
+    (2, 40, (3, 5), 72, 1),         # 4x24 kernel, 3 panels
+    (1, 13, (1, 1), 5, 1),          # one pixel
+    (1, 7, (11, 1), 1, 1),          # one output channel
+    (3, 24, (6, 7), 24, 3),
+    (2, 18, (5, 5), 10, 2),
+    (1, 32, (5, 3), 32, 8),         # C/4
+    (1, 64, (4, 5), 16, 8),         # C/8
+    (1, 240, (7, 7), 240, 3),       # ShuffleNet layer shape
+    (1, 96, (6, 6), 256, 1),        # several column chunks at 2 threads
+]
+
+
+def _check(y, x, w, b, groups, clamp=(-np.inf, np.inf)):
+    ref = np.clip(R.conv2d(x, w, b, 1, 0, 1, groups), *clamp)
+    atol = conv_atol(w.shape[1])
+    assert_close(y, ref, atol=atol, what="vs reference")
+    if HAVE_TORCH:
+        yt = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), None if b is None else torch.from_numpy(b),
+                       groups=groups).clamp(*clamp).numpy()
+        assert_close(y, yt, atol=atol, what="vs torch")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+def test_gemm_pointwise(case, rng, isa):
+    N, C, hw, O, g = case
+    x = randn(rng, N, C, *hw)
+    w = randn(rng, O, C // g, 1, 1)
+    b = randn(rng, O)
+    y = F.conv2d(x, w, b, groups=g, algorithm="gemm")
+    assert F.last_algorithm() == "gemm"
+    _check(y, x, w, b, g)
+    # Auto selection takes gemm for pointwise convs unless a tiny-group or depthwise path fits.
+    F.conv2d(x, w, None, groups=g)
+    assert F.last_algorithm() in ("gemm", "group", "depthwise")
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_gemm_threads(rng, threads):
+    import convengine
+    old = convengine.get_num_threads()
+    convengine.set_num_threads(threads)
+    try:
+        x = randn(rng, 2, 40, 9, 7)
+        w = randn(rng, 200, 40, 1, 1)
+        y = F.conv2d(x, w, None, algorithm="gemm")
+        _check(y, x, w, None, 1)
+    finally:
+        convengine.set_num_threads(old)
+
+
+def test_gemm_split_k(rng, isa):
+    # K above 4096 is split into blocks that accumulate into the output.
+    x = randn(rng, 2, 4099, 3, 2)
+    w = randn(rng, 7, 4099, 1, 1)
+    b = randn(rng, 7)
+    op = prepare_conv(2, x.shape, w, b, algorithm="gemm", clamp=(-20.0, 25.0))
+    _check(op.run(x), x, w, b, 1, clamp=(-20.0, 25.0))
+    res = randn(rng, 2, 7, 3, 2)
+    op = prepare_conv(2, x.shape, w, b, algorithm="gemm", activation="silu")
+    ref = R.conv2d(x, w, b, 1, 0, 1, 1).astype(np.float64) + res
+    assert_close(op.run(x, res), ref / (1 + np.exp(-ref)), atol=conv_atol(4099), what="split K + silu + residual")
+
+
+def test_gemm_1d_3d(rng, isa):
+    x = randn(rng, 2, 9, 13)
+    w = randn(rng, 11, 9, 1)
+    assert_close(F.conv1d(x, w, None, algorithm="gemm"), R.conv1d(x, w, None), atol=conv_atol(9))
+    x = randn(rng, 1, 6, 3, 4, 5)
+    w = randn(rng, 20, 3, 1, 1, 1)
+    assert_close(F.conv3d(x, w, None, groups=2, algorithm="gemm"), R.conv3d(x, w, None, groups=2),
+                 atol=conv_atol(3))
+
+
+@pytest.mark.parametrize("clamp", [(0.0, np.inf), (0.0, 6.0), (-0.5, 0.25)])
+def test_gemm_fused_clamp(rng, isa, clamp):
+    x = randn(rng, 3, 21, 5, 5)
+    w = randn(rng, 30, 21, 1, 1)
+    b = randn(rng, 30)
+    op = prepare_conv(2, x.shape, w, b, algorithm="gemm", clamp=clamp)
+    _check(op.run(x), x, w, b, 1, clamp)
+
+
+@pytest.mark.parametrize("act", ["hardswish", "leaky_relu", "sigmoid"])
+@pytest.mark.parametrize("groups", [1, 3])
+def test_gemm_activation_residual(rng, isa, act, groups):
+    x = randn(rng, 3, 12, 5, 7)
+    w = randn(rng, 27, 12 // groups, 1, 1)
+    b = randn(rng, 27)
+    res = randn(rng, 3, 27, 5, 7)
+    v = R.conv2d(x, w, b, 1, 0, 1, groups).astype(np.float64) + res
+    expect = {"hardswish": v * np.clip(v + 3, 0, 6) / 6, "leaky_relu": np.where(v < 0, 0.1 * v, v),
+              "sigmoid": 1 / (1 + np.exp(-v))}[act]
+    op = prepare_conv(2, x.shape, w, b, groups=groups, algorithm="gemm", activation=act, alpha=0.1)
+    assert_close(op.run(x, res), expect, atol=conv_atol(12), what=act)
+
+
+def test_gemm_inplace_residual(rng, isa):
+    # The residual given as the output buffer itself (a skip connection accumulated in place).
+    x = randn(rng, 2, 5, 6, 50)
+    w = randn(rng, 20, 19, 1, 1)
+    b = randn(rng, 20)
+    op = prepare_conv(2, (2, 19, 5, 6), w, b, algorithm="gemm")
+    y_full = randn(rng, 2, 5, 6, 20)
+    ref = R.conv2d(np.ascontiguousarray(x[..., 3:22].transpose(0, 3, 1, 2)), w, b, 1, 0, 1, 1)
+    ref = ref.transpose(0, 2, 3, 1) + y_full
+    y = y_full.copy()
+    op.run_nhwc(np.ascontiguousarray(x[..., 3:22]), y, y)
+    assert_close(y, ref, atol=conv_atol(19), what="in-place residual")
+
+
+def test_gemm_does_not_apply(rng):
+    x = randn(rng, 1, 4, 5, 5)
+    for kw in (dict(stride=2), dict(padding=1)):
+        with pytest.raises(ValueError, match="does not apply"):
+            F.conv2d(x, randn(rng, 4, 4, 1, 1), None, algorithm="gemm", **kw)
+    with pytest.raises(ValueError, match="does not apply"):
+        F.conv2d(x, randn(rng, 4, 4, 3, 3), None, algorithm="gemm")
+    with pytest.raises(ValueError, match="does not apply"):
+        F.conv_transpose2d(x, randn(rng, 4, 4, 1, 1), None, algorithm="gemm")
