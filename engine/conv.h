@@ -93,7 +93,8 @@ class ConvOp {
   Epilogue epilogue_;
 };
 
-// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in).
+// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (groups == c_in, any
+// rank), "igemm_rows" (groups 1, dilation_w 1: kernel rows as GEMM rows, engine/stem_conv.h).
 // The one selection function: picks the fastest applicable algorithm for the shape and CPU.
 std::string select_conv_algorithm(const ConvShape& s);
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s);

@@ -1,6 +1,9 @@
 // Direct depthwise convolution driver: weight packing, border handling, tiling and threading.
 // The arithmetic is in native/dwconv (kernels picked by engine/dispatch).
 //
+// 1D and 3D use the same path: an output row is (image, depth, y), and its kd * kh input rows
+// go to the row kernels as one list of row pointers (taps ordered (kd, kh, kw)).
+//
 // Per output row the interior pixels (every horizontal tap inside the image) go to one row
 // kernel call per segment, with the kh input rows passed as pointers; a row that falls in the
 // vertical padding points into a zero row instead, so top and bottom rows need no special
@@ -35,15 +38,19 @@ class DepthwiseConv final : public ConvOp {
     c_ = s.c_in;
     mult_ = s.c_out / s.c_in;
     oc_ = s.c_out;
+    kd_ = s.kernel[0];
     kh_ = s.kernel[1];
     kw_ = s.kernel[2];
-    taps_ = kh_ * kw_;
+    taps_ = kd_ * kh_ * kw_;
     params_.min = act.min;
     params_.max = act.max;
     params_.mult = nullptr;
 
     const int64_t sw = s.stride[2], dw = s.dilation[2];
-    if (kh_ == 3 && kw_ == 3 && sw == dw) {
+    if (kd_ > 1) {
+      // 3D: the kd * kh input rows of an output row go to the generic row kernel as one list.
+      row_ = k_.row_kxk;
+    } else if (kh_ == 3 && kw_ == 3 && sw == dw) {
       row_ = k_.row_3x3s1;
     } else if (kh_ == 3 && kw_ == 3 && sw == 2 * dw) {
       row_ = k_.row_3x3s2;
@@ -104,13 +111,13 @@ class DepthwiseConv final : public ConvOp {
            ThreadPool& pool) const override {
     const ConvShape& s = shape_;
 
-    const int64_t rows = in.n * s.out[1];
+    const int64_t rows = in.n * s.out[0] * s.out[1];  // output rows (image, depth, y)
     // Below ~600K MACs (~25 us on one Zen 3 core) waking the pool costs more than it saves
     // (measured: C=64 28x28 3x3 took 18 us on 1 thread, 27 us on 2), so run on the caller.
     const int64_t macs = in.n * s.macs();
     if (pool.num_threads() == 1 || macs < kMinParallelMacs) {
       pool.parallel_for(1, [&](size_t) {
-        for (int64_t r = 0; r < rows; ++r) run_row(in, out, res, r / s.out[1], r % s.out[1], 0, oc_);
+        for (int64_t r = 0; r < rows; ++r) run_row(in, out, res, r, 0, oc_);
       });
       return;
     }
@@ -123,20 +130,24 @@ class DepthwiseConv final : public ConvOp {
     pool.parallel_for_2d(rows, chunks, [&](size_t r, size_t ch) {
       const int64_t oc0 = ch * chunk_tiles * kTile;
       const int64_t nch = std::min<int64_t>(chunk_tiles * kTile, oc_ - oc0);
-      run_row(in, out, res, r / s.out[1], r % s.out[1], oc0, nch);
+      run_row(in, out, res, r, oc0, nch);
     });
   }
 
  private:
-  void run_row(const TensorView& in, const TensorView& out, const TensorView* res, int64_t n,
-               int64_t oy, int64_t oc0, int64_t nch) const {
+  // Output row r = (n * out_d + od) * out_h + oy, channels oc0 .. oc0 + nch - 1.
+  void run_row(const TensorView& in, const TensorView& out, const TensorView* res, int64_t r,
+               int64_t oc0, int64_t nch) const {
     const ConvShape& s = shape_;
+    const int64_t oy = r % s.out[1], od = (r / s.out[1]) % s.out[0], n = r / (s.out[1] * s.out[0]);
     const int64_t ps = in.ps(), ops = out.ps();
-    const int64_t H = s.in[1], W = s.in[2];
+    const int64_t D = s.in[0], H = s.in[1], W = s.in[2];
+    const int64_t sd = s.stride[0], dd = s.dilation[0], pd = s.pad_begin[0];
+    const int64_t nrows = kd_ * kh_;
     const int64_t sh = s.stride[1], sw = s.stride[2], dh = s.dilation[1], dw = s.dilation[2];
     const int64_t pt = s.pad_begin[1], pl = s.pad_begin[2];
     const float* img = in.data + n * in.image_stride();
-    float* orow = out.pixel(n, 0, oy, 0) + oc0;
+    float* orow = out.pixel(n, od, oy, 0) + oc0;
     // Multiplier 1: input pointers start at the call's first channel; otherwise at channel 0
     // and the multiplier table gives absolute input channels.
     const int64_t choff = mult_ > 1 ? 0 : oc0;
@@ -147,26 +158,31 @@ class DepthwiseConv final : public ConvOp {
     if (mult_ > 1) p.mult = mult_table_.data() + (oc0 / 8) * native::kDwMultEntry;
     const float* zero = zero_.data();
 
-    std::vector<const float*> ptrs(2 * kh_);
+    // Per-thread scratch: kd * kh row pointers, their per-segment copies, border tap pointers.
+    static thread_local std::vector<const float*> ptrs, taps;
+    ptrs.resize(2 * nrows);
     const float** rowp = ptrs.data();
-    const float** seg = ptrs.data() + kh_;
-    const int64_t iy0 = oy * sh - pt;
-    for (int64_t ky = 0; ky < kh_; ++ky) {
-      const int64_t iy = iy0 + ky * dh;
-      rowp[ky] = (iy >= 0 && iy < H ? img + iy * W * ps : zero) + choff;
+    const float** seg = ptrs.data() + nrows;
+    const int64_t iy0 = oy * sh - pt, iz0 = od * sd - pd;
+    for (int64_t kz = 0; kz < kd_; ++kz) {
+      const int64_t iz = iz0 + kz * dd;
+      for (int64_t ky = 0; ky < kh_; ++ky) {
+        const int64_t iy = iy0 + ky * dh;
+        rowp[kz * kh_ + ky] =
+            (iz >= 0 && iz < D && iy >= 0 && iy < H ? img + (iz * H + iy) * W * ps : zero) + choff;
+      }
     }
 
     // Interior pixels.
     for (int64_t xs = x_lo_; xs < x_hi_; xs += kSegment) {
       const int64_t len = std::min(kSegment, x_hi_ - xs);
       const int64_t col = (xs * sw - pl) * ps;
-      for (int64_t ky = 0; ky < kh_; ++ky) seg[ky] = rowp[ky] + col;
-      row_(nch, len, seg, sw * ps, dw * ps, kh_, kw_, w, orow + xs * ops, ops, &p);
+      for (int64_t k = 0; k < nrows; ++k) seg[k] = rowp[k] + col;
+      row_(nch, len, seg, sw * ps, dw * ps, nrows, kw_, w, orow + xs * ops, ops, &p);
     }
 
     // Border pixels (left run, then right run), through per-tap pointers.
     const int64_t runs[2][2] = {{0, x_lo_}, {x_hi_, s.out[2]}};
-    std::vector<const float*> taps;
     for (const auto& run : runs) {
       const int64_t x0 = run[0], np = run[1] - run[0];
       if (np <= 0) continue;
@@ -174,27 +190,26 @@ class DepthwiseConv final : public ConvOp {
       for (int64_t x = x0; x < x0 + np; ++x) {
         const float** tp = taps.data() + (x - x0) * taps_;
         const int64_t ix0 = x * sw - pl;
-        for (int64_t ky = 0; ky < kh_; ++ky) {
-          const int64_t iy = iy0 + ky * dh;
-          const bool row_in = iy >= 0 && iy < H;
+        for (int64_t k = 0; k < nrows; ++k) {
+          const bool row_in = rowp[k] != zero + choff;
+          const float* rbase = rowp[k] - choff;
           for (int64_t kx = 0; kx < kw_; ++kx) {
             const int64_t ix = ix0 + kx * dw;
-            tp[ky * kw_ + kx] =
-                (row_in && ix >= 0 && ix < W ? img + (iy * W + ix) * ps : zero) + choff;
+            tp[k * kw_ + kx] = (row_in && ix >= 0 && ix < W ? rbase + ix * ps : zero) + choff;
           }
         }
       }
       k_.ind(nch, np, taps.data(), taps_, w, orow + x0 * ops, ops, &p);
     }
     if (pass)
-      epilogue_.apply(orow, s.out[2], nch, ops, residual_at(res, n, oy * s.out[2], oc0),
+      epilogue_.apply(orow, s.out[2], nch, ops, residual_at(res, n, (od * s.out[1] + oy) * s.out[2], oc0),
                       res ? res->ps() : 0);
   }
 
   const DwConvKernels& k_;
   native::DwRowFn row_;
   native::DwParams params_;
-  int64_t c_, mult_, oc_, kh_, kw_, taps_;
+  int64_t c_, mult_, oc_, kd_, kh_, kw_, taps_;
   int64_t tiles_, tile_stride_;
   int64_t x_lo_, x_hi_;
   size_t packed_off_ = 0;
@@ -205,10 +220,9 @@ class DepthwiseConv final : public ConvOp {
 }  // namespace
 
 bool depthwise_applies(const ConvShape& s) {
-  if (s.transposed || s.ndim != 2 || s.in[0] != 1 || s.kernel[0] != 1) return false;
-  if (s.pad_begin[0] != 0 || s.pad_end[0] != 0) return false;
+  if (s.transposed) return false;
   if (s.c_in < 1 || s.groups != s.c_in || s.c_out < s.c_in || s.c_out % s.c_in != 0) return false;
-  for (int i = 1; i < 3; ++i)
+  for (int i = 0; i < 3; ++i)
     if (s.stride[i] < 1 || s.dilation[i] < 1 || s.kernel[i] < 1 || s.pad_begin[i] < 0 ||
         s.pad_end[i] < 0)
       return false;

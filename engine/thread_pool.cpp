@@ -54,7 +54,7 @@ void ThreadPool::start_workers(int n) {
   stop_.store(false);
   // Workers start from the current generation, read here while busy_ is held (no job can be
   // issued concurrently): read inside the new thread, it could miss a job issued meanwhile.
-  const uint64_t gen = generation_.load();
+  const uint64_t gen = ticket_.load() >> 16;
   for (int i = 0; i < n; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
 }
 
@@ -80,20 +80,31 @@ void ThreadPool::worker_loop(uint64_t seen) {
   _mm_setcsr(_mm_getcsr() | kFtzDaz);
   t_in_task = true;
   const auto spin = spin_duration();
+  auto gen = [&] { return ticket_.load(std::memory_order_acquire) >> 16; };
   for (;;) {
     const auto t0 = std::chrono::steady_clock::now();
-    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+    while (gen() == seen && !stop_.load(std::memory_order_relaxed)) {
       for (int i = 0; i < 32; ++i) _mm_pause();
       if (std::chrono::steady_clock::now() - t0 > spin) break;
     }
-    {
+    if (gen() == seen) {
       std::unique_lock<std::mutex> lk(mu_);
-      wake_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
-      if (stop_.load()) return;
-      seen = generation_.load();
+      wake_.wait(lk, [&] { return stop_.load() || gen() != seen; });
     }
+    if (stop_.load()) return;
+    uint64_t t = ticket_.load(std::memory_order_acquire);
+    seen = t >> 16;
+    bool entered = false;
+    while (!(t & kClosed) && (t >> 16) == seen) {
+      if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) {
+        entered = true;
+        break;
+      }
+    }
+    if (!entered) continue;
     drain();
-    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    const uint64_t before = ticket_.fetch_sub(1, std::memory_order_acq_rel);
+    if ((before & kCountMask) == 1 && (before & kClosed)) {
       std::lock_guard<std::mutex> lk(mu_);
       done_cv_.notify_one();
     }
@@ -114,15 +125,28 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
     ctx_ = ctx;
     n_ = n;
     next_.store(0, std::memory_order_relaxed);
-    active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    const uint64_t gen = (ticket_.load(std::memory_order_relaxed) >> 16) + 1;
+    ticket_.store(gen << 16, std::memory_order_release);
   }
   wake_.notify_all();
   t_in_task = true;
   drain();
   t_in_task = false;
-  std::unique_lock<std::mutex> lk(mu_);
-  done_cv_.wait(lk, [&] { return active_.load(std::memory_order_acquire) == 0; });
+  // Every task is claimed: close the job, then wait for the workers inside it.
+  ticket_.fetch_or(kClosed, std::memory_order_acq_rel);
+  auto inside = [&] { return ticket_.load(std::memory_order_acquire) & kCountMask; };
+  if (inside()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto spin = spin_duration();
+    while (inside()) {
+      for (int i = 0; i < 16; ++i) _mm_pause();
+      if (std::chrono::steady_clock::now() - t0 > spin) break;
+    }
+    if (inside()) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [&] { return inside() == 0; });
+    }
+  }
 }
 
 }  // namespace ce

@@ -27,6 +27,8 @@ class ScopedFlushDenormals {
 // 1000) before sleeping, so back-to-back parallel regions (the layers of a network) do not pay
 // a futex wake-up each: on this workplace's VMs waking a sleeping vCPU took long enough that a
 // 2.3 ms conv ran no faster on 2 threads than on 1 (bench/layers.py, layer a, before the spin).
+// The caller, having run out of tasks, likewise spins before it sleeps on the last worker, and
+// it never waits for a worker that had not yet joined (see ticket_).
 class ThreadPool {
  public:
   explicit ThreadPool(int num_threads);
@@ -63,6 +65,13 @@ class ThreadPool {
   void worker_loop(uint64_t seen);
   void drain();
 
+  // ticket_: generation << 16 | kClosed | number of workers inside the current job. A worker
+  // enters a job (CAS +1) only while it is open; the caller closes it once every task has been
+  // claimed and then waits only for workers that entered. A worker that wakes late (descheduled
+  // vCPU, busy core) finds the job closed and skips it, so it never delays the caller.
+  static constexpr uint64_t kClosed = 1u << 15;
+  static constexpr uint64_t kCountMask = kClosed - 1;
+
   int num_threads_ = 1;
   std::vector<std::thread> workers_;
   std::mutex busy_;  // held by the thread that owns the current parallel region
@@ -70,13 +79,12 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_cv_;
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> ticket_{0};
   std::atomic<bool> stop_{false};
   TaskFn fn_ = nullptr;
   const void* ctx_ = nullptr;
   size_t n_ = 0;
   std::atomic<size_t> next_{0};
-  std::atomic<int> active_{0};
 };
 
 }  // namespace ce

@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_close, needs_torch, randn
 from convengine import reference
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
-from convengine._graph.evaluate import analyze, eval_node, run_numpy
+from convengine._graph.evaluate import Sym, analyze, eval_node, run_numpy
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -508,7 +508,11 @@ def test_analyze_shapes_match_a_run(rng):
     sym = Model(Graph(m.graph.nodes, [ValueInfo("x", ["N", 3, 5, 7])], m.graph.outputs,
                       m.graph.initializers), 13)
     info = analyze(sym)
-    assert info["c"].shape is None and info["shape2"].value is None
+    n = info["c"].shape[0]
+    assert isinstance(n, Sym) and info["c"].shape[1:] == (4, 3, 4)
+    assert info["y"].shape == (n, 5) and info["p"].shape[0] == n
+    assert info["s"].value is None and info["shape2"].value is None
+    assert info["fc"].value is not None
     no_fold = analyze(m, fold=False)
     assert no_fold["s"].value is None and no_fold["s"].shape == (4,)
 

@@ -389,10 +389,7 @@ def test_fuse_residual_must_not_fuse(rng):
     y3 = g("Add", c3, x)                                   # conv output is a graph output
     c4 = g("Relu", conv(g, rng, x, 4, 4))
     y4 = g("Add", c4, x)                                   # activation before the add
-    c5 = conv(g, rng, x, 4, 4)
-    late = g("Tanh", x)                                    # produced after the conv
-    y5 = g("Add", c5, late)
-    model = g.model(y1, y2, z2, y3, c3, y4, y5)
+    model = g.model(y1, y2, z2, y3, c3, y4)
     m = fuse_residual(model)
     assert ops(m) == ops(model)
 
@@ -773,19 +770,66 @@ def test_optimize_mobilenet_v2_block_with_se(rng):
 def test_optimize_with_symbolic_batch(rng):
     import torch
     nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4))
+            self.c2 = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4))
+            self.fc = nn.Linear(4 * 5 * 5, 3)
+
+        def forward(self, x):
+            y = torch.relu(self.c2(torch.relu(self.c1(x))) + x)
+            b, c, h, w = y.shape
+            y = y.view(b, 2, c // 2, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
+            return self.fc(y.view(y.size(0), -1))
+
     torch.manual_seed(5)
-    mod = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                        nn.Flatten(), nn.Linear(4 * 5 * 5, 3))
+    mod = Net()
     _randomise_bn(mod, 6)
     mod.eval()
     x = torch.randn(2, 4, 5, 5)
     model = onnx_to_model(export(mod, x, dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}))
     assert model.graph.inputs[0].shape[0] == "N"
+    assert "Shape" in ops(model)
     m = optimize(model)
     validate_model(m)
-    assert ops(m)[0] == "FusedConv" and "BatchNormalization" not in ops(m)
+    assert ops(m)[:3] == ["FusedConv", "FusedConv", "ChannelShuffle"]
+    assert m.graph.nodes[1].inputs[3] == "x" and m.graph.nodes[1].attrs["clip_min"] == 0.0
+    assert "Shape" in ops(m)          # the batch size is read at run time: not folded
     for batch in (1, 3):
         xb = torch.randn(batch, 4, 5, 5)
         with torch.no_grad():
             want = mod(xb).numpy()
         assert_close(run_numpy(m, {"x": xb.numpy()})["y"], want, atol=1e-4)
+
+
+def test_fold_batchnorm_deform_conv(rng):
+    g = G(opset=19)
+    x = g.input([1, 4, 6, 6])
+    off = g.input([1, 2 * 9, 6, 6], name="off")
+    mask = g.input([1, 9, 6, 6], name="mask")
+    w = g.init(randn(rng, 6, 4, 3, 3))
+    d1 = g("DeformConv", x, w, off, "", mask, pads=[1, 1, 1, 1])
+    y1 = bn(g, rng, d1, 6)
+    d2 = g("DeformConv", x, w, off, g.init(randn(rng, 6)), pads=[1, 1, 1, 1])
+    y2 = bn(g, rng, d2, 6)
+    m = check(fold_batchnorm, g.model(y1, y2), rng, atol=1e-4)
+    assert ops(m) == ["DeformConv", "DeformConv"]
+    a, b = m.graph.nodes
+    assert a.inputs[2] == off and a.inputs[3] in m.graph.initializers and a.inputs[4] == mask
+    assert len(b.inputs) == 4 and b.inputs[3] in m.graph.initializers
+
+
+def test_fuse_residual_moves_the_conv_when_the_residual_comes_later(rng):
+    # Xception's skip: the 1x1 conv comes first, the main branch (ending in a pool) after it
+    g = G()
+    x = g.input([1, 4, 8, 8])
+    skip = conv(g, rng, x, 4, 6, k=1, pads=[0] * 4, strides=[2, 2])
+    main = g("MaxPool", conv(g, rng, g("Relu", x), 4, 6), kernel_shape=[3, 3], strides=[2, 2],
+             pads=[1, 1, 1, 1])
+    y = g("Add", skip, main)
+    m = check(fuse_residual, g.model(y), rng)
+    assert ops(m) == ["Relu", "Conv", "MaxPool", "FusedConv"]
+    f = m.graph.nodes[3]
+    assert f.inputs[0] == x and f.inputs[3] == main and f.outputs == [y]

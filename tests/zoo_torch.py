@@ -207,7 +207,8 @@ class ShuffleV1Unit(nn.Module):
     def forward(self, x):
         y = F.relu(self.bn1(self.gconv1(x)))
         if self.g1 > 1:
-            y = F.channel_shuffle(y, self.g)
+            n, c, h, w = y.shape
+            y = y.view(n, self.g, c // self.g, h, w).transpose(1, 2).reshape(n, c, h, w)
         y = self.bn3(self.gconv2(self.bn2(self.dwconv(y))))
         if self.stride == 2:
             return F.relu(torch.cat([F.avg_pool2d(x, 3, 2, 1), y], 1))
@@ -296,7 +297,8 @@ class Block(nn.Module):
             out = planes
             self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
             self.bn1 = nn.BatchNorm2d(planes)
-            self.conv2, self.bn2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False), nn.BatchNorm2d(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
         self.bottleneck = bottleneck
         self.se = SE(out, out // 16) if se else None
         self.downsample = None
@@ -393,14 +395,17 @@ class DenseNet121(nn.Module):
 
 
 class AlexNet2GPU(nn.Module):
-    def __init__(self, num_classes=1000, **_):
+    def __init__(self, size=227, num_classes=1000, **_):
         super().__init__()
+        s = (size - 11) // 4 + 1
+        for _ in range(3):
+            s = (s - 3) // 2 + 1
         self.conv1 = nn.Conv2d(3, 96, 11, 4)
         self.conv2 = nn.Conv2d(96, 256, 5, 1, 2, groups=2)
         self.conv3 = nn.Conv2d(256, 384, 3, 1, 1)
         self.conv4 = nn.Conv2d(384, 384, 3, 1, 1, groups=2)
         self.conv5 = nn.Conv2d(384, 256, 3, 1, 1, groups=2)
-        self.fc6, self.fc7 = nn.Linear(9216, 4096), nn.Linear(4096, 4096)
+        self.fc6, self.fc7 = nn.Linear(256 * s * s, 4096), nn.Linear(4096, 4096)
         self.fc8 = nn.Linear(4096, num_classes)
 
     def forward(self, x):
@@ -578,8 +583,9 @@ class ASPP(nn.Module):
 class DeepLabHead(nn.Module):
     def __init__(self, in_channels=2048, num_classes=21, rates=(6, 12, 18), **_):
         super().__init__()
-        self.classifier = nn.Sequential(ASPP(in_channels, rates), nn.Conv2d(256, 256, 3, padding=1, bias=False),
-                                        nn.BatchNorm2d(256), nn.ReLU(), nn.Conv2d(256, num_classes, 1))
+        self.classifier = nn.Sequential(
+            ASPP(in_channels, rates), nn.Conv2d(256, 256, 3, padding=1, bias=False),
+            nn.BatchNorm2d(256), nn.ReLU(), nn.Conv2d(256, num_classes, 1))
 
     def forward(self, x):
         return self.classifier(x)
@@ -599,7 +605,8 @@ class UNetSmall(nn.Module):
     def __init__(self, in_channels=3, base=16, num_classes=2, **_):
         super().__init__()
         c = [base, base * 2, base * 4, base * 8]
-        self.enc1, self.enc2, self.enc3 = Double(in_channels, c[0]), Double(c[0], c[1]), Double(c[1], c[2])
+        self.enc1 = Double(in_channels, c[0])
+        self.enc2, self.enc3 = Double(c[0], c[1]), Double(c[1], c[2])
         self.bottleneck = Double(c[2], c[3])
         self.up3, self.dec3 = nn.ConvTranspose2d(c[3], c[2], 2, 2), Double(c[3], c[2])
         self.up2, self.dec2 = nn.ConvTranspose2d(c[2], c[1], 2, 2), Double(c[2], c[1])
@@ -789,16 +796,19 @@ class C3DSmall(nn.Module):
 
 
 class TemporalBlock(nn.Module):
+    """As in Bai et al.'s code: symmetric padding (k - 1) d, then the last (k - 1) d outputs
+    are chopped off ("Chomp1d"), which makes the conv causal."""
+
     def __init__(self, cin, cout, k, d):
         super().__init__()
-        self.pad = (k - 1) * d
-        self.conv1 = nn.Conv1d(cin, cout, k, dilation=d)
-        self.conv2 = nn.Conv1d(cout, cout, k, dilation=d)
+        self.chomp = (k - 1) * d
+        self.conv1 = nn.Conv1d(cin, cout, k, padding=self.chomp, dilation=d)
+        self.conv2 = nn.Conv1d(cout, cout, k, padding=self.chomp, dilation=d)
         self.downsample = nn.Conv1d(cin, cout, 1) if cin != cout else None
 
     def forward(self, x):
-        y = F.relu(self.conv1(F.pad(x, (self.pad, 0))))
-        y = F.relu(self.conv2(F.pad(y, (self.pad, 0))))
+        y = F.relu(self.conv1(x)[:, :, :-self.chomp])
+        y = F.relu(self.conv2(y)[:, :, :-self.chomp])
         return F.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 

@@ -25,7 +25,8 @@ from .model import Graph, Model, ModelError, Node, ValueInfo, load  # noqa: E402
 from .onnx_import import from_onnx  # noqa: E402
 from .session import InferenceSession, NodeArg  # noqa: E402
 from .torch_import import from_torch  # noqa: E402
+from . import zoo  # noqa: E402
 
 __all__ = ["functional", "set_num_threads", "get_num_threads", "__version__", "load", "Model",
            "ModelError", "Graph", "Node", "ValueInfo", "InferenceSession", "NodeArg",
-           "from_onnx", "from_torch"]
+           "from_onnx", "from_torch", "zoo"]

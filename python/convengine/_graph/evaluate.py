@@ -24,7 +24,7 @@ from ..model import CUSTOM_DOMAIN, DTYPES, Model, ModelError, Node
 from .ops import attr as _table_attr
 from .ops import spec
 
-__all__ = ["run_numpy", "eval_node", "analyze", "TensorInfo"]
+__all__ = ["run_numpy", "eval_node", "analyze", "TensorInfo", "Sym"]
 
 # ONNX TensorProto data type numbers of the dtypes convengine stores
 ONNX_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64,
@@ -1241,7 +1241,7 @@ def run_numpy(model: Model, feeds: dict, outputs=None) -> dict:
 
 @dataclasses.dataclass
 class TensorInfo:
-    shape: tuple | None = None      # None: unknown
+    shape: tuple | None = None      # None: unknown; dims are ints or Sym
     dtype: np.dtype | None = None
     value: np.ndarray | None = None  # set for constants
 
@@ -1341,22 +1341,38 @@ def _infer_node(node, infos, opset):
     return [(None, None) if o is None else (o.shape, o.dtype) for o in outs]
 
 
-def analyze(model: Model, fold=True) -> dict:
-    """{tensor name: TensorInfo} for every tensor of the graph: values of the constants (with
-    fold=True also of every node whose inputs are constants, and of Shape of a static shape),
-    shapes and dtypes of the rest as far as they follow from static graph input shapes."""
+class Sym:
+    """A dimension that depends on a symbolic graph input dimension (the batch, typically).
+    Two Sym compare equal when they took the same sizes in both probes of analyze(), i.e.
+    when they are the same function of the symbolic sizes."""
+    __slots__ = ("probes",)
+
+    def __init__(self, probes):
+        self.probes = tuple(probes)
+
+    def __eq__(self, other):
+        return isinstance(other, Sym) and other.probes == self.probes
+
+    def __hash__(self):
+        return hash(("Sym",) + self.probes)
+
+    def __repr__(self):
+        return "Sym" + repr(self.probes)
+
+
+def _analyze_once(model, input_shapes, fold):
     g = model.graph
     info = {}
     for vi in g.inputs:
-        shape = tuple(vi.shape) if _static(vi.shape) else None
+        shape = input_shapes.get(vi.name)
         info[vi.name] = TensorInfo(shape, DTYPES.get(vi.dtype))
     for name, arr in g.initializers.items():
         info[name] = TensorInfo(tuple(arr.shape), arr.dtype, arr)
     for node in g.nodes:
         ins = [info.get(t) if t else None for t in node.inputs]
+        present = all(i is not None for i, t in zip(ins, node.inputs) if t)
         outs = None
-        if fold and all(i is not None and i.value is not None for i in ins if i is not None) \
-                and all(i is not None for i, t in zip(ins, node.inputs) if t):
+        if fold and present and all(i.value is not None for i in ins if i is not None):
             try:
                 vals = eval_node(node, [None if i is None else i.value for i in ins],
                                  model.opset)
@@ -1371,8 +1387,7 @@ def analyze(model: Model, fold=True) -> dict:
             outs = [TensorInfo(v.shape, v.dtype, v)]
         if outs is None:
             try:
-                res = _infer_node(node, ins, model.opset) if all(
-                    i is not None for i, t in zip(ins, node.inputs) if t) else None
+                res = _infer_node(node, ins, model.opset) if present else None
             except (ModelError, _Err, ValueError, TypeError, IndexError):
                 res = None
             if res is None:
@@ -1386,3 +1401,64 @@ def analyze(model: Model, fold=True) -> dict:
             if t:
                 info[t] = o
     return info
+
+
+def analyze(model: Model, fold=True) -> dict:
+    """{tensor name: TensorInfo} for every tensor of the graph: values of the constants (with
+    fold=True also of every node whose inputs are constants, and of Shape of a static shape),
+    shapes and dtypes of the rest.
+
+    Symbolic input dimensions (a str or None in a graph input's shape) are probed: the graph
+    is analysed twice with different sizes substituted; dimensions that differ become `Sym`
+    (equal when they depend on the symbols the same way), and values that differ, or derive
+    from values that differ (Shape of a symbolic tensor and everything computed from it), are
+    not reported as constants."""
+    g = model.graph
+    symbols = []
+    for vi in g.inputs:
+        for d in vi.shape or ():
+            if not isinstance(d, (int, np.integer)) and d not in symbols:
+                symbols.append(d)
+
+    def shapes(probe):
+        out = {}
+        for vi in g.inputs:
+            if vi.shape is None:
+                out[vi.name] = None
+            else:
+                out[vi.name] = tuple(int(d) if isinstance(d, (int, np.integer)) else
+                                     probe[symbols.index(d)] for d in vi.shape)
+        return out
+
+    if not symbols:
+        return _analyze_once(model, shapes(()), fold)
+    n = len(symbols)
+    a = _analyze_once(model, shapes([2 + k for k in range(n)]), fold)
+    b = _analyze_once(model, shapes([3 + n + k for k in range(n)]), fold)
+    tainted = set()
+    producer_inputs = {}
+    for node in g.nodes:
+        for t in node.outputs:
+            if t:
+                producer_inputs[t] = [i for i in node.inputs if i]
+    merged = {}
+    order = [vi.name for vi in g.inputs] + list(g.initializers) + \
+        [t for node in g.nodes for t in node.outputs if t]
+    for t in order:
+        ia, ib = a.get(t), b.get(t)
+        if ia is None or ib is None:
+            continue
+        shape = None
+        if ia.shape is not None and ib.shape is not None and len(ia.shape) == len(ib.shape):
+            shape = tuple(x if x == y else Sym((x, y)) for x, y in zip(ia.shape, ib.shape))
+        value = None
+        if t not in producer_inputs:
+            value = ia.value
+        elif ia.value is not None and ib.value is not None and \
+                not any(i in tainted for i in producer_inputs[t]) and \
+                ia.value.shape == ib.value.shape and np.array_equal(ia.value, ib.value):
+            value = ia.value
+        elif t in producer_inputs:
+            tainted.add(t)
+        merged[t] = TensorInfo(shape, ia.dtype, value)
+    return merged

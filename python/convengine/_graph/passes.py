@@ -146,7 +146,7 @@ def _plain(n):
 def _set_epilogue(n: Node, e):
     for k, d in _EPILOGUE_DEFAULTS.items():
         v = e[k]
-        if isinstance(v, (int, float)) and not isinstance(v, str):
+        if isinstance(v, (int, float)):
             v = float(v)
         if v == d:
             n.attrs.pop(k, None)
@@ -338,8 +338,9 @@ eliminate_identity = _rewrite(_eliminate_identity)
 
 @_needs_info(False)
 def _fold_batchnorm(m, idx, info):
-    """BatchNormalization right after a Conv / ConvTranspose (whose output nothing else reads)
-    is folded into the conv's weights and bias: computed in float64, rounded once."""
+    """BatchNormalization right after a Conv / ConvTranspose / DeformConv (whose output nothing
+    else reads) is folded into the conv's weights and bias: computed in float64, rounded
+    once."""
     g = m.graph
     for bn in g.nodes:
         if bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx"):
@@ -351,14 +352,18 @@ def _fold_batchnorm(m, idx, info):
         conv = idx.node_of(t)
         if conv is None or not idx.private(t):
             continue
-        transposed = conv.op_type == "ConvTranspose" and conv.domain in ("", "ai.onnx")
-        if not (transposed or _plain(conv)):
+        onnx_op = conv.domain in ("", "ai.onnx")
+        transposed = conv.op_type == "ConvTranspose" and onnx_op
+        deform = conv.op_type == "DeformConv" and onnx_op
+        if not (transposed or deform or _plain(conv)):
             continue
+        bi = 3 if deform else 2
         params = [idx.const(p) for p in bn.inputs[1:5]]
         w = idx.const(conv.inputs[1])
-        b = idx.const(conv.inputs[2]) if len(conv.inputs) > 2 and conv.inputs[2] else None
+        has_b = len(conv.inputs) > bi and conv.inputs[bi]
+        b = idx.const(conv.inputs[bi]) if has_b else None
         if any(p is None for p in params) or w is None or w.dtype.kind != "f" or \
-                (len(conv.inputs) > 2 and conv.inputs[2] and b is None):
+                (has_b and b is None):
             continue
         group = int(attr(conv, "group") or 1)
         c_out = w.shape[1] * group if transposed else w.shape[0]
@@ -380,7 +385,9 @@ def _fold_batchnorm(m, idx, info):
         g.initializers[wn] = w_new.astype(w.dtype)
         bname = _unique(g, f"{conv.name or conv.outputs[0]}_bias_bn")
         g.initializers[bname] = b_new.astype(w.dtype)
-        conv.inputs = [conv.inputs[0], wn, bname] + list(conv.inputs[3:])
+        ins = list(conv.inputs) + [""] * max(0, bi + 1 - len(conv.inputs))
+        ins[1], ins[bi] = wn, bname
+        conv.inputs = ins
         conv.outputs = [bn.outputs[0]]
         _remove(g, [bn])
         return True
@@ -425,9 +432,10 @@ fuse_activation = _rewrite(_fuse_activation)
 @_needs_info(True)
 def _fuse_residual(m, idx, info):
     """Add(conv_out, other) with conv_out from a Conv / FusedConv without an epilogue yet, read
-    by nothing else, and `other` of the same static shape (no broadcasting) becomes
-    FusedConv(X, W, B, other). The conv must run after `other` exists; of two candidates
-    the later conv is chosen."""
+    by nothing else, and `other` of the same shape (no broadcasting) becomes
+    FusedConv(X, W, B, other). Preferred: a conv that runs after `other` exists (it stays in
+    place; of two such convs the later one). Otherwise the fused conv moves to the Add's
+    place."""
     g = m.graph
     for add in g.nodes:
         if add.op_type != "Add" or add.domain not in ("", "ai.onnx") or len(add.inputs) != 2:
@@ -448,22 +456,25 @@ def _fuse_residual(m, idx, info):
                     ti.dtype != oi.dtype:
                 continue
             pi = idx.producer.get(other)
-            if pi is not None and pi > ci:
-                continue
-            if best is None or ci > best[0]:
-                best = (ci, conv, other)
+            ready = pi is None or pi < ci
+            if best is None or (ready, ci) > (best[0], best[1]):
+                best = (ready, ci, conv, other)
         if best is None:
             continue
-        _, conv, other = best
+        ready, _, conv, other = best
         fused = _to_fused(conv)
         ins = list(conv.inputs[:3])
         while len(ins) < 3:
             ins.append("")
         fused.inputs = ins + [other]
         fused.outputs = [add.outputs[0]]
-        if fused is not conv:
+        if ready:
             _replace_node(g, conv, fused)
-        _remove(g, [add])
+            _remove(g, [add])
+        else:
+            # the residual is made after the conv: the fused conv runs where the Add was
+            _remove(g, [conv])
+            _replace_node(g, add, fused)
         return True
     return False
 
@@ -486,6 +497,8 @@ def _detect_channel_shuffle(m, idx, info):
         if len(xi.shape) != 4 or len(ai.shape) != 5:
             continue
         n, c, h, w = xi.shape
+        if not all(isinstance(d, int) for d in xi.shape[1:] + ai.shape[1:]):
+            continue
         if ai.shape[0] != n or ai.shape[3:] != (h, w) or ai.shape[1] * ai.shape[2] != c:
             continue
         if not idx.private(a):

@@ -43,7 +43,8 @@ def _entry(name):
 
 
 def _options(e):
-    return {p.name: p.default for p in builtins.list(inspect.signature(e.fn).parameters.values())[1:]}
+    params = builtins.list(inspect.signature(e.fn).parameters.values())[1:]
+    return {p.name: p.default for p in params}
 
 
 def _build(name, batch, kw):
@@ -51,7 +52,8 @@ def _build(name, batch, kw):
     opts = _options(e)
     unknown = set(kw) - set(opts)
     if unknown:
-        raise TypeError(f"zoo model {name!r} has no option {', '.join(sorted(unknown))}; "
+        raise TypeError(f"zoo model {name!r} has no option "
+                        f"{', '.join(repr(k) for k in sorted(unknown))}; "
                         f"options: {opts}")
     if isinstance(batch, bool) or not isinstance(batch, (int, str)) or \
             (isinstance(batch, int) and batch < 1):

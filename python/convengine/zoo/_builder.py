@@ -7,12 +7,13 @@ the torch modules. Constant tensors that are not parameters (Clip bounds, Reshap
 sizes, Resize scales) are named ``const.*``.
 
 Weights: He-normal (std sqrt(2 / fan_in)) scaled by 1 / rms of the layer's input, where the rms
-is a data-free running estimate (``_m``: expected second moment of each tensor for a unit-normal
-input). A conv or gemm therefore outputs second moment ~2 whatever came before, so nets without
+is a data-free running estimate (``_m``: each tensor's estimated (mean, second moment) for a
+unit-normal input, carried through conv, BN, ReLU as for a Gaussian, pools, add, concat and
+gates). A conv or gemm therefore outputs second moment ~2 whatever came before, so nets without
 BatchNorm (AlexNet, SqueezeNet, DeepFace, C3D, TCN) keep activations O(1) as well. BatchNorm
-statistics are drawn around the estimated second moment of their input (running_var = m *
-U(0.5, 2), running_mean = N(0, 0.2 sqrt(m))), gamma = U(0.5, 1.5), beta = N(0, 0.2): non-trivial,
-so folding is exercised, and the normalised output stays O(1).
+statistics are drawn around the estimated mean and variance of their input (running_var = var *
+U(0.5, 2), running_mean = mean + N(0, 0.2 sd)), gamma = U(0.5, 1.5), beta = N(0, 0.2):
+non-trivial, so folding is exercised, and the normalised output stays O(1).
 """
 from __future__ import annotations
 
@@ -306,7 +307,8 @@ class Builder:
     def mul(self, a, b, name=None):
         sa, sb = self.shapes[a], self.shapes[b]
         shape = tuple(max(i, j) for i, j in zip(sa, sb))
-        return self._node("Mul", [a, b], name, shape=shape, m=(self._m[a][0] * self._m[b][0], self._m[a][1] * self._m[b][1]))
+        (ma, sa2), (mb, sb2) = self._m[a], self._m[b]
+        return self._node("Mul", [a, b], name, shape=shape, m=(ma * mb, sa2 * sb2))
 
     def concat(self, xs, name=None):
         shapes = [self.shapes[t] for t in xs]
