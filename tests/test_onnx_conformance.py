@@ -1,7 +1,9 @@
 """ONNX backend node conformance: a test suite convengine did not write.
 
 The cases are the ones the installed onnx package generates (onnx.backend.test.case.node), for
-every op in convengine's op table: each case's model goes through `convengine.from_onnx` and
+every op in convengine's op table, plus its stored torch-exported model suites
+(pytorch-converted, pytorch-operator: opset 6-9 graphs of torch modules) whose ops are all in
+the table: each case's model goes through `convengine.from_onnx` and
 `InferenceSession`, and every output is compared with the case's expected output at the case's
 own tolerance (the ONNX backend runner's rtol 1e-3, atol 1e-7, unless the case sets others).
 
@@ -71,11 +73,51 @@ def _collect():
     return sorted(selected, key=lambda c: c.name), sorted(other)
 
 
+MODEL_SUITES = ("pytorch-converted", "pytorch-operator")
+
+
+class ModelCase:
+    """A case of onnx's stored model suites (torch modules exported at opset 6-9 with their
+    inputs and outputs), shaped like the node cases."""
+
+    def __init__(self, suite, case):
+        import glob
+        self.suite, self.name, self.rtol, self.atol = suite, case.name, case.rtol, case.atol
+        self.model = onnx.load(os.path.join(case.model_dir, "model.onnx"))
+        self.data_sets = []
+        for ds in sorted(glob.glob(os.path.join(case.model_dir, "test_data_set_*"))):
+            load = [[onnx.numpy_helper.to_array(onnx.load_tensor(f)) for f in
+                     sorted(glob.glob(os.path.join(ds, f"{kind}_*.pb")))]
+                    for kind in ("input", "output")]
+            self.data_sets.append(tuple(load))
+
+
+def _collect_models():
+    from onnx.backend.test.loader import load_model_tests
+    selected, other = [], []
+    for suite in MODEL_SUITES:
+        for case in load_model_tests(kind=suite):
+            if case.model_dir is None:
+                continue
+            mc = ModelCase(suite, case)
+            nodes = mc.model.graph.node
+            if nodes and all(spec(n.domain, n.op_type) is not None for n in nodes):
+                selected.append(mc)
+            else:
+                other.append(mc.name)
+    return sorted(selected, key=lambda c: c.name), other
+
+
 CASES, NOT_SELECTED = _collect()
+_MODEL_CASES, _MODELS_NOT_SELECTED = _collect_models()
+CASES += _MODEL_CASES
+NOT_SELECTED += _MODELS_NOT_SELECTED
 RESULTS: dict[str, tuple[str, str]] = {}
 
 
 def _op_of(case):
+    if isinstance(case, ModelCase):
+        return case.suite
     nodes = case.model.graph.node
     if len(nodes) == 1:
         return nodes[0].op_type
@@ -90,14 +132,15 @@ def _bound_proto(case, inputs):
     proto = onnx.ModelProto()
     proto.CopyFrom(case.model)
     g = proto.graph
-    names = [vi.name for vi in g.input]
+    inits = {t.name for t in g.initializer}
+    names = [vi.name for vi in g.input if vi.name not in inits]
     values = dict(zip(names, inputs))
     bind = set()
     for n in g.node:
         for pos in PARAM_INPUTS.get(n.op_type, ()):
             if pos < len(n.input) and n.input[pos] in values:
                 bind.add(n.input[pos])
-    keep = [vi for vi in g.input if vi.name not in bind]
+    keep = [vi for vi in g.input if vi.name not in bind and vi.name not in inits]
     del g.input[:]
     g.input.extend(keep)
     for name in sorted(bind):

@@ -216,12 +216,33 @@ def test_spatial_reduce_mean_becomes_global_pool(opset):
         convengine.from_onnx(m)
 
 
+def test_legacy_broadcast_axis():
+    b = np.array([1.0, -2.0, 3.0], np.float32)
+    nodes = [helper.make_node("Mul", ["x", "b"], ["m"], broadcast=1, axis=1),
+             helper.make_node("Add", ["m", "c"], ["y"], broadcast=1)]
+    m = make_model(nodes, [vi("x", [2, 3, 4, 5])], [vi("y", [2, 3, 4, 5])],
+                   [numpy_helper.from_array(b, "b"),
+                    numpy_helper.from_array(np.float32([0.5] * 5), "c")], opset=6)
+    model = convengine.from_onnx(m)
+    assert model.graph.initializers["b"].shape == (3, 1, 1)
+    assert all(n.attrs == {} for n in model.graph.nodes)
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    got = convengine.InferenceSession(model).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, x * b[:, None, None] + 0.5, rtol=1e-6)
+    bad = make_model([helper.make_node("Add", ["x", "z"], ["y"], name="a", broadcast=1, axis=1)],
+                     [vi("x", [2, 3, 4]), vi("z", [3])], [vi("y", [2, 3, 4])], opset=6)
+    with pytest.raises(ModelError, match="node 'a'.*run-time tensor"):
+        convengine.from_onnx(bad)
+
+
 def test_unnamed_nodes_get_unique_names():
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Relu", ["a"], ["b"]),
-             helper.make_node("Sigmoid", ["b"], ["y"], name="Relu_1")]
+             helper.make_node("Sigmoid", ["b"], ["c"], name="Relu_1"),
+             helper.make_node("Tanh", ["c"], ["d"], name="act"),
+             helper.make_node("Tanh", ["d"], ["y"], name="act")]
     g = convengine.from_onnx(make_model(nodes, [vi("x", [3])], [vi("y", [3])])).graph
     names = [n.name for n in g.nodes]
-    assert len(set(names)) == 3 and all(names) and names[2] == "Relu_1"
+    assert len(set(names)) == 5 and all(names) and names[2:4] == ["Relu_1", "act"]
 
 
 @pytest.mark.parametrize("data", [b"", b"not an onnx model at all \xff\xfe", b"\x0a\xff\xff"])

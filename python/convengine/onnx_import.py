@@ -9,10 +9,12 @@ and Dropout): the optimisation passes fold and fuse later. What changes on the w
 - float16 / float64 initializers and Constant values become float32 when some consumer
   computes in float (everything except Shape and Cast); int64 stays int64;
 - the default-domain opset is kept as `Model.opset`; a few attribute forms of old opsets that
-  the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs;
+  the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs, and
+  the `broadcast`/`axis` attributes of opset < 7 element-wise ops become numpy broadcasting;
 - ReduceMean / ReduceMax over exactly the spatial axes (torch's x.mean([2, 3])) become
   GlobalAveragePool / GlobalMaxPool, followed by Flatten when keepdims=0;
-- local functions are inlined; nodes without a name get one (`<op>_<index>`).
+- local functions are inlined; nodes without a name, or with the name of an earlier node, get
+  a new one (`<op or name>_<index>`).
 
 Every node whose op convengine does not run is reported in one ModelError.
 """
@@ -214,6 +216,22 @@ def _opset(proto) -> int:
 _GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
 
 
+def _ranks(onnx, proto) -> dict[str, int]:
+    """Tensor name -> rank, from ONNX shape inference (empty when inference fails)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto).graph
+    except Exception:  # noqa: BLE001
+        return {}
+    ranks = {}
+    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
+        tt = v.type.tensor_type
+        if v.type.WhichOneof("value") == "tensor_type" and tt.HasField("shape"):
+            ranks[v.name] = len(tt.shape.dim)
+    for t in proto.graph.initializer:
+        ranks[t.name] = len(t.dims)
+    return ranks
+
+
 def _spatial_reductions(onnx, proto) -> dict[int, int]:
     """Nodes ReduceMean / ReduceMax over exactly the spatial axes (2..rank-1) of their input:
     node index -> keepdims. They become GlobalAveragePool / GlobalMaxPool (+ Flatten)."""
@@ -228,15 +246,7 @@ def _spatial_reductions(onnx, proto) -> dict[int, int]:
             for a in n.attribute:
                 if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
                     consts[n.output[0]] = a.t
-    try:
-        inferred = onnx.shape_inference.infer_shapes(proto).graph
-    except Exception:  # noqa: BLE001 - no ranks: the nodes stay unsupported
-        return {}
-    ranks = {}
-    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
-        tt = v.type.tensor_type
-        if v.type.WhichOneof("value") == "tensor_type" and tt.HasField("shape"):
-            ranks[v.name] = len(tt.shape.dim)
+    ranks = _ranks(onnx, proto)
     out = {}
     for i in idx:
         n = g.node[i]
@@ -267,8 +277,39 @@ def _unsupported(graph, rewritten) -> list[str]:
     return bad
 
 
-def _upgrade_old_forms(node: Node, opset: int, inits: dict, fresh) -> None:
+_LEGACY_BROADCAST = {"Add", "Sub", "Mul", "Div", "Gemm"}
+
+
+def _legacy_broadcast(node: Node, inits: dict, ranks, where: str) -> None:
+    """Opset < 7: `broadcast=1` lets B match A from `axis` on (suffix-aligned when absent);
+    today's numpy broadcasting needs B's shape padded with trailing ones."""
+    node.attrs.pop("broadcast", None)
+    if node.op_type == "Gemm" or "axis" not in node.attrs:
+        node.attrs.pop("axis", None)
+        return
+    axis = int(node.attrs.pop("axis"))
+    rank_a, b = ranks().get(node.inputs[0]), node.inputs[1]
+    rank_b = ranks().get(b)
+    if rank_a is None or rank_b is None:
+        raise ModelError(f"{where}: legacy broadcast with axis={axis} needs the ranks of its "
+                         "inputs, which shape inference could not find")
+    axis %= max(rank_a, 1)
+    trailing = rank_a - axis - rank_b
+    if trailing < 0:
+        raise ModelError(f"{where}: legacy broadcast axis={axis} does not fit ranks "
+                         f"{rank_a} and {rank_b}")
+    if trailing == 0:
+        return
+    if b not in inits:
+        raise ModelError(f"{where}: legacy broadcast with axis={axis} of a run-time tensor is "
+                         "not supported")
+    inits[b] = inits[b].reshape(inits[b].shape + (1,) * trailing)
+
+
+def _upgrade_old_forms(node: Node, opset: int, inits: dict, fresh, ranks, where) -> None:
     """Attribute forms of old opsets that the op table (opset 17+) carries as inputs."""
+    if opset < 7 and node.op_type in _LEGACY_BROADCAST:
+        _legacy_broadcast(node, inits, ranks, where)
     if node.op_type == "Slice" and "starts" in node.attrs:
         names = []
         for key in ("starts", "ends", "axes"):
@@ -353,9 +394,19 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
         used.add(name)
         return name
 
+    rank_cache: list = []
+
+    def ranks():
+        if not rank_cache:
+            rank_cache.append(_ranks(onnx, proto))
+        return rank_cache[0]
+
     nodes = []
+    node_names: set[str] = set()
     for i, n in enumerate(g.node):
-        name = n.name or fresh(f"{n.op_type}_{i}")
+        name = n.name if n.name and n.name not in node_names else \
+            fresh(f"{n.name or n.op_type}_{i}")
+        node_names.add(name)
         where = f"node {name!r} ({n.op_type})"
         attrs = {}
         for a in n.attribute:
@@ -374,7 +425,7 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             continue
         node = Node(n.op_type, list(n.input), list(n.output), name, attrs, domain)
         if not domain:
-            _upgrade_old_forms(node, opset, inits, fresh)
+            _upgrade_old_forms(node, opset, inits, fresh, ranks, where)
         nodes.append(node)
 
     _floats_to_f32(nodes, inits)
