@@ -7,6 +7,7 @@
 
 #include "engine/depthwise.h"
 #include "engine/igemm_conv.h"
+#include "engine/winograd_conv.h"
 
 namespace ce {
 
@@ -73,9 +74,20 @@ std::string Window2d::describe_window() const {
   return os.str();
 }
 
+namespace {
+int winograd_tile(const std::string& algo) {  // m of "winograd_f<m>", or 0
+  return algo == "winograd_f2" ? 2 : algo == "winograd_f4" ? 4 : algo == "winograd_f6" ? 6 : 0;
+}
+}  // namespace
+
+std::vector<std::string> conv_algorithm_names() {
+  return {"igemm", "depthwise", "winograd_f2", "winograd_f4", "winograd_f6"};
+}
+
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
   if (algo == "igemm") return true;
   if (algo == "depthwise") return depthwise_applies(s);
+  if (winograd_tile(algo)) return winograd_applies(s);
   return false;
 }
 
@@ -90,6 +102,7 @@ std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const
   if (!conv_algorithm_applies(algo, s))
     throw std::invalid_argument("algorithm '" + algo + "' does not apply to " + s.describe());
   if (algo == "depthwise") return make_depthwise_conv(s, weight, bias, act);
+  if (const int m = winograd_tile(algo)) return make_winograd_conv(s, m, weight, bias, act);
   if (s.transposed) return make_igemm_deconv(s, weight, bias, act);
   return make_igemm_conv(s, weight, bias, act);
 }

@@ -86,7 +86,9 @@ class ConvOp {
   ConvShape shape_;
 };
 
-// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in).
+// Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in),
+// "winograd_f2/f4/f6" (2D 3x3 stride 1, engine/winograd_conv.h).
+std::vector<std::string> conv_algorithm_names();
 // The one selection function: picks the fastest applicable algorithm for the shape and CPU.
 std::string select_conv_algorithm(const ConvShape& s);
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s);

@@ -9,6 +9,7 @@
 #include "native/pool/pool.h"
 #include "native/resize/resize.h"
 #include "native/local/local.h"
+#include "native/winograd/winograd.h"
 
 namespace ce {
 
@@ -81,5 +82,15 @@ native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
 
 // Layout conversion (engine/layout): a 2D block transpose.
 native::TransposeFn transpose_kernel(Isa isa = active_isa());
+
+// Winograd F(m x m, 3 x 3) tile transforms, m in {2, 4, 6} (engine/winograd_conv; the GEMM
+// between them is igemm_kernel()).
+struct WinogradKernels {
+  native::WinoInputFn input;
+  native::WinoOutputFn output;
+  const char* name;
+};
+
+const WinogradKernels& winograd_kernels(int m, Isa isa = active_isa());
 
 }  // namespace ce
