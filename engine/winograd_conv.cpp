@@ -141,27 +141,26 @@ class WinogradConv final : public ConvOp {
   }
 
   // Tile blocks and output-channel blocks: one task per (group, tile block, channel block).
+  // A block holds whole m-tiles (MR tiles, one microkernel call per 16 output channels), as
+  // many as keep its transformed inputs and one chunk of outputs within kL2Budget, but at least
+  // 2 so every U panel brought in from L3 serves two calls. With several threads and fewer than
+  // 4 tasks per thread, output channels are split too (repeating the cheap input transform).
   Plan make_plan(size_t n, int threads) const {
-    const size_t MR = gemm_.mr, NR = gemm_.nr;
+    const size_t MR = gemm_.mr, NR = gemm_.nr, th = std::max(1, threads);
     Plan p;
     p.tiles = n * tiles_.size();
-    const size_t per_tile = positions_ * (kc_ + occ_) * sizeof(float);
     const size_t mtiles = ceil_div(p.tiles, MR);
-    size_t per_block = std::max<size_t>(1, kL2Budget / (per_tile * MR));
-    if (threads > 1) per_block = std::min(per_block, std::max<size_t>(1, mtiles / (8 * threads)));
-    if (const char* e = std::getenv("CE_WINO_MT")) per_block = std::atoi(e);
-    p.tile_block = std::min(p.tiles, per_block * MR);
+    const size_t per_tile = positions_ * (kc_ + occ_) * sizeof(float);
+    const size_t per_block = std::clamp<size_t>(kL2Budget / (per_tile * MR), 2, mtiles);
+    const size_t blocks = ceil_div(mtiles, per_block);
+    p.tile_block = ceil_div(mtiles, blocks) * MR;
     p.tile_blocks = ceil_div(p.tiles, p.tile_block);
-    p.oc_block = cout_g_;
-    p.oc_blocks = 1;
     const size_t tasks = shape_.groups * p.tile_blocks;
-    size_t want = threads > 1 && tasks < 4 * static_cast<size_t>(threads)
-                      ? ceil_div(4 * threads, tasks) : 1;
-    if (const char* e = std::getenv("CE_WINO_OB")) want = std::atoi(e);
-    if (want > 1) {
-      p.oc_block = round_up(ceil_div(cout_g_, want), NR);
-      p.oc_blocks = ceil_div(cout_g_, p.oc_block);
-    }
+    size_t split = 1;
+    if (th > 1 && tasks < 4 * th)
+      split = std::min(std::max<size_t>(1, cout_g_ / (2 * NR)), ceil_div(4 * th, tasks));
+    p.oc_block = round_up(ceil_div(cout_g_, split), NR);
+    p.oc_blocks = ceil_div(cout_g_, p.oc_block);
     return p;
   }
 
@@ -170,7 +169,9 @@ class WinogradConv final : public ConvOp {
     const ConvShape& s = shape_;
     const size_t MR = gemm_.mr, NR = gemm_.nr, P = positions_, TB = plan.tile_block;
     const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
-    const size_t v_stride = TB * kc_, m_stride = TB * occ_;
+    // One cache line past the block size, so the alpha^2 positions of a tile (read or written
+    // together by the transforms) fall into different L1 sets instead of 4 KiB aliases.
+    const size_t v_stride = TB * kc_ + 16, m_stride = TB * occ_ + 16;
     thread_local Buffer scratch;
     thread_local std::vector<const float*> rows;
     const size_t need = P * (v_stride + m_stride) + 8;
@@ -184,7 +185,8 @@ class WinogradConv final : public ConvOp {
     const size_t in_rs = dh * s.in[2] * ips, in_ps = dw * ips;
     const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
     const size_t T_img = tiles_.size();
-    for (size_t k = 0; k < nt; ++k) {
+    static const int skip = std::getenv("CE_WINO_SKIP") ? std::atoi(std::getenv("CE_WINO_SKIP")) : 0;
+    for (size_t k = 0; k < nt && !(skip & 1); ++k) {
       const size_t t = t0 + k;
       const Tile& tl = tiles_[t % T_img];
       const float* src = tl.in_pixel < 0 ? in.data
@@ -206,10 +208,11 @@ class WinogradConv final : public ConvOp {
     const size_t oc_end = std::min(cout_g_, (ob + 1) * plan.oc_block);
     for (size_t oc = ob * plan.oc_block; oc < oc_end; oc += occ_) {
       const size_t ncc = std::min(occ_, oc_end - oc);
-      for (size_t p = 0; p < P; ++p) {
-        const float* Vp = V + p * v_stride;
+      for (size_t p = 0; p < P && !(skip & 2); ++p) {
+        const size_t pp = (skip & 8) ? 0 : p;
+        const float* Vp = V + pp * v_stride;
         for (size_t r = 0; r < round_up(nt, MR); ++r) rows[r] = Vp + std::min(r, nt - 1) * kc_;
-        const float* w = packed_.data() + ((g * P + p) * nblocks_ + oc / NR) * block_;
+        const float* w = packed_.data() + ((g * P + pp) * nblocks_ + oc / NR) * block_;
         float* Mp = Mb + p * m_stride;
         for (size_t nb = 0; nb * NR < ncc; ++nb)
           for (size_t m0 = 0; m0 < nt; m0 += MR)
@@ -217,7 +220,7 @@ class WinogradConv final : public ConvOp {
                      w + nb * block_, Mp + m0 * occ_ + nb * NR, occ_, NR, 0, nullptr, &none);
       }
       op.bias = bias_.data() + g * cout_g_ + oc;
-      for (size_t k = 0; k < nt; ++k) {
+      for (size_t k = 0; k < nt && !(skip & 4); ++k) {
         const size_t t = t0 + k, n = t / T_img;
         const Tile& tl = tiles_[t % T_img];
         float* dst = out.data + n * out.image_stride() + tl.out_pixel * ops + g * cout_g_ + oc;
