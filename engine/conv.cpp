@@ -74,6 +74,24 @@ std::string Window2d::describe_window() const {
   return os.str();
 }
 
+void ConvOp::forward(const TensorView& in, const TensorView& out, ThreadPool& pool,
+                     const TensorView* residual) const {
+  const ConvShape& s = shape_;
+  if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != s.in[0] || in.h != s.in[1] ||
+      in.w != s.in[2] || out.d != s.out[0] || out.h != s.out[1] || out.w != s.out[2])
+    throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
+  if (in.ps() != s.in_ps())
+    throw std::invalid_argument("input pixel stride differs from the one the conv was planned for");
+  if (in.ps() < in.c || out.ps() < out.c)
+    throw std::invalid_argument("pixel stride is below the channel count");
+  if (reinterpret_cast<uintptr_t>(in.data) % sizeof(float) != 0)
+    throw std::invalid_argument("input data is not 4-byte aligned");
+  if (residual && (residual->n != out.n || residual->d != out.d || residual->h != out.h ||
+                   residual->w != out.w || residual->c != out.c || residual->ps() < residual->c))
+    throw std::invalid_argument("residual shape differs from the convolution output: " + s.describe());
+  run(in, out, residual, pool);
+}
+
 namespace {
 int winograd_tile(const std::string& algo) {  // m of "winograd_f<m>", or 0
   return algo == "winograd_f2" ? 2 : algo == "winograd_f4" ? 4 : algo == "winograd_f6" ? 6 : 0;

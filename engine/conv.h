@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/epilogue.h"
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
 #include "native/params.h"
@@ -66,24 +67,30 @@ struct ConvShape {
   std::string describe() const;
 };
 
-struct Activation {
-  float min = -std::numeric_limits<float>::infinity();
-  float max = std::numeric_limits<float>::infinity();
-  native::ClampParams clamp() const { return {min, max}; }
-};
-
 // A convolution with its weights packed once; forward is const and may run concurrently.
 // Views are channels-innermost; in.c == c_in, out.c == c_out, spatial sizes as in the shape.
+// out = clamp(f(conv(in) + bias + residual)) (see Epilogue); residual, when given, has out's
+// sizes (any pixel stride) and may be out itself.
 class ConvOp {
  public:
   virtual ~ConvOp() = default;
-  virtual void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const = 0;
+  // Checks the views (std::invalid_argument) and runs.
+  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool,
+               const TensorView* residual = nullptr) const;
   virtual const char* algorithm() const = 0;
   const ConvShape& shape() const { return shape_; }
+  const Activation& activation() const { return epilogue_.activation(); }
 
  protected:
-  explicit ConvOp(const ConvShape& s) : shape_(s) {}
+  ConvOp(const ConvShape& s, const Activation& act) : shape_(s), epilogue_(act) {}
+  virtual void run(const TensorView& in, const TensorView& out, const TensorView* residual,
+                   ThreadPool& pool) const = 0;
+  // The residual's row at the same (image, linear pixel, channel) as an output position.
+  static const float* residual_at(const TensorView* r, int64_t n, int64_t pixel, int64_t channel) {
+    return r ? r->data + n * r->image_stride() + pixel * r->ps() + channel : nullptr;
+  }
   ConvShape shape_;
+  Epilogue epilogue_;
 };
 
 // Algorithm names: "igemm" (any conv, transposed included), "depthwise" (2D, groups == c_in),

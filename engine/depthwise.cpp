@@ -9,6 +9,7 @@
 #include "engine/depthwise.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -30,7 +31,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 class DepthwiseConv final : public ConvOp {
  public:
   DepthwiseConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), k_(dwconv_kernels()) {
+      : ConvOp(s, act), k_(dwconv_kernels()) {
     c_ = s.c_in;
     mult_ = s.c_out / s.c_in;
     oc_ = s.c_out;
@@ -99,15 +100,9 @@ class DepthwiseConv final : public ConvOp {
 
   const char* algorithm() const override { return "depthwise"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
     const ConvShape& s = shape_;
-    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != 1 || out.d != 1 ||
-        in.h != s.in[1] || in.w != s.in[2] || out.h != s.out[1] || out.w != s.out[2])
-      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
-    if (in.ps() != s.in_ps())
-      throw std::invalid_argument("input pixel stride differs from the planned one: " + s.describe());
-    if (out.ps() < out.c || in.ps() < in.c)
-      throw std::invalid_argument("pixel stride is smaller than the channel count");
 
     const int64_t rows = in.n * s.out[1];
     // Below ~600K MACs (~25 us on one Zen 3 core) waking the pool costs more than it saves
@@ -115,7 +110,7 @@ class DepthwiseConv final : public ConvOp {
     const int64_t macs = in.n * s.macs();
     if (pool.num_threads() == 1 || macs < kMinParallelMacs) {
       pool.parallel_for(1, [&](size_t) {
-        for (int64_t r = 0; r < rows; ++r) run_row(in, out, r / s.out[1], r % s.out[1], 0, oc_);
+        for (int64_t r = 0; r < rows; ++r) run_row(in, out, res, r / s.out[1], r % s.out[1], 0, oc_);
       });
       return;
     }
@@ -128,13 +123,13 @@ class DepthwiseConv final : public ConvOp {
     pool.parallel_for_2d(rows, chunks, [&](size_t r, size_t ch) {
       const int64_t oc0 = ch * chunk_tiles * kTile;
       const int64_t nch = std::min<int64_t>(chunk_tiles * kTile, oc_ - oc0);
-      run_row(in, out, r / s.out[1], r % s.out[1], oc0, nch);
+      run_row(in, out, res, r / s.out[1], r % s.out[1], oc0, nch);
     });
   }
 
  private:
-  void run_row(const TensorView& in, const TensorView& out, int64_t n, int64_t oy, int64_t oc0,
-               int64_t nch) const {
+  void run_row(const TensorView& in, const TensorView& out, const TensorView* res, int64_t n,
+               int64_t oy, int64_t oc0, int64_t nch) const {
     const ConvShape& s = shape_;
     const int64_t ps = in.ps(), ops = out.ps();
     const int64_t H = s.in[1], W = s.in[2];
@@ -147,6 +142,8 @@ class DepthwiseConv final : public ConvOp {
     const int64_t choff = mult_ > 1 ? 0 : oc0;
     const float* w = packed_.data() + packed_off_ + (oc0 / kTile) * tile_stride_;
     native::DwParams p = params_;
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    if (pass) p.min = -INFINITY, p.max = INFINITY;
     if (mult_ > 1) p.mult = mult_table_.data() + (oc0 / 8) * native::kDwMultEntry;
     const float* zero = zero_.data();
 
@@ -189,6 +186,9 @@ class DepthwiseConv final : public ConvOp {
       }
       k_.ind(nch, np, taps.data(), taps_, w, orow + x0 * ops, ops, &p);
     }
+    if (pass)
+      epilogue_.apply(orow, s.out[2], nch, ops, residual_at(res, n, oy * s.out[2], oc0),
+                      res ? res->ps() : 0);
   }
 
   const DwConvKernels& k_;

@@ -72,6 +72,10 @@ native::TransposeFn transpose_kernel(Isa isa) {
   return isa == Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
 }
 
+native::VEpilogueFn epilogue_kernel(Isa isa) {
+  return isa == Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
+}
+
 const WinogradKernels& winograd_kernels(int m, Isa isa) {
   using namespace native;
   static const WinogradKernels avx2[3] = {

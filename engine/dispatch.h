@@ -83,6 +83,9 @@ native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
 // Layout conversion (engine/layout): a 2D block transpose.
 native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
+// Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
+native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
+
 // Winograd F(m x m, 3 x 3) tile transforms, m in {2, 4, 6} (engine/winograd_conv; the GEMM
 // between them is igemm_kernel()).
 struct WinogradKernels {

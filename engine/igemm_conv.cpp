@@ -20,16 +20,6 @@ inline size_t addr_in_floats(const float* p) {
   return reinterpret_cast<uintptr_t>(p) / sizeof(float);
 }
 
-void check_views(const ConvShape& s, const TensorView& in, const TensorView& out) {
-  if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != s.in[0] || in.h != s.in[1] ||
-      in.w != s.in[2] || out.d != s.out[0] || out.h != s.out[1] || out.w != s.out[2])
-    throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
-  if (in.ps() != s.in_ps())
-    throw std::invalid_argument("input pixel stride differs from the one the conv was planned for");
-  if (reinterpret_cast<uintptr_t>(in.data) % sizeof(float) != 0)
-    throw std::invalid_argument("input data is not 4-byte aligned");
-}
-
 // Packs one group's weights for the taps in `taps` (indices into the full kernel). get(oc, ic, t)
 // returns the weight of group-local output channel oc, input channel ic, full-kernel tap t.
 template <class Get>
@@ -51,7 +41,7 @@ size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 class IGemmConv final : public ConvOp {
  public:
   IGemmConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), k_(igemm_kernel()), clamp_(act.clamp()) {
+      : ConvOp(s, act), k_(igemm_kernel()) {
     const size_t MR = k_.mr, NR = k_.nr;
     kc_ = s.cin_g();
     ks_ = s.taps();
@@ -91,8 +81,10 @@ class IGemmConv final : public ConvOp {
 
   const char* algorithm() const override { return "igemm"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
-    check_views(shape_, in, out);
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);
     const ConvShape& s = shape_;
     const size_t MR = k_.mr, NR = k_.nr;
     const size_t ng = in.n * s.groups;
@@ -116,14 +108,16 @@ class IGemmConv final : public ConvOp {
         const size_t mr = std::min<size_t>(MR, m_ - m0);
         float* c = out.data + n * out.image_stride() + m0 * out_ps + g * cout_g_ + oc0;
         k_.fn(mr, nc, kc_, ks_, ind_.data() + tile * ks_ * MR, w, c, out_ps, NR, a_offset,
-              zero_.data(), &clamp_);
+              zero_.data(), params);
+        if (pass)
+          epilogue_.apply(c, mr, nc, out_ps, residual_at(res, n, m0, g * cout_g_ + oc0),
+                          res ? res->ps() : 0);
       }
     });
   }
 
  private:
   IGemmKernel k_;
-  native::ClampParams clamp_;
   size_t kc_, ks_, cout_g_, nblocks_, block_, m_, mtiles_;
   std::vector<float> packed_, zero_;
   std::vector<const float*> ind_;
@@ -132,7 +126,7 @@ class IGemmConv final : public ConvOp {
 class IGemmDeconv final : public ConvOp {
  public:
   IGemmDeconv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s), k_(igemm_kernel()), clamp_(act.clamp()) {
+      : ConvOp(s, act), k_(igemm_kernel()) {
     const size_t MR = k_.mr, NR = k_.nr;
     kc_ = s.cin_g();
     cout_g_ = s.cout_g();
@@ -208,8 +202,10 @@ class IGemmDeconv final : public ConvOp {
 
   const char* algorithm() const override { return "igemm"; }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
-    check_views(shape_, in, out);
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
+    const bool pass = epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);
     const ConvShape& s = shape_;
     const size_t MR = k_.mr, NR = k_.nr;
     const size_t base = addr_in_floats(in.data);
@@ -227,7 +223,12 @@ class IGemmDeconv final : public ConvOp {
         const size_t mr = std::min<size_t>(MR, p.cnt[2] - wb * MR);
         float* c = row_out + wb * MR * s.stride[2] * out_ps;
         k_.fn(mr, cout_g_, kc_, p.ks, p.ind.data() + (row * p.wblocks + wb) * p.ks * MR, w, c,
-              s.stride[2] * out_ps, NR, a_offset, zero_.data(), &clamp_);
+              s.stride[2] * out_ps, NR, a_offset, zero_.data(), params);
+        if (pass) {
+          const int64_t ow = p.r[2] + wb * MR * s.stride[2];
+          const float* r = res ? res->pixel(n, od, oh, ow) + g * cout_g_ : nullptr;
+          epilogue_.apply(c, mr, cout_g_, s.stride[2] * out_ps, r, res ? s.stride[2] * res->ps() : 0);
+        }
       }
     });
   }
@@ -243,7 +244,6 @@ class IGemmDeconv final : public ConvOp {
     size_t phase, row;
   };
   IGemmKernel k_;
-  native::ClampParams clamp_;
   size_t kc_, cout_g_, nblocks_;
   std::vector<float> zero_;
   std::vector<Phase> phases_;

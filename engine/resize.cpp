@@ -84,6 +84,23 @@ Resize2dOp::Resize2dOp(const ResizeShape& s) : s_(s), bilinear_(ibilinear_kernel
   axes_[1] = make_axis(s, 1);
 }
 
+Resize2dOp::Resize2dOp(const ResizeShape& s, Axis h, Axis w) : s_(s), bilinear_(ibilinear_kernel()) {
+  if (s.channels < 1 || s.in[0] < 1 || s.in[1] < 1 || s.out[0] < 1 || s.out[1] < 1)
+    throw std::invalid_argument("resize: channels, input and output sizes must be >= 1");
+  const Axis* ax[2] = {&h, &w};
+  for (int a = 0; a < 2; ++a) {
+    const Axis& t = *ax[a];
+    const size_t n = static_cast<size_t>(s.out[a]);
+    if (t.i0.size() != n || t.i1.size() != n || t.l0.size() != n || t.l1.size() != n)
+      throw std::invalid_argument("resize: table sizes differ from the output size");
+    for (size_t o = 0; o < n; ++o)
+      if (t.i0[o] < 0 || t.i0[o] >= s.in[a] || t.i1[o] < 0 || t.i1[o] >= s.in[a])
+        throw std::invalid_argument("resize: table index outside the input");
+  }
+  axes_[0] = std::move(h);
+  axes_[1] = std::move(w);
+}
+
 void Resize2dOp::forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const {
   check_view("interpolate", "input", in, s_.channels, s_.in[0], s_.in[1]);
   check_view("interpolate", "output", out, s_.channels, s_.out[0], s_.out[1]);

@@ -42,6 +42,10 @@ struct ResizeShape {
 class Resize2dOp {
  public:
   explicit Resize2dOp(const ResizeShape& s);
+  struct Axis;
+  // Explicit per-axis tables (ONNX Resize: the planner computes them for its coordinate
+  // transformation and rounding modes); s.mode picks nearest (i0 only) or bilinear.
+  Resize2dOp(const ResizeShape& s, Axis h, Axis w);
   // in: (n, 1, in_h, in_w, channels); out: (n, 1, out_h, out_w, channels).
   void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const;
   const ResizeShape& shape() const { return s_; }

@@ -32,13 +32,12 @@ class WinogradConv final : public ConvOp {
  public:
   WinogradConv(const ConvShape& s, int m, const float* weight, const float* bias,
                const Activation& act)
-      : ConvOp(s),
+      : ConvOp(s, act),
         m_(m),
         alpha_(m + 2),
         positions_((m + 2) * (m + 2)),
         gemm_(igemm_kernel()),
-        tr_(winograd_kernels(m)),
-        clamp_(act.clamp()) {
+        tr_(winograd_kernels(m)) {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     kc_ = round_up(cin_g_, 8);
@@ -78,16 +77,9 @@ class WinogradConv final : public ConvOp {
     return m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
   }
 
-  void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const override {
-    run(in, out, nullptr, pool);
-  }
-
   void run(const TensorView& in, const TensorView& out, const TensorView* residual,
-           ThreadPool& pool) const {
+           ThreadPool& pool) const override {
     const ConvShape& s = shape_;
-    if (in.c != s.c_in || out.c != s.c_out || in.n != out.n || in.d != 1 || in.h != s.in[1] ||
-        in.w != s.in[2] || out.d != 1 || out.h != s.out[1] || out.w != s.out[2])
-      throw std::invalid_argument("tensor shapes do not match the convolution: " + s.describe());
     const Plan plan = make_plan(in.n, pool.num_threads());
     const size_t tasks = s.groups * plan.tile_blocks * plan.oc_blocks;
     pool.parallel_for(tasks, [&](size_t i) {
@@ -197,11 +189,13 @@ class WinogradConv final : public ConvOp {
 
     const native::ClampParams none{-std::numeric_limits<float>::infinity(),
                                    std::numeric_limits<float>::infinity()};
+    // The output kernel adds bias and residual and clamps; an activation other than the clamp
+    // runs as a pass over each output tile row right after the kernel wrote it.
     native::WinoOutputParams op;
-    op.clamp = clamp_;
-    int64_t rps = 0;
+    op.clamp = *epilogue_.kernel_params(false);
+    const bool pass = epilogue_.needs_pass(false);
     if (residual) {
-      rps = residual->ps();
+      const int64_t rps = residual->ps();
       op.res_row_stride = dh * s.out[2] * rps;
       op.res_pixel_stride = dw * rps;
     }
@@ -224,10 +218,11 @@ class WinogradConv final : public ConvOp {
         const size_t t = t0 + k, n = t / T_img;
         const Tile& tl = tiles_[t % T_img];
         float* dst = out.data + n * out.image_stride() + tl.out_pixel * ops + g * cout_g_ + oc;
-        op.res = residual ? residual->data + n * residual->image_stride() + tl.out_pixel * rps +
-                                g * cout_g_ + oc
-                          : nullptr;
+        op.res = residual_at(residual, n, tl.out_pixel, g * cout_g_ + oc);
         tr_.output(ncc, Mb + k * occ_, m_stride, dst, out_rs, out_ps, tl.rows, tl.cols, &op);
+        if (pass)
+          for (int32_t i = 0; i < tl.rows; ++i)
+            epilogue_.apply(dst + i * out_rs, tl.cols, ncc, out_ps, nullptr, 0);
       }
     }
   }
@@ -236,7 +231,6 @@ class WinogradConv final : public ConvOp {
   size_t alpha_, positions_;
   IGemmKernel gemm_;
   WinogradKernels tr_;
-  native::ClampParams clamp_;
   size_t cin_g_, cout_g_, kc_, nblocks_, block_, occ_;
   std::vector<float> packed_, bias_;
   std::vector<Tile> tiles_;

@@ -8,4 +8,15 @@ struct ClampParams {
   float max;
 };
 
+// Output epilogue of a conv tile: y = clamp(f(y + r)) with f picked by `kind` (engine ActKind
+// values: 0 none, 1 hardswish, 2 hardsigmoid max(0, min(1, alpha x + beta)), 3 sigmoid, 4 silu,
+// 5 tanh, 6 leaky relu (x < 0 ? alpha x : x)); r may be null (no residual).
+struct EpilogueParams {
+  int kind;
+  float alpha;
+  float beta;
+  float min;
+  float max;
+};
+
 }  // namespace ce::native

@@ -51,6 +51,12 @@ void f32_vscaleshift_cw__avx2(size_t planes, size_t pixels, const float* x, cons
 void f32_vscaleshift_cw__scalar(size_t planes, size_t pixels, const float* x, const float* scale,
                                 const float* shift, float* y, const ClampParams* params);
 
+// y[i] = clamp(f(y[i] + r[i])) for i < n, in place; r may be null. See EpilogueParams.
+using VEpilogueFn = void (*)(size_t n, float* y, const float* r, const EpilogueParams* params);
+
+void f32_vepilogue__avx2(size_t n, float* y, const float* r, const EpilogueParams* params);
+void f32_vepilogue__scalar(size_t n, float* y, const float* r, const EpilogueParams* params);
+
 using ZipFn = void (*)(size_t n, size_t m, const float* x, float* y);
 
 // m == 2 and m == 4 only (the argument is ignored); the generic kernel takes any m.

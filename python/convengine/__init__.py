@@ -21,5 +21,8 @@ def get_num_threads() -> int:
 
 
 from . import functional  # noqa: E402
+from .model import Graph, Model, ModelError, Node, ValueInfo, load  # noqa: E402
+from .session import InferenceSession, NodeArg  # noqa: E402
 
-__all__ = ["functional", "set_num_threads", "get_num_threads", "__version__"]
+__all__ = ["functional", "set_num_threads", "get_num_threads", "__version__", "load", "Model",
+           "ModelError", "Graph", "Node", "ValueInfo", "InferenceSession", "NodeArg"]

@@ -24,7 +24,8 @@ class PreparedConv {
   PreparedConv(const Vec& input_shape, const FloatArray& w, std::optional<FloatArray> b, int64_t groups,
                const Vec& stride, const Vec& dilation, const Vec& pad_begin, const Vec& pad_end,
                const Vec& output_padding, bool transposed, const std::string& algorithm,
-               float act_min, float act_max) {
+               float act_min, float act_max, const std::string& activation, float alpha,
+               float beta) {
     const auto ws = shape_of(w);
     ndim_ = static_cast<int>(input_shape.size()) - 2;
     if (ndim_ < 1 || ndim_ > 3 || static_cast<int>(ws.size()) != ndim_ + 2)
@@ -53,13 +54,17 @@ class PreparedConv {
     Activation act;
     act.min = act_min;
     act.max = act_max;
+    act.kind = parse_act_kind(activation);
+    act.alpha = alpha;
+    act.beta = beta;
     const float* wp = w.data();
     const float* bp = b ? b->data() : nullptr;
     py::gil_scoped_release nogil;
     op_ = make_conv(s, wp, bp, act, algorithm);
   }
 
-  py::array_t<float> run(const FloatArray& x) const {
+  // residual: NCHW of the output's shape, added before the activation.
+  py::array_t<float> run(const FloatArray& x, std::optional<FloatArray> residual) const {
     const ConvShape& s = op_->shape();
     const auto xs = shape_of(x);
     if (static_cast<int>(xs.size()) != ndim_ + 2 || xs[0] < 1 || xs[1] != s.c_in ||
@@ -68,16 +73,24 @@ class PreparedConv {
     auto in = to_nhwc(x);
     Vec out_shape = output_shape(xs[0]);
     Buffer out(static_cast<size_t>(xs[0] * s.c_out * s.out[0] * s.out[1] * s.out[2]));
+    Buffer res;
+    if (residual) {
+      if (shape_of(*residual) != out_shape)
+        throw py::value_error("residual must have the output's shape");
+      res = to_nhwc(*residual);
+    }
     {
       py::gil_scoped_release nogil;
       TensorView iv = nhwc_view(in.data(), xs), ov = nhwc_view(out.data(), out_shape);
-      op_->forward(iv, ov, ThreadPool::global());
+      TensorView rv = nhwc_view(res.data(), out_shape);
+      op_->forward(iv, ov, ThreadPool::global(), residual ? &rv : nullptr);
     }
     return from_nhwc(out, out_shape);
   }
 
   // Runs on channels-innermost arrays (N, *spatial, C), as inside a graph: no layout change.
-  void run_nhwc(const FloatArray& x, py::array_t<float, py::array::c_style>& y) const {
+  void run_nhwc(const FloatArray& x, py::array_t<float, py::array::c_style>& y,
+                std::optional<FloatArray> residual) const {
     const ConvShape& s = op_->shape();
     const auto xs = shape_of(x);
     const auto ys = shape_of(y);
@@ -87,6 +100,8 @@ class PreparedConv {
     want_y.push_back(s.c_out);
     if (xs != want_x || ys != want_y || xs[0] < 1)
       throw py::value_error("run_nhwc: x and y must be (N, *spatial, C) of the prepared shapes");
+    if (residual && shape_of(*residual) != ys)
+      throw py::value_error("run_nhwc: residual must have y's shape");
     TensorView iv, ov;
     iv.data = const_cast<float*>(x.data());
     ov.data = y.mutable_data();
@@ -94,8 +109,10 @@ class PreparedConv {
     iv.c = s.c_in, ov.c = s.c_out;
     iv.d = s.in[0], iv.h = s.in[1], iv.w = s.in[2];
     ov.d = s.out[0], ov.h = s.out[1], ov.w = s.out[2];
+    TensorView rv = ov;
+    if (residual) rv.data = const_cast<float*>(residual->data());
     py::gil_scoped_release nogil;
-    op_->forward(iv, ov, ThreadPool::global());
+    op_->forward(iv, ov, ThreadPool::global(), residual ? &rv : nullptr);
   }
 
   Vec output_shape(int64_t n) const {
@@ -118,13 +135,15 @@ void bind_conv(py::module_& m) {
   py::class_<PreparedConv>(m, "Conv")
       .def(py::init<const Vec&, const FloatArray&, std::optional<FloatArray>, int64_t, const Vec&,
                     const Vec&, const Vec&, const Vec&, const Vec&, bool, const std::string&, float,
-                    float>(),
+                    float, const std::string&, float, float>(),
            py::arg("input_shape"), py::arg("weight"), py::arg("bias"), py::arg("groups"),
            py::arg("stride"), py::arg("dilation"), py::arg("pad_begin"), py::arg("pad_end"),
            py::arg("output_padding"), py::arg("transposed"), py::arg("algorithm") = "auto",
-           py::arg("act_min") = -INFINITY, py::arg("act_max") = INFINITY)
-      .def("run", &PreparedConv::run, py::arg("x"))
-      .def("run_nhwc", &PreparedConv::run_nhwc, py::arg("x"), py::arg("y"))
+           py::arg("act_min") = -INFINITY, py::arg("act_max") = INFINITY,
+           py::arg("activation") = "none", py::arg("alpha") = 0.0f, py::arg("beta") = 0.0f)
+      .def("run", &PreparedConv::run, py::arg("x"), py::arg("residual") = py::none())
+      .def("run_nhwc", &PreparedConv::run_nhwc, py::arg("x"), py::arg("y"),
+           py::arg("residual") = py::none())
       .def("output_shape", &PreparedConv::output_shape, py::arg("n"))
       .def_property_readonly("algorithm", &PreparedConv::algorithm)
       .def_property_readonly("macs_per_image", &PreparedConv::macs);

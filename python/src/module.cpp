@@ -55,4 +55,5 @@ PYBIND11_MODULE(_native, m) {
   ce::bind::bind_deform(m);
   ce::bind::bind_local(m);
   ce::bind::bind_ops(m);
+  ce::bind::bind_plan(m);
 }

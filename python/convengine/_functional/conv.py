@@ -21,9 +21,13 @@ def _record(algo: str) -> None:
 
 
 def prepare_conv(ndim, input_shape, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-                 output_padding=0, transposed=False, algorithm="auto", clamp=(-np.inf, np.inf)):
+                 output_padding=0, transposed=False, algorithm="auto", clamp=(-np.inf, np.inf),
+                 activation="none", alpha=0.0, beta=0.0):
     """Validates a convolution and returns it prepared (weights packed once) for inputs of
-    `input_shape` (the batch size may differ at run time): call ``.run(x)`` repeatedly."""
+    `input_shape` (the batch size may differ at run time): call ``.run(x, residual=None)``
+    repeatedly. The output is clamp(f(conv + bias + residual)) with f the fused `activation`
+    ('none', 'hardswish', 'hardsigmoid' (alpha, beta), 'sigmoid', 'silu', 'tanh',
+    'leaky_relu' (alpha))."""
     w = as_float32("weight", weight, (ndim + 2,))
     b = None if bias is None else as_float32("bias", bias, (1,))
     a = conv_args(tuple(input_shape), w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
@@ -35,7 +39,8 @@ def prepare_conv(ndim, input_shape, weight, bias=None, stride=1, padding=0, dila
     return _native.Conv(list(input_shape), w, b, a.groups, a.padded3(a.stride, 1),
                         a.padded3(a.dilation, 1), a.padded3(a.pad_begin, 0),
                         a.padded3(a.pad_end, 0), a.padded3(a.output_padding, 0), transposed,
-                        algorithm, float(clamp[0]), float(clamp[1]))
+                        algorithm, float(clamp[0]), float(clamp[1]), activation, float(alpha),
+                        float(beta))
 
 
 def _conv(ndim, input, weight, bias, stride, padding, dilation, groups, output_padding,

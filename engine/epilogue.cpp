@@ -1,0 +1,34 @@
+#include "engine/epilogue.h"
+
+#include <stdexcept>
+
+#include "engine/dispatch.h"
+
+namespace ce {
+
+namespace {
+constexpr const char* kNames[] = {"none", "hardswish", "hardsigmoid", "sigmoid",
+                                  "silu", "tanh",      "leaky_relu"};
+}
+
+ActKind parse_act_kind(const std::string& name) {
+  for (int i = 0; i < 7; ++i)
+    if (name == kNames[i]) return static_cast<ActKind>(i);
+  throw std::invalid_argument("unknown activation '" + name +
+                              "' (none, hardswish, hardsigmoid, sigmoid, silu, tanh, leaky_relu)");
+}
+
+const char* act_kind_name(ActKind kind) { return kNames[static_cast<int>(kind)]; }
+
+Epilogue::Epilogue(const Activation& act, Isa isa)
+    : act_(act),
+      clamp_(act.clamp()),
+      no_clamp_(Activation{}.clamp()),
+      params_{static_cast<int>(act.kind), act.alpha, act.beta, act.min, act.max},
+      fn_(epilogue_kernel(isa)) {
+  if (!(act.min <= act.max)) throw std::invalid_argument("activation clamp: min must be <= max");
+  if (static_cast<int>(act.kind) < 0 || static_cast<int>(act.kind) > 6)
+    throw std::invalid_argument("unknown activation kind");
+}
+
+}  // namespace ce

@@ -1,0 +1,84 @@
+// The plan executor: a model compiled by the Python planner into a flat list of steps over
+// tensors that live in one arena (activations), the plan's constant pool, the caller's inputs or
+// the caller's outputs. Python plans (shapes, layouts, algorithms, buffer offsets); run() is one
+// call that executes every step with the GIL released. Steps are const: each run gets its own
+// arena, so concurrent runs of one plan are safe.
+//
+// A tensor reference (TRef) is a strided view in the tensor's logical (ONNX) axis order:
+// element i is at base(buf) + offset + sum(i[k] * strides[k]) floats. Channels-last tensors are
+// those whose strides make C innermost (rank 3-5: (N, C, *spatial) with stride[C] == 1), which
+// the conv-family steps require; generic steps (copy, binary, unary, softmax, matmul) take any
+// strides, so Transpose, Slice and Split are views and never run.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/buffer.h"
+#include "engine/tensor.h"
+#include "engine/thread_pool.h"
+
+namespace ce {
+
+constexpr int kMaxRank = 8;
+
+struct TRef {
+  int buf = 0;  // 0 arena, 1 constants, 2 + i input i, 2 + n_inputs + j output j
+  int64_t offset = 0;
+  int rank = 0;
+  int64_t shape[kMaxRank] = {};
+  int64_t strides[kMaxRank] = {};
+  int64_t numel() const;
+  // Lowest and one-past-highest float offsets touched (relative to the buffer).
+  void extent(int64_t* lo, int64_t* hi) const;
+  std::string describe() const;
+};
+
+struct RunBuffers {
+  std::vector<float*> base;  // indexed by TRef::buf
+  float* at(const TRef& r) const { return base[r.buf] + r.offset; }
+};
+
+class Step {
+ public:
+  virtual ~Step() = default;
+  virtual void run(const RunBuffers& b, ThreadPool& pool) const = 0;
+  std::string name, op, algorithm;
+  double flops = 0;  // 2 x MACs per run (direct algorithm)
+  std::vector<TRef> reads, writes;  // every tensor the step touches, for the bounds checks
+};
+
+class Plan {
+ public:
+  // Input and output shapes (logical, contiguous row-major arrays as the caller passes them).
+  Plan(std::vector<std::vector<int64_t>> input_shapes, std::vector<std::vector<int64_t>> output_shapes);
+  // Copies `data` into the constant pool (64-byte aligned) and returns its offset in floats.
+  int64_t add_constant(const float* data, int64_t count);
+  void add_step(std::unique_ptr<Step> step);
+  // Fixes the arena size and checks every step's tensors lie inside their buffers.
+  void finalize(int64_t arena_floats);
+  // inputs / outputs: contiguous float arrays of the planned shapes. times (optional) receives
+  // seconds per step.
+  void run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+           ThreadPool& pool, std::vector<double>* times = nullptr) const;
+
+  const std::vector<std::unique_ptr<Step>>& steps() const { return steps_; }
+  int64_t arena_floats() const { return arena_floats_; }
+  int64_t constant_floats() const { return static_cast<int64_t>(consts_.size()); }
+  int num_inputs() const { return static_cast<int>(in_shapes_.size()); }
+  int num_outputs() const { return static_cast<int>(out_shapes_.size()); }
+
+ private:
+  std::vector<std::vector<int64_t>> in_shapes_, out_shapes_;
+  Buffer consts_;
+  std::vector<std::unique_ptr<Step>> steps_;
+  int64_t arena_floats_ = -1;
+};
+
+// The channels-last view of a (N, C, *spatial) TRef of rank 3-5; throws std::invalid_argument
+// if its strides are not channels-last with a common pixel stride.
+TensorView channels_last_view(const TRef& r, float* base);
+bool is_channels_last(const TRef& r);
+
+}  // namespace ce

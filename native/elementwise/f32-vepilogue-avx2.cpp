@@ -1,0 +1,61 @@
+// Conv output epilogue, 8 lanes: y = clamp(f(y + r)). One loop per activation kind so the
+// switch stays out of the loop; sigmoid-based kinds as in f32-vsigmoid-avx2.cpp, and
+// tanh(x) = 2 sigmoid(2x) - 1 (absolute error below 1e-7; relative error grows near 0).
+#include "native/elementwise/avx2-common.h"
+#include "native/elementwise/elementwise.h"
+
+namespace ce::native {
+
+namespace {
+
+template <class F>
+void run(size_t n, float* y, const float* r, const EpilogueParams* p, const F& f) {
+  const __m256 vmin = _mm256_set1_ps(p->min), vmax = _mm256_set1_ps(p->max);
+  auto step = [&](__m256 v) { return _mm256_min_ps(_mm256_max_ps(f(v), vmin), vmax); };
+  if (r) {
+    for (; n >= 8; n -= 8, y += 8, r += 8)
+      _mm256_storeu_ps(y, step(_mm256_add_ps(_mm256_loadu_ps(y), _mm256_loadu_ps(r))));
+    if (n) {
+      const __m256i m = avx2::tail_mask(n);
+      _mm256_maskstore_ps(y, m, step(_mm256_add_ps(_mm256_maskload_ps(y, m), _mm256_maskload_ps(r, m))));
+    }
+  } else {
+    avx2::map(n, y, y, step);
+  }
+}
+
+}  // namespace
+
+void f32_vepilogue__avx2(size_t n, float* y, const float* r, const EpilogueParams* p) {
+  const __m256 vzero = _mm256_setzero_ps(), vone = _mm256_set1_ps(1.0f);
+  const __m256 valpha = _mm256_set1_ps(p->alpha), vbeta = _mm256_set1_ps(p->beta);
+  switch (p->kind) {
+    case 1: {
+      const __m256 vthree = _mm256_set1_ps(3.0f), vsix = _mm256_set1_ps(6.0f),
+                   vsixth = _mm256_set1_ps(1.0f / 6.0f);
+      return run(n, y, r, p, [&](__m256 v) {
+        const __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, vthree), vzero), vsix);
+        return _mm256_mul_ps(v, _mm256_mul_ps(t, vsixth));
+      });
+    }
+    case 2:
+      return run(n, y, r, p, [&](__m256 v) {
+        return _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, valpha, vbeta), vzero), vone);
+      });
+    case 3: return run(n, y, r, p, [](__m256 v) { return avx2::sigmoid(v); });
+    case 4: return run(n, y, r, p, [](__m256 v) { return _mm256_mul_ps(v, avx2::sigmoid(v)); });
+    case 5: {
+      const __m256 vtwo = _mm256_set1_ps(2.0f);
+      return run(n, y, r, p, [&](__m256 v) {
+        return _mm256_fmsub_ps(vtwo, avx2::sigmoid(_mm256_add_ps(v, v)), vone);
+      });
+    }
+    case 6:
+      return run(n, y, r, p, [&](__m256 v) {
+        return _mm256_blendv_ps(v, _mm256_mul_ps(v, valpha), v);
+      });
+    default: return run(n, y, r, p, [](__m256 v) { return v; });
+  }
+}
+
+}  // namespace ce::native

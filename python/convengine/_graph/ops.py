@@ -1,0 +1,112 @@
+"""The ops convengine runs: ONNX names, ONNX attribute names and defaults (opset 17-21
+semantics), and the custom-domain ops. One table, read by validation, the importers and the
+planner."""
+from __future__ import annotations
+
+import dataclasses
+
+from ..model import CUSTOM_DOMAIN
+
+REQUIRED = object()  # an attribute without a default
+
+
+@dataclasses.dataclass(frozen=True)
+class OpSpec:
+    name: str
+    inputs: tuple[int, int]      # (min, max) count; trailing optional inputs may be ""
+    outputs: tuple[int, int]
+    attrs: dict                  # attribute name -> default (REQUIRED when it has none)
+    domain: str = ""
+
+
+_CONV = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": None,
+         "pads": None, "strides": None}
+_POOL = {"auto_pad": "NOTSET", "ceil_mode": 0, "dilations": None, "kernel_shape": REQUIRED,
+         "pads": None, "strides": None}
+
+_SPECS = [
+    OpSpec("Conv", (2, 3), (1, 1), _CONV),
+    OpSpec("ConvTranspose", (2, 3), (1, 1),
+           {**_CONV, "output_padding": None, "output_shape": None}),
+    OpSpec("DeformConv", (3, 5), (1, 1),
+           {"dilations": None, "group": 1, "kernel_shape": None, "offset_group": 1,
+            "pads": None, "strides": None}),
+    OpSpec("BatchNormalization", (5, 5), (1, 3),
+           {"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0, "spatial": 1}),
+    OpSpec("Relu", (1, 1), (1, 1), {}),
+    OpSpec("LeakyRelu", (1, 1), (1, 1), {"alpha": 0.01}),
+    OpSpec("Clip", (1, 3), (1, 1), {"min": None, "max": None}),  # min/max attrs: opset < 11
+    OpSpec("HardSwish", (1, 1), (1, 1), {}),
+    OpSpec("HardSigmoid", (1, 1), (1, 1), {"alpha": 0.2, "beta": 0.5}),
+    OpSpec("Sigmoid", (1, 1), (1, 1), {}),
+    OpSpec("Tanh", (1, 1), (1, 1), {}),
+    OpSpec("Mul", (2, 2), (1, 1), {}),
+    OpSpec("Add", (2, 2), (1, 1), {}),
+    OpSpec("Sub", (2, 2), (1, 1), {}),
+    OpSpec("Div", (2, 2), (1, 1), {}),
+    OpSpec("Concat", (1, 1 << 16), (1, 1), {"axis": REQUIRED}),
+    OpSpec("Split", (1, 2), (1, 1 << 16), {"axis": 0, "split": None, "num_outputs": None}),
+    OpSpec("Slice", (3, 5), (1, 1), {}),
+    OpSpec("GlobalAveragePool", (1, 1), (1, 1), {}),
+    OpSpec("GlobalMaxPool", (1, 1), (1, 1), {}),
+    OpSpec("MaxPool", (1, 1), (1, 2), {**_POOL, "storage_order": 0}),
+    OpSpec("AveragePool", (1, 1), (1, 1), {**_POOL, "count_include_pad": 0}),
+    OpSpec("Gemm", (2, 3), (1, 1), {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0}),
+    OpSpec("MatMul", (2, 2), (1, 1), {}),
+    OpSpec("Flatten", (1, 1), (1, 1), {"axis": 1}),
+    OpSpec("Reshape", (2, 2), (1, 1), {"allowzero": 0}),
+    OpSpec("Transpose", (1, 1), (1, 1), {"perm": None}),
+    OpSpec("Squeeze", (1, 2), (1, 1), {"axes": None}),      # axes attr: opset < 13
+    OpSpec("Unsqueeze", (1, 2), (1, 1), {"axes": None}),
+    OpSpec("Resize", (1, 4), (1, 1),
+           {"antialias": 0, "axes": None, "coordinate_transformation_mode": "half_pixel",
+            "cubic_coeff_a": -0.75, "exclude_outside": 0, "extrapolation_value": 0.0,
+            "keep_aspect_ratio_policy": "stretch", "mode": "nearest",
+            "nearest_mode": "round_prefer_floor"}),
+    OpSpec("Upsample", (1, 2), (1, 1), {"mode": "nearest", "scales": None}),
+    OpSpec("Pad", (1, 4), (1, 1), {"mode": "constant", "pads": None, "value": 0.0}),
+    OpSpec("Softmax", (1, 1), (1, 1), {"axis": -1}),
+    OpSpec("Identity", (1, 1), (1, 1), {}),
+    OpSpec("Dropout", (1, 3), (1, 2), {"seed": None, "ratio": 0.5}),
+    OpSpec("Constant", (0, 0), (1, 1),
+           {"value": None, "value_float": None, "value_floats": None, "value_int": None,
+            "value_ints": None}),
+    OpSpec("Shape", (1, 1), (1, 1), {"start": 0, "end": None}),
+    OpSpec("Gather", (2, 2), (1, 1), {"axis": 0}),
+    OpSpec("Cast", (1, 1), (1, 1), {"to": REQUIRED, "saturate": 1}),
+    # custom domain
+    OpSpec("LocalConv", (2, 3), (1, 1),
+           {"kernel_shape": None, "pads": None, "strides": None, "dilations": None},
+           CUSTOM_DOMAIN),
+    OpSpec("ChannelShuffle", (1, 1), (1, 1), {"group": REQUIRED}, CUSTOM_DOMAIN),
+    # Produced by the optimisation passes (and valid in files):
+    # FusedConv(X, W, B?, R?) = clamp(f(Conv(X, W, B) + R)), f = `activation` ('none',
+    # 'hardswish', 'hardsigmoid' (alpha, beta), 'sigmoid', 'silu', 'tanh', 'leaky_relu' (alpha)),
+    # clamp to [clip_min, clip_max] (Relu: [0, inf]).
+    OpSpec("FusedConv", (2, 4), (1, 1),
+           {**_CONV, "activation": "none", "alpha": 0.0, "beta": 0.0,
+            "clip_min": float("-inf"), "clip_max": float("inf")}, CUSTOM_DOMAIN),
+    # SqueezeExcite(X, W1, B1, W2, B2) = X * gate(W2 act(W1 mean_hw(X) + B1) + B2), with
+    # W1 (mid, C), W2 (C, mid); act as FusedConv's activation + clip; gate 'sigmoid' or
+    # 'hardsigmoid' (gate_alpha, gate_beta).
+    OpSpec("SqueezeExcite", (5, 5), (1, 1),
+           {"activation": "none", "alpha": 0.0, "beta": 0.0, "clip_min": float("-inf"),
+            "clip_max": float("inf"), "gate": "sigmoid", "gate_alpha": 0.2, "gate_beta": 0.5},
+           CUSTOM_DOMAIN),
+]
+
+OPS: dict[tuple[str, str], OpSpec] = {(s.domain, s.name): s for s in _SPECS}
+
+
+def spec(domain: str, op_type: str) -> OpSpec | None:
+    d = "" if domain in ("", "ai.onnx") else domain
+    return OPS.get((d, op_type))
+
+
+def attr(node, name):
+    """The node's attribute or the op's default (None when the op has no such default)."""
+    s = spec(node.domain, node.op_type)
+    if name in node.attrs:
+        return node.attrs[name]
+    d = s.attrs.get(name) if s else None
+    return None if d is REQUIRED else d

@@ -1,0 +1,1177 @@
+"""The planner: turns a (validated, optimised) Model and concrete input shapes into a C++ plan.
+
+For every node it infers output shapes, folds what is constant (shape subgraphs included),
+picks each tensor's memory layout, records one step per runtime op, then gives every
+activation an offset in one arena by liveness (tensors whose lifetimes do not overlap share
+memory) and emits the steps into `_native.Plan`.
+
+Tensors are strided views in their logical (ONNX) axis order. Conv-family ops want
+channels-last tensors ((N, C, *spatial) with C innermost); generic ops take any strides, so
+Transpose, Slice, Split, Squeeze/Unsqueeze, Identity and most Reshapes are views and cost
+nothing. A Concat along channels is planned zero-copy: its producers write straight into
+slices of its output buffer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _native
+from ..model import Model, ModelError
+from .ops import attr
+
+ARENA = 0
+CONSTS = 1
+ALIGN = 16  # floats (64 bytes)
+
+_ACT_OPS = {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh"}
+_VIEW_OPS = {"Identity", "Dropout", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+             "Slice", "Split", "Gather"}
+
+
+def _contig_strides(shape, order=None):
+    """Strides of a dense tensor whose axes are laid out in `order` (outermost first)."""
+    order = list(range(len(shape))) if order is None else order
+    strides = [0] * len(shape)
+    s = 1
+    for ax in reversed(order):
+        strides[ax] = s
+        s *= shape[ax]
+    return tuple(strides)
+
+
+def _cl_order(rank):
+    return [0, *range(2, rank), 1]
+
+
+@dataclass(eq=False)
+class Root:
+    """One arena allocation."""
+    size: int
+    first: int = 1 << 60
+    last: int = -1
+    offset: int = -1
+
+
+@dataclass(eq=False)
+class T:
+    """A runtime tensor: a view into a buffer (arena root, constants, an input or output)."""
+    shape: tuple
+    strides: tuple
+    buf: int = ARENA
+    offset: int = 0           # floats, relative to the root (arena) or the buffer
+    root: Root | None = None
+    # When set: a concat slot this tensor's producer should write into.
+
+    def ref(self):
+        base = self.root.offset if self.root is not None else 0
+        return (self.buf, base + self.offset, list(self.shape), list(self.strides))
+
+    @property
+    def rank(self):
+        return len(self.shape)
+
+    def is_cl(self):
+        if not 3 <= self.rank <= 5:
+            return False
+        want = _contig_strides(self.shape, _cl_order(self.rank))
+        if self.shape[1] > 1 and self.strides[1] != 1:
+            return False
+        # allow a pixel stride wider than C (concat slices): check ratios
+        ps = None
+        expect = None
+        for ax in reversed(range(2, self.rank)):
+            if self.shape[ax] == 1:
+                continue
+            if ps is None:
+                ps = self.strides[ax]
+                if ps < self.shape[1]:
+                    return False
+                expect = ps * self.shape[ax]
+                continue
+            if self.strides[ax] != expect:
+                return False
+            expect *= self.shape[ax]
+        if self.shape[0] > 1:
+            pixels = math.prod(self.shape[2:])
+            if self.strides[0] != pixels * (ps if ps is not None else self.shape[1]):
+                return False
+        del want
+        return True
+
+    def is_contiguous(self):
+        expect = 1
+        for d, s in zip(reversed(self.shape), reversed(self.strides)):
+            if d == 1:
+                continue
+            if s != expect:
+                return False
+            expect *= d
+        return True
+
+
+@dataclass
+class Step:
+    method: str
+    name: str
+    args: list
+    reads: list = field(default_factory=list)
+    writes: list = field(default_factory=list)
+    op: str | None = None  # the graph op, when the C++ step's own name is less telling
+
+
+class PlanError(ModelError):
+    pass
+
+
+def _ints(v, n, default, what, where):
+    if v is None:
+        return [default] * n
+    v = [int(x) for x in v]
+    if len(v) != n:
+        raise PlanError(f"{where}: {what} has {len(v)} entries, expected {n}")
+    return v
+
+
+class Planner:
+    def __init__(self, model: Model, input_shapes: dict, algorithms=None, concat_slots=None):
+        self.model = model
+        self.g = model.graph
+        self.opset = model.opset
+        self.algorithms = algorithms or {}
+        self.steps: list[Step] = []
+        self.vals: dict = {}          # name -> T or np.ndarray (constant)
+        self.cl_cache: dict = {}
+        self.slots = concat_slots or {}   # tensor name -> (concat output name, axis offset)
+        self.shapes: dict = {}
+        self.input_shapes = input_shapes
+        self.consts: list = []        # (np.ndarray) added to the constant pool, in order
+        self.const_offset = 0
+        self.const_refs: dict = {}
+        self.info: dict = {}          # node name -> dict(algorithm, ...)
+
+    # ------------------------------------------------------------------ tensors
+    def new(self, shape, order=None, name=None):
+        shape = tuple(int(d) for d in shape)
+        if name is not None and name in self.slots:
+            return self._slot_view(name, shape, order)
+        size = max(1, math.prod(shape))
+        root = Root(size=(size + ALIGN - 1) // ALIGN * ALIGN)
+        return T(shape, _contig_strides(shape, order), ARENA, 0, root)
+
+    def _slot_view(self, name, shape, order):
+        cname, off = self.slots[name]
+        parent = self.vals.get(cname)
+        if parent is None:
+            cshape = self.known_shapes[cname]
+            parent = self.new(cshape, _cl_order(len(cshape)) if 3 <= len(cshape) <= 5 else None,
+                              name=cname)
+            self.vals[cname] = parent
+        return T(shape, parent.strides, parent.buf, parent.offset + off * parent.strides[1],
+                 parent.root)
+
+    def const_t(self, arr):
+        a = np.ascontiguousarray(arr, dtype=np.float32)
+        key = id(arr)
+        if key in self.const_refs:
+            return self.const_refs[key]
+        off = self.const_offset
+        self.consts.append(a)
+        self.const_offset += (a.size + ALIGN - 1) // ALIGN * ALIGN
+        t = T(a.shape, _contig_strides(a.shape), CONSTS, off)
+        self.const_refs[key] = t
+        self._keep = getattr(self, "_keep", []) + [arr]
+        return t
+
+    def rt(self, name, where):
+        """The runtime tensor of `name` (a constant becomes a constant-pool tensor)."""
+        v = self.vals.get(name)
+        if v is None:
+            raise PlanError(f"{where}: tensor {name!r} is not available")
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in "fiub":
+                raise PlanError(f"{where}: tensor {name!r} has dtype {v.dtype}")
+            return self.const_t(v.astype(np.float32))
+        return v
+
+    def const(self, name, where, what="input"):
+        v = self.vals.get(name)
+        if not isinstance(v, np.ndarray):
+            raise PlanError(f"{where}: {what} {name!r} must be a constant (initializer)")
+        return v
+
+    def cl(self, t: T, where):
+        if t.is_cl():
+            return t
+        key = id(t)
+        if key in self.cl_cache:
+            return self.cl_cache[key]
+        out = self.new(t.shape, _cl_order(t.rank))
+        self.step("add_copy", where + "/to_channels_last", ["Relayout", t, out], [t], [out])
+        self.cl_cache[key] = out
+        return out
+
+    def contiguous(self, t: T, where):
+        if t.is_contiguous():
+            return t
+        out = self.new(t.shape)
+        self.step("add_copy", where + "/contiguous", ["Relayout", t, out], [t], [out])
+        return out
+
+    def step(self, method, name, args, reads, writes, op=None):
+        self.steps.append(Step(method, name, args, reads, writes, op))
+
+    def out(self, node, i, shape, order=None):
+        name = node.outputs[i]
+        t = self.new(shape, order, name=name)
+        self.vals[name] = t
+        self.shapes[name] = tuple(shape)
+        return t
+
+    def set_view(self, node, i, t):
+        self.vals[node.outputs[i]] = t
+        self.shapes[node.outputs[i]] = tuple(t.shape)
+
+    # ------------------------------------------------------------------ driver
+    def run(self):
+        g = self.g
+        for name, arr in g.initializers.items():
+            self.vals[name] = arr
+            self.shapes[name] = tuple(arr.shape)
+        for i, vi in enumerate(g.inputs):
+            if vi.name in g.initializers:
+                continue
+            shape = tuple(self.input_shapes[vi.name])
+            self.vals[vi.name] = T(shape, _contig_strides(shape), 2 + self.input_index[vi.name], 0)
+            self.shapes[vi.name] = shape
+        for node in g.nodes:
+            where = f"node {node.name or node.op_type} ({node.op_type})"
+            try:
+                self.node(node, where)
+            except PlanError:
+                raise
+            except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
+                    OverflowError) as e:
+                raise PlanError(f"{where}: {e}") from None
+
+    def node(self, node, where):
+        op = node.op_type
+        ins = [self.vals.get(n) if n else None for n in node.inputs]
+        for n, v in zip(node.inputs, ins):
+            if n and v is None:
+                raise PlanError(f"{where}: input {n!r} is not available")
+        if op == "Constant":
+            return self._constant(node, where)
+        if op == "Shape" and isinstance(ins[0], T):
+            shape = np.array(ins[0].shape, np.int64)
+            start, end = attr(node, "start"), attr(node, "end")
+            self.vals[node.outputs[0]] = shape[start:end]
+            return
+        if all(v is None or isinstance(v, np.ndarray) for v in ins) and op not in ("Dropout",):
+            return self._fold(node, ins, where)
+        fn = getattr(self, "op_" + op, None)
+        if fn is None:
+            raise PlanError(f"{where}: op {op} is not supported on runtime tensors")
+        fn(node, ins, where)
+
+    def _constant(self, node, where):
+        for k in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+            v = node.attrs.get(k)
+            if v is not None:
+                dt = np.float32 if "float" in k else (np.int64 if "int" in k else None)
+                self.vals[node.outputs[0]] = np.asarray(v, dtype=dt)
+                return
+        raise PlanError(f"{where}: Constant without a supported value attribute")
+
+    def _fold(self, node, ins, where):
+        from . import evaluate  # numpy reference of every op
+        outs = evaluate.eval_node(node, ins, self.opset)
+        for name, v in zip(node.outputs, outs):
+            if name:
+                self.vals[name] = np.asarray(v)
+                self.shapes[name] = np.asarray(v).shape
+
+    # ------------------------------------------------------------------ convolutions
+    def _conv_geometry(self, node, x_shape, w_shape, transposed, where):
+        nd = len(x_shape) - 2
+        if nd < 1 or nd > 3:
+            raise PlanError(f"{where}: input must have 1-3 spatial axes, got shape {x_shape}")
+        k = list(w_shape[2:])
+        ks = attr(node, "kernel_shape")
+        if ks is not None and list(ks) != k:
+            raise PlanError(f"{where}: kernel_shape {ks} differs from the weight's {k}")
+        strides = _ints(attr(node, "strides"), nd, 1, "strides", where)
+        dil = _ints(attr(node, "dilations"), nd, 1, "dilations", where)
+        pads = _ints(attr(node, "pads"), 2 * nd, 0, "pads", where)
+        pb, pe = pads[:nd], pads[nd:]
+        auto = attr(node, "auto_pad") or "NOTSET"
+        outp = [0] * nd
+        ins = list(x_shape[2:])
+        if transposed:
+            outp = _ints(attr(node, "output_padding"), nd, 0, "output_padding", where)
+            oshape = attr(node, "output_shape")
+            if oshape is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
+                if oshape is not None:
+                    oshape = list(oshape)[-nd:]
+                else:
+                    oshape = [ins[i] * strides[i] for i in range(nd)]
+                for i in range(nd):
+                    total = (strides[i] * (ins[i] - 1) + outp[i] + (k[i] - 1) * dil[i] + 1
+                             - oshape[i])
+                    if total < 0:
+                        outp[i] -= total
+                        total = 0
+                    if auto == "SAME_UPPER":
+                        pb[i], pe[i] = total // 2, total - total // 2
+                    else:
+                        pb[i], pe[i] = total - total // 2, total // 2
+            elif auto == "VALID":
+                pb, pe = [0] * nd, [0] * nd
+        else:
+            if auto in ("SAME_UPPER", "SAME_LOWER"):
+                for i in range(nd):
+                    out = -(-ins[i] // strides[i])
+                    total = max(0, (out - 1) * strides[i] + (k[i] - 1) * dil[i] + 1 - ins[i])
+                    if auto == "SAME_UPPER":
+                        pb[i], pe[i] = total // 2, total - total // 2
+                    else:
+                        pb[i], pe[i] = total - total // 2, total // 2
+            elif auto == "VALID":
+                pb, pe = [0] * nd, [0] * nd
+            elif auto != "NOTSET":
+                raise PlanError(f"{where}: unknown auto_pad {auto!r}")
+        if min(strides) < 1 or min(dil) < 1 or min(pb + pe) < 0:
+            raise PlanError(f"{where}: strides and dilations must be >= 1 and pads >= 0")
+        return nd, strides, dil, pb, pe, outp
+
+    @staticmethod
+    def _pad3(v, fill):
+        return [fill] * (3 - len(v)) + list(v)
+
+    def _conv(self, node, ins, where, transposed, act=("none", 0.0, 0.0, -np.inf, np.inf),
+              residual=None):
+        x = ins[0]
+        w = self.const(node.inputs[1], where, "weight")
+        b = self.const(node.inputs[2], where, "bias") if len(node.inputs) > 2 and node.inputs[2] else None
+        w = np.ascontiguousarray(w, dtype=np.float32)
+        if w.ndim != x.rank:
+            raise PlanError(f"{where}: weight rank {w.ndim} differs from input rank {x.rank}")
+        group = int(attr(node, "group") or 1)
+        nd, strides, dil, pb, pe, outp = self._conv_geometry(node, x.shape, w.shape, transposed, where)
+        c_in = x.shape[1]
+        if group < 1 or c_in % group:
+            raise PlanError(f"{where}: {c_in} input channels are not divisible by group {group}")
+        if transposed:
+            if w.shape[0] != c_in:
+                raise PlanError(f"{where}: weight {w.shape} does not match {c_in} input channels")
+            c_out = w.shape[1] * group
+            osp = [(x.shape[2 + i] - 1) * strides[i] - pb[i] - pe[i] + (w.shape[2 + i] - 1) * dil[i]
+                   + 1 + outp[i] for i in range(nd)]
+        else:
+            if w.shape[1] * group != c_in:
+                raise PlanError(f"{where}: weight {w.shape} with group {group} does not match "
+                                f"{c_in} input channels")
+            c_out = w.shape[0]
+            osp = []
+            for i in range(nd):
+                span = (w.shape[2 + i] - 1) * dil[i] + 1
+                padded = x.shape[2 + i] + pb[i] + pe[i]
+                osp.append(0 if padded < span else (padded - span) // strides[i] + 1)
+        if c_out % group:
+            raise PlanError(f"{where}: {c_out} output channels are not divisible by group {group}")
+        if min(osp) < 1:
+            raise PlanError(f"{where}: output size {osp} is below 1")
+        if b is not None:
+            b = np.ascontiguousarray(b, dtype=np.float32).reshape(-1)
+            if b.shape[0] != c_out:
+                raise PlanError(f"{where}: bias has {b.shape[0]} entries, expected {c_out}")
+        xin = self.cl(x, where)
+        shape = (x.shape[0], c_out, *osp)
+        res = None
+        if residual is not None:
+            if tuple(residual.shape) != shape:
+                raise PlanError(f"{where}: residual shape {residual.shape} differs from the "
+                                f"output {shape}")
+            res = self.cl(residual, where)
+        y = self.out(node, 0, shape, _cl_order(len(shape)))
+        algo = self.algorithms.get(node.name, "auto")
+        self.step("add_conv", node.name or where,
+                  [xin, y, res, w, b, group, self._pad3(strides, 1), self._pad3(dil, 1),
+                   self._pad3(pb, 0), self._pad3(pe, 0), self._pad3(outp, 0), transposed, algo,
+                   *act], [xin] + ([res] if res is not None else []), [y], node.op_type)
+
+    def op_Conv(self, node, ins, where):
+        self._conv(node, ins, where, False)
+
+    def op_ConvTranspose(self, node, ins, where):
+        self._conv(node, ins, where, True)
+
+    def op_FusedConv(self, node, ins, where):
+        act = (attr(node, "activation"), float(attr(node, "alpha")), float(attr(node, "beta")),
+               float(attr(node, "clip_min")), float(attr(node, "clip_max")))
+        res = None
+        if len(node.inputs) > 3 and node.inputs[3]:
+            res = self.rt(node.inputs[3], where)
+        self._conv(node, ins, where, False, act, res)
+
+    def op_DeformConv(self, node, ins, where):
+        x = self.cl(ins[0], where)
+        w = np.ascontiguousarray(self.const(node.inputs[1], where, "weight"), np.float32)
+        off = self.cl(self.rt(node.inputs[2], where), where)
+        b = None
+        if len(node.inputs) > 3 and node.inputs[3]:
+            b = np.ascontiguousarray(self.const(node.inputs[3], where, "bias"), np.float32)
+        mask = None
+        if len(node.inputs) > 4 and node.inputs[4]:
+            mask = self.cl(self.rt(node.inputs[4], where), where)
+        if x.rank != 4:
+            raise PlanError(f"{where}: DeformConv supports 2D inputs only")
+        strides = _ints(attr(node, "strides"), 2, 1, "strides", where)
+        dil = _ints(attr(node, "dilations"), 2, 1, "dilations", where)
+        pads = _ints(attr(node, "pads"), 4, 0, "pads", where)
+        osp = [(x.shape[2 + i] + pads[i] + pads[2 + i] - (w.shape[2 + i] - 1) * dil[i] - 1)
+               // strides[i] + 1 for i in range(2)]
+        y = self.out(node, 0, (x.shape[0], w.shape[0], *osp), _cl_order(4))
+        self.step("add_deform", node.name or where,
+                  [x, off, mask, y, w, b, strides, pads[:2], pads[2:], dil,
+                   int(attr(node, "group")), int(attr(node, "offset_group"))],
+                  [x, off] + ([mask] if mask is not None else []), [y])
+
+    def op_LocalConv(self, node, ins, where):
+        x = self.cl(ins[0], where)
+        w = np.ascontiguousarray(self.const(node.inputs[1], where, "weight"), np.float32)
+        b = None
+        if len(node.inputs) > 2 and node.inputs[2]:
+            b = np.ascontiguousarray(self.const(node.inputs[2], where, "bias"), np.float32)
+        if w.ndim != 6:
+            raise PlanError(f"{where}: LocalConv weight must be (out_h, out_w, c_out, c_in, kh, kw)")
+        k = list(w.shape[4:])
+        strides = _ints(attr(node, "strides"), 2, 1, "strides", where)
+        dil = _ints(attr(node, "dilations"), 2, 1, "dilations", where)
+        pads = _ints(attr(node, "pads"), 4, 0, "pads", where)
+        y = self.out(node, 0, (x.shape[0], w.shape[2], w.shape[0], w.shape[1]), _cl_order(4))
+        self.step("add_local", node.name or where,
+                  [x, y, w, b, k, strides, pads[:2], pads[2:], dil], [x], [y])
+
+    def op_BatchNormalization(self, node, ins, where):
+        x = self.cl(ins[0], where)
+        scale, bias, mean, var = (np.ascontiguousarray(self.const(n, where), np.float32).reshape(-1)
+                                  for n in node.inputs[1:5])
+        y = self.out(node, 0, x.shape, _cl_order(x.rank))
+        self.step("add_batchnorm", node.name or where,
+                  [x, y, mean, var, scale, bias, float(attr(node, "epsilon"))], [x], [y])
+
+    def op_SqueezeExcite(self, node, ins, where):
+        x = self.cl(ins[0], where)
+        w1, b1, w2, b2 = (np.ascontiguousarray(self.const(n, where), np.float32)
+                          for n in node.inputs[1:5])
+        y = self.out(node, 0, x.shape, _cl_order(x.rank))
+        self.step("add_squeeze_excite", node.name or where,
+                  [x, y, w1.reshape(w1.shape[0], -1), b1.reshape(-1), w2.reshape(w2.shape[0], -1),
+                   b2.reshape(-1), attr(node, "activation"), float(attr(node, "alpha")),
+                   float(attr(node, "beta")), float(attr(node, "clip_min")),
+                   float(attr(node, "clip_max")), attr(node, "gate"),
+                   float(attr(node, "gate_alpha")), float(attr(node, "gate_beta"))], [x], [y])
+
+    def op_ChannelShuffle(self, node, ins, where):
+        x = self.cl(ins[0], where)
+        y = self.out(node, 0, x.shape, _cl_order(x.rank))
+        self.step("add_shuffle", node.name or where, [x, y, int(attr(node, "group"))], [x], [y])
+
+    # ------------------------------------------------------------------ pooling / resize
+    def _pool_geometry(self, node, x_shape, where, dilated=True):
+        nd = len(x_shape) - 2
+        k = _ints(attr(node, "kernel_shape"), nd, 1, "kernel_shape", where)
+        s = _ints(attr(node, "strides"), nd, 1, "strides", where)
+        d = _ints(attr(node, "dilations") if dilated else None, nd, 1, "dilations", where)
+        pads = _ints(attr(node, "pads"), 2 * nd, 0, "pads", where)
+        pb, pe = pads[:nd], pads[nd:]
+        ceil = bool(attr(node, "ceil_mode"))
+        auto = attr(node, "auto_pad") or "NOTSET"
+        ins = x_shape[2:]
+        out = []
+        for i in range(nd):
+            span = (k[i] - 1) * d[i] + 1
+            if auto in ("SAME_UPPER", "SAME_LOWER"):
+                o = -(-ins[i] // s[i])
+                total = max(0, (o - 1) * s[i] + span - ins[i])
+                if auto == "SAME_UPPER":
+                    pb[i], pe[i] = total // 2, total - total // 2
+                else:
+                    pb[i], pe[i] = total - total // 2, total // 2
+            elif auto == "VALID":
+                pb[i] = pe[i] = 0
+                o = -(-(ins[i] - span + 1) // s[i])
+            else:
+                num = ins[i] + pb[i] + pe[i] - span
+                o = (-(-num // s[i]) if ceil else num // s[i]) + 1
+                if ceil and (o - 1) * s[i] >= ins[i] + pb[i]:
+                    o -= 1
+            out.append(o)
+        if min(k + s + d) < 1 or min(pb + pe) < 0:
+            raise PlanError(f"{where}: kernel, strides, dilations must be >= 1 and pads >= 0")
+        if min(out) < 1:
+            raise PlanError(f"{where}: output size {out} is below 1")
+        return nd, k, s, d, pb, pe, out, ceil
+
+    def _pool(self, node, ins, where, is_max):
+        x = self.cl(ins[0], where)
+        nd, k, s, d, pb, pe, osp, ceil = self._pool_geometry(node, x.shape, where, is_max)
+        cip = bool(attr(node, "count_include_pad")) if not is_max else False
+        y = self.out(node, 0, (x.shape[0], x.shape[1], *osp), _cl_order(x.rank))
+        if len(node.outputs) > 1 and node.outputs[1]:
+            raise PlanError(f"{where}: MaxPool's Indices output is not supported")
+        fast = nd == 2 and (is_max or not cip or not any(pb + pe)) and all(
+            p <= ((kk - 1) * dd + 1) // 2 for p, kk, dd in zip(pb + pe, k + k, d + d))
+        if fast:
+            try:
+                probe = _native.Plan([], [])
+                probe.add_pool2d("probe", (0, 0, list(x.shape), list(x.strides)),
+                                 (0, 0, list(y.shape), list(y.strides)), is_max, k, s, pb, pe, d,
+                                 ceil, cip)
+            except ValueError:
+                fast = False
+        if fast:
+            self.step("add_pool2d", node.name or where, [x, y, is_max, k, s, pb, pe, d, ceil, cip],
+                      [x], [y])
+        else:
+            self.step("add_window_pool", node.name or where,
+                      [x, y, is_max, self._pad3(k, 1), self._pad3(s, 1), self._pad3(d, 1),
+                       self._pad3(pb, 0), self._pad3(pe, 0), cip], [x], [y])
+
+    def op_MaxPool(self, node, ins, where):
+        self._pool(node, ins, where, True)
+
+    def op_AveragePool(self, node, ins, where):
+        self._pool(node, ins, where, False)
+
+    def _global_pool(self, node, ins, where, is_max):
+        x = ins[0]
+        if x.rank < 3:
+            raise PlanError(f"{where}: input must have spatial axes, got shape {x.shape}")
+        x = self.cl(x, where)
+        shape = (x.shape[0], x.shape[1]) + (1,) * (x.rank - 2)
+        y = self.out(node, 0, shape, _cl_order(x.rank))
+        self.step("add_global_pool", node.name or where, [x, y, is_max], [x], [y])
+
+    def op_GlobalAveragePool(self, node, ins, where):
+        self._global_pool(node, ins, where, False)
+
+    def op_GlobalMaxPool(self, node, ins, where):
+        self._global_pool(node, ins, where, True)
+
+    def op_Resize(self, node, ins, where):
+        x = ins[0]
+        roi = scales = sizes = None
+        if node.op_type == "Upsample":
+            scales = attr(node, "scales")
+            if len(node.inputs) > 1 and node.inputs[1]:
+                scales = self.const(node.inputs[1], where, "scales")
+        else:
+            if len(node.inputs) > 2 and node.inputs[2]:
+                scales = self.const(node.inputs[2], where, "scales")
+            if len(node.inputs) > 3 and node.inputs[3]:
+                sizes = self.const(node.inputs[3], where, "sizes")
+            if len(node.inputs) > 1 and node.inputs[1]:
+                roi = self.const(node.inputs[1], where, "roi")
+        if attr(node, "axes") is not None:
+            raise PlanError(f"{where}: Resize with axes is not supported")
+        r = x.rank
+        if sizes is not None and np.asarray(sizes).size:
+            sizes = [int(v) for v in np.asarray(sizes).reshape(-1)]
+            if len(sizes) != r:
+                raise PlanError(f"{where}: sizes has {len(sizes)} entries for rank {r}")
+            scl = [sizes[i] / x.shape[i] for i in range(r)]
+            out = sizes
+        elif scales is not None and np.asarray(scales).size:
+            scl = [float(v) for v in np.asarray(scales).reshape(-1)]
+            if len(scl) != r or min(scl) <= 0:
+                raise PlanError(f"{where}: scales must have {r} positive entries")
+            out = [int(math.floor(x.shape[i] * scl[i])) for i in range(r)]
+        else:
+            raise PlanError(f"{where}: Resize needs scales or sizes")
+        if r != 4 or out[0] != x.shape[0] or out[1] != x.shape[1]:
+            raise PlanError(f"{where}: only spatial resizing of 4D tensors is supported")
+        if min(out) < 1:
+            raise PlanError(f"{where}: output size {out} is below 1")
+        mode = attr(node, "mode")
+        if mode not in ("nearest", "linear", "bilinear"):
+            raise PlanError(f"{where}: Resize mode {mode!r} is not supported")
+        ctm = attr(node, "coordinate_transformation_mode") if node.op_type == "Resize" else "asymmetric"
+        if node.op_type == "Resize" and self.opset < 11:
+            ctm = "asymmetric"
+        nmode = attr(node, "nearest_mode") if node.op_type == "Resize" else "floor"
+        if node.op_type == "Resize" and self.opset < 11:
+            nmode = "floor"
+        if ctm == "tf_crop_and_resize":
+            raise PlanError(f"{where}: tf_crop_and_resize is not supported")
+        del roi
+        tables = []
+        for a in (2, 3):
+            tables += _resize_axis(x.shape[a], out[a], scl[a], ctm, mode != "nearest", nmode, where)
+        xin = self.cl(x, where)
+        y = self.out(node, 0, tuple(out), _cl_order(4))
+        self.step("add_resize", node.name or where, [xin, y, mode != "nearest", *tables], [xin], [y])
+
+    op_Upsample = op_Resize
+
+    # ------------------------------------------------------------------ element-wise
+    def _unary(self, node, ins, where, act):
+        x = ins[0]
+        order = sorted(range(x.rank), key=lambda a: -abs(x.strides[a]) if x.shape[a] > 1 else 0)
+        y = self.out(node, 0, x.shape, _layout_order(x))
+        del order
+        self.step("add_unary", node.name or where, [node.op_type, x, y, *act], [x], [y])
+
+    def op_Relu(self, node, ins, where):
+        self._unary(node, ins, where, ("none", 0.0, 0.0, 0.0, np.inf))
+
+    def op_LeakyRelu(self, node, ins, where):
+        self._unary(node, ins, where, ("leaky_relu", float(attr(node, "alpha")), 0.0, -np.inf, np.inf))
+
+    def op_Clip(self, node, ins, where):
+        lo, hi = attr(node, "min"), attr(node, "max")
+        lo = -np.inf if lo is None else lo
+        hi = np.inf if hi is None else hi
+        if len(node.inputs) > 1 and node.inputs[1]:
+            lo = float(np.asarray(self.const(node.inputs[1], where, "min")).reshape(-1)[0])
+        if len(node.inputs) > 2 and node.inputs[2]:
+            hi = float(np.asarray(self.const(node.inputs[2], where, "max")).reshape(-1)[0])
+        if lo > hi:  # ONNX: every output is max
+            lo = hi
+        self._unary(node, ins, where, ("none", 0.0, 0.0, float(lo), float(hi)))
+
+    def op_HardSwish(self, node, ins, where):
+        self._unary(node, ins, where, ("hardswish", 0.0, 0.0, -np.inf, np.inf))
+
+    def op_HardSigmoid(self, node, ins, where):
+        self._unary(node, ins, where, ("hardsigmoid", float(attr(node, "alpha")),
+                                       float(attr(node, "beta")), -np.inf, np.inf))
+
+    def op_Sigmoid(self, node, ins, where):
+        self._unary(node, ins, where, ("sigmoid", 0.0, 0.0, -np.inf, np.inf))
+
+    def op_Tanh(self, node, ins, where):
+        self._unary(node, ins, where, ("tanh", 0.0, 0.0, -np.inf, np.inf))
+
+    def _binary(self, node, ins, where):
+        a = self.rt(node.inputs[0], where)
+        b = self.rt(node.inputs[1], where)
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+        r = len(shape)
+        ref = a if tuple(a.shape) == shape and a.buf != CONSTS else (
+            b if tuple(b.shape) == shape else a)
+        if tuple(ref.shape) == shape:
+            order = _layout_order(ref)
+        else:
+            order = None
+        y = self.out(node, 0, shape, order)
+        self.step("add_binary", node.name or where,
+                  [node.op_type, _broadcast(a, shape), _broadcast(b, shape), y], [a, b], [y])
+        del r
+
+    op_Add = op_Sub = op_Mul = op_Div = _binary
+
+    def op_Softmax(self, node, ins, where):
+        x = ins[0]
+        axis = int(attr(node, "axis"))
+        if self.opset < 13 and "axis" not in node.attrs:
+            axis = 1
+        if not -x.rank <= axis < x.rank:
+            raise PlanError(f"{where}: axis {axis} out of range for rank {x.rank}")
+        axis %= x.rank
+        if self.opset < 13 and axis != x.rank - 1:
+            xc = self.contiguous(x, where)
+            outer = math.prod(x.shape[:axis])
+            flat = T((outer, math.prod(x.shape[axis:])), (math.prod(x.shape[axis:]), 1),
+                     xc.buf, xc.offset, xc.root)
+            y = self.out(node, 0, x.shape)
+            yf = T(flat.shape, flat.strides, y.buf, y.offset, y.root)
+            self.step("add_softmax", node.name or where, [flat, yf, 1], [flat], [yf])
+            return
+        y = self.out(node, 0, x.shape, _layout_order(x))
+        self.step("add_softmax", node.name or where, [x, y, axis], [x], [y])
+
+    # ------------------------------------------------------------------ linear algebra
+    def op_Gemm(self, node, ins, where):
+        a = self.rt(node.inputs[0], where)
+        if a.rank != 2:
+            raise PlanError(f"{where}: Gemm input A must be 2D, got {a.shape}")
+        ta, tb = int(attr(node, "transA")), int(attr(node, "transB"))
+        alpha, beta = float(attr(node, "alpha")), float(attr(node, "beta"))
+        if ta:
+            a = T(a.shape[::-1], a.strides[::-1], a.buf, a.offset, a.root)
+        bv = self.vals.get(node.inputs[1])
+        c = None
+        if len(node.inputs) > 2 and node.inputs[2]:
+            c = self.vals.get(node.inputs[2])
+        m, k = a.shape
+        if isinstance(bv, np.ndarray):
+            bmat = bv.T if tb else bv
+            if bmat.ndim != 2 or bmat.shape[0] != k:
+                raise PlanError(f"{where}: B shape {bv.shape} does not match A {a.shape}")
+            n = bmat.shape[1]
+            w = np.ascontiguousarray((alpha * bmat.astype(np.float64)).T, np.float32)[:, :, None]
+            bias = None
+            rest = None
+            if c is not None:
+                if isinstance(c, np.ndarray) and c.size in (1, n) and (c.ndim < 2 or c.shape[0] == 1):
+                    bias = np.broadcast_to((beta * c.astype(np.float64)).reshape(-1),
+                                           (n,)).astype(np.float32)
+                else:
+                    rest = c
+            x3 = T((1, k, m), (0, a.strides[1], a.strides[0]), a.buf, a.offset, a.root)
+            x3 = self.cl(x3, where)
+            yname = node.outputs[0]
+            y = self.new((m, n), name=None)
+            y3 = T((1, n, m), (0, 1, n), y.buf, y.offset, y.root)
+            algo = self.algorithms.get(node.name, "auto")
+            self.step("add_conv", node.name or where,
+                      [x3, y3, None, w, bias, 1, [1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0],
+                       [0, 0, 0], False, algo, "none", 0.0, 0.0, -np.inf, np.inf], [x3], [y3],
+                      "Gemm")
+            if rest is not None:
+                ct = self.rt(node.inputs[2], where)
+                if beta != 1.0:
+                    raise PlanError(f"{where}: Gemm with a runtime C and beta != 1 is not supported")
+                out = self.new((m, n), name=yname)
+                self.step("add_binary", (node.name or where) + "/C",
+                          ["Add", y, _broadcast(ct, (m, n)), out], [y, ct], [out])
+                y = out
+            self.vals[yname] = y
+            self.shapes[yname] = (m, n)
+            return
+        b = self.rt(node.inputs[1], where)
+        if tb:
+            b = T(b.shape[::-1], b.strides[::-1], b.buf, b.offset, b.root)
+        if alpha != 1.0 or (c is not None):
+            raise PlanError(f"{where}: Gemm with a runtime B supports alpha 1 and no C only")
+        y = self.out(node, 0, (m, b.shape[1]))
+        self.step("add_matmul", node.name or where, [a, b, y], [a, b], [y])
+
+    def op_MatMul(self, node, ins, where):
+        a = self.rt(node.inputs[0], where)
+        bv = self.vals.get(node.inputs[1])
+        if isinstance(bv, np.ndarray) and bv.ndim == 2 and a.rank >= 2 and a.is_contiguous():
+            k, n = bv.shape
+            if a.shape[-1] != k:
+                raise PlanError(f"{where}: shapes {a.shape} and {bv.shape} do not match")
+            m = math.prod(a.shape[:-1])
+            w = np.ascontiguousarray(bv.T, np.float32)[:, :, None]
+            x3 = T((1, k, m), (0, 1, k), a.buf, a.offset, a.root)
+            shape = (*a.shape[:-1], n)
+            y = self.out(node, 0, shape)
+            y3 = T((1, n, m), (0, 1, n), y.buf, y.offset, y.root)
+            self.step("add_conv", node.name or where,
+                      [x3, y3, None, w, None, 1, [1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0],
+                       [0, 0, 0], False, self.algorithms.get(node.name, "auto"), "none", 0.0,
+                       0.0, -np.inf, np.inf], [x3], [y3], "MatMul")
+            return
+        b = self.rt(node.inputs[1], where)
+        if a.rank < 2 or b.rank < 2:
+            raise PlanError(f"{where}: MatMul of 1D operands is not supported")
+        batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        if a.shape[-1] != b.shape[-2]:
+            raise PlanError(f"{where}: shapes {a.shape} and {b.shape} do not match")
+        shape = (*batch, a.shape[-2], b.shape[-1])
+        y = self.out(node, 0, shape)
+        self.step("add_matmul", node.name or where,
+                  [_broadcast(a, (*batch, *a.shape[-2:])), _broadcast(b, (*batch, *b.shape[-2:])), y],
+                  [a, b], [y])
+
+    # ------------------------------------------------------------------ views and copies
+    def _reshape_to(self, node, x, shape, where):
+        shape = tuple(int(d) for d in shape)
+        if math.prod(shape) != math.prod(x.shape):
+            raise PlanError(f"{where}: cannot reshape {x.shape} to {shape}")
+        xc = self.contiguous(x, where)
+        self.set_view(node, 0, T(shape, _contig_strides(shape), xc.buf, xc.offset, xc.root))
+
+    def op_Reshape(self, node, ins, where):
+        x = ins[0]
+        spec = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "shape")).reshape(-1)]
+        allowzero = int(attr(node, "allowzero"))
+        shape = []
+        for i, d in enumerate(spec):
+            if d == 0 and not allowzero:
+                if i >= x.rank:
+                    raise PlanError(f"{where}: shape entry {i} copies a missing input axis")
+                d = x.shape[i]
+            shape.append(d)
+        if shape.count(-1) > 1:
+            raise PlanError(f"{where}: at most one -1 in the target shape")
+        if -1 in shape:
+            known = math.prod(d for d in shape if d != -1)
+            total = math.prod(x.shape)
+            if known == 0 or total % known:
+                raise PlanError(f"{where}: cannot infer -1 when reshaping {x.shape} to {spec}")
+            shape[shape.index(-1)] = total // known
+        if any(d < 0 for d in shape):
+            raise PlanError(f"{where}: negative dimension in target shape {spec}")
+        self._reshape_to(node, x, shape, where)
+
+    def op_Flatten(self, node, ins, where):
+        x = ins[0]
+        axis = int(attr(node, "axis"))
+        if not -x.rank <= axis <= x.rank:
+            raise PlanError(f"{where}: axis {axis} out of range")
+        axis %= x.rank + 1 if axis < 0 else (x.rank + 1)
+        self._reshape_to(node, x, (math.prod(x.shape[:axis]), math.prod(x.shape[axis:])), where)
+
+    def _axes(self, node, where, rank):
+        axes = attr(node, "axes")
+        if len(node.inputs) > 1 and node.inputs[1]:
+            axes = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "axes")).reshape(-1)]
+        if axes is None:
+            return None
+        out = []
+        for a in axes:
+            if not -rank <= a < rank:
+                raise PlanError(f"{where}: axis {a} out of range for rank {rank}")
+            out.append(a % rank)
+        return out
+
+    def op_Squeeze(self, node, ins, where):
+        x = ins[0]
+        axes = self._axes(node, where, x.rank)
+        if axes is None:
+            axes = [i for i, d in enumerate(x.shape) if d == 1]
+        for a in axes:
+            if x.shape[a] != 1:
+                raise PlanError(f"{where}: cannot squeeze axis {a} of size {x.shape[a]}")
+        keep = [i for i in range(x.rank) if i not in axes]
+        self.set_view(node, 0, T(tuple(x.shape[i] for i in keep), tuple(x.strides[i] for i in keep),
+                                 x.buf, x.offset, x.root))
+
+    def op_Unsqueeze(self, node, ins, where):
+        x = ins[0]
+        axes = self._axes(node, where, x.rank + len(self._axes_raw(node, where)))
+        shape, strides = list(x.shape), list(x.strides)
+        for a in sorted(axes):
+            shape.insert(a, 1)
+            strides.insert(a, 0)
+        self.set_view(node, 0, T(tuple(shape), tuple(strides), x.buf, x.offset, x.root))
+
+    def _axes_raw(self, node, where):
+        axes = attr(node, "axes")
+        if len(node.inputs) > 1 and node.inputs[1]:
+            axes = np.asarray(self.const(node.inputs[1], where, "axes")).reshape(-1)
+        if axes is None:
+            raise PlanError(f"{where}: Unsqueeze needs axes")
+        return list(axes)
+
+    def op_Transpose(self, node, ins, where):
+        x = ins[0]
+        perm = attr(node, "perm")
+        perm = list(range(x.rank))[::-1] if perm is None else [int(p) for p in perm]
+        if sorted(perm) != list(range(x.rank)):
+            raise PlanError(f"{where}: perm {perm} is not a permutation of {x.rank} axes")
+        self.set_view(node, 0, T(tuple(x.shape[p] for p in perm), tuple(x.strides[p] for p in perm),
+                                 x.buf, x.offset, x.root))
+
+    def op_Identity(self, node, ins, where):
+        self.set_view(node, 0, ins[0])
+
+    def op_Dropout(self, node, ins, where):
+        x = self.rt(node.inputs[0], where)
+        self.set_view(node, 0, x)
+        if len(node.outputs) > 1 and node.outputs[1]:
+            self.vals[node.outputs[1]] = np.ones(x.shape, bool)
+
+    def op_Slice(self, node, ins, where):
+        x = ins[0]
+        get = lambda i: ([int(v) for v in np.asarray(self.const(node.inputs[i], where)).reshape(-1)]
+                         if len(node.inputs) > i and node.inputs[i] else None)
+        starts, ends, axes, steps = get(1), get(2), get(3), get(4)
+        axes = list(range(len(starts))) if axes is None else [a % x.rank for a in axes]
+        steps = [1] * len(starts) if steps is None else steps
+        shape, strides, offset = list(x.shape), list(x.strides), x.offset
+        for st, en, ax, sp in zip(starts, ends, axes, steps):
+            if sp == 0:
+                raise PlanError(f"{where}: slice step 0")
+            idx = range(shape[ax])[slice(st, en, sp)] if True else None
+            n = len(idx)
+            if n:
+                offset += idx.start * strides[ax]
+            shape[ax] = n
+            strides[ax] *= sp
+        self.set_view(node, 0, T(tuple(shape), tuple(strides), x.buf, offset, x.root))
+
+    def op_Split(self, node, ins, where):
+        x = ins[0]
+        axis = int(attr(node, "axis")) % x.rank
+        split = attr(node, "split")
+        if len(node.inputs) > 1 and node.inputs[1]:
+            split = [int(v) for v in np.asarray(self.const(node.inputs[1], where)).reshape(-1)]
+        n = len(node.outputs)
+        if split is None:
+            size = x.shape[axis]
+            per = -(-size // n)
+            split = [min(per, size - i * per) for i in range(n)]
+        if sum(split) != x.shape[axis] or len(split) != n or min(split) < 0:
+            raise PlanError(f"{where}: split {split} does not divide axis of size {x.shape[axis]}")
+        off = 0
+        for i, s in enumerate(split):
+            shape = list(x.shape)
+            shape[axis] = s
+            self.set_view(node, i, T(tuple(shape), x.strides, x.buf, x.offset + off * x.strides[axis],
+                                     x.root))
+            off += s
+
+    def op_Gather(self, node, ins, where):
+        x = ins[0]
+        idx = self.const(node.inputs[1], where, "indices")
+        axis = int(attr(node, "axis")) % x.rank
+        if idx.ndim != 0:
+            raise PlanError(f"{where}: Gather on a runtime tensor supports a scalar index only")
+        i = int(idx)
+        if not -x.shape[axis] <= i < x.shape[axis]:
+            raise PlanError(f"{where}: index {i} out of range")
+        i %= x.shape[axis]
+        keep = [a for a in range(x.rank) if a != axis]
+        self.set_view(node, 0, T(tuple(x.shape[a] for a in keep), tuple(x.strides[a] for a in keep),
+                                 x.buf, x.offset + i * x.strides[axis], x.root))
+
+    def op_Concat(self, node, ins, where):
+        ts = [self.rt(n, where) for n in node.inputs]
+        r = ts[0].rank
+        axis = int(attr(node, "axis"))
+        if not -r <= axis < r:
+            raise PlanError(f"{where}: axis {axis} out of range for rank {r}")
+        axis %= r
+        for t in ts:
+            if t.rank != r or any(t.shape[i] != ts[0].shape[i] for i in range(r) if i != axis):
+                raise PlanError(f"{where}: input shapes {[t.shape for t in ts]} differ off the "
+                                f"concat axis")
+        shape = list(ts[0].shape)
+        shape[axis] = sum(t.shape[axis] for t in ts)
+        name = node.outputs[0]
+        y = self.vals.get(name) if name in self.slot_parents else None
+        if y is None:
+            order = _cl_order(r) if 3 <= r <= 5 and axis == 1 else _layout_order(ts[0])
+            y = self.out(node, 0, shape, order)
+        else:
+            self.shapes[name] = tuple(shape)
+        off = 0
+        for n, t in zip(node.inputs, ts):
+            dst = T(t.shape, y.strides, y.buf, y.offset + off * y.strides[axis], y.root)
+            if not (n in self.slots and self.slots[n][0] == name):
+                self.step("add_copy", f"{node.name or where}/{n}", ["Concat", t, dst], [t], [dst])
+            off += t.shape[axis]
+
+    def op_Pad(self, node, ins, where):
+        x = ins[0]
+        mode = attr(node, "mode")
+        if mode != "constant":
+            raise PlanError(f"{where}: Pad mode {mode!r} is not supported")
+        pads = attr(node, "pads")
+        value = float(attr(node, "value") or 0.0)
+        if len(node.inputs) > 1 and node.inputs[1]:
+            pads = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "pads")).reshape(-1)]
+        if len(node.inputs) > 2 and node.inputs[2]:
+            cv = np.asarray(self.const(node.inputs[2], where, "constant_value")).reshape(-1)
+            value = float(cv[0]) if cv.size else 0.0
+        axes = None
+        if len(node.inputs) > 3 and node.inputs[3]:
+            axes = [int(a) % x.rank for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
+        axes = list(range(x.rank)) if axes is None else axes
+        if pads is None or len(pads) != 2 * len(axes):
+            raise PlanError(f"{where}: pads must have 2 x {len(axes)} entries")
+        pb, pe = [0] * x.rank, [0] * x.rank
+        for i, a in enumerate(axes):
+            pb[a], pe[a] = pads[i], pads[len(axes) + i]
+        if any(p < 0 for p in pb + pe):
+            raise PlanError(f"{where}: negative pads (cropping) are not supported")
+        shape = tuple(x.shape[i] + pb[i] + pe[i] for i in range(x.rank))
+        y = self.out(node, 0, shape, _layout_order(x) if 3 <= x.rank <= 5 else None)
+        self.step("add_fill", (node.name or where) + "/fill", ["Pad", y, value], [], [y])
+        off = sum(pb[i] * y.strides[i] for i in range(x.rank))
+        dst = T(x.shape, y.strides, y.buf, y.offset + off, y.root)
+        self.step("add_copy", node.name or where, ["Pad", x, dst], [x], [dst])
+
+    # ------------------------------------------------------------------ outputs
+    def finish(self):
+        self.out_refs = []
+        for j, vi in enumerate(self.g.outputs):
+            v = self.vals.get(vi.name)
+            if v is None:
+                raise PlanError(f"graph output {vi.name!r} was not computed")
+            t = self.rt(vi.name, "graph output")
+            dst = T(t.shape, _contig_strides(t.shape), 2 + self.n_inputs + j, 0)
+            self.step("add_copy", f"output/{vi.name}", ["Output", t, dst], [t], [dst])
+            self.out_refs.append(dst)
+
+
+def _layout_order(t: T):
+    """The axis order (outermost first) of an existing tensor's memory, size-1 axes in place."""
+    return sorted(range(t.rank), key=lambda a: (-t.strides[a], a) if t.shape[a] > 1 else (0, a))
+
+
+def _broadcast(t: T, shape):
+    r = len(shape)
+    pad = r - t.rank
+    tshape = (1,) * pad + tuple(t.shape)
+    tstr = (0,) * pad + tuple(t.strides)
+    strides = []
+    for d, ts, s in zip(shape, tshape, tstr):
+        if ts == d:
+            strides.append(s if d > 1 else 0)
+        elif ts == 1:
+            strides.append(0)
+        else:
+            raise PlanError(f"cannot broadcast {t.shape} to {shape}")
+    return T(tuple(shape), tuple(strides), t.buf, t.offset, t.root)
+
+
+def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
+    o = np.arange(n_out, dtype=np.float64)
+    if ctm == "half_pixel":
+        x = (o + 0.5) / scale - 0.5
+    elif ctm == "pytorch_half_pixel":
+        x = (o + 0.5) / scale - 0.5 if n_out > 1 else np.zeros(n_out)
+    elif ctm == "align_corners":
+        x = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros(n_out)
+    elif ctm == "asymmetric":
+        x = o / scale
+    elif ctm == "half_pixel_symmetric":
+        adj = n_out / (scale * n_in)
+        center = n_in / 2
+        offset = center * (1 - adj)
+        x = offset + (o + 0.5) / scale - 0.5
+    else:
+        raise PlanError(f"{where}: coordinate_transformation_mode {ctm!r} is not supported")
+    if linear:
+        f = np.floor(x)
+        l1 = (x - f).astype(np.float32)
+        i0 = np.clip(f, 0, n_in - 1).astype(np.int64)
+        i1 = np.clip(f + 1, 0, n_in - 1).astype(np.int64)
+        l0 = (1 - l1).astype(np.float32)
+        return [i0.tolist(), i1.tolist(), l0.tolist(), l1.tolist()]
+    if nmode == "round_prefer_floor":
+        i = np.where(x - np.floor(x) == 0.5, np.floor(x), np.round(x))
+    elif nmode == "round_prefer_ceil":
+        i = np.where(x - np.floor(x) == 0.5, np.ceil(x), np.round(x))
+    elif nmode == "floor":
+        i = np.floor(x)
+    elif nmode == "ceil":
+        i = np.ceil(x)
+    else:
+        raise PlanError(f"{where}: nearest_mode {nmode!r} is not supported")
+    i = np.clip(i, 0, n_in - 1).astype(np.int64)
+    ones = np.ones(n_out, np.float32)
+    return [i.tolist(), i.tolist(), ones.tolist(), np.zeros(n_out, np.float32).tolist()]
+
+
+# ---------------------------------------------------------------------- whole-plan assembly
+
+def _concat_slots(model: Model, shapes: dict, vals: dict):
+    """Concat inputs whose producers can write straight into the concat's output."""
+    g = model.graph
+    consumers: dict = {}
+    producer = {}
+    for n in g.nodes:
+        for t in n.inputs:
+            consumers[t] = consumers.get(t, 0) + 1
+        for t in n.outputs:
+            producer[t] = n
+    outputs = {v.name for v in g.outputs}
+    slots = {}
+    for n in g.nodes:
+        if n.op_type != "Concat" or n.domain:
+            continue
+        if n.outputs[0] not in shapes:
+            continue
+        r = len(shapes[n.outputs[0]])
+        axis = int(attr(n, "axis")) % max(r, 1)
+        if not (3 <= r <= 5 and axis == 1):
+            continue
+        off = 0
+        seen = set()
+        for t in n.inputs:
+            p = producer.get(t)
+            ok = (p is not None and p.op_type not in _VIEW_OPS and p.op_type != "Concat"
+                  and consumers.get(t) == 1 and t not in outputs and t not in seen
+                  and len(p.outputs) == 1 and not isinstance(vals.get(t), np.ndarray)
+                  and t in shapes)
+            if ok:
+                slots[t] = (n.outputs[0], off)
+            seen.add(t)
+            if t not in shapes:
+                break
+            off += shapes[t][1]
+    return slots
+
+
+def build(model: Model, input_shapes: dict, algorithms=None, zero_copy_concat=True):
+    """Plans `model` for the given input shapes; returns a PlannedModel."""
+    names = [v.name for v in model.graph.inputs if v.name not in model.graph.initializers]
+    idx = {n: i for i, n in enumerate(names)}
+
+    def plan(slots, known=None):
+        p = Planner(model, input_shapes, algorithms, slots)
+        p.known_shapes = known or {}
+        p.input_index = idx
+        p.n_inputs = len(names)
+        p.slot_parents = {c for c, _ in slots.values()}
+        p.run()
+        p.finish()
+        return p
+
+    p = plan({})
+    if zero_copy_concat:
+        slots = _concat_slots(model, p.shapes, p.vals)
+        if slots:
+            p = plan(slots, p.shapes)
+    return PlannedModel(p, names, algorithms)
+
+
+class PlannedModel:
+    def __init__(self, p: Planner, input_names, algorithms):
+        self.input_names = input_names
+        self.input_shapes = [tuple(p.input_shapes[n]) for n in input_names]
+        self.output_names = [v.name for v in p.g.outputs]
+        self.output_shapes = [tuple(t.shape) for t in p.out_refs]
+        steps = p.steps
+        # liveness of arena roots
+        roots = []
+        for i, st in enumerate(steps):
+            for t in st.reads + st.writes:
+                if t is not None and t.root is not None:
+                    r = t.root
+                    if r.last < 0:
+                        roots.append(r)
+                    r.first = min(r.first, i)
+                    r.last = max(r.last, i)
+        placed = []
+        for r in sorted(roots, key=lambda r: (-r.size, r.first)):
+            cands = sorted((q.offset, q.offset + q.size) for q in placed
+                           if not (q.last < r.first or r.last < q.first))
+            off = 0
+            for lo, hi in cands:
+                if off + r.size <= lo:
+                    break
+                off = max(off, hi)
+            r.offset = off
+            placed.append(r)
+        self.arena_floats = max((r.offset + r.size for r in placed), default=0)
+        self.plan = _native.Plan([list(s) for s in self.input_shapes],
+                                 [list(s) for s in self.output_shapes])
+        for a in p.consts:
+            self.plan.add_constant(a)
+        self.rows = []
+        for st in steps:
+            args = [a.ref() if isinstance(a, T) else a for a in st.args]
+            try:
+                algo = getattr(self.plan, st.method)(st.name, *args)
+            except ValueError as e:
+                raise PlanError(f"node {st.name}: {e}") from None
+            self.rows.append(dict(node=st.name, method=st.method, graph_op=st.op,
+                                  algorithm=algo if isinstance(algo, str) else None,
+                                  inputs=[tuple(t.shape) for t in st.reads if t is not None],
+                                  outputs=[tuple(t.shape) for t in st.writes]))
+        self.plan.finalize(self.arena_floats)
+        for row, (name, op, algo, flops) in zip(self.rows, self.plan.steps()):
+            row.update(op=row.pop("graph_op") or op, algorithm=algo, mflops=flops / 1e6)
+        self.weights_bytes = sum(int(a.nbytes) for a in p.g.initializers.values())

@@ -1,0 +1,204 @@
+"""InferenceSession: onnxruntime's interface over convengine's planner and C++ plan executor."""
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _native
+from .model import Model, ModelError, load
+
+
+@dataclass(frozen=True)
+class NodeArg:
+    """A graph input or output as onnxruntime describes it."""
+    name: str
+    shape: list
+    type: str = "tensor(float)"
+
+
+_DEFAULT_BATCH = 1
+
+
+class InferenceSession:
+    """Loads (or takes) a model, optimises it once and runs it.
+
+        sess = convengine.InferenceSession("model.json")
+        (y,) = sess.run(None, {"x": x})
+
+    path_or_model: a Model, a path to a model .json, or a path to an .onnx file (imported with
+    from_onnx). num_threads: threads of the engine's pool (None keeps the current setting).
+    Options: optimize (bool, default True) runs the graph passes; disabled_passes (names from
+    convengine._graph.passes.PASSES); algorithms ({node name: conv algorithm}) forces
+    algorithms; zero_copy_concat (default True).
+
+    run() executes the whole plan in one C++ call with the GIL released. Several threads may
+    call run() on one session at once: the plan is read-only and every run gets its own
+    activation arena (per-call arenas, no lock).
+    Plans are built per set of input shapes (a symbolic batch dimension takes any size) and
+    cached.
+    """
+
+    def __init__(self, path_or_model, num_threads: int | None = None, *, optimize: bool = True,
+                 disabled_passes=(), algorithms=None, zero_copy_concat: bool = True, **options):
+        if options:
+            raise TypeError(f"unknown session options: {sorted(options)}")
+        if num_threads is not None:
+            from . import set_num_threads
+            set_num_threads(num_threads)
+        if isinstance(path_or_model, Model):
+            model = path_or_model
+        elif isinstance(path_or_model, (str, os.PathLike)):
+            p = os.fspath(path_or_model)
+            if p.endswith(".onnx"):
+                from .onnx_import import from_onnx
+                model = from_onnx(p)
+            else:
+                model = load(p)
+        else:
+            raise TypeError("InferenceSession takes a Model or a path, got "
+                            f"{type(path_or_model).__name__}")
+        from ._graph.validate import validate_model
+        validate_model(model)
+        self._source = model
+        if optimize:
+            try:
+                from ._graph import passes
+            except ImportError:  # the passes are not part of this build
+                passes = None
+            if passes is not None:
+                model = passes.optimize(model, disabled=tuple(disabled_passes))
+        elif disabled_passes:
+            raise ValueError("disabled_passes given with optimize=False")
+        self.model = model
+        self._algorithms = dict(algorithms or {})
+        self._zero_copy = zero_copy_concat
+        g = model.graph
+        self._inputs = [v for v in g.inputs if v.name not in g.initializers]
+        self._plans: dict = {}
+        self._lock = threading.Lock()
+        shapes = {}
+        for v in self._inputs:
+            if v.shape is None:
+                break
+            shapes[v.name] = tuple(_DEFAULT_BATCH if not isinstance(d, int) else d for d in v.shape)
+        else:
+            self._plan_for(shapes)  # plan eagerly, so errors surface at creation
+
+    # ------------------------------------------------------------------ onnxruntime API
+    def get_inputs(self):
+        return [NodeArg(v.name, list(v.shape) if v.shape is not None else None,
+                        f"tensor({_ort_type(v.dtype)})") for v in self._inputs]
+
+    def get_outputs(self):
+        return [NodeArg(v.name, list(v.shape) if v.shape is not None else None,
+                        f"tensor({_ort_type(v.dtype)})") for v in self.model.graph.outputs]
+
+    def run(self, output_names, input_feed, run_options=None):
+        plan, arrays = self._prepare(input_feed)
+        outs = plan.plan.run(arrays)
+        return self._select(plan, outs, output_names)
+
+    def profile(self, input_feed, runs: int = 10, warmup: int = 2):
+        """Per-step timings: a list of rows (node, op, algorithm, shapes, mflops, ms (median
+        over `runs`), gflops)."""
+        plan, arrays = self._prepare(input_feed)
+        for _ in range(warmup):
+            plan.plan.run(arrays)
+        samples = []
+        for _ in range(max(1, int(runs))):
+            _, times = plan.plan.profile(arrays)
+            samples.append(times)
+        rows = []
+        for i, row in enumerate(plan.rows):
+            ms = statistics.median(s[i] for s in samples) * 1e3
+            rows.append(dict(node=row["node"], op=row["op"], algorithm=row["algorithm"],
+                             shapes=dict(inputs=row["inputs"], outputs=row["outputs"]),
+                             mflops=row["mflops"], ms=ms,
+                             gflops=(row["mflops"] / ms if ms > 0 and row["mflops"] else 0.0)))
+        return rows
+
+    def describe(self, input_shapes=None):
+        """The planned steps for the given (or default) input shapes, without running."""
+        plan = self._plan_for(self._shapes(input_shapes))
+        return [dict(node=r["node"], op=r["op"], algorithm=r["algorithm"], inputs=r["inputs"],
+                     outputs=r["outputs"], mflops=r["mflops"]) for r in plan.rows]
+
+    @property
+    def arena_bytes(self):
+        return 4 * self._plan_for(self._shapes(None)).arena_floats
+
+    @property
+    def weights_bytes(self):
+        return self._plan_for(self._shapes(None)).weights_bytes
+
+    # ------------------------------------------------------------------ internals
+    def _shapes(self, input_shapes):
+        if input_shapes is not None:
+            return {k: tuple(v) for k, v in input_shapes.items()}
+        out = {}
+        for v in self._inputs:
+            if v.shape is None:
+                raise ModelError(f"input {v.name!r} has no declared shape; pass input_shapes")
+            out[v.name] = tuple(_DEFAULT_BATCH if not isinstance(d, int) else d for d in v.shape)
+        return out
+
+    def _plan_for(self, shapes):
+        key = tuple((n, shapes[n]) for n in sorted(shapes))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    from ._graph import planner
+                    plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy)
+                    self._plans[key] = plan
+        return plan
+
+    def _prepare(self, input_feed):
+        if not isinstance(input_feed, dict):
+            raise TypeError(f"input_feed must be a dict {{name: array}}, got "
+                            f"{type(input_feed).__name__}")
+        names = {v.name for v in self._inputs}
+        for k in input_feed:
+            if k not in names:
+                raise ValueError(f"unknown input {k!r}; the model's inputs are {sorted(names)}")
+        arrays = []
+        shapes = {}
+        for v in self._inputs:
+            if v.name not in input_feed:
+                raise ValueError(f"missing input {v.name!r}")
+            a = input_feed[v.name]
+            if not isinstance(a, np.ndarray):
+                raise TypeError(f"input {v.name!r} must be a numpy array, got {type(a).__name__}")
+            if a.dtype != np.float32:
+                raise ValueError(f"input {v.name!r}: expected dtype float32, got {a.dtype}")
+            if v.shape is not None:
+                if a.ndim != len(v.shape) or any(isinstance(d, int) and d != s
+                                                 for d, s in zip(v.shape, a.shape)):
+                    raise ValueError(f"input {v.name!r}: expected shape {list(v.shape)}, got "
+                                     f"{list(a.shape)}")
+            if a.size == 0:
+                raise ValueError(f"input {v.name!r}: empty arrays are not supported ({a.shape})")
+            shapes[v.name] = tuple(a.shape)
+            arrays.append(np.ascontiguousarray(a))
+        plan = self._plan_for(shapes)
+        return plan, arrays
+
+    def _select(self, plan, outs, output_names):
+        if output_names is None:
+            return list(outs)
+        idx = {n: i for i, n in enumerate(plan.output_names)}
+        res = []
+        for n in output_names:
+            if n not in idx:
+                raise ValueError(f"unknown output {n!r}; the model's outputs are {plan.output_names}")
+            res.append(outs[idx[n]])
+        return res
+
+
+def _ort_type(dt):
+    return {"float32": "float", "float64": "double"}.get(dt, dt)
