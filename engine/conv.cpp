@@ -111,6 +111,14 @@ bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
 
 std::string select_conv_algorithm(const ConvShape& s) {
   if (depthwise_applies(s)) return "depthwise";
+  // Winograd only where its cost model (engine/winograd_conv.cpp) is 15% below igemm's.
+  int best_m = 0;
+  double best = 0.85;
+  for (int m : {2, 4, 6}) {
+    const double c = winograd_relative_cost(s, m);
+    if (c < best) best = c, best_m = m;
+  }
+  if (best_m) return "winograd_f" + std::to_string(best_m);
   return "igemm";
 }
 

@@ -17,6 +17,10 @@ namespace {
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
+// Stride in floats, >= n, of an odd number of 64-byte lines: the alpha^2 positions of a tile,
+// read or written together by the transforms, then fall into distinct L1 sets (a stride of a
+// multiple of 4 KiB put them all in one set: F(6,3) transforms ran 3x slower on 8 channels).
+size_t odd_lines(size_t n) { return (ceil_div(n, 16) | 1) * 16; }
 
 const double* filter_matrix(int m) {  // G, alpha x 3, row-major
   return m == 2 ? &native::kWinoG2[0][0] : m == 4 ? &native::kWinoG4[0][0] : &native::kWinoG6[0][0];
@@ -28,6 +32,62 @@ constexpr size_t kOcChunk = 64;
 // Per-task working set (transformed inputs + one chunk of transformed outputs) aimed at L2.
 constexpr size_t kL2Budget = 512 * 1024;
 
+// Tiles of one image: with dilation (dh, dw) the outputs (ry + dh j, rx + dw i) of each of the
+// dh x dw sub-grids form a dense 3x3 conv, tiled separately.
+size_t tiles_per_image(const ConvShape& s, int m) {
+  size_t n = 0;
+  const int64_t dh = s.dilation[1], dw = s.dilation[2], OH = s.out[1], OW = s.out[2];
+  for (int64_t ry = 0; ry < std::min(dh, OH); ++ry)
+    for (int64_t rx = 0; rx < std::min(dw, OW); ++rx)
+      n += ceil_div(ceil_div(OH - ry, dh), m) * ceil_div(ceil_div(OW - rx, dw), m);
+  return n;
+}
+
+// What blocking needs to know about a conv.
+struct Geometry {
+  size_t tiles;          // per image
+  size_t positions;      // alpha^2
+  size_t kc, cout_g, occ, groups;
+  size_t mr, nr;         // GEMM microkernel tile
+  Geometry(const ConvShape& s, int m, size_t mr_, size_t nr_)
+      : tiles(tiles_per_image(s, m)), positions((m + 2) * (m + 2)), kc(round_up(s.cin_g(), 8)),
+        cout_g(s.cout_g()), occ(std::min<size_t>(s.cout_g(), kOcChunk)), groups(s.groups),
+        mr(mr_), nr(nr_) {}
+  size_t u_bytes() const { return positions * kc * round_up(cout_g, nr) * sizeof(float); }
+};
+
+struct Plan {
+  size_t tiles, tile_block, tile_blocks, oc_block, oc_blocks;
+};
+
+// Tile blocks and output-channel blocks: one task per (group, tile block, channel block).
+// A block holds whole m-tiles (MR tiles: one microkernel call per NR output channels). It is
+// sized so its transformed inputs and one chunk of outputs fit kL2Budget, but at least 2
+// m-tiles (each U panel brought in from L3 serves two calls), and when a group's U does not
+// fit L2 (it is streamed again for every block) large enough that U adds at most a quarter of
+// the block's own traffic. With several threads and fewer than 4 tasks per thread, output
+// channels are split too (repeating the cheap input transform per channel block).
+Plan make_plan(const Geometry& g, size_t n, int threads) {
+  const size_t MR = g.mr, th = std::max(1, threads);
+  Plan p;
+  p.tiles = n * g.tiles;
+  const size_t mtiles = ceil_div(p.tiles, MR);
+  const size_t per_tile = g.positions * (g.kc + g.occ) * sizeof(float);
+  size_t per_block = kL2Budget / (per_tile * MR);
+  if (g.u_bytes() > kL2Budget) per_block = std::max(per_block, ceil_div(g.u_bytes(), 4 * per_tile * MR));
+  per_block = std::clamp<size_t>(per_block, 2, std::max<size_t>(mtiles, 1));
+  const size_t blocks = ceil_div(mtiles, per_block);
+  p.tile_block = std::min(p.tiles, ceil_div(mtiles, blocks) * MR);
+  p.tile_blocks = ceil_div(p.tiles, p.tile_block);
+  const size_t tasks = g.groups * p.tile_blocks;
+  size_t split = 1;
+  if (th > 1 && tasks < 4 * th)
+    split = std::min(std::max<size_t>(1, g.cout_g / (2 * g.nr)), ceil_div(4 * th, tasks));
+  p.oc_block = round_up(ceil_div(g.cout_g, split), g.nr);
+  p.oc_blocks = ceil_div(g.cout_g, p.oc_block);
+  return p;
+}
+
 class WinogradConv final : public ConvOp {
  public:
   WinogradConv(const ConvShape& s, int m, const float* weight, const float* bias,
@@ -37,7 +97,8 @@ class WinogradConv final : public ConvOp {
         alpha_(m + 2),
         positions_((m + 2) * (m + 2)),
         gemm_(igemm_kernel()),
-        tr_(winograd_kernels(m)) {
+        tr_(winograd_kernels(m)),
+        geom_(s, m, gemm_.mr, gemm_.nr) {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     kc_ = round_up(cin_g_, 8);
@@ -71,6 +132,7 @@ class WinogradConv final : public ConvOp {
     bias_.assign(s.c_out + 8, 0.0f);
     if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
     build_tiles();
+    if (tiles_.size() != geom_.tiles) throw std::logic_error("Winograd tile count mismatch");
   }
 
   const char* algorithm() const override {
@@ -80,7 +142,7 @@ class WinogradConv final : public ConvOp {
   void run(const TensorView& in, const TensorView& out, const TensorView* residual,
            ThreadPool& pool) const override {
     const ConvShape& s = shape_;
-    const Plan plan = make_plan(in.n, pool.num_threads());
+    const Plan plan = make_plan(geom_, in.n, pool.num_threads());
     const size_t tasks = s.groups * plan.tile_blocks * plan.oc_blocks;
     pool.parallel_for(tasks, [&](size_t i) {
       const size_t g = i / (plan.tile_blocks * plan.oc_blocks);
@@ -95,9 +157,6 @@ class WinogradConv final : public ConvOp {
     int64_t out_pixel;  // output pixel (oy * OW + ox) of the tile's first output
     int64_t in_pixel;   // input pixel of window element (y0, x0); -1 when all padding
     int32_t rows, cols, y0, y1, x0, x1;
-  };
-  struct Plan {
-    size_t tile_block, tile_blocks, oc_block, oc_blocks, tiles;
   };
 
   // Tiles of one image, sub-grid by sub-grid: with dilation (dh, dw) the outputs
@@ -132,38 +191,12 @@ class WinogradConv final : public ConvOp {
       }
   }
 
-  // Tile blocks and output-channel blocks: one task per (group, tile block, channel block).
-  // A block holds whole m-tiles (MR tiles, one microkernel call per 16 output channels), as
-  // many as keep its transformed inputs and one chunk of outputs within kL2Budget, but at least
-  // 2 so every U panel brought in from L3 serves two calls. With several threads and fewer than
-  // 4 tasks per thread, output channels are split too (repeating the cheap input transform).
-  Plan make_plan(size_t n, int threads) const {
-    const size_t MR = gemm_.mr, NR = gemm_.nr, th = std::max(1, threads);
-    Plan p;
-    p.tiles = n * tiles_.size();
-    const size_t mtiles = ceil_div(p.tiles, MR);
-    const size_t per_tile = positions_ * (kc_ + occ_) * sizeof(float);
-    const size_t per_block = std::clamp<size_t>(kL2Budget / (per_tile * MR), 2, mtiles);
-    const size_t blocks = ceil_div(mtiles, per_block);
-    p.tile_block = ceil_div(mtiles, blocks) * MR;
-    p.tile_blocks = ceil_div(p.tiles, p.tile_block);
-    const size_t tasks = shape_.groups * p.tile_blocks;
-    size_t split = 1;
-    if (th > 1 && tasks < 4 * th)
-      split = std::min(std::max<size_t>(1, cout_g_ / (2 * NR)), ceil_div(4 * th, tasks));
-    p.oc_block = round_up(ceil_div(cout_g_, split), NR);
-    p.oc_blocks = ceil_div(cout_g_, p.oc_block);
-    return p;
-  }
-
   void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
                 const Plan& plan, size_t g, size_t tb, size_t ob) const {
     const ConvShape& s = shape_;
     const size_t MR = gemm_.mr, NR = gemm_.nr, P = positions_, TB = plan.tile_block;
     const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
-    // One cache line past the block size, so the alpha^2 positions of a tile (read or written
-    // together by the transforms) fall into different L1 sets instead of 4 KiB aliases.
-    const size_t v_stride = TB * kc_ + 16, m_stride = TB * occ_ + 16;
+    const size_t v_stride = odd_lines(TB * kc_), m_stride = odd_lines(TB * occ_);
     thread_local Buffer scratch;
     thread_local std::vector<const float*> rows;
     const size_t need = P * (v_stride + m_stride) + 8;
@@ -231,10 +264,44 @@ class WinogradConv final : public ConvOp {
   size_t alpha_, positions_;
   IGemmKernel gemm_;
   WinogradKernels tr_;
+  Geometry geom_;
   size_t cin_g_, cout_g_, kc_, nblocks_, block_, occ_;
   std::vector<float> packed_, bias_;
   std::vector<Tile> tiles_;
 };
+
+// Cost model for one image on one thread, AVX2 (the 6x16 microkernel for both algorithms).
+// Constants fitted to single-thread runs on this workplace's Zen 3 (measured FMA peak
+// 128 GFLOP/s): a sweep of 3x3 convs, C 3..512, H 7..224, dilation 1..4, every algorithm
+// forced (bench/layers.py and a sweep script, 2026-05). The model puts every Winograd/igemm
+// ratio of that sweep on the right side of 1 except where both are within 15%; the selection
+// asks for a 15% margin.
+//   GEMM time   2 MACs / (90 GFLOP/s * kernel efficiency); efficiency 6 kc / (6 kc + 40): a
+//               call costs ~40 cycles outside its k loop of 6 cycles per step
+//   U stream    every tile block streams the group's U from L3 (16 GB/s) or, past 16 MB, from
+//               memory (10 GB/s); overlapped with the GEMM, so the larger of the two counts
+//   transforms  0.18 ns per transformed input element, 0.16 ns per output element (tile x
+//               position x channel)
+//   igemm       2 MACs / (95 GFLOP/s * efficiency over its 9 c_in k-steps per call)
+double kernel_efficiency(double kc) { return 6 * kc / (6 * kc + 40); }
+
+double winograd_seconds(const ConvShape& s, int m) {
+  const Geometry g(s, m, 6, 16);
+  const Plan p = make_plan(g, 1, 1);
+  const double P = g.positions, cout_pad = round_up(g.cout_g, g.nr);
+  const double gemm = g.groups * P * round_up(g.tiles, g.mr) * g.kc * cout_pad * 2 /
+                      (90e9 * kernel_efficiency(g.kc));
+  const double u = static_cast<double>(g.u_bytes()) * g.groups;
+  const double stream = p.tile_blocks * u / (u > 16e6 ? 10e9 : 16e9);
+  const double transforms = g.groups * g.tiles * P * (g.kc * 0.18e-9 + g.cout_g * 0.16e-9);
+  return std::max(gemm, stream) + transforms;
+}
+
+double igemm_seconds(const ConvShape& s) {
+  const double pixels = s.out[0] * s.out[1] * s.out[2];
+  return s.groups * pixels * round_up(s.cout_g(), 16) * s.cin_g() * s.taps() * 2 /
+         (95e9 * kernel_efficiency(s.cin_g() * s.taps()));
+}
 
 }  // namespace
 
@@ -250,7 +317,11 @@ bool winograd_applies(const ConvShape& s) {
 }
 
 double winograd_relative_cost(const ConvShape& s, int m) {
-  return std::numeric_limits<double>::infinity();
+  if (!winograd_applies(s)) return std::numeric_limits<double>::infinity();
+  // Error: relative to the largest sum |w||x| of an output, F(6,3) measured <= 6e-6 and flat in
+  // C_in up to 4096 (tests/test_winograd.py); beyond the measured range it is not chosen.
+  if (m == 6 && s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
+  return winograd_seconds(s, m) / igemm_seconds(s);
 }
 
 std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const float* weight,

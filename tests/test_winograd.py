@@ -31,14 +31,14 @@ import convengine.functional as F
 import convengine.reference as R
 from convengine import _native
 from convengine._functional.conv import prepare_conv
-from conftest import HAVE_TORCH, assert_close, randn
+from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, randn
 
 if HAVE_TORCH:
     import torch
     import torch.nn.functional as TF
 
 WINO = ["winograd_f2", "winograd_f4", "winograd_f6"]
-REL_BOUND = {"winograd_f2": 1e-5, "winograd_f4": 2e-5, "winograd_f6": 2e-5, "igemm": 3e-5}
+REL_BOUND = {**WINOGRAD_REL_BOUND, "igemm": 3e-5}
 
 
 def scale_of(x, w, b, padding, dilation, groups):
