@@ -10,6 +10,7 @@
 #include "engine/group_conv.h"
 #include "engine/igemm_conv.h"
 #include "engine/stem_conv.h"
+#include "engine/winograd_conv.h"
 
 namespace ce {
 
@@ -94,12 +95,23 @@ void ConvOp::forward(const TensorView& in, const TensorView& out, ThreadPool& po
   run(in, out, residual, pool);
 }
 
+namespace {
+int winograd_tile(const std::string& algo) {  // m of "winograd_f<m>", or 0
+  return algo == "winograd_f2" ? 2 : algo == "winograd_f4" ? 4 : algo == "winograd_f6" ? 6 : 0;
+}
+}  // namespace
+
+std::vector<std::string> conv_algorithm_names() {
+  return {"igemm", "depthwise", "igemm_rows", "gemm", "group", "winograd_f2", "winograd_f4", "winograd_f6"};
+}
+
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
   if (algo == "igemm") return true;
   if (algo == "depthwise") return depthwise_applies(s);
   if (algo == "igemm_rows") return igemm_rows_applies(s);
   if (algo == "gemm") return gemm_applies(s);
   if (algo == "group") return group_applies(s);
+  if (winograd_tile(algo)) return winograd_applies(s);
   return false;
 }
 
@@ -107,6 +119,14 @@ std::string select_conv_algorithm(const ConvShape& s) {
   if (depthwise_applies(s)) return "depthwise";
   if (s.groups > 1 && group_applies(s)) return "group";
   if (gemm_applies(s)) return "gemm";
+  // Winograd only where its cost model (engine/winograd_conv.cpp) is 15% below igemm's.
+  int best_m = 0;
+  double best = 0.85;
+  for (int m : {2, 4, 6}) {
+    const double c = winograd_relative_cost(s, m);
+    if (c < best) best = c, best_m = m;
+  }
+  if (best_m) return "winograd_f" + std::to_string(best_m);
   // Row pointers pay off while a tap holds few input channels: ResNet stem (3 -> 64, 7x7 s2)
   // 2.95 -> 2.67 ms; at c_in 16 (C3D 3x3x3) and 64 (3x3) plain igemm was 2-4% faster.
   if (igemm_rows_applies(s) && s.kernel[2] > 1 && s.c_in < 8) return "igemm_rows";
@@ -122,6 +142,7 @@ std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const
   if (algo == "igemm_rows") return make_igemm_rows_conv(s, weight, bias, act);
   if (algo == "gemm") return make_gemm_conv(s, weight, bias, act);
   if (algo == "group") return make_group_conv(s, weight, bias, act);
+  if (const int m = winograd_tile(algo)) return make_winograd_conv(s, m, weight, bias, act);
   if (s.transposed) return make_igemm_deconv(s, weight, bias, act);
   return make_igemm_conv(s, weight, bias, act);
 }

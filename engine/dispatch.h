@@ -11,6 +11,7 @@
 #include "native/pool/pool.h"
 #include "native/resize/resize.h"
 #include "native/local/local.h"
+#include "native/winograd/winograd.h"
 
 namespace ce {
 
@@ -86,6 +87,16 @@ native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
 // Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
 native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
+
+// Winograd F(m x m, 3 x 3) tile transforms, m in {2, 4, 6} (engine/winograd_conv; the GEMM
+// between them is igemm_kernel()).
+struct WinogradKernels {
+  native::WinoInputFn input;
+  native::WinoOutputFn output;
+  const char* name;
+};
+
+const WinogradKernels& winograd_kernels(int m, Isa isa = active_isa());
 
 }  // namespace ce
 

@@ -5,7 +5,7 @@ import pytest
 
 from convengine import _native, reference
 from convengine._functional.conv import prepare_conv
-from conftest import assert_close, conv_atol, randn
+from conftest import assert_close, conv_atol, conv_tol, randn
 
 
 def _sigmoid(v):
@@ -66,7 +66,7 @@ def test_conv_epilogue(rng, isa, shape, act, with_residual):
         op = prepare_conv(2, x.shape, w, b, st, pad, dil, g, 0, transposed, algo, (lo, hi),
                           act, alpha, beta)
         y = op.run(x, res)
-        assert_close(y, expect, atol=conv_atol(c_in * k * k) + 2e-6, rtol=1e-4,
+        assert_close(y, expect, atol=conv_tol(algo, c_in * k * k) + 2e-6, rtol=1e-4,
                      what=f"{algo} {act} residual={with_residual}")
         ran.append(algo)
     assert ran, "no algorithm applied"

@@ -147,9 +147,7 @@ void bind_conv(py::module_& m) {
       .def("output_shape", &PreparedConv::output_shape, py::arg("n"))
       .def_property_readonly("algorithm", &PreparedConv::algorithm)
       .def_property_readonly("macs_per_image", &PreparedConv::macs);
-  m.def("conv_algorithms", [] {
-    return std::vector<std::string>{"igemm", "depthwise", "igemm_rows", "gemm", "group"};
-  });
+  m.def("conv_algorithms", &conv_algorithm_names);
 }
 
 }  // namespace ce::bind

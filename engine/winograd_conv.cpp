@@ -1,0 +1,335 @@
+#include "engine/winograd_conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/buffer.h"
+#include "engine/dispatch.h"
+
+namespace ce {
+
+namespace {
+
+size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
+// Stride in floats, >= n, of an odd number of 64-byte lines: the alpha^2 positions of a tile,
+// read or written together by the transforms, then fall into distinct L1 sets (a stride of a
+// multiple of 4 KiB put them all in one set: F(6,3) transforms ran 3x slower on 8 channels).
+size_t odd_lines(size_t n) { return (ceil_div(n, 16) | 1) * 16; }
+
+const double* filter_matrix(int m) {  // G, alpha x 3, row-major
+  return m == 2 ? &native::kWinoG2[0][0] : m == 4 ? &native::kWinoG4[0][0] : &native::kWinoG6[0][0];
+}
+
+// Output channels per GEMM + output-transform pass inside a task: the transformed outputs of
+// a tile block for one chunk, [alpha^2][tiles][kOcChunk], stay in L2 next to its inputs.
+constexpr size_t kOcChunk = 64;
+// Per-task working set (transformed inputs + one chunk of transformed outputs) aimed at L2.
+constexpr size_t kL2Budget = 512 * 1024;
+
+// Tiles of one image: with dilation (dh, dw) the outputs (ry + dh j, rx + dw i) of each of the
+// dh x dw sub-grids form a dense 3x3 conv, tiled separately.
+size_t tiles_per_image(const ConvShape& s, int m) {
+  size_t n = 0;
+  const int64_t dh = s.dilation[1], dw = s.dilation[2], OH = s.out[1], OW = s.out[2];
+  for (int64_t ry = 0; ry < std::min(dh, OH); ++ry)
+    for (int64_t rx = 0; rx < std::min(dw, OW); ++rx)
+      n += ceil_div(ceil_div(OH - ry, dh), m) * ceil_div(ceil_div(OW - rx, dw), m);
+  return n;
+}
+
+// What blocking needs to know about a conv.
+struct Geometry {
+  size_t tiles;          // per image
+  size_t positions;      // alpha^2
+  size_t kc, cout_g, occ, groups;
+  size_t mr, nr;         // GEMM microkernel tile
+  Geometry(const ConvShape& s, int m, size_t mr_, size_t nr_)
+      : tiles(tiles_per_image(s, m)), positions((m + 2) * (m + 2)), kc(round_up(s.cin_g(), 8)),
+        cout_g(s.cout_g()), occ(std::min<size_t>(s.cout_g(), kOcChunk)), groups(s.groups),
+        mr(mr_), nr(nr_) {}
+  size_t u_bytes() const { return positions * kc * round_up(cout_g, nr) * sizeof(float); }
+};
+
+struct Plan {
+  size_t tiles, tile_block, tile_blocks, oc_block, oc_blocks;
+};
+
+// Tile blocks and output-channel blocks: one task per (group, tile block, channel block).
+// A block holds whole m-tiles (MR tiles: one microkernel call per NR output channels). It is
+// sized so its transformed inputs and one chunk of outputs fit kL2Budget, but at least 2
+// m-tiles (each U panel brought in from L3 serves two calls), and when a group's U does not
+// fit L2 (it is streamed again for every block) large enough that U adds at most a quarter of
+// the block's own traffic. With several threads and fewer than 4 tasks per thread, output
+// channels are split too (repeating the cheap input transform per channel block).
+Plan make_plan(const Geometry& g, size_t n, int threads) {
+  const size_t MR = g.mr, th = std::max(1, threads);
+  Plan p;
+  p.tiles = n * g.tiles;
+  const size_t mtiles = ceil_div(p.tiles, MR);
+  const size_t per_tile = g.positions * (g.kc + g.occ) * sizeof(float);
+  size_t per_block = kL2Budget / (per_tile * MR);
+  if (g.u_bytes() > kL2Budget) per_block = std::max(per_block, ceil_div(g.u_bytes(), 4 * per_tile * MR));
+  per_block = std::clamp<size_t>(per_block, 2, std::max<size_t>(mtiles, 1));
+  const size_t blocks = ceil_div(mtiles, per_block);
+  p.tile_block = std::min(p.tiles, ceil_div(mtiles, blocks) * MR);
+  p.tile_blocks = ceil_div(p.tiles, p.tile_block);
+  const size_t tasks = g.groups * p.tile_blocks;
+  size_t split = 1;
+  if (th > 1 && tasks < 4 * th)
+    split = std::min(std::max<size_t>(1, g.cout_g / (2 * g.nr)), ceil_div(4 * th, tasks));
+  p.oc_block = round_up(ceil_div(g.cout_g, split), g.nr);
+  p.oc_blocks = ceil_div(g.cout_g, p.oc_block);
+  return p;
+}
+
+class WinogradConv final : public ConvOp {
+ public:
+  WinogradConv(const ConvShape& s, int m, const float* weight, const float* bias,
+               const Activation& act)
+      : ConvOp(s, act),
+        m_(m),
+        alpha_(m + 2),
+        positions_((m + 2) * (m + 2)),
+        gemm_(igemm_kernel()),
+        tr_(winograd_kernels(m)),
+        geom_(s, m, gemm_.mr, gemm_.nr) {
+    cin_g_ = s.cin_g();
+    cout_g_ = s.cout_g();
+    kc_ = round_up(cin_g_, 8);
+    const size_t nr = gemm_.nr;
+    nblocks_ = ceil_div(cout_g_, nr);
+    block_ = nr * (1 + kc_);
+    occ_ = std::min(cout_g_, kOcChunk);
+
+    // U = G g G^T in double, packed per (group, position, block of NR output channels) as the
+    // IGEMM kernel wants it: NR zero biases, then kc rows of NR weights (zero past cin_g/nc).
+    packed_.assign(s.groups * positions_ * nblocks_ * block_, 0.0f);
+    const double* G = filter_matrix(m);
+    const size_t A = alpha_;
+    std::vector<double> gw(A * 3);
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (size_t oc = 0; oc < cout_g_; ++oc)
+        for (size_t ic = 0; ic < cin_g_; ++ic) {
+          const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * 9;
+          for (size_t i = 0; i < A; ++i)
+            for (size_t x = 0; x < 3; ++x)
+              gw[i * 3 + x] = G[i * 3] * w[x] + G[i * 3 + 1] * w[3 + x] + G[i * 3 + 2] * w[6 + x];
+          for (size_t i = 0; i < A; ++i)
+            for (size_t j = 0; j < A; ++j) {
+              const double u = gw[i * 3] * G[j * 3] + gw[i * 3 + 1] * G[j * 3 + 1] +
+                               gw[i * 3 + 2] * G[j * 3 + 2];
+              const size_t p = i * A + j;
+              packed_[((g * positions_ + p) * nblocks_ + oc / nr) * block_ + nr + ic * nr +
+                      oc % nr] = static_cast<float>(u);
+            }
+        }
+    bias_.assign(s.c_out + 8, 0.0f);
+    if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
+    build_tiles();
+    if (tiles_.size() != geom_.tiles) throw std::logic_error("Winograd tile count mismatch");
+  }
+
+  const char* algorithm() const override {
+    return m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
+  }
+
+  void run(const TensorView& in, const TensorView& out, const TensorView* residual,
+           ThreadPool& pool) const override {
+    const ConvShape& s = shape_;
+    const Plan plan = make_plan(geom_, in.n, pool.num_threads());
+    const size_t tasks = s.groups * plan.tile_blocks * plan.oc_blocks;
+    pool.parallel_for(tasks, [&](size_t i) {
+      const size_t g = i / (plan.tile_blocks * plan.oc_blocks);
+      const size_t tb = i / plan.oc_blocks % plan.tile_blocks;
+      const size_t ob = i % plan.oc_blocks;
+      run_task(in, out, residual, plan, g, tb, ob);
+    });
+  }
+
+ private:
+  struct Tile {
+    int64_t out_pixel;  // output pixel (oy * OW + ox) of the tile's first output
+    int64_t in_pixel;   // input pixel of window element (y0, x0); -1 when all padding
+    int32_t rows, cols, y0, y1, x0, x1;
+  };
+
+  // Tiles of one image, sub-grid by sub-grid: with dilation (dh, dw) the outputs
+  // (ry + dh j, rx + dw i) form a dense 3x3 conv over the inputs at the same stride.
+  void build_tiles() {
+    const ConvShape& s = shape_;
+    const int64_t dh = s.dilation[1], dw = s.dilation[2], OH = s.out[1], OW = s.out[2];
+    const int64_t H = s.in[1], W = s.in[2], A = alpha_, m = m_;
+    auto window = [&](int64_t i0, int64_t d, int64_t n, int32_t& u0, int32_t& u1) {
+      // window element u reads input index i0 + d u; the valid u form [u0, u1)
+      const int64_t lo = i0 >= 0 ? 0 : (-i0 + d - 1) / d;
+      const int64_t hi = n - i0 <= 0 ? 0 : std::min<int64_t>(A, (n - i0 + d - 1) / d);
+      u0 = static_cast<int32_t>(std::min(lo, hi));
+      u1 = static_cast<int32_t>(hi);
+    };
+    for (int64_t ry = 0; ry < std::min(dh, OH); ++ry)
+      for (int64_t rx = 0; rx < std::min(dw, OW); ++rx) {
+        const int64_t hs = (OH - ry + dh - 1) / dh, ws = (OW - rx + dw - 1) / dw;
+        for (int64_t ty = 0; ty < hs; ty += m)
+          for (int64_t tx = 0; tx < ws; tx += m) {
+            Tile t;
+            const int64_t oy = ry + dh * ty, ox = rx + dw * tx;
+            t.out_pixel = oy * OW + ox;
+            t.rows = static_cast<int32_t>(std::min(m, hs - ty));
+            t.cols = static_cast<int32_t>(std::min(m, ws - tx));
+            const int64_t iy = oy - s.pad_begin[1], ix = ox - s.pad_begin[2];
+            window(iy, dh, H, t.y0, t.y1);
+            window(ix, dw, W, t.x0, t.x1);
+            t.in_pixel = t.y0 < t.y1 && t.x0 < t.x1 ? (iy + dh * t.y0) * W + ix + dw * t.x0 : -1;
+            tiles_.push_back(t);
+          }
+      }
+  }
+
+  void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
+                const Plan& plan, size_t g, size_t tb, size_t ob) const {
+    const ConvShape& s = shape_;
+    const size_t MR = gemm_.mr, NR = gemm_.nr, P = positions_, TB = plan.tile_block;
+    const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
+    const size_t v_stride = odd_lines(TB * kc_), m_stride = odd_lines(TB * occ_);
+    thread_local Buffer scratch;
+    thread_local std::vector<const float*> rows;
+    const size_t need = P * (v_stride + m_stride) + 8;
+    if (scratch.size() < need) scratch.resize(need);
+    if (rows.size() < round_up(TB, MR)) rows.resize(round_up(TB, MR));
+    float* V = scratch.data();
+    float* Mb = V + P * v_stride;
+
+    const int64_t dh = s.dilation[1], dw = s.dilation[2];
+    const int64_t ips = in.ps(), ops = out.ps();
+    const size_t in_rs = dh * s.in[2] * ips, in_ps = dw * ips;
+    const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
+    const size_t T_img = tiles_.size();
+    static const int skip = std::getenv("CE_WINO_SKIP") ? std::atoi(std::getenv("CE_WINO_SKIP")) : 0;
+    for (size_t k = 0; k < nt && !(skip & 1); ++k) {
+      const size_t t = t0 + k;
+      const Tile& tl = tiles_[t % T_img];
+      const float* src = tl.in_pixel < 0 ? in.data
+                                         : in.data + (t / T_img) * in.image_stride() +
+                                               tl.in_pixel * ips + g * cin_g_;
+      tr_.input(cin_g_, src, in_rs, in_ps, tl.y0, tl.y1, tl.x0, tl.x1, V + k * kc_, v_stride);
+    }
+
+    const native::ClampParams none{-std::numeric_limits<float>::infinity(),
+                                   std::numeric_limits<float>::infinity()};
+    // The output kernel adds bias and residual and clamps; an activation other than the clamp
+    // runs as a pass over each output tile row right after the kernel wrote it.
+    native::WinoOutputParams op;
+    op.clamp = *epilogue_.kernel_params(false);
+    const bool pass = epilogue_.needs_pass(false);
+    if (residual) {
+      const int64_t rps = residual->ps();
+      op.res_row_stride = dh * s.out[2] * rps;
+      op.res_pixel_stride = dw * rps;
+    }
+    const size_t oc_end = std::min(cout_g_, (ob + 1) * plan.oc_block);
+    for (size_t oc = ob * plan.oc_block; oc < oc_end; oc += occ_) {
+      const size_t ncc = std::min(occ_, oc_end - oc);
+      for (size_t p = 0; p < P && !(skip & 2); ++p) {
+        const size_t pp = (skip & 8) ? 0 : p;
+        const float* Vp = V + pp * v_stride;
+        for (size_t r = 0; r < round_up(nt, MR); ++r) rows[r] = Vp + std::min(r, nt - 1) * kc_;
+        const float* w = packed_.data() + ((g * P + pp) * nblocks_ + oc / NR) * block_;
+        float* Mp = Mb + p * m_stride;
+        for (size_t nb = 0; nb * NR < ncc; ++nb)
+          for (size_t m0 = 0; m0 < nt; m0 += MR)
+            gemm_.fn(std::min(MR, nt - m0), std::min(NR, ncc - nb * NR), kc_, 1, rows.data() + m0,
+                     w + nb * block_, Mp + m0 * occ_ + nb * NR, occ_, NR, 0, nullptr, &none);
+      }
+      op.bias = bias_.data() + g * cout_g_ + oc;
+      for (size_t k = 0; k < nt && !(skip & 4); ++k) {
+        const size_t t = t0 + k, n = t / T_img;
+        const Tile& tl = tiles_[t % T_img];
+        float* dst = out.data + n * out.image_stride() + tl.out_pixel * ops + g * cout_g_ + oc;
+        op.res = residual_at(residual, n, tl.out_pixel, g * cout_g_ + oc);
+        tr_.output(ncc, Mb + k * occ_, m_stride, dst, out_rs, out_ps, tl.rows, tl.cols, &op);
+        if (pass)
+          for (int32_t i = 0; i < tl.rows; ++i)
+            epilogue_.apply(dst + i * out_rs, tl.cols, ncc, out_ps, nullptr, 0);
+      }
+    }
+  }
+
+  int m_;
+  size_t alpha_, positions_;
+  IGemmKernel gemm_;
+  WinogradKernels tr_;
+  Geometry geom_;
+  size_t cin_g_, cout_g_, kc_, nblocks_, block_, occ_;
+  std::vector<float> packed_, bias_;
+  std::vector<Tile> tiles_;
+};
+
+// Cost model for one image on one thread, AVX2 (the 6x16 microkernel for both algorithms).
+// Constants fitted to single-thread runs on this workplace's Zen 3 (measured FMA peak
+// 128 GFLOP/s): a sweep of 3x3 convs, C 3..512, H 7..224, dilation 1..4, every algorithm
+// forced (bench/layers.py and a sweep script, 2026-05). The model puts every Winograd/igemm
+// ratio of that sweep on the right side of 1 except where both are within 15%; the selection
+// asks for a 15% margin.
+//   GEMM time   2 MACs / (90 GFLOP/s * kernel efficiency); efficiency 6 kc / (6 kc + 40): a
+//               call costs ~40 cycles outside its k loop of 6 cycles per step
+//   U stream    every tile block streams the group's U from L3 (16 GB/s) or, past 16 MB, from
+//               memory (10 GB/s); overlapped with the GEMM, so the larger of the two counts
+//   transforms  0.18 ns per transformed input element, 0.16 ns per output element (tile x
+//               position x channel)
+//   igemm       2 MACs / (95 GFLOP/s * efficiency over its 9 c_in k-steps per call)
+double kernel_efficiency(double kc) { return 6 * kc / (6 * kc + 40); }
+
+double winograd_seconds(const ConvShape& s, int m) {
+  const Geometry g(s, m, 6, 16);
+  const Plan p = make_plan(g, 1, 1);
+  const double P = g.positions, cout_pad = round_up(g.cout_g, g.nr);
+  const double gemm = g.groups * P * round_up(g.tiles, g.mr) * g.kc * cout_pad * 2 /
+                      (90e9 * kernel_efficiency(g.kc));
+  const double u = static_cast<double>(g.u_bytes()) * g.groups;
+  const double stream = p.tile_blocks * u / (u > 16e6 ? 10e9 : 16e9);
+  const double transforms = g.groups * g.tiles * P * (g.kc * 0.18e-9 + g.cout_g * 0.16e-9);
+  return std::max(gemm, stream) + transforms;
+}
+
+double igemm_seconds(const ConvShape& s) {
+  const double pixels = s.out[0] * s.out[1] * s.out[2];
+  return s.groups * pixels * round_up(s.cout_g(), 16) * s.cin_g() * s.taps() * 2 /
+         (95e9 * kernel_efficiency(s.cin_g() * s.taps()));
+}
+
+}  // namespace
+
+bool winograd_applies(const ConvShape& s) {
+  if (s.transposed || s.ndim != 2 || s.kernel[0] != 1 || s.kernel[1] != 3 || s.kernel[2] != 3)
+    return false;
+  for (int i = 0; i < 3; ++i)
+    if (s.stride[i] != 1) return false;
+  if (s.groups > 1 &&
+      (s.cin_g() < kWinogradMinGroupChannels || s.cout_g() < kWinogradMinGroupChannels))
+    return false;
+  return true;
+}
+
+double winograd_relative_cost(const ConvShape& s, int m) {
+  if (!winograd_applies(s)) return std::numeric_limits<double>::infinity();
+  // Error: relative to the largest sum |w||x| of an output, F(6,3) measured <= 6e-6 and flat in
+  // C_in up to 4096 (tests/test_winograd.py); beyond the measured range it is not chosen.
+  if (m == 6 && s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
+  return winograd_seconds(s, m) / igemm_seconds(s);
+}
+
+std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const float* weight,
+                                           const float* bias, const Activation& act) {
+  if (m != 2 && m != 4 && m != 6) throw std::invalid_argument("Winograd tile must be 2, 4 or 6");
+  if (!winograd_applies(s))
+    throw std::invalid_argument("Winograd does not apply to " + s.describe());
+  return std::make_unique<WinogradConv>(s, m, weight, bias, act);
+}
+
+}  // namespace ce
