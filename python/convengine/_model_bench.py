@@ -54,7 +54,9 @@ def _engines(model, x, threads, vs):
                         return mod(tx).numpy()
                 fns["torch"] = eager
             if "jit" in vs:
-                with torch.no_grad():
+                import warnings
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
                     frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(mod, tx).eval()))
 
                 def jit():
