@@ -30,26 +30,8 @@ class PreparedConv {
     ndim_ = static_cast<int>(input_shape.size()) - 2;
     if (ndim_ < 1 || ndim_ > 3 || static_cast<int>(ws.size()) != ndim_ + 2)
       throw py::value_error("input and weight must have rank 3, 4 or 5, and the same rank");
-    ConvShape s;
-    s.ndim = ndim_;
-    s.groups = groups;
-    s.transposed = transposed;
-    s.c_in = input_shape[1];
-    s.c_out = transposed ? ws[1] * groups : ws[0];
-    const TensorView iv = nhwc_view(nullptr, input_shape), kv = nhwc_view(nullptr, ws);
-    s.in[0] = iv.d, s.in[1] = iv.h, s.in[2] = iv.w;
-    s.kernel[0] = kv.d, s.kernel[1] = kv.h, s.kernel[2] = kv.w;
-    set3(s.stride, stride, "stride");
-    set3(s.dilation, dilation, "dilation");
-    set3(s.pad_begin, pad_begin, "pad_begin");
-    set3(s.pad_end, pad_end, "pad_end");
-    set3(s.output_padding, output_padding, "output_padding");
-    if (groups < 1 || s.c_in % groups || s.c_out % groups)
-      throw py::value_error("channels are not divisible by groups");
-    if ((transposed ? ws[0] : ws[1] * groups) != s.c_in)
-      throw py::value_error("weight shape does not match the input channels");
-    if (b && (b->ndim() != 1 || b->shape(0) != s.c_out))
-      throw py::value_error("bias must have shape (c_out,)");
+    ConvShape s = make_conv_shape(input_shape, ws, groups, transposed, stride, dilation, pad_begin,
+                                  pad_end, output_padding, b ? (b->ndim() == 1 ? b->shape(0) : -2) : -1);
     s.infer_output();
     Activation act;
     act.min = act_min;
@@ -130,6 +112,34 @@ class PreparedConv {
 };
 
 }  // namespace
+
+ConvShape make_conv_shape(const Vec& input_shape, const Vec& ws, int64_t groups, bool transposed,
+                          const Vec& stride, const Vec& dilation, const Vec& pad_begin,
+                          const Vec& pad_end, const Vec& output_padding, int64_t bias_len) {
+  const int ndim = static_cast<int>(input_shape.size()) - 2;
+  if (ndim < 1 || ndim > 3 || static_cast<int>(ws.size()) != ndim + 2)
+    throw py::value_error("input and weight must have rank 3, 4 or 5, and the same rank");
+  ConvShape s;
+  s.ndim = ndim;
+  s.groups = groups;
+  s.transposed = transposed;
+  s.c_in = input_shape[1];
+  s.c_out = transposed ? ws[1] * groups : ws[0];
+  const TensorView iv = nhwc_view(nullptr, input_shape), kv = nhwc_view(nullptr, ws);
+  s.in[0] = iv.d, s.in[1] = iv.h, s.in[2] = iv.w;
+  s.kernel[0] = kv.d, s.kernel[1] = kv.h, s.kernel[2] = kv.w;
+  set3(s.stride, stride, "stride");
+  set3(s.dilation, dilation, "dilation");
+  set3(s.pad_begin, pad_begin, "pad_begin");
+  set3(s.pad_end, pad_end, "pad_end");
+  set3(s.output_padding, output_padding, "output_padding");
+  if (groups < 1 || s.c_in % groups || s.c_out % groups)
+    throw py::value_error("channels are not divisible by groups");
+  if ((transposed ? ws[0] : ws[1] * groups) != s.c_in)
+    throw py::value_error("weight shape does not match the input channels");
+  if (bias_len != -1 && bias_len != s.c_out) throw py::value_error("bias must have shape (c_out,)");
+  return s;
+}
 
 void bind_conv(py::module_& m) {
   py::class_<PreparedConv>(m, "Conv")

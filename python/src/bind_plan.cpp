@@ -77,26 +77,13 @@ class PyPlan {
     if (in.rank < 3 || in.rank > 5 || static_cast<int>(ws.size()) != in.rank)
       throw py::value_error(name + ": input and weight ranks must match (3-5)");
     ConvShape s;
-    s.ndim = in.rank - 2;
-    s.groups = groups;
-    s.transposed = transposed;
-    s.c_in = in.shape[1];
-    s.c_out = transposed ? ws[1] * groups : ws[0];
-    const Vec in_shape(in.shape, in.shape + in.rank);
-    const TensorView iv = nhwc_view(nullptr, in_shape), kv = nhwc_view(nullptr, ws);
-    s.in[0] = iv.d, s.in[1] = iv.h, s.in[2] = iv.w;
-    s.kernel[0] = kv.d, s.kernel[1] = kv.h, s.kernel[2] = kv.w;
-    set3(s.stride, stride, "stride");
-    set3(s.dilation, dilation, "dilation");
-    set3(s.pad_begin, pad_begin, "pad_begin");
-    set3(s.pad_end, pad_end, "pad_end");
-    set3(s.output_padding, output_padding, "output_padding");
-    if (groups < 1 || s.c_in % groups || s.c_out % groups)
-      throw py::value_error(name + ": channels are not divisible by groups");
-    if ((transposed ? ws[0] : ws[1] * groups) != s.c_in)
-      throw py::value_error(name + ": weight shape does not match the input channels");
-    if (b && (b->ndim() != 1 || b->shape(0) != s.c_out))
-      throw py::value_error(name + ": bias must have shape (c_out,)");
+    try {
+      s = make_conv_shape(Vec(in.shape, in.shape + in.rank), ws, groups, transposed, stride,
+                          dilation, pad_begin, pad_end, output_padding,
+                          b ? (b->ndim() == 1 ? b->shape(0) : -2) : -1);
+    } catch (const py::value_error& e) {
+      throw py::value_error(name + ": " + e.what());
+    }
     s.in_pixel_stride = channels_last_view(in, nullptr).ps();
     s.infer_output();
     for (int i = 0; i < s.ndim; ++i)
