@@ -70,7 +70,8 @@ struct ConvShape {
 // A convolution with its weights packed once; forward is const and may run concurrently.
 // Views are channels-innermost; in.c == c_in, out.c == c_out, spatial sizes as in the shape.
 // out = clamp(f(conv(in) + bias + residual)) (see Epilogue); residual, when given, has out's
-// sizes (any pixel stride) and may be out itself.
+// sizes (any pixel stride) and must not overlap out (igemm and depthwise write the tile
+// before reading the residual).
 class ConvOp {
  public:
   virtual ~ConvOp() = default;
