@@ -136,7 +136,9 @@ def test_errors_are_one_line(argv, message, onnx_path, x_path, tmp_path, capsys)
 
 
 def _subprocess(*args):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    # The convengine this test process imported (the installed one in CI, python/ in a dev tree).
+    import convengine
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(convengine.__file__)))
     return subprocess.run([sys.executable, "-m", "convengine", *args], capture_output=True,
                           text=True, env=env, timeout=120)
 
