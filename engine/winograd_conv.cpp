@@ -141,14 +141,31 @@ class WinogradConv final : public ConvOp {
 
   void run(const TensorView& in, const TensorView& out, const TensorView* residual,
            ThreadPool& pool) const override {
-    const ConvShape& s = shape_;
     const Plan plan = make_plan(geom_, in.n, pool.num_threads());
-    const size_t tasks = s.groups * plan.tile_blocks * plan.oc_blocks;
+    const size_t groups = shape_.groups, blocks = plan.tile_blocks;
+    const size_t tasks = groups * blocks * plan.oc_blocks;
+    auto task = [&](size_t i, const float* v) {
+      const size_t g = i / (blocks * plan.oc_blocks);
+      const size_t tb = i / plan.oc_blocks % blocks;
+      run_task(in, out, residual, plan, g, tb, i % plan.oc_blocks, v);
+    };
+    if (plan.oc_blocks == 1) {
+      pool.parallel_for(tasks, [&](size_t i) { task(i, nullptr); });
+      return;
+    }
+    // Output channels split across tasks: transform every tile's input once, in parallel, into
+    // one buffer [group][tile block][position][tile][channel], then run the tasks on it.
+    const size_t vs = odd_lines(plan.tile_block * kc_), per_block = positions_ * vs;
+    thread_local Buffer shared;
+    if (shared.size() < groups * blocks * per_block) shared.resize(groups * blocks * per_block);
+    float* v = shared.data();
+    pool.parallel_for(groups * plan.tiles, [&](size_t i) {
+      const size_t g = i / plan.tiles, t = i % plan.tiles, tb = t / plan.tile_block;
+      transform_input(in, g, t, v + (g * blocks + tb) * per_block + (t % plan.tile_block) * kc_, vs);
+    });
     pool.parallel_for(tasks, [&](size_t i) {
-      const size_t g = i / (plan.tile_blocks * plan.oc_blocks);
-      const size_t tb = i / plan.oc_blocks % plan.tile_blocks;
-      const size_t ob = i % plan.oc_blocks;
-      run_task(in, out, residual, plan, g, tb, ob);
+      const size_t g = i / (blocks * plan.oc_blocks), tb = i / plan.oc_blocks % blocks;
+      task(i, v + (g * blocks + tb) * per_block);
     });
   }
 
@@ -191,35 +208,44 @@ class WinogradConv final : public ConvOp {
       }
   }
 
+  // Input transform of tile t (batch-major index) of group g into v (position stride vs).
+  void transform_input(const TensorView& in, size_t g, size_t t, float* v, size_t vs) const {
+    const ConvShape& s = shape_;
+    const int64_t ips = in.ps();
+    const size_t T_img = tiles_.size();
+    const Tile& tl = tiles_[t % T_img];
+    const float* src = tl.in_pixel < 0 ? in.data
+                                       : in.data + (t / T_img) * in.image_stride() +
+                                             tl.in_pixel * ips + g * cin_g_;
+    tr_.input(cin_g_, src, s.dilation[1] * s.in[2] * ips, s.dilation[2] * ips, tl.y0, tl.y1,
+              tl.x0, tl.x1, v, vs);
+  }
+
+  // One task: tiles [tb * TB, +TB) of group g, output channels [ob * oc_block, +oc_block).
+  // v_done: the block's transformed inputs when already computed, else nullptr.
   void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
-                const Plan& plan, size_t g, size_t tb, size_t ob) const {
+                const Plan& plan, size_t g, size_t tb, size_t ob, const float* v_done) const {
     const ConvShape& s = shape_;
     const size_t MR = gemm_.mr, NR = gemm_.nr, P = positions_, TB = plan.tile_block;
     const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
     const size_t v_stride = odd_lines(TB * kc_), m_stride = odd_lines(TB * occ_);
     thread_local Buffer scratch;
     thread_local std::vector<const float*> rows;
-    const size_t need = P * (v_stride + m_stride) + 8;
+    const size_t need = P * ((v_done ? 0 : v_stride) + m_stride);
     if (scratch.size() < need) scratch.resize(need);
     if (rows.size() < round_up(TB, MR)) rows.resize(round_up(TB, MR));
-    float* V = scratch.data();
-    float* Mb = V + P * v_stride;
-
-    const int64_t dh = s.dilation[1], dw = s.dilation[2];
-    const int64_t ips = in.ps(), ops = out.ps();
-    const size_t in_rs = dh * s.in[2] * ips, in_ps = dw * ips;
-    const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
-    const size_t T_img = tiles_.size();
-    static const int skip = std::getenv("CE_WINO_SKIP") ? std::atoi(std::getenv("CE_WINO_SKIP")) : 0;
-    for (size_t k = 0; k < nt && !(skip & 1); ++k) {
-      const size_t t = t0 + k;
-      const Tile& tl = tiles_[t % T_img];
-      const float* src = tl.in_pixel < 0 ? in.data
-                                         : in.data + (t / T_img) * in.image_stride() +
-                                               tl.in_pixel * ips + g * cin_g_;
-      tr_.input(cin_g_, src, in_rs, in_ps, tl.y0, tl.y1, tl.x0, tl.x1, V + k * kc_, v_stride);
+    float* Mb = scratch.data();
+    const float* V = v_done;
+    if (!v_done) {
+      float* v = scratch.data() + P * m_stride;
+      for (size_t k = 0; k < nt; ++k) transform_input(in, g, t0 + k, v + k * kc_, v_stride);
+      V = v;
     }
 
+    const int64_t dh = s.dilation[1], dw = s.dilation[2];
+    const int64_t ops = out.ps();
+    const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
+    const size_t T_img = tiles_.size();
     const native::ClampParams none{-std::numeric_limits<float>::infinity(),
                                    std::numeric_limits<float>::infinity()};
     // The output kernel adds bias and residual and clamps; an activation other than the clamp
@@ -235,11 +261,10 @@ class WinogradConv final : public ConvOp {
     const size_t oc_end = std::min(cout_g_, (ob + 1) * plan.oc_block);
     for (size_t oc = ob * plan.oc_block; oc < oc_end; oc += occ_) {
       const size_t ncc = std::min(occ_, oc_end - oc);
-      for (size_t p = 0; p < P && !(skip & 2); ++p) {
-        const size_t pp = (skip & 8) ? 0 : p;
-        const float* Vp = V + pp * v_stride;
+      for (size_t p = 0; p < P; ++p) {
+        const float* Vp = V + p * v_stride;
         for (size_t r = 0; r < round_up(nt, MR); ++r) rows[r] = Vp + std::min(r, nt - 1) * kc_;
-        const float* w = packed_.data() + ((g * P + pp) * nblocks_ + oc / NR) * block_;
+        const float* w = packed_.data() + ((g * P + p) * nblocks_ + oc / NR) * block_;
         float* Mp = Mb + p * m_stride;
         for (size_t nb = 0; nb * NR < ncc; ++nb)
           for (size_t m0 = 0; m0 < nt; m0 += MR)
@@ -247,7 +272,7 @@ class WinogradConv final : public ConvOp {
                      w + nb * block_, Mp + m0 * occ_ + nb * NR, occ_, NR, 0, nullptr, &none);
       }
       op.bias = bias_.data() + g * cout_g_ + oc;
-      for (size_t k = 0; k < nt && !(skip & 4); ++k) {
+      for (size_t k = 0; k < nt; ++k) {
         const size_t t = t0 + k, n = t / T_img;
         const Tile& tl = tiles_[t % T_img];
         float* dst = out.data + n * out.image_stride() + tl.out_pixel * ops + g * cout_g_ + oc;
