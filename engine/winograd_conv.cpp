@@ -96,19 +96,18 @@ class WinogradConv final : public ConvOp {
         m_(m),
         alpha_(m + 2),
         positions_((m + 2) * (m + 2)),
-        gemm_(igemm_kernel()),
         tr_(winograd_kernels(m)),
-        geom_(s, m, gemm_.mr, gemm_.nr) {
+        geom_(s, m, native::kWinoGemmMr, native::kWinoGemmNr) {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     kc_ = round_up(cin_g_, 8);
-    const size_t nr = gemm_.nr;
+    const size_t nr = native::kWinoGemmNr;
     nblocks_ = ceil_div(cout_g_, nr);
-    block_ = nr * (1 + kc_);
+    block_ = nr * kc_;
     occ_ = std::min(cout_g_, kOcChunk);
 
-    // U = G g G^T in double, packed per (group, position, block of NR output channels) as the
-    // IGEMM kernel wants it: NR zero biases, then kc rows of NR weights (zero past cin_g/nc).
+    // U = G g G^T in double, packed per (group, position, block of NR output channels): kc rows
+    // of NR weights, zero past cin_g and cout_g.
     packed_.assign(s.groups * positions_ * nblocks_ * block_, 0.0f);
     const double* G = filter_matrix(m);
     const size_t A = alpha_;
@@ -125,8 +124,8 @@ class WinogradConv final : public ConvOp {
               const double u = gw[i * 3] * G[j * 3] + gw[i * 3 + 1] * G[j * 3 + 1] +
                                gw[i * 3 + 2] * G[j * 3 + 2];
               const size_t p = i * A + j;
-              packed_[((g * positions_ + p) * nblocks_ + oc / nr) * block_ + nr + ic * nr +
-                      oc % nr] = static_cast<float>(u);
+              packed_[((g * positions_ + p) * nblocks_ + oc / nr) * block_ + ic * nr + oc % nr] =
+                  static_cast<float>(u);
             }
         }
     bias_.assign(s.c_out + 8, 0.0f);
@@ -226,14 +225,13 @@ class WinogradConv final : public ConvOp {
   void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
                 const Plan& plan, size_t g, size_t tb, size_t ob, const float* v_done) const {
     const ConvShape& s = shape_;
-    const size_t MR = gemm_.mr, NR = gemm_.nr, P = positions_, TB = plan.tile_block;
+    const size_t MR = native::kWinoGemmMr, NR = native::kWinoGemmNr, P = positions_;
+    const size_t TB = plan.tile_block;
     const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
     const size_t v_stride = odd_lines(TB * kc_), m_stride = odd_lines(TB * occ_);
     thread_local Buffer scratch;
-    thread_local std::vector<const float*> rows;
     const size_t need = P * ((v_done ? 0 : v_stride) + m_stride);
     if (scratch.size() < need) scratch.resize(need);
-    if (rows.size() < round_up(TB, MR)) rows.resize(round_up(TB, MR));
     float* Mb = scratch.data();
     const float* V = v_done;
     if (!v_done) {
@@ -246,8 +244,6 @@ class WinogradConv final : public ConvOp {
     const int64_t ops = out.ps();
     const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
     const size_t T_img = tiles_.size();
-    const native::ClampParams none{-std::numeric_limits<float>::infinity(),
-                                   std::numeric_limits<float>::infinity()};
     // The output kernel adds bias and residual and clamps; an activation other than the clamp
     // runs as a pass over each output tile row right after the kernel wrote it.
     native::WinoOutputParams op;
@@ -263,13 +259,12 @@ class WinogradConv final : public ConvOp {
       const size_t ncc = std::min(occ_, oc_end - oc);
       for (size_t p = 0; p < P; ++p) {
         const float* Vp = V + p * v_stride;
-        for (size_t r = 0; r < round_up(nt, MR); ++r) rows[r] = Vp + std::min(r, nt - 1) * kc_;
         const float* w = packed_.data() + ((g * P + p) * nblocks_ + oc / NR) * block_;
         float* Mp = Mb + p * m_stride;
         for (size_t nb = 0; nb * NR < ncc; ++nb)
           for (size_t m0 = 0; m0 < nt; m0 += MR)
-            gemm_.fn(std::min(MR, nt - m0), std::min(NR, ncc - nb * NR), kc_, 1, rows.data() + m0,
-                     w + nb * block_, Mp + m0 * occ_ + nb * NR, occ_, NR, 0, nullptr, &none);
+            tr_.gemm(std::min(MR, nt - m0), std::min(NR, ncc - nb * NR), kc_, Vp + m0 * kc_, kc_,
+                     w + nb * block_, block_, Mp + m0 * occ_ + nb * NR, occ_);
       }
       op.bias = bias_.data() + g * cout_g_ + oc;
       for (size_t k = 0; k < nt; ++k) {
@@ -287,11 +282,11 @@ class WinogradConv final : public ConvOp {
 
   int m_;
   size_t alpha_, positions_;
-  IGemmKernel gemm_;
   WinogradKernels tr_;
   Geometry geom_;
   size_t cin_g_, cout_g_, kc_, nblocks_, block_, occ_;
-  std::vector<float> packed_, bias_;
+  Buffer packed_;
+  std::vector<float> bias_;
   std::vector<Tile> tiles_;
 };
 
