@@ -51,7 +51,8 @@ struct Geometry {
   size_t mr, nr;         // GEMM microkernel tile
   Geometry(const ConvShape& s, int m, size_t mr_, size_t nr_)
       : tiles(tiles_per_image(s, m)), positions((m + 2) * (m + 2)), kc(round_up(s.cin_g(), 8)),
-        cout_g(s.cout_g()), occ(std::min<size_t>(s.cout_g(), kOcChunk)), groups(s.groups),
+        cout_g(s.cout_g()), occ(round_up(std::min<size_t>(s.cout_g(), kOcChunk), nr_)),
+        groups(s.groups),
         mr(mr_), nr(nr_) {}
   size_t u_bytes() const { return positions * kc * round_up(cout_g, nr) * sizeof(float); }
 };
@@ -104,7 +105,7 @@ class WinogradConv final : public ConvOp {
     const size_t nr = native::kWinoGemmNr;
     nblocks_ = ceil_div(cout_g_, nr);
     block_ = nr * kc_;
-    occ_ = std::min(cout_g_, kOcChunk);
+    occ_ = round_up(std::min(cout_g_, kOcChunk), nr);  // row stride of the GEMM output
 
     // U = G g G^T in double, packed per (group, position, block of NR output channels): kc rows
     // of NR weights, zero past cin_g and cout_g.

@@ -4,7 +4,6 @@
 // fewer FMAs; F(6,3): 9 tiles, 25%).
 #include <immintrin.h>
 
-#include "native/simd/avx2.h"
 #include "native/winograd/winograd.h"
 
 namespace ce::native {
@@ -57,24 +56,13 @@ void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float*
         h5 = _mm256_fmadd_ps(va, bh, h5);
       }
     }
-    const bool full = nc >= 16;
-    const __m256i ml = avx2::tail_mask(full || nc >= 8 ? 8 : nc);
-    const __m256i mh = avx2::tail_mask(full ? 8 : nc > 8 ? nc - 8 : 0);
-    auto store = [&](float* p, __m256 lo, __m256 hi) {
-      if (full) {
-        _mm256_storeu_ps(p, lo);
-        _mm256_storeu_ps(p + 8, hi);
-      } else {
-        _mm256_maskstore_ps(p, ml, lo);
-        _mm256_maskstore_ps(p + 8, mh, hi);
-      }
-    };
-    store(c, l0, h0);
-    if constexpr (R > 1) store(c + c_stride, l1, h1);
-    if constexpr (R > 2) store(c + 2 * c_stride, l2, h2);
-    if constexpr (R > 3) store(c + 3 * c_stride, l3, h3);
-    if constexpr (R > 4) store(c + 4 * c_stride, l4, h4);
-    if constexpr (R > 5) store(c + 5 * c_stride, l5, h5);
+    _mm256_storeu_ps(c, l0);
+    _mm256_storeu_ps(c + 8, h0);
+    if constexpr (R > 1) _mm256_storeu_ps(c + c_stride, l1), _mm256_storeu_ps(c + c_stride + 8, h1);
+    if constexpr (R > 2) _mm256_storeu_ps(c + 2 * c_stride, l2), _mm256_storeu_ps(c + 2 * c_stride + 8, h2);
+    if constexpr (R > 3) _mm256_storeu_ps(c + 3 * c_stride, l3), _mm256_storeu_ps(c + 3 * c_stride + 8, h3);
+    if constexpr (R > 4) _mm256_storeu_ps(c + 4 * c_stride, l4), _mm256_storeu_ps(c + 4 * c_stride + 8, h4);
+    if constexpr (R > 5) _mm256_storeu_ps(c + 5 * c_stride, l5), _mm256_storeu_ps(c + 5 * c_stride + 8, h5);
     if (nc <= 16) return;
     nc -= 16;
     c += 16;
