@@ -291,31 +291,32 @@ class WinogradConv final : public ConvOp {
   std::vector<Tile> tiles_;
 };
 
-// Cost model for one image on one thread, AVX2 (the 6x16 microkernel for both algorithms).
-// Constants fitted to single-thread runs on this workplace's Zen 3 (measured FMA peak
-// 128 GFLOP/s): a sweep of 3x3 convs, C 3..512, H 7..224, dilation 1..4, every algorithm
-// forced (bench/layers.py and a sweep script, 2026-05). The model puts every Winograd/igemm
-// ratio of that sweep on the right side of 1 except where both are within 15%; the selection
-// asks for a 15% margin.
-//   GEMM time   2 MACs / (90 GFLOP/s * kernel efficiency); efficiency 6 kc / (6 kc + 40): a
-//               call costs ~40 cycles outside its k loop of 6 cycles per step
-//   U stream    every tile block streams the group's U from L3 (16 GB/s) or, past 16 MB, from
-//               memory (10 GB/s); overlapped with the GEMM, so the larger of the two counts
-//   transforms  0.18 ns per transformed input element, 0.16 ns per output element (tile x
-//               position x channel)
-//   igemm       2 MACs / (95 GFLOP/s * efficiency over its 9 c_in k-steps per call)
+// Cost model for one image on one thread, AVX2. Constants fitted to a sweep on this
+// workplace's Zen 3 (2026-05, one thread, minimum over interleaved runs): 3x3 convs
+// with C_in = C_out in 8..512 at H = W in 7..112, plus 3->64 at 112, 3->32 at 224, 32->64,
+// 64->128, 128->64, 256->512, 16->64, 64->16, and dilation 2 and 4; every algorithm forced.
+// Over those 35 shapes the choice made with the model below runs on average 0.3% slower than
+// the measured best, at worst 6% (128->128 28x28: F(6,3) picked, F(4,3) 6% faster).
+//   GEMM        2 MACs / (100 GFLOP/s * e(kc)), e(k) = 6k / (6k + 40): a microkernel call
+//               costs ~40 cycles besides its 6 cycles per k step
+//   U stream    every tile block streams its group's U again: 100 GB/s while a group's U is
+//               below 16 MB (L3), 25 GB/s above
+//   transforms  0.12 ns per transformed element, input and output (tiles x positions x
+//               (C_in + C_out)); 20% more for F(6,3)
+//   igemm       2 MACs / (95 GFLOP/s * e(9 C_in))
 double kernel_efficiency(double kc) { return 6 * kc / (6 * kc + 40); }
 
 double winograd_seconds(const ConvShape& s, int m) {
-  const Geometry g(s, m, 6, 16);
+  const Geometry g(s, m, native::kWinoGemmMr, native::kWinoGemmNr);
   const Plan p = make_plan(g, 1, 1);
   const double P = g.positions, cout_pad = round_up(g.cout_g, g.nr);
-  const double gemm = g.groups * P * round_up(g.tiles, g.mr) * g.kc * cout_pad * 2 /
-                      (90e9 * kernel_efficiency(g.kc));
-  const double u = static_cast<double>(g.u_bytes()) * g.groups;
-  const double stream = p.tile_blocks * u / (u > 16e6 ? 10e9 : 16e9);
-  const double transforms = g.groups * g.tiles * P * (g.kc * 0.18e-9 + g.cout_g * 0.16e-9);
-  return std::max(gemm, stream) + transforms;
+  const double gemm =
+      g.groups * P * g.tiles * g.kc * cout_pad * 2 / (100e9 * kernel_efficiency(g.kc));
+  const double u = static_cast<double>(g.u_bytes());
+  const double stream = g.groups * p.tile_blocks * u / (u > 16e6 ? 25e9 : 100e9);
+  const double transforms =
+      g.groups * g.tiles * P * (g.kc + g.cout_g) * 0.12e-9 * (m == 6 ? 1.2 : 1.0);
+  return gemm + stream + transforms;
 }
 
 double igemm_seconds(const ConvShape& s) {
