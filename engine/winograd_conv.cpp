@@ -29,8 +29,12 @@ const double* filter_matrix(int m) {  // G, alpha x 3, row-major
 // Output channels per GEMM + output-transform pass inside a task: the transformed outputs of
 // a tile block for one chunk, [alpha^2][tiles][kOcChunk], stay in L2 next to its inputs.
 constexpr size_t kOcChunk = 64;
-// Per-task working set (transformed inputs + one chunk of transformed outputs) aimed at L2.
+// Per-task working set (transformed inputs + one chunk of transformed outputs) aimed at L2,
+// and the most a block may grow to for the sake of streaming a large U fewer times.
 constexpr size_t kL2Budget = 512 * 1024;
+constexpr size_t kBlockCap = 8 << 20;
+// Largest packed U (floats), the limit every packed weight has (python _checks.MAX_ELEMENTS).
+constexpr double kMaxPacked = 2147483648.0;
 
 // Tiles of one image: with dilation (dh, dw) the outputs (ry + dh j, rx + dw i) of each of the
 // dh x dw sub-grids form a dense 3x3 conv, tiled separately.
@@ -55,6 +59,7 @@ struct Geometry {
         groups(s.groups),
         mr(mr_), nr(nr_) {}
   size_t u_bytes() const { return positions * kc * round_up(cout_g, nr) * sizeof(float); }
+  double packed_floats() const { return double(groups) * u_bytes() / sizeof(float); }
 };
 
 struct Plan {
@@ -75,7 +80,9 @@ Plan make_plan(const Geometry& g, size_t n, int threads) {
   const size_t mtiles = ceil_div(p.tiles, MR);
   const size_t per_tile = g.positions * (g.kc + g.occ) * sizeof(float);
   size_t per_block = kL2Budget / (per_tile * MR);
-  if (g.u_bytes() > kL2Budget) per_block = std::max(per_block, ceil_div(g.u_bytes(), 4 * per_tile * MR));
+  if (g.u_bytes() > kL2Budget)
+    per_block = std::max(per_block, std::min(ceil_div(g.u_bytes(), 4 * per_tile * MR),
+                                             kBlockCap / (per_tile * MR)));
   per_block = std::clamp<size_t>(per_block, 2, std::max<size_t>(mtiles, 1));
   const size_t blocks = ceil_div(mtiles, per_block);
   p.tile_block = std::min(p.tiles, ceil_div(mtiles, blocks) * MR);
@@ -343,6 +350,8 @@ double winograd_relative_cost(const ConvShape& s, int m) {
   // Error: relative to the largest sum |w||x| of an output, F(6,3) measured <= 6e-6 and flat in
   // C_in up to 4096 (tests/test_winograd.py); beyond the measured range it is not chosen.
   if (m == 6 && s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
+  if (Geometry(s, m, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    return std::numeric_limits<double>::infinity();
   return winograd_seconds(s, m) / igemm_seconds(s);
 }
 
@@ -351,6 +360,9 @@ std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const floa
   if (m != 2 && m != 4 && m != 6) throw std::invalid_argument("Winograd tile must be 2, 4 or 6");
   if (!winograd_applies(s))
     throw std::invalid_argument("Winograd does not apply to " + s.describe());
+  if (Geometry(s, m, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    throw std::invalid_argument("Winograd-transformed filters would exceed 2^31 elements: " +
+                                s.describe());
   return std::make_unique<WinogradConv>(s, m, weight, bias, act);
 }
 
