@@ -79,13 +79,19 @@ native::VEpilogueFn epilogue_kernel(Isa isa) {
 const WinogradKernels& winograd_kernels(int m, Isa isa) {
   using namespace native;
   static const WinogradKernels avx2[3] = {
-      {f32_wino_f23_input__fma3, f32_wino_f23_output__fma3, "f32-wino-f23-8c-fma3"},
-      {f32_wino_f43_input__fma3, f32_wino_f43_output__fma3, "f32-wino-f43-8c-fma3"},
-      {f32_wino_f63_input__fma3, f32_wino_f63_output__fma3, "f32-wino-f63-8c-fma3"}};
+      {f32_wino_f23_input__fma3, f32_wino_f23_output__fma3, f32_wino_gemm_6x16__fma3,
+       "f32-wino-f23-8c-fma3"},
+      {f32_wino_f43_input__fma3, f32_wino_f43_output__fma3, f32_wino_gemm_6x16__fma3,
+       "f32-wino-f43-8c-fma3"},
+      {f32_wino_f63_input__fma3, f32_wino_f63_output__fma3, f32_wino_gemm_6x16__fma3,
+       "f32-wino-f63-8c-fma3"}};
   static const WinogradKernels scalar[3] = {
-      {f32_wino_f23_input__scalar, f32_wino_f23_output__scalar, "f32-wino-f23-scalar"},
-      {f32_wino_f43_input__scalar, f32_wino_f43_output__scalar, "f32-wino-f43-scalar"},
-      {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, "f32-wino-f63-scalar"}};
+      {f32_wino_f23_input__scalar, f32_wino_f23_output__scalar, f32_wino_gemm__scalar,
+       "f32-wino-f23-scalar"},
+      {f32_wino_f43_input__scalar, f32_wino_f43_output__scalar, f32_wino_gemm__scalar,
+       "f32-wino-f43-scalar"},
+      {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, f32_wino_gemm__scalar,
+       "f32-wino-f63-scalar"}};
   const int i = m == 2 ? 0 : m == 4 ? 1 : 2;
   return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
 }

@@ -88,11 +88,12 @@ native::TransposeFn transpose_kernel(Isa isa = active_isa());
 // Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
 native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
 
-// Winograd F(m x m, 3 x 3) tile transforms, m in {2, 4, 6} (engine/winograd_conv; the GEMM
-// between them is igemm_kernel()).
+// Winograd F(m x m, 3 x 3), m in {2, 4, 6} (engine/winograd_conv): tile transforms and the
+// transformed-domain GEMM.
 struct WinogradKernels {
   native::WinoInputFn input;
   native::WinoOutputFn output;
+  native::WinoGemmFn gemm;
   const char* name;
 };
 

@@ -29,8 +29,12 @@ const double* filter_matrix(int m) {  // G, alpha x 3, row-major
 // Output channels per GEMM + output-transform pass inside a task: the transformed outputs of
 // a tile block for one chunk, [alpha^2][tiles][kOcChunk], stay in L2 next to its inputs.
 constexpr size_t kOcChunk = 64;
-// Per-task working set (transformed inputs + one chunk of transformed outputs) aimed at L2.
+// Per-task working set (transformed inputs + one chunk of transformed outputs) aimed at L2,
+// and the most a block may grow to for the sake of streaming a large U fewer times.
 constexpr size_t kL2Budget = 512 * 1024;
+constexpr size_t kBlockCap = 8 << 20;
+// Largest packed U (floats), the limit every packed weight has (python _checks.MAX_ELEMENTS).
+constexpr double kMaxPacked = 2147483648.0;
 
 // Tiles of one image: with dilation (dh, dw) the outputs (ry + dh j, rx + dw i) of each of the
 // dh x dw sub-grids form a dense 3x3 conv, tiled separately.
@@ -51,9 +55,11 @@ struct Geometry {
   size_t mr, nr;         // GEMM microkernel tile
   Geometry(const ConvShape& s, int m, size_t mr_, size_t nr_)
       : tiles(tiles_per_image(s, m)), positions((m + 2) * (m + 2)), kc(round_up(s.cin_g(), 8)),
-        cout_g(s.cout_g()), occ(std::min<size_t>(s.cout_g(), kOcChunk)), groups(s.groups),
+        cout_g(s.cout_g()), occ(round_up(std::min<size_t>(s.cout_g(), kOcChunk), nr_)),
+        groups(s.groups),
         mr(mr_), nr(nr_) {}
   size_t u_bytes() const { return positions * kc * round_up(cout_g, nr) * sizeof(float); }
+  double packed_floats() const { return double(groups) * u_bytes() / sizeof(float); }
 };
 
 struct Plan {
@@ -74,7 +80,9 @@ Plan make_plan(const Geometry& g, size_t n, int threads) {
   const size_t mtiles = ceil_div(p.tiles, MR);
   const size_t per_tile = g.positions * (g.kc + g.occ) * sizeof(float);
   size_t per_block = kL2Budget / (per_tile * MR);
-  if (g.u_bytes() > kL2Budget) per_block = std::max(per_block, ceil_div(g.u_bytes(), 4 * per_tile * MR));
+  if (g.u_bytes() > kL2Budget)
+    per_block = std::max(per_block, std::min(ceil_div(g.u_bytes(), 4 * per_tile * MR),
+                                             kBlockCap / (per_tile * MR)));
   per_block = std::clamp<size_t>(per_block, 2, std::max<size_t>(mtiles, 1));
   const size_t blocks = ceil_div(mtiles, per_block);
   p.tile_block = std::min(p.tiles, ceil_div(mtiles, blocks) * MR);
@@ -96,19 +104,18 @@ class WinogradConv final : public ConvOp {
         m_(m),
         alpha_(m + 2),
         positions_((m + 2) * (m + 2)),
-        gemm_(igemm_kernel()),
         tr_(winograd_kernels(m)),
-        geom_(s, m, gemm_.mr, gemm_.nr) {
+        geom_(s, m, native::kWinoGemmMr, native::kWinoGemmNr) {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     kc_ = round_up(cin_g_, 8);
-    const size_t nr = gemm_.nr;
+    const size_t nr = native::kWinoGemmNr;
     nblocks_ = ceil_div(cout_g_, nr);
-    block_ = nr * (1 + kc_);
-    occ_ = std::min(cout_g_, kOcChunk);
+    block_ = nr * kc_;
+    occ_ = round_up(std::min(cout_g_, kOcChunk), nr);  // row stride of the GEMM output
 
-    // U = G g G^T in double, packed per (group, position, block of NR output channels) as the
-    // IGEMM kernel wants it: NR zero biases, then kc rows of NR weights (zero past cin_g/nc).
+    // U = G g G^T in double, packed per (group, position, block of NR output channels): kc rows
+    // of NR weights, zero past cin_g and cout_g.
     packed_.assign(s.groups * positions_ * nblocks_ * block_, 0.0f);
     const double* G = filter_matrix(m);
     const size_t A = alpha_;
@@ -125,8 +132,8 @@ class WinogradConv final : public ConvOp {
               const double u = gw[i * 3] * G[j * 3] + gw[i * 3 + 1] * G[j * 3 + 1] +
                                gw[i * 3 + 2] * G[j * 3 + 2];
               const size_t p = i * A + j;
-              packed_[((g * positions_ + p) * nblocks_ + oc / nr) * block_ + nr + ic * nr +
-                      oc % nr] = static_cast<float>(u);
+              packed_[((g * positions_ + p) * nblocks_ + oc / nr) * block_ + ic * nr + oc % nr] =
+                  static_cast<float>(u);
             }
         }
     bias_.assign(s.c_out + 8, 0.0f);
@@ -141,14 +148,31 @@ class WinogradConv final : public ConvOp {
 
   void run(const TensorView& in, const TensorView& out, const TensorView* residual,
            ThreadPool& pool) const override {
-    const ConvShape& s = shape_;
     const Plan plan = make_plan(geom_, in.n, pool.num_threads());
-    const size_t tasks = s.groups * plan.tile_blocks * plan.oc_blocks;
+    const size_t groups = shape_.groups, blocks = plan.tile_blocks;
+    const size_t tasks = groups * blocks * plan.oc_blocks;
+    auto task = [&](size_t i, const float* v) {
+      const size_t g = i / (blocks * plan.oc_blocks);
+      const size_t tb = i / plan.oc_blocks % blocks;
+      run_task(in, out, residual, plan, g, tb, i % plan.oc_blocks, v);
+    };
+    if (plan.oc_blocks == 1) {
+      pool.parallel_for(tasks, [&](size_t i) { task(i, nullptr); });
+      return;
+    }
+    // Output channels split across tasks: transform every tile's input once, in parallel, into
+    // one buffer [group][tile block][position][tile][channel], then run the tasks on it.
+    const size_t vs = odd_lines(plan.tile_block * kc_), per_block = positions_ * vs;
+    thread_local Buffer shared;
+    if (shared.size() < groups * blocks * per_block) shared.resize(groups * blocks * per_block);
+    float* v = shared.data();
+    pool.parallel_for(groups * plan.tiles, [&](size_t i) {
+      const size_t g = i / plan.tiles, t = i % plan.tiles, tb = t / plan.tile_block;
+      transform_input(in, g, t, v + (g * blocks + tb) * per_block + (t % plan.tile_block) * kc_, vs);
+    });
     pool.parallel_for(tasks, [&](size_t i) {
-      const size_t g = i / (plan.tile_blocks * plan.oc_blocks);
-      const size_t tb = i / plan.oc_blocks % plan.tile_blocks;
-      const size_t ob = i % plan.oc_blocks;
-      run_task(in, out, residual, plan, g, tb, ob);
+      const size_t g = i / (blocks * plan.oc_blocks), tb = i / plan.oc_blocks % blocks;
+      task(i, v + (g * blocks + tb) * per_block);
     });
   }
 
@@ -191,37 +215,43 @@ class WinogradConv final : public ConvOp {
       }
   }
 
-  void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
-                const Plan& plan, size_t g, size_t tb, size_t ob) const {
+  // Input transform of tile t (batch-major index) of group g into v (position stride vs).
+  void transform_input(const TensorView& in, size_t g, size_t t, float* v, size_t vs) const {
     const ConvShape& s = shape_;
-    const size_t MR = gemm_.mr, NR = gemm_.nr, P = positions_, TB = plan.tile_block;
+    const int64_t ips = in.ps();
+    const size_t T_img = tiles_.size();
+    const Tile& tl = tiles_[t % T_img];
+    const float* src = tl.in_pixel < 0 ? in.data
+                                       : in.data + (t / T_img) * in.image_stride() +
+                                             tl.in_pixel * ips + g * cin_g_;
+    tr_.input(cin_g_, src, s.dilation[1] * s.in[2] * ips, s.dilation[2] * ips, tl.y0, tl.y1,
+              tl.x0, tl.x1, v, vs);
+  }
+
+  // One task: tiles [tb * TB, +TB) of group g, output channels [ob * oc_block, +oc_block).
+  // v_done: the block's transformed inputs when already computed, else nullptr.
+  void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
+                const Plan& plan, size_t g, size_t tb, size_t ob, const float* v_done) const {
+    const ConvShape& s = shape_;
+    const size_t MR = native::kWinoGemmMr, NR = native::kWinoGemmNr, P = positions_;
+    const size_t TB = plan.tile_block;
     const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
     const size_t v_stride = odd_lines(TB * kc_), m_stride = odd_lines(TB * occ_);
     thread_local Buffer scratch;
-    thread_local std::vector<const float*> rows;
-    const size_t need = P * (v_stride + m_stride) + 8;
+    const size_t need = P * ((v_done ? 0 : v_stride) + m_stride);
     if (scratch.size() < need) scratch.resize(need);
-    if (rows.size() < round_up(TB, MR)) rows.resize(round_up(TB, MR));
-    float* V = scratch.data();
-    float* Mb = V + P * v_stride;
-
-    const int64_t dh = s.dilation[1], dw = s.dilation[2];
-    const int64_t ips = in.ps(), ops = out.ps();
-    const size_t in_rs = dh * s.in[2] * ips, in_ps = dw * ips;
-    const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
-    const size_t T_img = tiles_.size();
-    static const int skip = std::getenv("CE_WINO_SKIP") ? std::atoi(std::getenv("CE_WINO_SKIP")) : 0;
-    for (size_t k = 0; k < nt && !(skip & 1); ++k) {
-      const size_t t = t0 + k;
-      const Tile& tl = tiles_[t % T_img];
-      const float* src = tl.in_pixel < 0 ? in.data
-                                         : in.data + (t / T_img) * in.image_stride() +
-                                               tl.in_pixel * ips + g * cin_g_;
-      tr_.input(cin_g_, src, in_rs, in_ps, tl.y0, tl.y1, tl.x0, tl.x1, V + k * kc_, v_stride);
+    float* Mb = scratch.data();
+    const float* V = v_done;
+    if (!v_done) {
+      float* v = scratch.data() + P * m_stride;
+      for (size_t k = 0; k < nt; ++k) transform_input(in, g, t0 + k, v + k * kc_, v_stride);
+      V = v;
     }
 
-    const native::ClampParams none{-std::numeric_limits<float>::infinity(),
-                                   std::numeric_limits<float>::infinity()};
+    const int64_t dh = s.dilation[1], dw = s.dilation[2];
+    const int64_t ops = out.ps();
+    const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
+    const size_t T_img = tiles_.size();
     // The output kernel adds bias and residual and clamps; an activation other than the clamp
     // runs as a pass over each output tile row right after the kernel wrote it.
     native::WinoOutputParams op;
@@ -235,19 +265,17 @@ class WinogradConv final : public ConvOp {
     const size_t oc_end = std::min(cout_g_, (ob + 1) * plan.oc_block);
     for (size_t oc = ob * plan.oc_block; oc < oc_end; oc += occ_) {
       const size_t ncc = std::min(occ_, oc_end - oc);
-      for (size_t p = 0; p < P && !(skip & 2); ++p) {
-        const size_t pp = (skip & 8) ? 0 : p;
-        const float* Vp = V + pp * v_stride;
-        for (size_t r = 0; r < round_up(nt, MR); ++r) rows[r] = Vp + std::min(r, nt - 1) * kc_;
-        const float* w = packed_.data() + ((g * P + pp) * nblocks_ + oc / NR) * block_;
+      for (size_t p = 0; p < P; ++p) {
+        const float* Vp = V + p * v_stride;
+        const float* w = packed_.data() + ((g * P + p) * nblocks_ + oc / NR) * block_;
         float* Mp = Mb + p * m_stride;
         for (size_t nb = 0; nb * NR < ncc; ++nb)
           for (size_t m0 = 0; m0 < nt; m0 += MR)
-            gemm_.fn(std::min(MR, nt - m0), std::min(NR, ncc - nb * NR), kc_, 1, rows.data() + m0,
-                     w + nb * block_, Mp + m0 * occ_ + nb * NR, occ_, NR, 0, nullptr, &none);
+            tr_.gemm(std::min(MR, nt - m0), std::min(NR, ncc - nb * NR), kc_, Vp + m0 * kc_, kc_,
+                     w + nb * block_, block_, Mp + m0 * occ_ + nb * NR, occ_);
       }
       op.bias = bias_.data() + g * cout_g_ + oc;
-      for (size_t k = 0; k < nt && !(skip & 4); ++k) {
+      for (size_t k = 0; k < nt; ++k) {
         const size_t t = t0 + k, n = t / T_img;
         const Tile& tl = tiles_[t % T_img];
         float* dst = out.data + n * out.image_stride() + tl.out_pixel * ops + g * cout_g_ + oc;
@@ -262,39 +290,40 @@ class WinogradConv final : public ConvOp {
 
   int m_;
   size_t alpha_, positions_;
-  IGemmKernel gemm_;
   WinogradKernels tr_;
   Geometry geom_;
   size_t cin_g_, cout_g_, kc_, nblocks_, block_, occ_;
-  std::vector<float> packed_, bias_;
+  Buffer packed_;
+  std::vector<float> bias_;
   std::vector<Tile> tiles_;
 };
 
-// Cost model for one image on one thread, AVX2 (the 6x16 microkernel for both algorithms).
-// Constants fitted to single-thread runs on this workplace's Zen 3 (measured FMA peak
-// 128 GFLOP/s): a sweep of 3x3 convs, C 3..512, H 7..224, dilation 1..4, every algorithm
-// forced (bench/layers.py and a sweep script, 2026-05). The model puts every Winograd/igemm
-// ratio of that sweep on the right side of 1 except where both are within 15%; the selection
-// asks for a 15% margin.
-//   GEMM time   2 MACs / (90 GFLOP/s * kernel efficiency); efficiency 6 kc / (6 kc + 40): a
-//               call costs ~40 cycles outside its k loop of 6 cycles per step
-//   U stream    every tile block streams the group's U from L3 (16 GB/s) or, past 16 MB, from
-//               memory (10 GB/s); overlapped with the GEMM, so the larger of the two counts
-//   transforms  0.18 ns per transformed input element, 0.16 ns per output element (tile x
-//               position x channel)
-//   igemm       2 MACs / (95 GFLOP/s * efficiency over its 9 c_in k-steps per call)
+// Cost model for one image on one thread, AVX2. Constants fitted to a sweep on this
+// workplace's Zen 3 (2026-05, one thread, minimum over interleaved runs): 3x3 convs
+// with C_in = C_out in 8..512 at H = W in 7..112, plus 3->64 at 112, 3->32 at 224, 32->64,
+// 64->128, 128->64, 256->512, 16->64, 64->16, and dilation 2 and 4; every algorithm forced.
+// Over those 35 shapes the choice made with the model below runs on average 0.3% slower than
+// the measured best, at worst 6% (128->128 28x28: F(6,3) picked, F(4,3) 6% faster).
+//   GEMM        2 MACs / (100 GFLOP/s * e(kc)), e(k) = 6k / (6k + 40): a microkernel call
+//               costs ~40 cycles besides its 6 cycles per k step
+//   U stream    every tile block streams its group's U again: 100 GB/s while a group's U is
+//               below 16 MB (L3), 25 GB/s above
+//   transforms  0.12 ns per transformed element, input and output (tiles x positions x
+//               (C_in + C_out)); 20% more for F(6,3)
+//   igemm       2 MACs / (95 GFLOP/s * e(9 C_in))
 double kernel_efficiency(double kc) { return 6 * kc / (6 * kc + 40); }
 
 double winograd_seconds(const ConvShape& s, int m) {
-  const Geometry g(s, m, 6, 16);
+  const Geometry g(s, m, native::kWinoGemmMr, native::kWinoGemmNr);
   const Plan p = make_plan(g, 1, 1);
   const double P = g.positions, cout_pad = round_up(g.cout_g, g.nr);
-  const double gemm = g.groups * P * round_up(g.tiles, g.mr) * g.kc * cout_pad * 2 /
-                      (90e9 * kernel_efficiency(g.kc));
-  const double u = static_cast<double>(g.u_bytes()) * g.groups;
-  const double stream = p.tile_blocks * u / (u > 16e6 ? 10e9 : 16e9);
-  const double transforms = g.groups * g.tiles * P * (g.kc * 0.18e-9 + g.cout_g * 0.16e-9);
-  return std::max(gemm, stream) + transforms;
+  const double gemm =
+      g.groups * P * g.tiles * g.kc * cout_pad * 2 / (100e9 * kernel_efficiency(g.kc));
+  const double u = static_cast<double>(g.u_bytes());
+  const double stream = g.groups * p.tile_blocks * u / (u > 16e6 ? 25e9 : 100e9);
+  const double transforms =
+      g.groups * g.tiles * P * (g.kc + g.cout_g) * 0.12e-9 * (m == 6 ? 1.2 : 1.0);
+  return gemm + stream + transforms;
 }
 
 double igemm_seconds(const ConvShape& s) {
@@ -321,6 +350,8 @@ double winograd_relative_cost(const ConvShape& s, int m) {
   // Error: relative to the largest sum |w||x| of an output, F(6,3) measured <= 6e-6 and flat in
   // C_in up to 4096 (tests/test_winograd.py); beyond the measured range it is not chosen.
   if (m == 6 && s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
+  if (Geometry(s, m, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    return std::numeric_limits<double>::infinity();
   return winograd_seconds(s, m) / igemm_seconds(s);
 }
 
@@ -329,6 +360,9 @@ std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const floa
   if (m != 2 && m != 4 && m != 6) throw std::invalid_argument("Winograd tile must be 2, 4 or 6");
   if (!winograd_applies(s))
     throw std::invalid_argument("Winograd does not apply to " + s.describe());
+  if (Geometry(s, m, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    throw std::invalid_argument("Winograd-transformed filters would exceed 2^31 elements: " +
+                                s.describe());
   return std::make_unique<WinogradConv>(s, m, weight, bias, act);
 }
 

@@ -18,6 +18,22 @@ inline __m256 load8(const float* p, __m256i mask) {
   return kTail ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
 }
 
+// The first n (< 8) lanes of v to p, without vmaskmovps (microcoded stores on AMD Zen).
+inline void store_first(float* p, __m256 v, size_t n) {
+  __m128 h = _mm256_castps256_ps128(v);
+  if (n & 4) {
+    _mm_storeu_ps(p, h);
+    h = _mm256_extractf128_ps(v, 1);
+    p += 4;
+  }
+  if (n & 2) {
+    _mm_storel_pi(reinterpret_cast<__m64*>(p), h);
+    h = _mm_movehl_ps(h, h);
+    p += 2;
+  }
+  if (n & 1) _mm_store_ss(p, h);
+}
+
 template <size_t A, bool kTail, class In>
 inline void input_8c(const float* in, size_t rs, size_t ps, size_t y0, size_t y1, size_t x0,
                      size_t x1, float* v, size_t vs, __m256i mask) {
@@ -61,7 +77,7 @@ inline void input(size_t channels, const float* in, size_t rs, size_t ps, size_t
 
 template <size_t M, size_t A, bool kTail, class Out>
 inline void output_8c(const float* m, size_t ms, float* out, size_t rs, size_t ps, size_t rows,
-                      size_t cols, const WinoOutputParams* p, size_t c, __m256i mask) {
+                      size_t cols, const WinoOutputParams* p, size_t c, __m256i mask, size_t nc) {
   __m256 t[M][A];
   for (size_t x = 0; x < A; ++x) {
     __m256 col[A], y[M];
@@ -81,7 +97,7 @@ inline void output_8c(const float* m, size_t ms, float* out, size_t rs, size_t p
       if (r) v = _mm256_add_ps(v, load8<kTail>(r + j * p->res_pixel_stride, mask));
       v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
       if (kTail)
-        _mm256_maskstore_ps(o + j * ps, mask, v);
+        store_first(o + j * ps, v, nc);
       else
         _mm256_storeu_ps(o + j * ps, v);
     }
@@ -93,9 +109,11 @@ inline void output(size_t channels, const float* m, size_t ms, float* out, size_
                    size_t rows, size_t cols, const WinoOutputParams* p) {
   const __m256i ones = _mm256_set1_epi32(-1);
   size_t c = 0;
-  for (; c + 8 <= channels; c += 8) output_8c<M, A, false, Out>(m, ms, out, rs, ps, rows, cols, p, c, ones);
+  for (; c + 8 <= channels; c += 8)
+    output_8c<M, A, false, Out>(m, ms, out, rs, ps, rows, cols, p, c, ones, 8);
   if (c < channels)
-    output_8c<M, A, true, Out>(m, ms, out, rs, ps, rows, cols, p, c, avx2::tail_mask(channels - c));
+    output_8c<M, A, true, Out>(m, ms, out, rs, ps, rows, cols, p, c, avx2::tail_mask(channels - c),
+                               channels - c);
 }
 
 inline __m256 k(float v) { return _mm256_set1_ps(v); }

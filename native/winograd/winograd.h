@@ -3,7 +3,7 @@
 // p = i * alpha + j.
 //   input   V = B^T d B   (these kernels, per tile, vectorised over channels)
 //   filter  U = G g G^T   (engine/winograd_conv.cpp, in double, once at construction)
-//   GEMM    M[p] = V[p] x U[p] over input channels (the IGEMM microkernel with ks = 1)
+//   GEMM    M[p] = V[p] x U[p] over input channels, per position p
 //   output  Y = A^T M A   (these kernels, with bias, residual add and clamp fused)
 // Interpolation points (the rows of A^T are their powers; inf is the last row/column):
 //   F(2,3) {0, 1, -1, inf}
@@ -79,6 +79,19 @@ struct WinoOutputParams {
 using WinoOutputFn = void (*)(size_t channels, const float* m, size_t m_stride, float* out,
                               size_t row_stride, size_t pixel_stride, size_t rows, size_t cols,
                               const WinoOutputParams* params);
+
+// Transformed-domain GEMM: C[mr x nc] = A[mr x kc] B, mr <= 6. Row i of A at a + i * a_stride;
+// B packed in blocks of kWinoGemmNr columns (zero past nc), block j at w + j * w_stride holding
+// kc rows of kWinoGemmNr floats (32-byte aligned); row i of C at c + i * c_stride. C is written
+// in whole blocks: round_up(nc, kWinoGemmNr) columns per row (masked stores are microcoded on
+// AMD Zen and cost 2.4x on 8 output channels).
+constexpr size_t kWinoGemmMr = 6, kWinoGemmNr = 16;
+using WinoGemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                            const float* w, size_t w_stride, float* c, size_t c_stride);
+void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                              const float* w, size_t w_stride, float* c, size_t c_stride);
+void f32_wino_gemm__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                           const float* w, size_t w_stride, float* c, size_t c_stride);
 
 #define CE_WINO_DECLARE(name)                                                                   \
   void f32_wino_##name##_input__fma3(size_t, const float*, size_t, size_t, size_t, size_t,     \
