@@ -33,6 +33,11 @@ constexpr size_t kOcChunk = 64;
 // and the most a block may grow to for the sake of streaming a large U fewer times.
 constexpr size_t kL2Budget = 512 * 1024;
 constexpr size_t kBlockCap = 8 << 20;
+// A group's U above this comes from L3 or memory for every block (and suffers most from other
+// cores' traffic): layer i (256 -> 256, d 2, 28x28, U 9.4 MB) in 1 block instead of 2 ran 6%
+// faster interleaved with torch and onnxruntime, equal alone. Below it, smaller blocks
+// balance 2 threads better (layer a, U 1 MB: blocks of 12 tiles 7% faster than of 18).
+constexpr size_t kUStreamed = 4 << 20;
 // Largest packed U (floats), the limit every packed weight has (python _checks.MAX_ELEMENTS).
 constexpr double kMaxPacked = 2147483648.0;
 
@@ -69,10 +74,10 @@ struct Plan {
 // Tile blocks and output-channel blocks: one task per (group, tile block, channel block).
 // A block holds whole m-tiles (MR tiles: one microkernel call per NR output channels). It is
 // sized so its transformed inputs and one chunk of outputs fit kL2Budget, but at least 2
-// m-tiles (each U panel brought in from L3 serves two calls), and when a group's U does not
-// fit L2 (it is streamed again for every block) large enough that U adds at most a quarter of
-// the block's own traffic. With several threads and fewer than 4 tasks per thread, output
-// channels are split too (repeating the cheap input transform per channel block).
+// m-tiles (each U panel brought in from L3 serves two calls), and when a group's U exceeds
+// kUStreamed (it is streamed again for every block) large enough that U adds at most half the
+// block's own traffic, up to kBlockCap. With several threads and fewer than 4 tasks per
+// thread, output channels are split too (blocks of at least 32).
 Plan make_plan(const Geometry& g, size_t n, int threads) {
   const size_t MR = g.mr, th = std::max(1, threads);
   Plan p;
@@ -80,8 +85,8 @@ Plan make_plan(const Geometry& g, size_t n, int threads) {
   const size_t mtiles = ceil_div(p.tiles, MR);
   const size_t per_tile = g.positions * (g.kc + g.occ) * sizeof(float);
   size_t per_block = kL2Budget / (per_tile * MR);
-  if (g.u_bytes() > kL2Budget)
-    per_block = std::max(per_block, std::min(ceil_div(g.u_bytes(), 4 * per_tile * MR),
+  if (g.u_bytes() > kUStreamed)
+    per_block = std::max(per_block, std::min(ceil_div(g.u_bytes(), 2 * per_tile * MR),
                                              kBlockCap / (per_tile * MR)));
   per_block = std::clamp<size_t>(per_block, 2, std::max<size_t>(mtiles, 1));
   const size_t blocks = ceil_div(mtiles, per_block);
