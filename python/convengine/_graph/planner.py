@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _native
 from ..model import Model, ModelError
+from . import evaluate
 from .ops import attr
 
 ARENA = 0
@@ -76,7 +77,6 @@ class T:
     def is_cl(self):
         if not 3 <= self.rank <= 5:
             return False
-        want = _contig_strides(self.shape, _cl_order(self.rank))
         if self.shape[1] > 1 and self.strides[1] != 1:
             return False
         # allow a pixel stride wider than C (concat slices): check ratios
@@ -98,7 +98,6 @@ class T:
             pixels = math.prod(self.shape[2:])
             if self.strides[0] != pixels * (ps if ps is not None else self.shape[1]):
                 return False
-        del want
         return True
 
     def is_contiguous(self):
@@ -172,17 +171,15 @@ class Planner:
         return T(shape, parent.strides, parent.buf, parent.offset + off * parent.strides[1],
                  parent.root)
 
-    def const_t(self, arr):
-        a = np.ascontiguousarray(arr, dtype=np.float32)
-        key = id(arr)
-        if key in self.const_refs:
-            return self.const_refs[key]
-        off = self.const_offset
-        self.consts.append(a)
-        self.const_offset += (a.size + ALIGN - 1) // ALIGN * ALIGN
-        t = T(a.shape, _contig_strides(a.shape), CONSTS, off)
-        self.const_refs[key] = t
-        self._keep = getattr(self, "_keep", []) + [arr]
+    def const_t(self, name, arr):
+        """The constant-pool tensor of constant `name` (added once, however many nodes use it)."""
+        t = self.const_refs.get(name)
+        if t is None:
+            a = np.ascontiguousarray(arr, dtype=np.float32)
+            t = T(a.shape, _contig_strides(a.shape), CONSTS, self.const_offset)
+            self.consts.append(a)
+            self.const_offset += (a.size + ALIGN - 1) // ALIGN * ALIGN
+            self.const_refs[name] = t
         return t
 
     def rt(self, name, where):
@@ -193,7 +190,7 @@ class Planner:
         if isinstance(v, np.ndarray):
             if v.dtype.kind not in "fiub":
                 raise PlanError(f"{where}: tensor {name!r} has dtype {v.dtype}")
-            return self.const_t(v.astype(np.float32))
+            return self.const_t(name, v)
         return v
 
     def const(self, name, where, what="input"):
@@ -252,8 +249,8 @@ class Planner:
                 self.node(node, where)
             except PlanError:
                 raise
-            except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
-                    OverflowError) as e:
+            except (evaluate._Err, ValueError, TypeError, IndexError, KeyError,
+                    ZeroDivisionError, OverflowError) as e:
                 raise PlanError(f"{where}: {e}") from None
 
     def node(self, node, where):
@@ -286,7 +283,6 @@ class Planner:
         raise PlanError(f"{where}: Constant without a supported value attribute")
 
     def _fold(self, node, ins, where):
-        from . import evaluate  # numpy reference of every op
         outs = evaluate.eval_node(node, ins, self.opset)
         for name, v in zip(node.outputs, outs):
             if name:
@@ -294,58 +290,6 @@ class Planner:
                 self.shapes[name] = np.asarray(v).shape
 
     # ------------------------------------------------------------------ convolutions
-    def _conv_geometry(self, node, x_shape, w_shape, transposed, where):
-        nd = len(x_shape) - 2
-        if nd < 1 or nd > 3:
-            raise PlanError(f"{where}: input must have 1-3 spatial axes, got shape {x_shape}")
-        k = list(w_shape[2:])
-        ks = attr(node, "kernel_shape")
-        if ks is not None and list(ks) != k:
-            raise PlanError(f"{where}: kernel_shape {ks} differs from the weight's {k}")
-        strides = _ints(attr(node, "strides"), nd, 1, "strides", where)
-        dil = _ints(attr(node, "dilations"), nd, 1, "dilations", where)
-        pads = _ints(attr(node, "pads"), 2 * nd, 0, "pads", where)
-        pb, pe = pads[:nd], pads[nd:]
-        auto = attr(node, "auto_pad") or "NOTSET"
-        outp = [0] * nd
-        ins = list(x_shape[2:])
-        if transposed:
-            outp = _ints(attr(node, "output_padding"), nd, 0, "output_padding", where)
-            oshape = attr(node, "output_shape")
-            if oshape is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
-                if oshape is not None:
-                    oshape = list(oshape)[-nd:]
-                else:
-                    oshape = [ins[i] * strides[i] for i in range(nd)]
-                for i in range(nd):
-                    total = (strides[i] * (ins[i] - 1) + outp[i] + (k[i] - 1) * dil[i] + 1
-                             - oshape[i])
-                    if total < 0:
-                        outp[i] -= total
-                        total = 0
-                    if auto == "SAME_UPPER":
-                        pb[i], pe[i] = total // 2, total - total // 2
-                    else:
-                        pb[i], pe[i] = total - total // 2, total // 2
-            elif auto == "VALID":
-                pb, pe = [0] * nd, [0] * nd
-        else:
-            if auto in ("SAME_UPPER", "SAME_LOWER"):
-                for i in range(nd):
-                    out = -(-ins[i] // strides[i])
-                    total = max(0, (out - 1) * strides[i] + (k[i] - 1) * dil[i] + 1 - ins[i])
-                    if auto == "SAME_UPPER":
-                        pb[i], pe[i] = total // 2, total - total // 2
-                    else:
-                        pb[i], pe[i] = total - total // 2, total // 2
-            elif auto == "VALID":
-                pb, pe = [0] * nd, [0] * nd
-            elif auto != "NOTSET":
-                raise PlanError(f"{where}: unknown auto_pad {auto!r}")
-        if min(strides) < 1 or min(dil) < 1 or min(pb + pe) < 0:
-            raise PlanError(f"{where}: strides and dilations must be >= 1 and pads >= 0")
-        return nd, strides, dil, pb, pe, outp
-
     @staticmethod
     def _pad3(v, fill):
         return [fill] * (3 - len(v)) + list(v)
@@ -358,31 +302,19 @@ class Planner:
         w = np.ascontiguousarray(w, dtype=np.float32)
         if w.ndim != x.rank:
             raise PlanError(f"{where}: weight rank {w.ndim} differs from input rank {x.rank}")
-        group = int(attr(node, "group") or 1)
-        nd, strides, dil, pb, pe, outp = self._conv_geometry(node, x.shape, w.shape, transposed, where)
-        c_in = x.shape[1]
-        if group < 1 or c_in % group:
-            raise PlanError(f"{where}: {c_in} input channels are not divisible by group {group}")
+        if not 1 <= x.rank - 2 <= 3:
+            raise PlanError(f"{where}: input must have 1-3 spatial axes, got shape {x.shape}")
+        group, win, c_out = evaluate.conv_geometry(node, x.shape, w.shape, transposed)
+        strides, dil, osp = win.strides, win.dilations, win.out
+        pb, pe = list(win.pad_begin), list(win.pad_end)
+        outp = [0] * len(osp)
         if transposed:
-            if w.shape[0] != c_in:
-                raise PlanError(f"{where}: weight {w.shape} does not match {c_in} input channels")
-            c_out = w.shape[1] * group
-            osp = [(x.shape[2 + i] - 1) * strides[i] - pb[i] - pe[i] + (w.shape[2 + i] - 1) * dil[i]
-                   + 1 + outp[i] for i in range(nd)]
-        else:
-            if w.shape[1] * group != c_in:
-                raise PlanError(f"{where}: weight {w.shape} with group {group} does not match "
-                                f"{c_in} input channels")
-            c_out = w.shape[0]
-            osp = []
-            for i in range(nd):
+            # The engine's size rule: out = (in - 1) * stride - pads + span + output_padding,
+            # pads >= 0; an output longer than that (negative end pad) is output padding.
+            for i in range(len(osp)):
+                pe[i] = max(pe[i], 0)
                 span = (w.shape[2 + i] - 1) * dil[i] + 1
-                padded = x.shape[2 + i] + pb[i] + pe[i]
-                osp.append(0 if padded < span else (padded - span) // strides[i] + 1)
-        if c_out % group:
-            raise PlanError(f"{where}: {c_out} output channels are not divisible by group {group}")
-        if min(osp) < 1:
-            raise PlanError(f"{where}: output size {osp} is below 1")
+                outp[i] = osp[i] - ((x.shape[2 + i] - 1) * strides[i] - pb[i] - pe[i] + span)
         if b is not None:
             b = np.ascontiguousarray(b, dtype=np.float32).reshape(-1)
             if b.shape[0] != c_out:
@@ -481,44 +413,12 @@ class Planner:
         self.step("add_shuffle", node.name or where, [x, y, int(attr(node, "group"))], [x], [y])
 
     # ------------------------------------------------------------------ pooling / resize
-    def _pool_geometry(self, node, x_shape, where, dilated=True):
-        nd = len(x_shape) - 2
-        k = _ints(attr(node, "kernel_shape"), nd, 1, "kernel_shape", where)
-        s = _ints(attr(node, "strides"), nd, 1, "strides", where)
-        d = _ints(attr(node, "dilations") if dilated else None, nd, 1, "dilations", where)
-        pads = _ints(attr(node, "pads"), 2 * nd, 0, "pads", where)
-        pb, pe = pads[:nd], pads[nd:]
-        ceil = bool(attr(node, "ceil_mode"))
-        auto = attr(node, "auto_pad") or "NOTSET"
-        ins = x_shape[2:]
-        out = []
-        for i in range(nd):
-            span = (k[i] - 1) * d[i] + 1
-            if auto in ("SAME_UPPER", "SAME_LOWER"):
-                o = -(-ins[i] // s[i])
-                total = max(0, (o - 1) * s[i] + span - ins[i])
-                if auto == "SAME_UPPER":
-                    pb[i], pe[i] = total // 2, total - total // 2
-                else:
-                    pb[i], pe[i] = total - total // 2, total // 2
-            elif auto == "VALID":
-                pb[i] = pe[i] = 0
-                o = -(-(ins[i] - span + 1) // s[i])
-            else:
-                num = ins[i] + pb[i] + pe[i] - span
-                o = (-(-num // s[i]) if ceil else num // s[i]) + 1
-                if ceil and (o - 1) * s[i] >= ins[i] + pb[i]:
-                    o -= 1
-            out.append(o)
-        if min(k + s + d) < 1 or min(pb + pe) < 0:
-            raise PlanError(f"{where}: kernel, strides, dilations must be >= 1 and pads >= 0")
-        if min(out) < 1:
-            raise PlanError(f"{where}: output size {out} is below 1")
-        return nd, k, s, d, pb, pe, out, ceil
-
     def _pool(self, node, ins, where, is_max):
         x = self.cl(ins[0], where)
-        nd, k, s, d, pb, pe, osp, ceil = self._pool_geometry(node, x.shape, where, True)
+        k, win = evaluate.pool_geometry(node, x.shape)
+        nd, s, d, osp = len(k), win.strides, win.dilations, win.out
+        pb, pe = list(win.pad_begin), list(win.pad_end)
+        ceil = bool(attr(node, "ceil_mode"))
         cip = bool(attr(node, "count_include_pad")) if not is_max else False
         y = self.out(node, 0, (x.shape[0], x.shape[1], *osp), _cl_order(x.rank))
         if len(node.outputs) > 1 and node.outputs[1]:
@@ -564,7 +464,7 @@ class Planner:
 
     def op_Resize(self, node, ins, where):
         x = ins[0]
-        roi = scales = sizes = None
+        scales = sizes = None
         if node.op_type == "Upsample":
             scales = attr(node, "scales")
             if len(node.inputs) > 1 and node.inputs[1]:
@@ -575,7 +475,7 @@ class Planner:
             if len(node.inputs) > 3 and node.inputs[3]:
                 sizes = self.const(node.inputs[3], where, "sizes")
             if len(node.inputs) > 1 and node.inputs[1]:
-                roi = self.const(node.inputs[1], where, "roi")
+                self.const(node.inputs[1], where, "roi")  # roi matters only to tf_crop_and_resize
         r = x.rank
         axes = attr(node, "axes") if node.op_type == "Resize" else None
         if axes is not None:
@@ -631,7 +531,6 @@ class Planner:
             nmode = "floor"
         if ctm == "tf_crop_and_resize":
             raise PlanError(f"{where}: tf_crop_and_resize is not supported")
-        del roi
         tables = []
         for a in (2, 3):
             tables += _resize_axis(x.shape[a], out[a], scl[a], ctm, mode != "nearest", nmode, where)
@@ -644,9 +543,7 @@ class Planner:
     # ------------------------------------------------------------------ element-wise
     def _unary(self, node, ins, where, act):
         x = ins[0]
-        order = sorted(range(x.rank), key=lambda a: -abs(x.strides[a]) if x.shape[a] > 1 else 0)
         y = self.out(node, 0, x.shape, _layout_order(x))
-        del order
         self.step("add_unary", node.name or where, [node.op_type, x, y, *act], [x], [y])
 
     def op_Relu(self, node, ins, where):
@@ -684,7 +581,6 @@ class Planner:
         a = self.rt(node.inputs[0], where)
         b = self.rt(node.inputs[1], where)
         shape = tuple(np.broadcast_shapes(a.shape, b.shape))
-        r = len(shape)
         ref = a if tuple(a.shape) == shape and a.buf != CONSTS else (
             b if tuple(b.shape) == shape else a)
         if tuple(ref.shape) == shape:
@@ -694,7 +590,6 @@ class Planner:
         y = self.out(node, 0, shape, order)
         self.step("add_binary", node.name or where,
                   [node.op_type, _broadcast(a, shape), _broadcast(b, shape), y], [a, b], [y])
-        del r
 
     op_Add = op_Sub = op_Mul = op_Div = _binary
 
@@ -826,24 +721,7 @@ class Planner:
     def op_Reshape(self, node, ins, where):
         x = ins[0]
         spec = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "shape")).reshape(-1)]
-        allowzero = int(attr(node, "allowzero"))
-        shape = []
-        for i, d in enumerate(spec):
-            if d == 0 and not allowzero:
-                if i >= x.rank:
-                    raise PlanError(f"{where}: shape entry {i} copies a missing input axis")
-                d = x.shape[i]
-            shape.append(d)
-        if shape.count(-1) > 1:
-            raise PlanError(f"{where}: at most one -1 in the target shape")
-        if -1 in shape:
-            known = math.prod(d for d in shape if d != -1)
-            total = math.prod(x.shape)
-            if known == 0 or total % known:
-                raise PlanError(f"{where}: cannot infer -1 when reshaping {x.shape} to {spec}")
-            shape[shape.index(-1)] = total // known
-        if any(d < 0 for d in shape):
-            raise PlanError(f"{where}: negative dimension in target shape {spec}")
+        shape = evaluate.reshape_target(x.shape, spec, bool(attr(node, "allowzero")))
         self._reshape_to(node, x, shape, where)
 
     def op_Flatten(self, node, ins, where):
@@ -926,7 +804,7 @@ class Planner:
         for st, en, ax, sp in zip(starts, ends, axes, steps):
             if sp == 0:
                 raise PlanError(f"{where}: slice step 0")
-            idx = range(shape[ax])[slice(st, en, sp)] if True else None
+            idx = range(shape[ax])[slice(st, en, sp)]
             n = len(idx)
             if n:
                 offset += idx.start * strides[ax]
