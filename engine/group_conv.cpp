@@ -8,6 +8,7 @@
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
 #include "engine/gemm_conv.h"
+#include "engine/igemm_conv.h"
 
 namespace ce {
 
@@ -16,12 +17,6 @@ namespace {
 constexpr size_t MR = 8;  // output pixels per kernel call (native/gemm/gconv.h)
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-
-// Indirection entries hold offsets (in floats) from address 0; the kernel adds the input's
-// address through a_offset.
-inline const float* rel(int64_t off) {
-  return reinterpret_cast<const float*>(static_cast<uintptr_t>(off) * sizeof(float));
-}
 
 class GroupConv final : public ConvOp {
  public:
@@ -47,22 +42,7 @@ class GroupConv final : public ConvOp {
     zero_.assign(16, 0.0f);
     m_ = s.out[0] * s.out[1] * s.out[2];
     mtiles_ = ceil_div(m_, MR);
-    ind_.resize(mtiles_ * ks_ * MR);
-    const int64_t ps = s.in_ps();
-    for (size_t m = 0; m < mtiles_ * MR; ++m) {
-      const int64_t mm = std::min<int64_t>(m, m_ - 1);
-      const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1], od = mm / (s.out[2] * s.out[1]);
-      for (size_t t = 0; t < ks_; ++t) {
-        const int64_t kw = t % s.kernel[2], kh = (t / s.kernel[2]) % s.kernel[1],
-                      kd = t / (s.kernel[2] * s.kernel[1]);
-        const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
-        const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
-        const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
-        const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 && iw < s.in[2];
-        ind_[(m / MR) * ks_ * MR + t * MR + m % MR] =
-            inside ? rel(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero_.data();
-      }
-    }
+    ind_ = conv_indirection(s, MR, zero_.data());
   }
 
   const char* algorithm() const override { return "group"; }
@@ -79,7 +59,7 @@ class GroupConv final : public ConvOp {
     const size_t per_chunk =
         threads == 1 ? mtiles_ : std::clamp<size_t>(in.n * c_chunks * mtiles_ / (8 * threads), 1, 16);
     const size_t m_chunks = ceil_div(mtiles_, per_chunk);
-    const size_t base = reinterpret_cast<uintptr_t>(in.data) / sizeof(float);
+    const size_t base = addr_in_floats(in.data);
     const size_t out_ps = out.ps();
     const bool pass = epilogue_.needs_pass(res != nullptr);
     const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);

@@ -11,14 +11,6 @@ namespace ce {
 
 namespace {
 
-// Indirection entries hold offsets (in floats) from address 0; the kernel adds the input's
-// address through a_offset, so one buffer serves any input pointer, batch index and group.
-inline const float* rel(int64_t off) {
-  return reinterpret_cast<const float*>(static_cast<uintptr_t>(off) * sizeof(float));
-}
-inline size_t addr_in_floats(const float* p) {
-  return reinterpret_cast<uintptr_t>(p) / sizeof(float);
-}
 
 // Packs one group's weights for the taps in `taps` (indices into the full kernel). get(oc, ic, t)
 // returns the weight of group-local output channel oc, input channel ic, full-kernel tap t.
@@ -61,22 +53,7 @@ class IGemmConv final : public ConvOp {
 
     m_ = s.out[0] * s.out[1] * s.out[2];
     mtiles_ = ceil_div(m_, MR);
-    ind_.resize(mtiles_ * ks_ * MR);
-    const int64_t ps = s.in_ps();
-    for (size_t m = 0; m < mtiles_ * MR; ++m) {
-      const int64_t mm = std::min<int64_t>(m, m_ - 1);
-      const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1], od = mm / (s.out[2] * s.out[1]);
-      for (size_t t = 0; t < ks_; ++t) {
-        const int64_t kw = t % s.kernel[2], kh = (t / s.kernel[2]) % s.kernel[1],
-                      kd = t / (s.kernel[2] * s.kernel[1]);
-        const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
-        const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
-        const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
-        const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 && iw < s.in[2];
-        ind_[(m / MR) * ks_ * MR + t * MR + m % MR] =
-            inside ? rel(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero_.data();
-      }
-    }
+    ind_ = conv_indirection(s, MR, zero_.data());
   }
 
   const char* algorithm() const override { return "igemm"; }
@@ -190,7 +167,7 @@ class IGemmDeconv final : public ConvOp {
                     const bool inside = nd >= 0 && nh >= 0 && nw >= 0 && id < s.in[0] &&
                                         ih < s.in[1] && iw < s.in[2];
                     p.ind[((row * p.wblocks + wi / MR) * p.ks + tp) * MR + wi % MR] =
-                        inside ? rel(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero_.data();
+                        inside ? indirection_offset(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero_.data();
                     ++tp;
                   }
             }
@@ -251,6 +228,29 @@ class IGemmDeconv final : public ConvOp {
 };
 
 }  // namespace
+
+std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const float* zero) {
+  const size_t ks = s.taps();
+  const size_t m_total = s.out[0] * s.out[1] * s.out[2];
+  const size_t tiles = (m_total + mr - 1) / mr;
+  std::vector<const float*> ind(tiles * ks * mr);
+  const int64_t ps = s.in_ps();
+  for (size_t m = 0; m < tiles * mr; ++m) {
+    const int64_t mm = std::min<int64_t>(m, m_total - 1);
+    const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1], od = mm / (s.out[2] * s.out[1]);
+    for (size_t t = 0; t < ks; ++t) {
+      const int64_t kw = t % s.kernel[2], kh = (t / s.kernel[2]) % s.kernel[1],
+                    kd = t / (s.kernel[2] * s.kernel[1]);
+      const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
+      const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
+      const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
+      const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 && iw < s.in[2];
+      ind[(m / mr) * ks * mr + t * mr + m % mr] =
+          inside ? indirection_offset(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero;
+    }
+  }
+  return ind;
+}
 
 std::unique_ptr<ConvOp> make_igemm_conv(const ConvShape& s, const float* weight, const float* bias,
                                         const Activation& act) {

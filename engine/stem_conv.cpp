@@ -8,6 +8,7 @@
 
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
+#include "engine/igemm_conv.h"
 
 namespace ce {
 
@@ -15,12 +16,6 @@ namespace {
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-inline const float* rel(int64_t off) {
-  return reinterpret_cast<const float*>(static_cast<uintptr_t>(off) * sizeof(float));
-}
-inline size_t addr_in_floats(const float* p) {
-  return reinterpret_cast<uintptr_t>(p) / sizeof(float);
-}
 
 // Per calling thread: the W-padded input copy (grow-only, so repeated calls do not fault in
 // fresh pages).
@@ -73,7 +68,7 @@ class IGemmRowsConv final : public ConvOp {
         const int64_t iw = ow * s.stride[2];  // padded coordinates (no copy: no W padding)
         const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1];
         ind_[(m / MR) * ks_ * MR + seg * MR + m % MR] =
-            inside ? rel(((id * s.in[1] + ih) * row_w + iw) * C) : zero_.data();
+            inside ? indirection_offset(((id * s.in[1] + ih) * row_w + iw) * C) : zero_.data();
       }
     }
 
