@@ -11,11 +11,6 @@ namespace {
 
 using Vec = std::vector<int64_t>;
 
-void set3(int64_t* dst, const Vec& v, const char* name) {
-  if (v.size() != 3) throw py::value_error(std::string(name) + " must have 3 entries (d, h, w)");
-  for (int i = 0; i < 3; ++i) dst[i] = v[i];
-}
-
 // A convolution prepared once (weights packed, indirection built) for a fixed input shape
 // (N may vary), run on NCHW arrays. Arguments are validated in Python; the checks here only
 // guard the C++ against inconsistent calls.
@@ -128,11 +123,11 @@ ConvShape make_conv_shape(const Vec& input_shape, const Vec& ws, int64_t groups,
   const TensorView iv = nhwc_view(nullptr, input_shape), kv = nhwc_view(nullptr, ws);
   s.in[0] = iv.d, s.in[1] = iv.h, s.in[2] = iv.w;
   s.kernel[0] = kv.d, s.kernel[1] = kv.h, s.kernel[2] = kv.w;
-  set3(s.stride, stride, "stride");
-  set3(s.dilation, dilation, "dilation");
-  set3(s.pad_begin, pad_begin, "pad_begin");
-  set3(s.pad_end, pad_end, "pad_end");
-  set3(s.output_padding, output_padding, "output_padding");
+  set_dims(s.stride, stride, 3, "stride");
+  set_dims(s.dilation, dilation, 3, "dilation");
+  set_dims(s.pad_begin, pad_begin, 3, "pad_begin");
+  set_dims(s.pad_end, pad_end, 3, "pad_end");
+  set_dims(s.output_padding, output_padding, 3, "output_padding");
   if (groups < 1 || s.c_in % groups || s.c_out % groups)
     throw py::value_error("channels are not divisible by groups");
   if ((transposed ? ws[0] : ws[1] * groups) != s.c_in)

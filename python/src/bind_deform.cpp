@@ -11,12 +11,6 @@ namespace {
 
 using Vec2 = std::vector<int64_t>;
 
-void set2(int64_t* dst, const Vec2& v, const char* name) {
-  if (v.size() != 2) throw py::value_error(std::string(name) + " must have 2 entries (h, w)");
-  dst[0] = v[0];
-  dst[1] = v[1];
-}
-
 // All arguments were validated in Python (convengine._functional.deform); the engine checks
 // them again and raises ValueError rather than touching memory out of bounds.
 py::array_t<float> deform_conv2d(const FloatArray& x, const FloatArray& offset, const FloatArray& w,
@@ -38,10 +32,10 @@ py::array_t<float> deform_conv2d(const FloatArray& x, const FloatArray& offset, 
   s.offset_groups = os[1] / (2 * s.taps());
   s.in[0] = xs[2];
   s.in[1] = xs[3];
-  set2(s.stride, stride, "stride");
-  set2(s.dilation, dilation, "dilation");
-  set2(s.pad_begin, pad_begin, "pad_begin");
-  set2(s.pad_end, pad_end, "pad_end");
+  set_dims(s.stride, stride, 2, "stride");
+  set_dims(s.dilation, dilation, 2, "dilation");
+  set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
+  set_dims(s.pad_end, pad_end, 2, "pad_end");
   s.infer_output();
   if (os[0] != xs[0] || os[2] != s.out[0] || os[3] != s.out[1])
     throw py::value_error("offset must have shape (N, 2 * offset_groups * kh * kw, H_out, W_out)");

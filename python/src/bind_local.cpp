@@ -11,12 +11,6 @@ namespace {
 
 using Vec2 = std::vector<int64_t>;
 
-void set2(int64_t* dst, const Vec2& v, const char* name) {
-  if (v.size() != 2) throw py::value_error(std::string(name) + " must have 2 entries (h, w)");
-  dst[0] = v[0];
-  dst[1] = v[1];
-}
-
 // All arguments were validated in Python (convengine._functional.deform); the engine checks
 // them again and raises ValueError rather than touching memory out of bounds.
 py::array_t<float> local_conv2d(const FloatArray& x, const FloatArray& w,
@@ -33,10 +27,10 @@ py::array_t<float> local_conv2d(const FloatArray& x, const FloatArray& w,
   s.in[1] = xs[3];
   s.kernel[0] = ws[4];
   s.kernel[1] = ws[5];
-  set2(s.stride, stride, "stride");
-  set2(s.dilation, dilation, "dilation");
-  set2(s.pad_begin, pad_begin, "pad_begin");
-  set2(s.pad_end, pad_end, "pad_end");
+  set_dims(s.stride, stride, 2, "stride");
+  set_dims(s.dilation, dilation, 2, "dilation");
+  set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
+  set_dims(s.pad_end, pad_end, 2, "pad_end");
   s.infer_output();
   if (ws[0] != s.out[0] || ws[1] != s.out[1] || ws[3] != s.c_in)
     throw py::value_error("weight must have shape (H_out, W_out, C_out, C_in, kh, kw)");

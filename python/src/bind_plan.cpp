@@ -35,15 +35,6 @@ TRef tref(const PyRef& p) {
   return r;
 }
 
-void set3(int64_t* dst, const Vec& v, const char* what) {
-  if (v.size() != 3) throw py::value_error(std::string(what) + " must have 3 entries");
-  for (int i = 0; i < 3; ++i) dst[i] = v[i];
-}
-void set2(int64_t* dst, const Vec& v, const char* what) {
-  if (v.size() != 2) throw py::value_error(std::string(what) + " must have 2 entries");
-  for (int i = 0; i < 2; ++i) dst[i] = v[i];
-}
-
 Activation activation(const std::string& kind, float alpha, float beta, float lo, float hi) {
   Activation a;
   a.kind = parse_act_kind(kind);
@@ -118,10 +109,10 @@ class PyPlan {
     s.offset_groups = offset_groups;
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
     s.kernel[0] = ws[2], s.kernel[1] = ws[3];
-    set2(s.stride, stride, "stride");
-    set2(s.pad_begin, pad_begin, "pad_begin");
-    set2(s.pad_end, pad_end, "pad_end");
-    set2(s.dilation, dilation, "dilation");
+    set_dims(s.stride, stride, 2, "stride");
+    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
+    set_dims(s.pad_end, pad_end, 2, "pad_end");
+    set_dims(s.dilation, dilation, 2, "dilation");
     s.infer_output();
     if (ws[1] * groups != s.c_in) throw py::value_error(name + ": weight does not match the input");
     if (b && (b->ndim() != 1 || b->shape(0) != s.c_out))
@@ -141,11 +132,11 @@ class PyPlan {
     s.c_in = in.shape[1];
     s.c_out = out.shape[1];
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
-    set2(s.kernel, kernel, "kernel");
-    set2(s.stride, stride, "stride");
-    set2(s.pad_begin, pad_begin, "pad_begin");
-    set2(s.pad_end, pad_end, "pad_end");
-    set2(s.dilation, dilation, "dilation");
+    set_dims(s.kernel, kernel, 2, "kernel");
+    set_dims(s.stride, stride, 2, "stride");
+    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
+    set_dims(s.pad_end, pad_end, 2, "pad_end");
+    set_dims(s.dilation, dilation, 2, "dilation");
     s.infer_output();
     const Vec want = {s.out[0], s.out[1], s.c_out, s.c_in, s.kernel[0], s.kernel[1]};
     if (shape_of(w) != want) throw py::value_error(name + ": LocalConv weight shape mismatch");
@@ -164,11 +155,11 @@ class PyPlan {
     s.kind = max ? PoolKind::kMax : PoolKind::kAverage;
     s.channels = in.shape[1];
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
-    set2(s.kernel, kernel, "kernel");
-    set2(s.stride, stride, "stride");
-    set2(s.pad_begin, pad_begin, "pad_begin");
-    set2(s.pad_end, pad_end, "pad_end");
-    set2(s.dilation, dilation, "dilation");
+    set_dims(s.kernel, kernel, 2, "kernel");
+    set_dims(s.stride, stride, 2, "stride");
+    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
+    set_dims(s.pad_end, pad_end, 2, "pad_end");
+    set_dims(s.dilation, dilation, 2, "dilation");
     s.ceil_mode = ceil_mode;
     s.count_include_pad = count_include_pad;
     s.infer_output();
@@ -181,11 +172,11 @@ class PyPlan {
                        const Vec& kernel, const Vec& stride, const Vec& dilation,
                        const Vec& pad_begin, const Vec& pad_end, bool count_include_pad) {
     int64_t k[3], s[3], d[3], pb[3], pe[3];
-    set3(k, kernel, "kernel");
-    set3(s, stride, "stride");
-    set3(d, dilation, "dilation");
-    set3(pb, pad_begin, "pad_begin");
-    set3(pe, pad_end, "pad_end");
+    set_dims(k, kernel, 3, "kernel");
+    set_dims(s, stride, 3, "stride");
+    set_dims(d, dilation, 3, "dilation");
+    set_dims(pb, pad_begin, 3, "pad_begin");
+    set_dims(pe, pad_end, 3, "pad_end");
     push(make_window_pool_step(max, k, s, d, pb, pe, count_include_pad, tref(x), tref(y)), name,
          max ? "MaxPool" : "AveragePool");
   }

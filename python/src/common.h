@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <string>
 #include <vector>
 
 #include "engine/buffer.h"
@@ -33,6 +34,14 @@ inline TensorView nhwc_view(float* data, const std::vector<int64_t>& nchw_shape)
   v.h = sp[1];
   v.w = sp[2];
   return v;
+}
+
+// Copies an argument of n per-axis values ((h, w) or (d, h, w)) into dst; ValueError otherwise.
+inline void set_dims(int64_t* dst, const std::vector<int64_t>& v, size_t n, const char* name) {
+  if (v.size() != n)
+    throw py::value_error(std::string(name) + " must have " + std::to_string(n) +
+                          (n == 3 ? " entries (d, h, w)" : " entries (h, w)"));
+  for (size_t i = 0; i < n; ++i) dst[i] = v[i];
 }
 
 // The ConvShape of a conv on an (N, C, *spatial) input with a torch/ONNX weight shape; stride,
