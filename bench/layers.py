@@ -31,6 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # timed straight after them, an engine whose workers sleep (convengine) loses a core. Every
 # block of runs starts after this pause and one untimed run.
 SETTLE_S = 0.3
+# After the pause, each engine runs untimed for this long before its timed block: the first
+# runs after an idle pause are up to 1.3x slower on this VM (clock and vCPU wake-up; layer e at
+# 1 thread: 0.33 ms after one untimed run, 0.25 ms steady), for every engine alike.
+WARM_S = 0.05
 
 
 def convengine_layer(x, convs):
@@ -84,6 +88,14 @@ def ort_layer(x, convs, threads):
     return lambda: sess.run(None, {"x": x})[0]
 
 
+def warm(fn, seconds):
+    """Runs fn for at least `seconds` (and at least once), untimed."""
+    t_end = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < t_end:
+        fn()
+
+
 def timed(fn, runs):
     out = []
     for _ in range(runs):
@@ -120,7 +132,7 @@ def bench(names, threads, rounds, runs, warmup):
         for _ in range(rounds):
             for k, fn in engines.items():
                 time.sleep(SETTLE_S)
-                timed(fn, 1)
+                warm(fn, WARM_S)
                 times[k] += timed(fn, runs)
         med = {k: statistics.median(v) for k, v in times.items()}
         row = dict(layer=name, desc=desc, threads=threads, algorithm=algo, peak_gflops=peak,

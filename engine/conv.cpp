@@ -102,7 +102,8 @@ int winograd_tile(const std::string& algo) {  // m of "winograd_f<m>", or 0
 }  // namespace
 
 std::vector<std::string> conv_algorithm_names() {
-  return {"igemm", "depthwise", "igemm_rows", "gemm", "group", "winograd_f2", "winograd_f4", "winograd_f6"};
+  return {"igemm", "depthwise", "igemm_rows", "gemm", "group", "winograd_f2", "winograd_f4", "winograd_f6",
+          "winograd1d"};
 }
 
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
@@ -112,6 +113,7 @@ bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
   if (algo == "gemm") return gemm_applies(s);
   if (algo == "group") return group_applies(s);
   if (winograd_tile(algo)) return winograd_applies(s);
+  if (algo == "winograd1d") return winograd1d_applies(s);
   return false;
 }
 
@@ -127,6 +129,7 @@ std::string select_conv_algorithm(const ConvShape& s) {
     if (c < best) best = c, best_m = m;
   }
   if (best_m) return "winograd_f" + std::to_string(best_m);
+  if (winograd1d_relative_cost(s) < 0.85) return "winograd1d";
   // Row pointers pay off while a tap holds few input channels: ResNet stem (3 -> 64, 7x7 s2)
   // 2.95 -> 2.67 ms; at c_in 16 (C3D 3x3x3) and 64 (3x3) plain igemm was 2-4% faster.
   if (igemm_rows_applies(s) && s.kernel[2] > 1 && s.c_in < 8) return "igemm_rows";
@@ -143,6 +146,7 @@ std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const
   if (algo == "gemm") return make_gemm_conv(s, weight, bias, act);
   if (algo == "group") return make_group_conv(s, weight, bias, act);
   if (const int m = winograd_tile(algo)) return make_winograd_conv(s, m, weight, bias, act);
+  if (algo == "winograd1d") return make_winograd1d_conv(s, weight, bias, act);
   if (s.transposed) return make_igemm_deconv(s, weight, bias, act);
   return make_igemm_conv(s, weight, bias, act);
 }

@@ -1,5 +1,7 @@
 #include "engine/dispatch.h"
 
+#include <algorithm>
+
 namespace ce {
 
 const IGemmKernel& igemm_kernel(Isa isa) {
@@ -93,6 +95,24 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
       {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, f32_wino_gemm__scalar,
        "f32-wino-f63-scalar"}};
   const int i = m == 2 ? 0 : m == 4 ? 1 : 2;
+  return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
+}
+
+const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
+  using namespace native;
+  static const WinogradKernels avx2[5] = {
+      {f32_wino1d_a8_input__fma3, f32_wino1d_m6_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f6-8c-fma3"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_m5_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f5-8c-fma3"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_m4_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f4-8c-fma3"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_m3_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f3-8c-fma3"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_m2_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f2-8c-fma3"}};
+  static const WinogradKernels scalar[5] = {
+      {f32_wino1d_a8_input__scalar, f32_wino1d_m6_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f6-scalar"},
+      {f32_wino1d_a8_input__scalar, f32_wino1d_m5_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f5-scalar"},
+      {f32_wino1d_a8_input__scalar, f32_wino1d_m4_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f4-scalar"},
+      {f32_wino1d_a8_input__scalar, f32_wino1d_m3_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f3-scalar"},
+      {f32_wino1d_a8_input__scalar, f32_wino1d_m2_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f2-scalar"}};
+  const int i = std::clamp(r, 3, 7) - 3;
   return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
 }
 

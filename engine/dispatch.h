@@ -98,6 +98,8 @@ struct WinogradKernels {
 };
 
 const WinogradKernels& winograd_kernels(int m, Isa isa = active_isa());
+// 1D F(9 - r, r) along one axis, r in 3..7 (same contracts; see native/winograd/winograd.h).
+const WinogradKernels& winograd1d_kernels(int r, Isa isa = active_isa());
 
 }  // namespace ce
 

@@ -41,10 +41,21 @@ constexpr size_t kUStreamed = 4 << 20;
 // Largest packed U (floats), the limit every packed weight has (python _checks.MAX_ELEMENTS).
 constexpr double kMaxPacked = 2147483648.0;
 
+// The one axis (0 d, 1 h, 2 w) of a 1D Winograd conv: the only kernel extent > 1.
+int conv_axis(const ConvShape& s) {
+  return s.kernel[2] > 1 ? 2 : s.kernel[1] > 1 ? 1 : 0;
+}
+
 // Tiles of one image: with dilation (dh, dw) the outputs (ry + dh j, rx + dw i) of each of the
-// dh x dw sub-grids form a dense 3x3 conv, tiled separately.
-size_t tiles_per_image(const ConvShape& s, int m) {
+// dh x dw sub-grids form a dense 3x3 conv, tiled separately. 1D (axis >= 0): likewise along
+// the axis, for every position of the other two.
+size_t tiles_per_image(const ConvShape& s, int m, int axis) {
   size_t n = 0;
+  if (axis >= 0) {
+    const int64_t d = s.dilation[axis], O = s.out[axis];
+    for (int64_t r = 0; r < std::min(d, O); ++r) n += ceil_div(ceil_div(O - r, d), m);
+    return n * (s.out[0] * s.out[1] * s.out[2] / O);
+  }
   const int64_t dh = s.dilation[1], dw = s.dilation[2], OH = s.out[1], OW = s.out[2];
   for (int64_t ry = 0; ry < std::min(dh, OH); ++ry)
     for (int64_t rx = 0; rx < std::min(dw, OW); ++rx)
@@ -58,8 +69,11 @@ struct Geometry {
   size_t positions;      // alpha^2
   size_t kc, cout_g, occ, groups;
   size_t mr, nr;         // GEMM microkernel tile
-  Geometry(const ConvShape& s, int m, size_t mr_, size_t nr_)
-      : tiles(tiles_per_image(s, m)), positions((m + 2) * (m + 2)), kc(round_up(s.cin_g(), 8)),
+  // m: output tile; axis -1 for 2D F(m x m, 3 x 3), else the axis of a 1D F(m, 9 - m).
+  Geometry(const ConvShape& s, int m, int axis, size_t mr_, size_t nr_)
+      : tiles(tiles_per_image(s, m, axis)),
+        positions(axis >= 0 ? 8 : (m + 2) * (m + 2)),
+        kc(round_up(s.cin_g(), 8)),
         cout_g(s.cout_g()), occ(round_up(std::min<size_t>(s.cout_g(), kOcChunk), nr_)),
         groups(s.groups),
         mr(mr_), nr(nr_) {}
@@ -103,14 +117,17 @@ Plan make_plan(const Geometry& g, size_t n, int threads) {
 
 class WinogradConv final : public ConvOp {
  public:
-  WinogradConv(const ConvShape& s, int m, const float* weight, const float* bias,
+  // axis -1: 2D F(m x m, 3 x 3); else 1D F(m, r) along that axis, r = its kernel extent and
+  // m = 9 - r (8 points).
+  WinogradConv(const ConvShape& s, int m, int axis, const float* weight, const float* bias,
                const Activation& act)
       : ConvOp(s, act),
         m_(m),
-        alpha_(m + 2),
-        positions_((m + 2) * (m + 2)),
-        tr_(winograd_kernels(m)),
-        geom_(s, m, native::kWinoGemmMr, native::kWinoGemmNr) {
+        axis_(axis),
+        alpha_(axis >= 0 ? 8 : m + 2),
+        positions_(axis >= 0 ? 8 : (m + 2) * (m + 2)),
+        tr_(axis >= 0 ? winograd1d_kernels(static_cast<int>(s.kernel[axis])) : winograd_kernels(m)),
+        geom_(s, m, axis, native::kWinoGemmMr, native::kWinoGemmNr) {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     kc_ = round_up(cin_g_, 8);
@@ -119,10 +136,51 @@ class WinogradConv final : public ConvOp {
     block_ = nr * kc_;
     occ_ = round_up(std::min(cout_g_, kOcChunk), nr);  // row stride of the GEMM output
 
-    // U = G g G^T in double, packed per (group, position, block of NR output channels): kc rows
-    // of NR weights, zero past cin_g and cout_g.
+    // U = G g G^T (1D: G g) in double, packed per (group, position, block of NR output
+    // channels): kc rows of NR weights, zero past cin_g and cout_g.
     packed_.assign(s.groups * positions_ * nblocks_ * block_, 0.0f);
-    const double* G = filter_matrix(m);
+    if (axis >= 0) {
+      pack_1d(weight);
+    } else {
+      pack_2d(weight);
+    }
+    bias_.assign(s.c_out + 8, 0.0f);
+    if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
+    build_tiles();
+    if (tiles_.size() != geom_.tiles) throw std::logic_error("Winograd tile count mismatch");
+  }
+
+  const char* algorithm() const override {
+    return axis_ >= 0 ? "winograd1d" : m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
+  }
+
+ private:
+  void pack_1d(const float* weight) {
+    const ConvShape& s = shape_;
+    const size_t nr = native::kWinoGemmNr, r = s.kernel[axis_];
+    std::vector<double> G(8 * r, 0.0);
+    for (size_t j = 0; j < 7; ++j) {
+      double pw = native::kWinoGScale8[j];
+      for (size_t k = 0; k < r; ++k, pw *= native::kWinoPoints8[j]) G[j * r + k] = pw;
+    }
+    G[7 * r + r - 1] = 1.0;
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (size_t oc = 0; oc < cout_g_; ++oc)
+        for (size_t ic = 0; ic < cin_g_; ++ic) {
+          const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * r;
+          for (size_t p = 0; p < 8; ++p) {
+            double u = 0.0;
+            for (size_t k = 0; k < r; ++k) u += G[p * r + k] * w[k];
+            packed_[((g * 8 + p) * nblocks_ + oc / nr) * block_ + ic * nr + oc % nr] =
+                static_cast<float>(u);
+          }
+        }
+  }
+
+  void pack_2d(const float* weight) {
+    const ConvShape& s = shape_;
+    const size_t nr = native::kWinoGemmNr;
+    const double* G = filter_matrix(m_);
     const size_t A = alpha_;
     std::vector<double> gw(A * 3);
     for (int64_t g = 0; g < s.groups; ++g)
@@ -141,16 +199,9 @@ class WinogradConv final : public ConvOp {
                   static_cast<float>(u);
             }
         }
-    bias_.assign(s.c_out + 8, 0.0f);
-    if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
-    build_tiles();
-    if (tiles_.size() != geom_.tiles) throw std::logic_error("Winograd tile count mismatch");
   }
 
-  const char* algorithm() const override {
-    return m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
-  }
-
+ public:
   void run(const TensorView& in, const TensorView& out, const TensorView* residual,
            ThreadPool& pool) const override {
     const Plan plan = make_plan(geom_, in.n, pool.num_threads());
@@ -201,6 +252,40 @@ class WinogradConv final : public ConvOp {
       u0 = static_cast<int32_t>(std::min(lo, hi));
       u1 = static_cast<int32_t>(hi);
     };
+    if (axis_ >= 0) {
+      // Other axes: kernel 1, stride 1, no padding, so input and output coordinates agree.
+      const int a = axis_;
+      const int64_t d = s.dilation[a], O = s.out[a], N = s.in[a];
+      const int64_t ostride = a == 0 ? OH * OW : a == 1 ? OW : 1;
+      const int64_t istride = a == 0 ? H * W : a == 1 ? W : 1;
+      for (int64_t od = 0; od < s.out[0]; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t oc[3] = {od, oh, ow};
+            if (oc[a] != 0) continue;
+            const int64_t out0 = (od * OH + oh) * OW + ow, in0 = (od * H + oh) * W + ow;
+            for (int64_t r = 0; r < std::min(d, O); ++r) {
+              const int64_t n = (O - r + d - 1) / d;
+              for (int64_t t = 0; t < n; t += m) {
+                Tile tl;
+                const int64_t o = r + d * t, i0 = o - s.pad_begin[a];
+                tl.out_pixel = out0 + o * ostride;
+                tl.rows = 1;
+                tl.cols = static_cast<int32_t>(std::min(m, n - t));
+                window(i0, d, N, tl.x0, tl.x1);
+                tl.y0 = 0;
+                tl.y1 = tl.x0 < tl.x1 ? 1 : 0;
+                tl.in_pixel = tl.x0 < tl.x1 ? in0 + (i0 + d * tl.x0) * istride : -1;
+                tiles_.push_back(tl);
+              }
+            }
+          }
+      // Tiles in output order: along H (or D) a block then spans neighbouring columns of the
+      // same rows, not one column down the image (7x1 at 17x17, 128 -> 128, then ran as fast as 1x7).
+      std::stable_sort(tiles_.begin(), tiles_.end(),
+                       [](const Tile& a, const Tile& b) { return a.out_pixel < b.out_pixel; });
+      return;
+    }
     for (int64_t ry = 0; ry < std::min(dh, OH); ++ry)
       for (int64_t rx = 0; rx < std::min(dw, OW); ++rx) {
         const int64_t hs = (OH - ry + dh - 1) / dh, ws = (OW - rx + dw - 1) / dw;
@@ -229,8 +314,12 @@ class WinogradConv final : public ConvOp {
     const float* src = tl.in_pixel < 0 ? in.data
                                        : in.data + (t / T_img) * in.image_stride() +
                                              tl.in_pixel * ips + g * cin_g_;
-    tr_.input(cin_g_, src, s.dilation[1] * s.in[2] * ips, s.dilation[2] * ips, tl.y0, tl.y1,
-              tl.x0, tl.x1, v, vs);
+    if (axis_ >= 0)
+      tr_.input(cin_g_, src, 0, s.dilation[axis_] * axis_pixels(s.in) * ips, tl.y0, tl.y1, tl.x0,
+                tl.x1, v, vs);
+    else
+      tr_.input(cin_g_, src, s.dilation[1] * s.in[2] * ips, s.dilation[2] * ips, tl.y0, tl.y1,
+                tl.x0, tl.x1, v, vs);
   }
 
   // One task: tiles [tb * TB, +TB) of group g, output channels [ob * oc_block, +oc_block).
@@ -255,7 +344,9 @@ class WinogradConv final : public ConvOp {
 
     const int64_t dh = s.dilation[1], dw = s.dilation[2];
     const int64_t ops = out.ps();
-    const size_t out_rs = dh * s.out[2] * ops, out_ps = dw * ops;
+    // 1D: one row per tile, its outputs at the axis' stride.
+    const int64_t step = axis_ >= 0 ? s.dilation[axis_] * axis_pixels(s.out) : dw;
+    const size_t out_rs = axis_ >= 0 ? 0 : dh * s.out[2] * ops, out_ps = step * ops;
     const size_t T_img = tiles_.size();
     // The output kernel adds bias and residual and clamps; an activation other than the clamp
     // runs as a pass over each output tile row right after the kernel wrote it.
@@ -264,8 +355,8 @@ class WinogradConv final : public ConvOp {
     const bool pass = epilogue_.needs_pass(false);
     if (residual) {
       const int64_t rps = residual->ps();
-      op.res_row_stride = dh * s.out[2] * rps;
-      op.res_pixel_stride = dw * rps;
+      op.res_row_stride = axis_ >= 0 ? 0 : dh * s.out[2] * rps;
+      op.res_pixel_stride = step * rps;
     }
     const size_t oc_end = std::min(cout_g_, (ob + 1) * plan.oc_block);
     for (size_t oc = ob * plan.oc_block; oc < oc_end; oc += occ_) {
@@ -293,7 +384,12 @@ class WinogradConv final : public ConvOp {
     }
   }
 
-  int m_;
+  // Pixels between neighbours along axis_ in a tensor of spatial size sz.
+  int64_t axis_pixels(const int64_t* sz) const {
+    return axis_ == 0 ? sz[1] * sz[2] : axis_ == 1 ? sz[2] : 1;
+  }
+
+  int m_, axis_;
   size_t alpha_, positions_;
   WinogradKernels tr_;
   Geometry geom_;
@@ -318,8 +414,8 @@ class WinogradConv final : public ConvOp {
 //   igemm       2 MACs / (95 GFLOP/s * e(9 C_in))
 double kernel_efficiency(double kc) { return 6 * kc / (6 * kc + 40); }
 
-double winograd_seconds(const ConvShape& s, int m) {
-  const Geometry g(s, m, native::kWinoGemmMr, native::kWinoGemmNr);
+double winograd_seconds(const ConvShape& s, int m, int axis) {
+  const Geometry g(s, m, axis, native::kWinoGemmMr, native::kWinoGemmNr);
   const Plan p = make_plan(g, 1, 1);
   const double P = g.positions, cout_pad = round_up(g.cout_g, g.nr);
   const double gemm =
@@ -327,7 +423,7 @@ double winograd_seconds(const ConvShape& s, int m) {
   const double u = static_cast<double>(g.u_bytes());
   const double stream = g.groups * p.tile_blocks * u / (u > 16e6 ? 25e9 : 100e9);
   const double transforms =
-      g.groups * g.tiles * P * (g.kc + g.cout_g) * 0.12e-9 * (m == 6 ? 1.2 : 1.0);
+      g.groups * g.tiles * P * (g.kc + g.cout_g) * 0.12e-9 * (m == 6 || axis >= 0 ? 1.2 : 1.0);
   return gemm + stream + transforms;
 }
 
@@ -355,9 +451,34 @@ double winograd_relative_cost(const ConvShape& s, int m) {
   // Error: relative to the largest sum |w||x| of an output, F(6,3) measured <= 6e-6 and flat in
   // C_in up to 4096 (tests/test_winograd.py); beyond the measured range it is not chosen.
   if (m == 6 && s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
-  if (Geometry(s, m, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+  if (Geometry(s, m, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
     return std::numeric_limits<double>::infinity();
-  return winograd_seconds(s, m) / igemm_seconds(s);
+  return winograd_seconds(s, m, -1) / igemm_seconds(s);
+}
+
+bool winograd1d_applies(const ConvShape& s) {
+  if (s.transposed) return false;
+  const int a = conv_axis(s);
+  if (s.kernel[a] < 3 || s.kernel[a] > 7) return false;
+  for (int i = 0; i < 3; ++i) {
+    if (s.stride[i] != 1) return false;
+    if (i != a && (s.kernel[i] != 1 || s.pad_begin[i] != 0 || s.pad_end[i] != 0)) return false;
+  }
+  if (s.groups > 1 &&
+      (s.cin_g() < kWinogradMinGroupChannels || s.cout_g() < kWinogradMinGroupChannels))
+    return false;
+  return true;
+}
+
+double winograd1d_relative_cost(const ConvShape& s) {
+  if (!winograd1d_applies(s)) return std::numeric_limits<double>::infinity();
+  // Error: F(9 - r, r) relative to the largest sum |w||x| of an output, measured <= 7.2e-6 for
+  // r in 3..7 and C_in up to 4096 (tests/test_winograd.py); beyond that it is not chosen.
+  if (s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
+  const int a = conv_axis(s), m = 9 - static_cast<int>(s.kernel[a]);
+  if (Geometry(s, m, a, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    return std::numeric_limits<double>::infinity();
+  return winograd_seconds(s, m, a) / igemm_seconds(s);
 }
 
 std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const float* weight,
@@ -365,10 +486,21 @@ std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const floa
   if (m != 2 && m != 4 && m != 6) throw std::invalid_argument("Winograd tile must be 2, 4 or 6");
   if (!winograd_applies(s))
     throw std::invalid_argument("Winograd does not apply to " + s.describe());
-  if (Geometry(s, m, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+  if (Geometry(s, m, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
     throw std::invalid_argument("Winograd-transformed filters would exceed 2^31 elements: " +
                                 s.describe());
-  return std::make_unique<WinogradConv>(s, m, weight, bias, act);
+  return std::make_unique<WinogradConv>(s, m, -1, weight, bias, act);
+}
+
+std::unique_ptr<ConvOp> make_winograd1d_conv(const ConvShape& s, const float* weight,
+                                             const float* bias, const Activation& act) {
+  if (!winograd1d_applies(s))
+    throw std::invalid_argument("1D Winograd does not apply to " + s.describe());
+  const int a = conv_axis(s), m = 9 - static_cast<int>(s.kernel[a]);
+  if (Geometry(s, m, a, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    throw std::invalid_argument("Winograd-transformed filters would exceed 2^31 elements: " +
+                                s.describe());
+  return std::make_unique<WinogradConv>(s, m, a, weight, bias, act);
 }
 
 }  // namespace ce

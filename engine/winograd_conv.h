@@ -19,4 +19,14 @@ double winograd_relative_cost(const ConvShape& s, int m);
 std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const float* weight,
                                            const float* bias, const Activation& act);
 
+// 1D Winograd F(9 - r, r) on the 8 points of F(6,3) (algorithm "winograd1d"): convs whose
+// kernel is 1 on every axis but one, of extent r in 3..7 (1 x r, r x 1, 1D convs, r x 1 x 1),
+// stride 1, any dilation and padding along that axis, no padding on the others; groups as
+// above. Inception's 1x7 / 7x1 pairs run here (2 outputs per 8 transformed points: 1.75x fewer
+// multiplies than direct for r = 7, 2.5x for r = 5).
+bool winograd1d_applies(const ConvShape& s);
+double winograd1d_relative_cost(const ConvShape& s);
+std::unique_ptr<ConvOp> make_winograd1d_conv(const ConvShape& s, const float* weight,
+                                             const float* bias, const Activation& act);
+
 }  // namespace ce

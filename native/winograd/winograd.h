@@ -57,6 +57,12 @@ constexpr float kWinoAT6[6][8] = {{1, 1, 1, 1, 1, 1, 1, 0},
                                   {0, 1, 1, 16, 16, 0.0625f, 0.0625f, 0},
                                   {0, 1, -1, 32, -32, 0.03125f, -0.03125f, 1}};
 
+// 1D F(m, r), r = 9 - m in 3..7 (kernels 1 x r, r x 1 and 1D convs): the same 8 points, so
+// the same B^T (kWinoBT6) for every r. A^T (m x 8) holds the points' powers 0..m-1 (row m - 1
+// also the inf column); G (8 x r) is G[j][k] = kWinoGScale8[j] * p_j^k, inf row e_{r-1}.
+constexpr float kWinoPoints8[7] = {0, 1, -1, 2, -2, 0.5f, -0.5f};
+constexpr double kWinoGScale8[7] = {1, -2.0 / 9, -2.0 / 9, 1.0 / 90, 1.0 / 90, 32.0 / 45, 32.0 / 45};
+
 // Input transform of one tile, `channels` channels. Window element (y, x) with y in [y0, y1)
 // and x in [x0, x1) is read at in + (y - y0) * row_stride + (x - x0) * pixel_stride + c
 // (floats); the rest of the window is zero padding (y0 == y1 or x0 == x1: all padding, `in` is
@@ -92,6 +98,25 @@ void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, s
                               const float* w, size_t w_stride, float* c, size_t c_stride);
 void f32_wino_gemm__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                            const float* w, size_t w_stride, float* c, size_t c_stride);
+
+// 1D kernels share the 2D signatures: a window is x in [x0, x1) of 8 elements at pixel_stride
+// (y0 == y1: all padding; row_stride unused); output j < cols at out + j * pixel_stride (rows
+// and row strides unused), positions p < 8 at p * v_stride / m_stride.
+void f32_wino1d_a8_input__fma3(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
+                               size_t, float*, size_t);
+void f32_wino1d_a8_input__scalar(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
+                                 size_t, float*, size_t);
+#define CE_WINO1D_DECLARE(M)                                                                    \
+  void f32_wino1d_m##M##_output__fma3(size_t, const float*, size_t, float*, size_t, size_t,     \
+                                      size_t, size_t, const WinoOutputParams*);                \
+  void f32_wino1d_m##M##_output__scalar(size_t, const float*, size_t, float*, size_t, size_t,   \
+                                        size_t, size_t, const WinoOutputParams*);
+CE_WINO1D_DECLARE(2)
+CE_WINO1D_DECLARE(3)
+CE_WINO1D_DECLARE(4)
+CE_WINO1D_DECLARE(5)
+CE_WINO1D_DECLARE(6)
+#undef CE_WINO1D_DECLARE
 
 #define CE_WINO_DECLARE(name)                                                                   \
   void f32_wino_##name##_input__fma3(size_t, const float*, size_t, size_t, size_t, size_t,     \
