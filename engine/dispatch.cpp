@@ -94,6 +94,11 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
        "f32-wino-f43-scalar"},
       {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, f32_wino_gemm__scalar,
        "f32-wino-f63-scalar"}};
+  static const WinogradKernels avx2_f54{f32_wino_f63_input__fma3, f32_wino_f54_output__fma3,
+                                        f32_wino_gemm_6x16__fma3, "f32-wino-f54-8c-fma3"};
+  static const WinogradKernels scalar_f54{f32_wino_f63_input__scalar, f32_wino_f54_output__scalar,
+                                          f32_wino_gemm__scalar, "f32-wino-f54-scalar"};
+  if (m == 5) return isa == Isa::kAvx2 ? avx2_f54 : scalar_f54;
   const int i = m == 2 ? 0 : m == 4 ? 1 : 2;
   return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
 }

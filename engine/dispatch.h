@@ -88,8 +88,8 @@ native::TransposeFn transpose_kernel(Isa isa = active_isa());
 // Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
 native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
 
-// Winograd F(m x m, 3 x 3), m in {2, 4, 6} (engine/winograd_conv): tile transforms and the
-// transformed-domain GEMM.
+// Winograd F(m x m, 3 x 3), m in {2, 4, 6}, and F(5 x 5, 4 x 4) for m = 5 (engine/winograd_conv):
+// tile transforms and the transformed-domain GEMM.
 struct WinogradKernels {
   native::WinoInputFn input;
   native::WinoOutputFn output;

@@ -22,8 +22,20 @@ size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 // multiple of 4 KiB put them all in one set: F(6,3) transforms ran 3x slower on 8 channels).
 size_t odd_lines(size_t n) { return (ceil_div(n, 16) | 1) * 16; }
 
-const double* filter_matrix(int m) {  // G, alpha x 3, row-major
-  return m == 2 ? &native::kWinoG2[0][0] : m == 4 ? &native::kWinoG4[0][0] : &native::kWinoG6[0][0];
+// G (alpha x r, row-major, double) of F(m, r): the tables for r = 3 and alpha = m + 2; on the 8
+// points (alpha = m + r - 1 = 8) G[j][k] = kWinoGScale8[j] p_j^k with the inf row e_{r-1}.
+std::vector<double> filter_matrix(int m, int r) {
+  if (r == 3 && m != 6) {
+    const double* g = m == 2 ? &native::kWinoG2[0][0] : &native::kWinoG4[0][0];
+    return std::vector<double>(g, g + (m + 2) * 3);
+  }
+  std::vector<double> G(8 * r, 0.0);
+  for (int j = 0; j < 7; ++j) {
+    double pw = native::kWinoGScale8[j];
+    for (int k = 0; k < r; ++k, pw *= native::kWinoPoints8[j]) G[j * r + k] = pw;
+  }
+  G[7 * r + r - 1] = 1.0;
+  return G;
 }
 
 // Output channels per GEMM + output-transform pass inside a task: the transformed outputs of
@@ -72,7 +84,7 @@ struct Geometry {
   // m: output tile; axis -1 for 2D F(m x m, 3 x 3), else the axis of a 1D F(m, 9 - m).
   Geometry(const ConvShape& s, int m, int axis, size_t mr_, size_t nr_)
       : tiles(tiles_per_image(s, m, axis)),
-        positions(axis >= 0 ? 8 : (m + 2) * (m + 2)),
+        positions(axis >= 0 ? 8 : (m + s.kernel[2] - 1) * (m + s.kernel[2] - 1)),
         kc(round_up(s.cin_g(), 8)),
         cout_g(s.cout_g()), occ(round_up(std::min<size_t>(s.cout_g(), kOcChunk), nr_)),
         groups(s.groups),
@@ -124,8 +136,8 @@ class WinogradConv final : public ConvOp {
       : ConvOp(s, act),
         m_(m),
         axis_(axis),
-        alpha_(axis >= 0 ? 8 : m + 2),
-        positions_(axis >= 0 ? 8 : (m + 2) * (m + 2)),
+        alpha_(axis >= 0 ? 8 : m + s.kernel[2] - 1),
+        positions_(alpha_ * alpha_ / (axis >= 0 ? 8 : 1)),
         tr_(axis >= 0 ? winograd1d_kernels(static_cast<int>(s.kernel[axis])) : winograd_kernels(m)),
         geom_(s, m, axis, native::kWinoGemmMr, native::kWinoGemmNr) {
     cin_g_ = s.cin_g();
@@ -151,19 +163,14 @@ class WinogradConv final : public ConvOp {
   }
 
   const char* algorithm() const override {
-    return axis_ >= 0 ? "winograd1d" : m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
+    return axis_ >= 0 ? "winograd1d" : shape_.kernel[2] != 3 ? "winograd_f5x4" : m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
   }
 
  private:
   void pack_1d(const float* weight) {
     const ConvShape& s = shape_;
     const size_t nr = native::kWinoGemmNr, r = s.kernel[axis_];
-    std::vector<double> G(8 * r, 0.0);
-    for (size_t j = 0; j < 7; ++j) {
-      double pw = native::kWinoGScale8[j];
-      for (size_t k = 0; k < r; ++k, pw *= native::kWinoPoints8[j]) G[j * r + k] = pw;
-    }
-    G[7 * r + r - 1] = 1.0;
+    const std::vector<double> G = filter_matrix(9 - static_cast<int>(r), static_cast<int>(r));
     for (int64_t g = 0; g < s.groups; ++g)
       for (size_t oc = 0; oc < cout_g_; ++oc)
         for (size_t ic = 0; ic < cin_g_; ++ic) {
@@ -180,20 +187,23 @@ class WinogradConv final : public ConvOp {
   void pack_2d(const float* weight) {
     const ConvShape& s = shape_;
     const size_t nr = native::kWinoGemmNr;
-    const double* G = filter_matrix(m_);
-    const size_t A = alpha_;
-    std::vector<double> gw(A * 3);
+    const size_t r = s.kernel[2], A = alpha_;
+    const std::vector<double> G = filter_matrix(m_, static_cast<int>(r));
+    std::vector<double> gw(A * r);
     for (int64_t g = 0; g < s.groups; ++g)
       for (size_t oc = 0; oc < cout_g_; ++oc)
         for (size_t ic = 0; ic < cin_g_; ++ic) {
-          const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * 9;
-          for (size_t i = 0; i < A; ++i)
-            for (size_t x = 0; x < 3; ++x)
-              gw[i * 3 + x] = G[i * 3] * w[x] + G[i * 3 + 1] * w[3 + x] + G[i * 3 + 2] * w[6 + x];
+          const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * r * r;
+          for (size_t i = 0; i < A; ++i)  // G g: alpha x r
+            for (size_t x = 0; x < r; ++x) {
+              double t = 0.0;
+              for (size_t y = 0; y < r; ++y) t += G[i * r + y] * w[y * r + x];
+              gw[i * r + x] = t;
+            }
           for (size_t i = 0; i < A; ++i)
             for (size_t j = 0; j < A; ++j) {
-              const double u = gw[i * 3] * G[j * 3] + gw[i * 3 + 1] * G[j * 3 + 1] +
-                               gw[i * 3 + 2] * G[j * 3 + 2];
+              double u = 0.0;
+              for (size_t x = 0; x < r; ++x) u += gw[i * r + x] * G[j * r + x];
               const size_t p = i * A + j;
               packed_[((g * positions_ + p) * nblocks_ + oc / nr) * block_ + ic * nr + oc % nr] =
                   static_cast<float>(u);
@@ -399,6 +409,92 @@ class WinogradConv final : public ConvOp {
   std::vector<Tile> tiles_;
 };
 
+// A k x k stride-2 conv, k in {7, 8}, as a stride-1 4 x 4 conv over the space-to-depth image,
+// run by F(5 x 5, 4 x 4): s2d pixel (j, i) holds the padded input's 2 x 2 block at (2j, 2i),
+// channel (2 dy + dx) C + c; weight tap (ky, kx) of phase (dy, dx) is the original
+// (2 ky + dy, 2 kx + dx), zero past k. The ResNet stem (3 -> 64, 7 x 7 s2) does 64 / 25
+// multiplies per output and 12-channel input pair instead of 49 / 4 (4.9x fewer, K padded
+// to 16: 3.7x).
+class SpaceToDepthConv final : public ConvOp {
+ public:
+  SpaceToDepthConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
+      : ConvOp(s, act) {
+    const int64_t k = s.kernel[2], r = (k + 1) / 2, C = s.c_in;
+    inner_.ndim = 2;
+    inner_.c_in = 4 * C;
+    inner_.c_out = s.c_out;
+    inner_.in[1] = s.out[1] + r - 1;
+    inner_.in[2] = s.out[2] + r - 1;
+    inner_.kernel[1] = inner_.kernel[2] = r;
+    inner_.infer_output();
+    std::vector<float> w2(s.c_out * 4 * C * r * r, 0.0f);
+    for (int64_t co = 0; co < s.c_out; ++co)
+      for (int64_t dy = 0; dy < 2; ++dy)
+        for (int64_t dx = 0; dx < 2; ++dx)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t ky = 0; ky < r; ++ky)
+              for (int64_t kx = 0; kx < r; ++kx) {
+                const int64_t y = 2 * ky + dy, x = 2 * kx + dx;
+                if (y < k && x < k)
+                  w2[(((co * 4 + dy * 2 + dx) * C + c) * r + ky) * r + kx] =
+                      weight[((co * C + c) * k + y) * k + x];
+              }
+    op_ = std::make_unique<WinogradConv>(inner_, 9 - static_cast<int>(r), -1, w2.data(), bias, act);
+  }
+
+  const char* algorithm() const override { return "winograd_s2"; }
+
+  void run(const TensorView& in, const TensorView& out, const TensorView* residual,
+           ThreadPool& pool) const override {
+    const ConvShape& s = shape_;
+    const int64_t C = s.c_in, Hs = inner_.in[1], Ws = inner_.in[2], H = s.in[1], W = s.in[2];
+    const int64_t pt = s.pad_begin[1], pl = s.pad_begin[2], ips = in.ps();
+    thread_local Buffer scratch;
+    const size_t need = in.n * Hs * Ws * 4 * C;
+    if (scratch.size() < need) scratch.resize(need);
+    float* dst = scratch.data();
+    // Per s2d pixel and row phase dy, the two column phases are two neighbouring input pixels:
+    // one copy of 2C floats when both are inside and the input is packed.
+    pool.parallel_for(in.n * Hs, [&](size_t row) {
+      const int64_t n = row / Hs, j = row % Hs;
+      float* drow = dst + row * Ws * 4 * C;
+      for (int64_t dy = 0; dy < 2; ++dy) {
+        const int64_t iy = 2 * j + dy - pt;
+        if (iy < 0 || iy >= H) {
+          for (int64_t i = 0; i < Ws; ++i) std::fill_n(drow + (i * 4 + dy * 2) * C, 2 * C, 0.0f);
+          continue;
+        }
+        const float* src = in.data + n * in.image_stride() + iy * W * ips;
+        for (int64_t i = 0; i < Ws; ++i) {
+          float* d = drow + (i * 4 + dy * 2) * C;
+          const int64_t ix = 2 * i - pl;
+          if (ips == C && ix >= 0 && ix + 1 < W) {
+            std::copy_n(src + ix * C, 2 * C, d);
+            continue;
+          }
+          for (int64_t dx = 0; dx < 2; ++dx, d += C) {
+            if (ix + dx >= 0 && ix + dx < W)
+              std::copy_n(src + (ix + dx) * ips, C, d);
+            else
+              std::fill_n(d, C, 0.0f);
+          }
+        }
+      }
+    });
+    TensorView v;
+    v.data = dst;
+    v.n = in.n;
+    v.h = Hs;
+    v.w = Ws;
+    v.c = 4 * C;
+    op_->run(v, out, residual, pool);
+  }
+
+ private:
+  ConvShape inner_;
+  std::unique_ptr<WinogradConv> op_;
+};
+
 // Cost model for one image on one thread, AVX2. Constants fitted to a sweep on this
 // workplace's Zen 3 (2026-05, one thread, minimum over interleaved runs): 3x3 convs
 // with C_in = C_out in 8..512 at H = W in 7..112, plus 3->64 at 112, 3->32 at 224, 32->64,
@@ -454,6 +550,36 @@ double winograd_relative_cost(const ConvShape& s, int m) {
   if (Geometry(s, m, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
     return std::numeric_limits<double>::infinity();
   return winograd_seconds(s, m, -1) / igemm_seconds(s);
+}
+
+bool winograd_s2_applies(const ConvShape& s) {
+  if (s.transposed || s.groups != 1 || s.kernel[0] != 1 || s.kernel[1] != s.kernel[2]) return false;
+  if (s.kernel[2] != 7 && s.kernel[2] != 8) return false;
+  return s.stride[1] == 2 && s.stride[2] == 2 && s.dilation[1] == 1 && s.dilation[2] == 1;
+}
+
+double winograd_s2_relative_cost(const ConvShape& s) {
+  if (!winograd_s2_applies(s)) return std::numeric_limits<double>::infinity();
+  ConvShape t;
+  t.c_in = 4 * s.c_in;
+  t.c_out = s.c_out;
+  t.in[1] = s.out[1] + 3;
+  t.in[2] = s.out[2] + 3;
+  t.kernel[1] = t.kernel[2] = 4;
+  t.infer_output();
+  if (Geometry(t, 5, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+    return std::numeric_limits<double>::infinity();
+  return winograd_seconds(t, 5, -1) / igemm_seconds(s);
+}
+
+std::unique_ptr<ConvOp> make_winograd_s2_conv(const ConvShape& s, const float* weight,
+                                              const float* bias, const Activation& act) {
+  if (!winograd_s2_applies(s))
+    throw std::invalid_argument("space-to-depth Winograd does not apply to " + s.describe());
+  if (winograd_s2_relative_cost(s) == std::numeric_limits<double>::infinity())
+    throw std::invalid_argument("Winograd-transformed filters would exceed 2^31 elements: " +
+                                s.describe());
+  return std::make_unique<SpaceToDepthConv>(s, weight, bias, act);
 }
 
 bool winograd1d_applies(const ConvShape& s) {

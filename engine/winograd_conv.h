@@ -25,6 +25,13 @@ std::unique_ptr<ConvOp> make_winograd_conv(const ConvShape& s, int m, const floa
 // above. Inception's 1x7 / 7x1 pairs run here (2 outputs per 8 transformed points: 1.75x fewer
 // multiplies than direct for r = 7, 2.5x for r = 5).
 bool winograd1d_applies(const ConvShape& s);
+
+// 7x7 and 8x8 stride-2 convs, groups 1, any padding ("winograd_s2"): space-to-depth, then
+// F(5 x 5, 4 x 4) on the 8 points (the ResNet stem).
+bool winograd_s2_applies(const ConvShape& s);
+double winograd_s2_relative_cost(const ConvShape& s);
+std::unique_ptr<ConvOp> make_winograd_s2_conv(const ConvShape& s, const float* weight,
+                                              const float* bias, const Activation& act);
 double winograd1d_relative_cost(const ConvShape& s);
 std::unique_ptr<ConvOp> make_winograd1d_conv(const ConvShape& s, const float* weight,
                                              const float* bias, const Activation& act);

@@ -33,7 +33,8 @@ def conv_atol(terms):
 # Winograd: bound on max|y - y64| relative to the largest sum of |w||x| of any output, about 3x
 # the worst error measured per variant (tests/test_winograd.py). Error in the transformed
 # domain is spread over a tile's window, so it does not shrink with sqrt(terms) like conv_atol.
-WINOGRAD_REL_BOUND = {"winograd_f2": 1e-5, "winograd_f4": 2e-5, "winograd_f6": 2e-5, "winograd1d": 2e-5}
+WINOGRAD_REL_BOUND = {"winograd_f2": 1e-5, "winograd_f4": 2e-5, "winograd_f6": 2e-5, "winograd1d": 2e-5,
+                      "winograd_s2": 2e-5}
 
 
 def conv_tol(algorithm, terms):

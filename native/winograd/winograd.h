@@ -63,6 +63,14 @@ constexpr float kWinoAT6[6][8] = {{1, 1, 1, 1, 1, 1, 1, 0},
 constexpr float kWinoPoints8[7] = {0, 1, -1, 2, -2, 0.5f, -0.5f};
 constexpr double kWinoGScale8[7] = {1, -2.0 / 9, -2.0 / 9, 1.0 / 90, 1.0 / 90, 32.0 / 45, 32.0 / 45};
 
+// 2D F(5 x 5, 4 x 4) on the same 8 points (input transform: F(6,3)'s; G from kWinoGScale8):
+// used for 7x7 stride-2 convs after a space-to-depth split (engine/winograd_conv.cpp).
+constexpr float kWinoAT5[5][8] = {{1, 1, 1, 1, 1, 1, 1, 0},
+                                  {0, 1, -1, 2, -2, 0.5f, -0.5f, 0},
+                                  {0, 1, 1, 4, 4, 0.25f, 0.25f, 0},
+                                  {0, 1, -1, 8, -8, 0.125f, -0.125f, 0},
+                                  {0, 1, 1, 16, 16, 0.0625f, 0.0625f, 1}};
+
 // Input transform of one tile, `channels` channels. Window element (y, x) with y in [y0, y1)
 // and x in [x0, x1) is read at in + (y - y0) * row_stride + (x - x0) * pixel_stride + c
 // (floats); the rest of the window is zero padding (y0 == y1 or x0 == x1: all padding, `in` is
@@ -131,5 +139,9 @@ CE_WINO_DECLARE(f23)
 CE_WINO_DECLARE(f43)
 CE_WINO_DECLARE(f63)
 #undef CE_WINO_DECLARE
+void f32_wino_f54_output__fma3(size_t, const float*, size_t, float*, size_t, size_t, size_t,
+                               size_t, const WinoOutputParams*);
+void f32_wino_f54_output__scalar(size_t, const float*, size_t, float*, size_t, size_t, size_t,
+                                 size_t, const WinoOutputParams*);
 
 }  // namespace ce::native
