@@ -40,7 +40,7 @@ inline void block(size_t nc, const float* const* rows, size_t off, size_t step, 
     }
   }
 #pragma GCC unroll 8
-  for (size_t p = 0; p < P; ++p) store_n(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
+  for (size_t p = 0; p < P; ++p) avx2::store_n(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
 }
 
 template <int KH, int KW, int kMode>

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "native/dwconv/dwconv.h"
+#include "native/simd/avx2.h"
 
 namespace ce::native::dw {
 
@@ -16,22 +17,6 @@ inline __m256i lane_mask(size_t n) {
   alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
                                                 0,  0,  0,  0,  0,  0,  0,  0};
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table + 8 - n));
-}
-
-// Stores the first n (1..7) lanes of v.
-inline void store_partial(float* p, __m256 v, size_t n) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  if (n & 4) {
-    _mm_storeu_ps(p, lo);
-    lo = _mm256_extractf128_ps(v, 1);
-    p += 4;
-  }
-  if (n & 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(p), lo);
-    lo = _mm_movehl_ps(lo, lo);
-    p += 2;
-  }
-  if (n & 1) _mm_store_ss(p, lo);
 }
 
 // Loads 8 channels: all of them, or (kTail) only the lanes in `mask` (others read as zero and
@@ -44,14 +29,8 @@ inline __m256 load8(const float* p, __m256i mask) {
 
 template <bool kTail>
 inline void store8(float* p, __m256 v, size_t n) {
-  if constexpr (kTail) store_partial(p, v, n);
+  if constexpr (kTail) avx2::store_partial(p, v, n);
   else _mm256_storeu_ps(p, v);
-}
-
-// Stores lanes 0..nc-1 (nc in 1..8).
-inline void store_n(float* p, __m256 v, size_t nc) {
-  if (nc == 8) _mm256_storeu_ps(p, v);
-  else store_partial(p, v, nc);
 }
 
 // How a strip of 8 output channels reads its inputs:

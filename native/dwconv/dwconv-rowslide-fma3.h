@@ -41,7 +41,7 @@ inline void rowslide_block(size_t nc, const float* const* rows, size_t off, size
     }
   }
 #pragma GCC unroll 16
-  for (int p = 0; p < P; ++p) store_n(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
+  for (int p = 0; p < P; ++p) avx2::store_n(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
 }
 
 template <int K, int P>

@@ -55,7 +55,7 @@ inline void strip(size_t nc, size_t pixels, const float* a, const float* b, cons
     acc0 = _mm256_fmadd_ps(v2, w8, acc0);
     acc2 = _mm256_fmadd_ps(v2, w6, acc2);
     acc1 = _mm256_fmadd_ps(v2, w7, acc1);
-    dw::store_n(o, dw::clamp(acc0, vmin, vmax), nc);
+    avx2::store_n(o, dw::clamp(acc0, vmin, vmax), nc);
     o += out_step;
     acc0 = acc1;
     acc1 = acc2;

@@ -44,7 +44,7 @@ inline void strip(size_t nc, size_t pixels, const float* a, const float* b, cons
     next = _mm256_fmadd_ps(v1, w3, next);
     acc = _mm256_fmadd_ps(v2, w8, acc);
     next = _mm256_fmadd_ps(v2, w6, next);
-    dw::store_n(o, dw::clamp(_mm256_add_ps(acc, part), vmin, vmax), nc);
+    avx2::store_n(o, dw::clamp(_mm256_add_ps(acc, part), vmin, vmax), nc);
     o += out_step;
     acc = next;
   }

@@ -82,7 +82,7 @@ inline void pixels_mult(size_t channels, const float* const* taps, size_t ks, co
     for (size_t p = 0; p < NP; ++p) {
       const __m256 r = dw::clamp(acc[p], vmin, vmax);
       if (nc == 8) _mm256_storeu_ps(out + p * out_step + c, r);
-      else dw::store_partial(out + p * out_step + c, r, nc);
+      else avx2::store_partial(out + p * out_step + c, r, nc);
     }
   }
 }

@@ -13,25 +13,6 @@ enum Mode {
   kBroadcast = 2,  // cout_g = 8: one group per block, broadcast loads, no shuffles
 };
 
-inline void store_lanes(float* p, __m256 x, size_t n) {
-  if (n == 8) {
-    _mm256_storeu_ps(p, x);
-    return;
-  }
-  __m128 h = _mm256_castps256_ps128(x);
-  if (n & 4) {
-    _mm_storeu_ps(p, h);
-    h = _mm256_extractf128_ps(x, 1);
-    p += 4;
-  }
-  if (n & 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(p), h);
-    h = _mm_movehl_ps(h, h);
-    p += 2;
-  }
-  if (n & 1) _mm_store_ss(p, h);
-}
-
 template <int MODE>
 void run_blocks(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
                 const float* const* a, size_t a_offset, const float* zero, const float* w,
@@ -94,7 +75,7 @@ void run_blocks(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
     for (size_t r = 0; r < MR; ++r) {
       // Highest row first: aliased rows (mr < MR) end with row mr - 1's value.
       const size_t p = MR - 1 - r;
-      store_lanes(cp[p] + b * 8, _mm256_min_ps(_mm256_max_ps(acc[p], vmin), vmax), lanes);
+      avx2::store_n(cp[p] + b * 8, _mm256_min_ps(_mm256_max_ps(acc[p], vmin), vmax), lanes);
     }
   }
 }

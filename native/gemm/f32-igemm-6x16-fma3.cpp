@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include "native/gemm/igemm.h"
+#include "native/simd/avx2.h"
 
 namespace ce::native {
 
@@ -11,18 +12,7 @@ inline void store_tail(float* c, __m256 lo, __m256 hi, size_t nc) {
     lo = hi;
     c += 8;
   }
-  __m128 v = _mm256_castps256_ps128(lo);
-  if (nc & 4) {
-    _mm_storeu_ps(c, v);
-    v = _mm256_extractf128_ps(lo, 1);
-    c += 4;
-  }
-  if (nc & 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(c), v);
-    v = _mm_movehl_ps(v, v);
-    c += 2;
-  }
-  if (nc & 1) _mm_store_ss(c, v);
+  avx2::store_partial(c, lo, nc & 7);
 }
 }  // namespace
 

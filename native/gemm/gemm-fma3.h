@@ -9,22 +9,6 @@
 
 namespace ce::native {
 
-// Stores the first n (< 8) lanes of x.
-inline void store_partial(float* p, __m256 x, size_t n) {
-  __m128 h = _mm256_castps256_ps128(x);
-  if (n & 4) {
-    _mm_storeu_ps(p, h);
-    h = _mm256_extractf128_ps(x, 1);
-    p += 4;
-  }
-  if (n & 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(p), h);
-    h = _mm_movehl_ps(h, h);
-    p += 2;
-  }
-  if (n & 1) _mm_store_ss(p, h);
-}
-
 template <size_t MR, size_t NV>
 inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                       const float* w, float* c, size_t cm_stride, size_t cn_stride,
@@ -105,7 +89,7 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
           if (nc >= 8 * v + 8)
             _mm256_storeu_ps(cr[i] + 8 * v, acc[i][v]);
           else if (nc > 8 * v)
-            store_partial(cr[i] + 8 * v, acc[i][v], nc - 8 * v);
+            avx2::store_partial(cr[i] + 8 * v, acc[i][v], nc - 8 * v);
         }
       }
       return;

@@ -18,22 +18,6 @@ inline __m256 load8(const float* p, __m256i mask) {
   return kTail ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
 }
 
-// The first n (< 8) lanes of v to p, without vmaskmovps (microcoded stores on AMD Zen).
-inline void store_first(float* p, __m256 v, size_t n) {
-  __m128 h = _mm256_castps256_ps128(v);
-  if (n & 4) {
-    _mm_storeu_ps(p, h);
-    h = _mm256_extractf128_ps(v, 1);
-    p += 4;
-  }
-  if (n & 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(p), h);
-    h = _mm_movehl_ps(h, h);
-    p += 2;
-  }
-  if (n & 1) _mm_store_ss(p, h);
-}
-
 template <size_t A, bool kTail, class In>
 inline void input_8c(const float* in, size_t rs, size_t ps, size_t y0, size_t y1, size_t x0,
                      size_t x1, float* v, size_t vs, __m256i mask) {
@@ -97,7 +81,7 @@ inline void output_8c(const float* m, size_t ms, float* out, size_t rs, size_t p
       if (r) v = _mm256_add_ps(v, load8<kTail>(r + j * p->res_pixel_stride, mask));
       v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
       if (kTail)
-        store_first(o + j * ps, v, nc);
+        avx2::store_partial(o + j * ps, v, nc);
       else
         _mm256_storeu_ps(o + j * ps, v);
     }
@@ -159,7 +143,7 @@ inline void output1d_8c(const float* m, size_t ms, float* out, size_t ps, size_t
     if (r) v = _mm256_add_ps(v, load8<kTail>(r + j * p->res_pixel_stride, mask));
     v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
     if (kTail)
-      store_first(out + j * ps + c, v, nc);
+      avx2::store_partial(out + j * ps + c, v, nc);
     else
       _mm256_storeu_ps(out + j * ps + c, v);
   }
