@@ -415,18 +415,26 @@ class WinogradConv final : public ConvOp {
 // (2 ky + dy, 2 kx + dx), zero past k. The ResNet stem (3 -> 64, 7 x 7 s2) does 64 / 25
 // multiplies per output and 12-channel input pair instead of 49 / 4 (4.9x fewer, K padded
 // to 16: 3.7x).
+// The stride-1 conv that SpaceToDepthConv runs for the k x k stride-2 conv s: r = ceil(k / 2)
+// taps, 4 C_in channels, sized to give s's output.
+ConvShape space_to_depth_shape(const ConvShape& s) {
+  const int64_t r = (s.kernel[2] + 1) / 2;
+  ConvShape t;
+  t.ndim = 2;
+  t.c_in = 4 * s.c_in;
+  t.c_out = s.c_out;
+  t.in[1] = s.out[1] + r - 1;
+  t.in[2] = s.out[2] + r - 1;
+  t.kernel[1] = t.kernel[2] = r;
+  t.infer_output();
+  return t;
+}
+
 class SpaceToDepthConv final : public ConvOp {
  public:
   SpaceToDepthConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s, act) {
-    const int64_t k = s.kernel[2], r = (k + 1) / 2, C = s.c_in;
-    inner_.ndim = 2;
-    inner_.c_in = 4 * C;
-    inner_.c_out = s.c_out;
-    inner_.in[1] = s.out[1] + r - 1;
-    inner_.in[2] = s.out[2] + r - 1;
-    inner_.kernel[1] = inner_.kernel[2] = r;
-    inner_.infer_output();
+      : ConvOp(s, act), inner_(space_to_depth_shape(s)) {
+    const int64_t k = s.kernel[2], r = inner_.kernel[2], C = s.c_in;
     std::vector<float> w2(s.c_out * 4 * C * r * r, 0.0f);
     for (int64_t co = 0; co < s.c_out; ++co)
       for (int64_t dy = 0; dy < 2; ++dy)
@@ -560,16 +568,11 @@ bool winograd_s2_applies(const ConvShape& s) {
 
 double winograd_s2_relative_cost(const ConvShape& s) {
   if (!winograd_s2_applies(s)) return std::numeric_limits<double>::infinity();
-  ConvShape t;
-  t.c_in = 4 * s.c_in;
-  t.c_out = s.c_out;
-  t.in[1] = s.out[1] + 3;
-  t.in[2] = s.out[2] + 3;
-  t.kernel[1] = t.kernel[2] = 4;
-  t.infer_output();
-  if (Geometry(t, 5, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
+  const ConvShape t = space_to_depth_shape(s);
+  const int m = 9 - static_cast<int>(t.kernel[2]);
+  if (Geometry(t, m, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
     return std::numeric_limits<double>::infinity();
-  return winograd_seconds(t, 5, -1) / igemm_seconds(s);
+  return winograd_seconds(t, m, -1) / igemm_seconds(s);
 }
 
 std::unique_ptr<ConvOp> make_winograd_s2_conv(const ConvShape& s, const float* weight,
