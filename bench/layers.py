@@ -5,11 +5,13 @@ thread counts, in one run.
 
 convengine runs each layer as it runs inside a graph: weights packed once, activations in its
 internal channels-innermost layout (no per-layer NCHW conversion); torch (eager, no_grad) and
-onnxruntime run in their native NCHW. Each engine is timed in interleaved rounds (ce, torch,
-ort, ce, torch, ort, ...) so a burst of load on this shared machine hits all of them alike;
-the figure is the median of all timed runs. Each block starts after a pause, since the
-peers' worker threads keep spinning for a while after they finish and would steal a core. GFLOP/s counts 2 x MACs of the direct algorithm;
-"% peak" divides by the FMA peak measured here, with the same number of threads.
+onnxruntime run in their native NCHW. Each engine is timed in interleaved rounds (1 thread: ce,
+torch, ort; 2 threads: ce, torch, ort; then again) so a burst of load on this shared machine
+hits all engines and thread counts alike; the figure is the median of all timed runs. Each
+block starts after a pause, since the peers' worker threads keep spinning for a while after
+they finish and would steal a core. GFLOP/s counts 2 x MACs of the direct algorithm; "% peak"
+divides by the FMA peak measured here, with the same number of threads. The 2-thread scaling
+table divides convengine's 1-thread median by its 2-thread median from the same rounds.
 Writes bench/results/layers.md and bench/results/layers.json.
 """
 import argparse
@@ -106,49 +108,78 @@ def timed(fn, runs):
 
 
 def bench(names, threads, rounds, runs, warmup):
+    """Rows for every layer and thread count. The thread counts of a layer take turns inside
+    each round (1 thread: ce, torch, ort; 2 threads: ce, torch, ort; ...), so its 2-thread
+    scaling compares runs minutes apart at most, not a whole table apart."""
     try:
         import torch
     except ImportError:
         torch = None
-    convengine.set_num_threads(threads)
-    if torch is not None:
-        torch.set_num_threads(threads)
-    peak = _native.measure_fma_peak_gflops()
+
+    def use(t):
+        convengine.set_num_threads(t)
+        if torch is not None:
+            torch.set_num_threads(t)
+    peaks = {}
+    for t in threads:
+        use(t)
+        peaks[t] = _native.measure_fma_peak_gflops()
     rows = []
     for name in names:
         desc, x, convs = make_layer(name)
         ce_run, ce_nchw, algo, flops = convengine_layer(x, convs)
-        engines = {"convengine": ce_run}
         tl = torch_layer(convs)
-        if tl is not None:
-            tx = torch.from_numpy(x)
-            engines["torch"] = lambda: tl(tx)
-        ol = ort_layer(x, convs, threads)
-        if ol is not None:
-            engines["onnxruntime"] = ol
-        for fn in engines.values():
-            timed(fn, warmup)
-        times = {k: [] for k in engines}
+        tx = torch.from_numpy(x) if tl is not None else None
+        engines = {}
+        for t in threads:
+            engines[t] = {"convengine": ce_run}
+            if tl is not None:
+                engines[t]["torch"] = lambda: tl(tx)
+            ol = ort_layer(x, convs, t)
+            if ol is not None:
+                engines[t]["onnxruntime"] = ol
+            use(t)
+            for fn in engines[t].values():
+                timed(fn, warmup)
+        times = {t: {k: [] for k in engines[t]} for t in threads}
         for _ in range(rounds):
-            for k, fn in engines.items():
-                time.sleep(SETTLE_S)
-                warm(fn, WARM_S)
-                times[k] += timed(fn, runs)
-        med = {k: statistics.median(v) for k, v in times.items()}
-        row = dict(layer=name, desc=desc, threads=threads, algorithm=algo, peak_gflops=peak,
-                   **{f"{k}_ms": v for k, v in med.items()})
-        row["gflops"] = flops / med["convengine"] / 1e6
-        row["pct_peak"] = 100 * row["gflops"] / peak if peak else float("nan")
-        y = ce_nchw()
-        if tl is not None:
-            row["vs_torch"] = med["torch"] / med["convengine"]
-            row["max_abs_diff_torch"] = float(np.max(np.abs(y - tl(tx).numpy())))
-        if ol is not None:
-            row["vs_ort"] = med["onnxruntime"] / med["convengine"]
-            row["max_abs_diff_ort"] = float(np.max(np.abs(y - ol())))
-        rows.append(row)
-        print(fmt(row), flush=True)
-    return rows
+            for t in threads:
+                use(t)
+                for k, fn in engines[t].items():
+                    time.sleep(SETTLE_S)
+                    warm(fn, WARM_S)
+                    times[t][k] += timed(fn, runs)
+        for t in threads:
+            use(t)
+            med = {k: statistics.median(v) for k, v in times[t].items()}
+            row = dict(layer=name, desc=desc, threads=t, algorithm=algo, peak_gflops=peaks[t],
+                       **{f"{k}_ms": v for k, v in med.items()})
+            row["gflops"] = flops / med["convengine"] / 1e6
+            row["pct_peak"] = 100 * row["gflops"] / peaks[t] if peaks[t] else float("nan")
+            y = ce_nchw()
+            if tl is not None:
+                row["vs_torch"] = med["torch"] / med["convengine"]
+                row["max_abs_diff_torch"] = float(np.max(np.abs(y - tl(tx).numpy())))
+            if "onnxruntime" in engines[t]:
+                ol = engines[t]["onnxruntime"]
+                row["vs_ort"] = med["onnxruntime"] / med["convengine"]
+                row["max_abs_diff_ort"] = float(np.max(np.abs(y - ol())))
+            rows.append(row)
+            print(fmt(row), flush=True)
+    return sorted(rows, key=lambda r: (r["threads"], names.index(r["layer"])))
+
+
+def scaling(rows):
+    """Per layer with 1- and n-thread rows: convengine's 1-thread ms / n-thread ms."""
+    by = {(r["layer"], r["threads"]): r["convengine_ms"] for r in rows}
+    out = []
+    for (layer, t), ms in by.items():
+        if t > 1 and (layer, 1) in by:
+            out.append(f"| {layer} | {by[(layer, 1)]:.3f} | {t} | {ms:.3f} | {by[(layer, 1)] / ms:.2f}x |")
+    if not out:
+        return ""
+    return ("\n## Thread scaling (convengine, same rounds)\n\n| layer | 1 thread ms | threads | ms | "
+            "speedup |\n|---|---|---|---|---|\n" + "\n".join(out) + "\n")
 
 
 HEADER = ("| layer | shape | threads | algorithm | convengine ms | torch ms | onnxruntime ms | "
@@ -174,9 +205,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     names = a.layers.split(",")
     print(HEADER)
-    rows = []
-    for t in [int(v) for v in a.threads.split(",")]:
-        rows += bench(names, t, a.rounds, a.runs, a.warmup)
+    rows = bench(names, [int(v) for v in a.threads.split(",")], a.rounds, a.runs, a.warmup)
     os.makedirs(a.out, exist_ok=True)
     versions = {"convengine": convengine.__version__, "isa": _native.get_isa(),
                 "machine": platform.processor() or platform.machine()}
@@ -194,6 +223,7 @@ def main(argv=None):
                 + ", ".join(f"{p} GFLOP/s at {t} thread(s)" for t, p in peaks) + ". Batch 1, float32, "
                 f"median of {a.rounds} x {a.runs} interleaved runs. Speedup > 1 means convengine is faster.\n\n")
         f.write(HEADER + "\n" + "\n".join(fmt(r) for r in rows) + "\n")
+        f.write(scaling(rows))
     return 0
 
 
