@@ -221,13 +221,32 @@ def _run(torch, node, a, opset):
             attr(node, "gate_alpha") * g + attr(node, "gate_beta"), 0, 1)
         return [x * g[:, :, None, None]]
     if op == "Pad":
-        pads = [int(v) for v in a[1]]
+        pads = a[1] if len(a) > 1 and a[1] is not None else attr(node, "pads")
+        pads = [int(v) for v in pads]
+        if len(a) > 2 and a[2] is not None and a[2].numel():
+            val = float(a[2].reshape(-1)[0])
+        else:
+            val = float(attr(node, "value") or 0.0)
         r = x.dim()
-        tp = []
-        for i in reversed(range(r)):
-            tp += [pads[i], pads[r + i]]
-        val = float(a[2]) if len(a) > 2 and a[2] is not None else 0.0
-        return [F.pad(x, tp, value=val)]
+        axes = [int(v) % r for v in a[3]] if len(a) > 3 and a[3] is not None else range(r)
+        mode = attr(node, "mode") or "constant"
+        for k, ax in enumerate(axes):
+            b, e = pads[k], pads[len(pads) // 2 + k]
+            x = x.narrow(ax, max(0, -b), x.shape[ax] - max(0, -b) - max(0, -e))
+            b, e, n = max(0, b), max(0, e), x.shape[ax]
+            if mode == "constant":
+                x = F.pad(x, [0, 0] * (r - 1 - ax) + [b, e], value=val)
+                continue
+            j = torch.arange(-b, n + e, device=x.device)
+            if mode == "edge":
+                j = j.clamp(0, n - 1)
+            elif mode == "wrap":
+                j = j.remainder(n)
+            else:  # reflect
+                j = j.abs()
+                j = torch.where(j > n - 1, 2 * (n - 1) - j, j)
+            x = x.index_select(ax, j)
+        return [x]
     if op == "LocalConv":
         w = a[1]  # (oh, ow, co, ci, kh, kw)
         oh, ow, co, ci, kh, kw = w.shape

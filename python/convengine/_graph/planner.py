@@ -894,7 +894,7 @@ class Planner:
     def op_Pad(self, node, ins, where):
         x = ins[0]
         mode = attr(node, "mode")
-        if mode != "constant":
+        if mode not in ("constant", "reflect", "edge", "wrap"):
             raise PlanError(f"{where}: Pad mode {mode!r} is not supported")
         pads = attr(node, "pads")
         value = float(attr(node, "value") or 0.0)
@@ -905,21 +905,78 @@ class Planner:
             value = float(cv[0]) if cv.size else 0.0
         axes = None
         if len(node.inputs) > 3 and node.inputs[3]:
-            axes = [int(a) % x.rank for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
+            axes = [int(a) for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
+            if any(not -x.rank <= a < x.rank for a in axes):
+                raise PlanError(f"{where}: axes {axes} out of range for rank {x.rank}")
+            axes = [a % x.rank for a in axes]
         axes = list(range(x.rank)) if axes is None else axes
         if pads is None or len(pads) != 2 * len(axes):
             raise PlanError(f"{where}: pads must have 2 x {len(axes)} entries")
         pb, pe = [0] * x.rank, [0] * x.rank
         for i, a in enumerate(axes):
             pb[a], pe[a] = pads[i], pads[len(axes) + i]
-        if any(p < 0 for p in pb + pe):
-            raise PlanError(f"{where}: negative pads (cropping) are not supported")
+        # Negative pads crop: pad a view of the kept part.
+        keep = [x.shape[i] - max(0, -pb[i]) - max(0, -pe[i]) for i in range(x.rank)]
+        if any(k <= 0 for k in keep):
+            raise PlanError(f"{where}: pads {pads} crop input of shape {x.shape} to nothing")
+        x = T(tuple(keep), x.strides, x.buf,
+              x.offset + sum(max(0, -pb[i]) * x.strides[i] for i in range(x.rank)), x.root)
+        pb, pe = [max(0, p) for p in pb], [max(0, p) for p in pe]
+        if mode == "reflect" and any(max(pb[i], pe[i]) >= x.shape[i] for i in range(x.rank)
+                                     if pb[i] or pe[i]):
+            raise PlanError(f"{where}: reflect pads {pads} must be smaller than the padded "
+                            f"axes of input shape {x.shape}")
         shape = tuple(x.shape[i] + pb[i] + pe[i] for i in range(x.rank))
         y = self.out(node, 0, shape, _layout_order(x) if 3 <= x.rank <= 5 else None)
-        self.step("add_fill", (node.name or where) + "/fill", ["Pad", y, value], [], [y])
-        off = sum(pb[i] * y.strides[i] for i in range(x.rank))
-        dst = T(x.shape, y.strides, y.buf, y.offset + off, y.root)
-        self.step("add_copy", node.name or where, ["Pad", x, dst], [x], [dst])
+        name = node.name or where
+        if mode == "constant" and any(pb + pe):
+            self.step("add_fill", name + "/fill", ["Pad", y, value], [], [y])
+
+        def view(lo, ext):  # the block of y starting at index lo with extent ext
+            off = sum(lo[i] * y.strides[i] for i in range(y.rank))
+            return T(tuple(ext), y.strides, y.buf, y.offset + off, y.root)
+        self.step("add_copy", name, ["Pad", x, view(pb, x.shape)], [x], [view(pb, x.shape)])
+        if mode == "constant":
+            return
+        # Axis by axis, each border slab is copied from inside y: slabs span the whole of the
+        # axes already padded and the input's part of the others. A few copies per side: edge
+        # repeats one row (stride 0), reflect reads backwards (negative stride), wrap copies
+        # whole periods from the filled part, which doubles each time.
+        for a in range(x.rank):
+            n, sa = x.shape[a], y.strides[a]
+            lo, ext = list(pb), list(x.shape)
+            for b in range(a):
+                lo[b], ext[b] = 0, shape[b]
+
+            def copy(d, src, cnt, src_stride=sa):
+                lo_d, lo_s, e = list(lo), list(lo), list(ext)
+                lo_d[a], lo_s[a], e[a] = d, src, cnt
+                dst, s = view(lo_d, e), view(lo_s, e)
+                s = T(s.shape, tuple(src_stride if i == a else st for i, st in enumerate(y.strides)),
+                      y.buf, s.offset, y.root)
+                self.step("add_copy", f"{name}/{mode}{a}_{d}", ["Pad", s, dst], [s], [dst])
+            if mode == "edge":
+                if pb[a]:
+                    copy(0, pb[a], pb[a], 0)
+                if pe[a]:
+                    copy(pb[a] + n, pb[a] + n - 1, pe[a], 0)
+            elif mode == "reflect":
+                if pb[a]:
+                    copy(0, 2 * pb[a], pb[a], -sa)
+                if pe[a]:
+                    copy(pb[a] + n, pb[a] + n - 2, pe[a], -sa)
+            else:
+                hi, left = pb[a] + n, pe[a]
+                while left:
+                    cnt = min((hi - pb[a]) // n * n, left)
+                    copy(hi, hi - (hi - pb[a]) // n * n, cnt)
+                    hi, left = hi + cnt, left - cnt
+                low = pb[a]
+                while low:
+                    period = (hi - low) // n * n
+                    cnt = min(period, low)
+                    copy(low - cnt, low - cnt + period, cnt)
+                    low -= cnt
 
     # ------------------------------------------------------------------ outputs
     def finish(self):
