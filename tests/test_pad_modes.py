@@ -1,7 +1,7 @@
 """Pad on runtime tensors, every ONNX mode (constant, reflect, edge, wrap), against numpy.pad:
 inputs in the engine's channels-last layout (after a conv) and plain, ranks 2 to 5, pads on
 some axes only, negative pads (crop first, then pad, as onnxruntime does), wrap wider than the
-axis, and the errors for pads that cannot apply."""
+axis, and the errors for pads that cannot apply; hostile Pad and Resize sizes refused by name."""
 import numpy as np
 import pytest
 
@@ -153,3 +153,24 @@ def test_to_torch_pads_like_the_session(rng, mode, shape, pads, axes):
     with torch.no_grad():
         ta, ty = to_torch(m)(torch.from_numpy(x))
     np.testing.assert_array_equal(ty.numpy(), y)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("p", [2 ** 40, 2 ** 62])
+def test_hostile_pad_sizes_are_refused_by_name(mode, p):
+    with pytest.raises(ModelError, match="more than the limit|more than 2147483648|reflect pads"):
+        ce.InferenceSession(_pad_model((1, 2, 3, 8), [0, 0, 1, p, 0, 0, 2, p], mode))
+
+
+@pytest.mark.parametrize("scales,constant", [
+    ([1, 1, 1e9, 1e9], False), ([1, 1, 1e30, 1], False), ([1, 1, 1e7, 1], False),
+    ([1, 1, 1e9, 1e9], True), ([1, 1, 1e30, 1], True)])  # constants: folded by the evaluator
+def test_hostile_resize_sizes_are_refused_by_name(scales, constant):
+    """Before the limits, 1e9 x 1e9 scales got the process killed (index tables built first)."""
+    src = "c" if constant else "x"
+    nodes = [Node("Resize", [src, "", "sc"], ["r"], "rz", {"mode": "linear"}),
+             Node("Add", ["x", "r"], ["y"], "add")]
+    m = Model(Graph(nodes, [ValueInfo("x", [1, 2, 3, 4])], [ValueInfo("y", None)],
+                    {"sc": np.array(scales, np.float32), "c": np.ones((1, 2, 3, 4), np.float32)}))
+    with pytest.raises(ModelError, match=r"rz.*too large"):
+        ce.InferenceSession(m)

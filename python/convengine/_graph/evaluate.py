@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from .._functional._checks import MAX_ELEMENTS
 from ..model import CUSTOM_DOMAIN, DTYPES, Model, ModelError, Node
 from .ops import attr as _table_attr
 from .ops import spec
@@ -624,6 +625,9 @@ def _e_pad(node, ins, opset):
                  enumerate(zip(begin, end)))
     x = x[crop]
     width = [(max(0, b), max(0, e)) for b, e in zip(begin, end)]
+    out = [d + b + e for d, (b, e) in zip(x.shape, width)]
+    if math.prod(out) > MAX_ELEMENTS:
+        raise _Err(f"padded shape {tuple(out)} has more than {MAX_ELEMENTS} elements")
     if mode == "constant":
         return [np.pad(x, width, mode="constant", constant_values=x.dtype.type(value))]
     if mode in ("reflect", "edge", "wrap"):
@@ -1129,6 +1133,9 @@ def _resize_matrix(n_in, n_out, scale, mode, ctm, nearest_mode, cubic_a, exclude
 def _e_resize(node, ins, opset):
     x = _need(ins[0], "X")
     mode, out, scales, ctm, nmode, roi = resize_params(node, x.shape, ins, opset)
+    if math.prod(out) > MAX_ELEMENTS or any(o * n > MAX_ELEMENTS // 8 for o, n in zip(out, x.shape)):
+        raise _Err(f"output size {list(out)} is too large (at most {MAX_ELEMENTS} elements, "
+                   f"and {MAX_ELEMENTS // 8} per axis' output x input interpolation matrix)")
     y = x.astype(np.float64)
     r = x.ndim
     outside_any = None
@@ -1172,6 +1179,8 @@ def eval_node(node: Node, inputs: list, opset: int = 17) -> list:
         raise ModelError(f"{_node_desc(node)}: {e}") from None
     except (ValueError, TypeError, IndexError) as e:
         raise ModelError(f"{_node_desc(node)}: {e}") from None
+    except MemoryError as e:
+        raise ModelError(f"{_node_desc(node)}: result too large ({e})") from None
     res = []
     for i, name in enumerate(node.outputs):
         res.append(outs[i] if name and i < len(outs) else None)

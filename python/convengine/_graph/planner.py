@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _native
+from .._functional._checks import MAX_ELEMENTS
 from ..model import Model, ModelError
 from . import evaluate
 from .ops import attr
@@ -154,6 +155,11 @@ class Planner:
     # ------------------------------------------------------------------ tensors
     def new(self, shape, order=None, name=None):
         shape = tuple(int(d) for d in shape)
+        if math.prod(shape) > MAX_ELEMENTS or any(d < 0 for d in shape):
+            raise PlanError(f"tensor {name or '(intermediate)'} of shape {shape} has "
+                            f"{math.prod(shape)} elements, more than the limit of {MAX_ELEMENTS}"
+                            if all(d >= 0 for d in shape) else
+                            f"tensor {name or '(intermediate)'} has a negative size {shape}")
         if name is not None and name in self.slots:
             return self._slot_view(name, shape, order)
         size = max(1, math.prod(shape))
@@ -247,11 +253,15 @@ class Planner:
             where = f"node {node.name or node.op_type} ({node.op_type})"
             try:
                 self.node(node, where)
-            except PlanError:
-                raise
+            except PlanError as e:
+                if str(e).startswith(where):
+                    raise
+                raise PlanError(f"{where}: {e}") from None
             except (evaluate._Err, ValueError, TypeError, IndexError, KeyError,
                     ZeroDivisionError, OverflowError) as e:
-                raise PlanError(f"{where}: {e}") from None
+                msg = str(e) if isinstance(e, ModelError) and str(e).startswith("node ") else \
+                    f"{where}: {e}"
+                raise PlanError(msg) from None
 
     def node(self, node, where):
         op = node.op_type
@@ -520,6 +530,9 @@ class Planner:
             raise PlanError(f"{where}: only spatial resizing of 4D tensors is supported")
         if min(out) < 1:
             raise PlanError(f"{where}: output size {out} is below 1")
+        if math.prod(out) > MAX_ELEMENTS or max(out[2:]) > MAX_RESIZE_AXIS:
+            raise PlanError(f"{where}: output size {out} is too large (at most {MAX_ELEMENTS} "
+                            f"elements, {MAX_RESIZE_AXIS} along an axis)")
         mode = attr(node, "mode")
         if mode not in ("nearest", "linear", "bilinear"):
             raise PlanError(f"{where}: Resize mode {mode!r} is not supported")
@@ -1010,6 +1023,10 @@ def _broadcast(t: T, shape):
         else:
             raise PlanError(f"cannot broadcast {t.shape} to {shape}")
     return T(tuple(shape), tuple(strides), t.buf, t.offset, t.root)
+
+
+# Longest Resize output axis: its index and weight tables are built in float64 here.
+MAX_RESIZE_AXIS = 1 << 24
 
 
 def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
