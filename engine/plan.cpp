@@ -136,7 +136,16 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
   if (arena_floats_ < 0) throw std::logic_error("plan: run before finalize");
   if (static_cast<int>(inputs.size()) != num_inputs() || static_cast<int>(outputs.size()) != num_outputs())
     throw std::invalid_argument("plan: wrong number of inputs or outputs");
-  Buffer arena(static_cast<size_t>(arena_floats_) + 16);
+  const size_t need = static_cast<size_t>(arena_floats_) + 16;
+  Buffer arena;
+  {
+    std::lock_guard<std::mutex> lock(arenas_->mu);
+    if (!arenas_->free.empty()) {
+      arena = std::move(arenas_->free.back());
+      arenas_->free.pop_back();
+    }
+  }
+  if (arena.size() != need) Buffer(need).swap(arena);
   RunBuffers b;
   b.base.push_back(arena.data());
   b.base.push_back(const_cast<float*>(consts_.data()));
@@ -152,6 +161,8 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
       steps_[i]->run(b, pool);
     }
   }
+  std::lock_guard<std::mutex> lock(arenas_->mu);
+  arenas_->free.push_back(std::move(arena));
 }
 
 }  // namespace ce
