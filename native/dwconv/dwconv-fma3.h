@@ -77,7 +77,7 @@ inline void for_each_strip(size_t channels, const DwParams* params, F&& f) {
 }
 
 inline __m256 clamp(__m256 v, __m256 vmin, __m256 vmax) {
-  return _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
+  return _mm256_min_ps(vmax, _mm256_max_ps(vmin, v));
 }
 
 // Packed weights of channel c (a multiple of 8) for a kernel of `taps` taps: the bias lane block;

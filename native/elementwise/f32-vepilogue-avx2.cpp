@@ -11,7 +11,7 @@ namespace {
 template <class F>
 void run(size_t n, float* y, const float* r, const EpilogueParams* p, const F& f) {
   const __m256 vmin = _mm256_set1_ps(p->min), vmax = _mm256_set1_ps(p->max);
-  auto step = [&](__m256 v) { return _mm256_min_ps(_mm256_max_ps(f(v), vmin), vmax); };
+  auto step = [&](__m256 v) { return _mm256_min_ps(vmax, _mm256_max_ps(vmin, f(v))); };
   if (r) {
     for (; n >= 8; n -= 8, y += 8, r += 8)
       _mm256_storeu_ps(y, step(_mm256_add_ps(_mm256_loadu_ps(y), _mm256_loadu_ps(r))));
@@ -34,13 +34,13 @@ void f32_vepilogue__avx2(size_t n, float* y, const float* r, const EpilogueParam
       const __m256 vthree = _mm256_set1_ps(3.0f), vsix = _mm256_set1_ps(6.0f),
                    vsixth = _mm256_set1_ps(1.0f / 6.0f);
       return run(n, y, r, p, [&](__m256 v) {
-        const __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, vthree), vzero), vsix);
+        const __m256 t = _mm256_min_ps(vsix, _mm256_max_ps(vzero, _mm256_add_ps(v, vthree)));
         return _mm256_mul_ps(v, _mm256_mul_ps(t, vsixth));
       });
     }
     case 2:
       return run(n, y, r, p, [&](__m256 v) {
-        return _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, valpha, vbeta), vzero), vone);
+        return _mm256_min_ps(vone, _mm256_max_ps(vzero, _mm256_fmadd_ps(v, valpha, vbeta)));
       });
     case 3: return run(n, y, r, p, [](__m256 v) { return avx2::sigmoid(v); });
     case 4: return run(n, y, r, p, [](__m256 v) { return _mm256_mul_ps(v, avx2::sigmoid(v)); });

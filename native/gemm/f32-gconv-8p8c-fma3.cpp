@@ -75,7 +75,7 @@ void run_blocks(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
     for (size_t r = 0; r < MR; ++r) {
       // Highest row first: aliased rows (mr < MR) end with row mr - 1's value.
       const size_t p = MR - 1 - r;
-      avx2::store_n(cp[p] + b * 8, _mm256_min_ps(_mm256_max_ps(acc[p], vmin), vmax), lanes);
+      avx2::store_n(cp[p] + b * 8, _mm256_min_ps(vmax, _mm256_max_ps(vmin, acc[p])), lanes);
     }
   }
 }

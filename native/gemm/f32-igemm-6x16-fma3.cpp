@@ -72,7 +72,7 @@ void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const floa
         acc5h = _mm256_fmadd_ps(va, bh, acc5h);
       }
     }
-#define CE_CLAMP(x) x = _mm256_min_ps(_mm256_max_ps(x, vmin), vmax)
+#define CE_CLAMP(x) x = _mm256_min_ps(vmax, _mm256_max_ps(vmin, x))
     CE_CLAMP(acc0l); CE_CLAMP(acc0h); CE_CLAMP(acc1l); CE_CLAMP(acc1h);
     CE_CLAMP(acc2l); CE_CLAMP(acc2h); CE_CLAMP(acc3l); CE_CLAMP(acc3h);
     CE_CLAMP(acc4l); CE_CLAMP(acc4h); CE_CLAMP(acc5l); CE_CLAMP(acc5h);

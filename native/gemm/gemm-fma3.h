@@ -69,7 +69,7 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
     for (size_t i = 0; i < MR; ++i)
 #pragma GCC unroll 3
       for (size_t v = 0; v < NV; ++v)
-        acc[i][v] = _mm256_min_ps(_mm256_max_ps(acc[i][v], vmin), vmax);
+        acc[i][v] = _mm256_min_ps(vmax, _mm256_max_ps(vmin, acc[i][v]));
     if (nc >= NR) {
       // Highest row first: aliased rows (mr < MR) end with the right value either way.
 #pragma GCC unroll 8

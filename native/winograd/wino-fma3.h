@@ -79,7 +79,7 @@ inline void output_8c(const float* m, size_t ms, float* out, size_t rs, size_t p
     for (size_t j = 0; j < cols; ++j) {
       __m256 v = _mm256_add_ps(y[j], bias);
       if (r) v = _mm256_add_ps(v, load8<kTail>(r + j * p->res_pixel_stride, mask));
-      v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
+      v = _mm256_min_ps(vmax, _mm256_max_ps(vmin, v));
       if (kTail)
         avx2::store_partial(o + j * ps, v, nc);
       else
@@ -141,7 +141,7 @@ inline void output1d_8c(const float* m, size_t ms, float* out, size_t ps, size_t
   for (size_t j = 0; j < cols; ++j) {
     __m256 v = _mm256_add_ps(y[j], bias);
     if (r) v = _mm256_add_ps(v, load8<kTail>(r + j * p->res_pixel_stride, mask));
-    v = _mm256_min_ps(_mm256_max_ps(v, vmin), vmax);
+    v = _mm256_min_ps(vmax, _mm256_max_ps(vmin, v));
     if (kTail)
       avx2::store_partial(out + j * ps + c, v, nc);
     else
