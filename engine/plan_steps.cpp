@@ -281,11 +281,12 @@ class GlobalPoolStep final : public Step {
       const float* img = iv.data + n * iv.image_stride();
       for (int64_t p = 0; p < P; ++p) {
         const float* src = img + p * iv.ps();
-        if (max_)  // a NaN stays (as in MaxPool and torch)
+        if (max_) {  // a NaN stays (as in MaxPool and torch)
           for (int64_t c = c0; c < c1; ++c)
             if (src[c] > acc[c - c0] || src[c] != src[c]) acc[c - c0] = src[c];
-        else
+        } else {
           for (int64_t c = c0; c < c1; ++c) acc[c - c0] += src[c];
+        }
       }
       float* dst = out + n * out_.strides[0];
       const float inv = 1.0f / static_cast<float>(P);

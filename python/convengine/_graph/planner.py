@@ -160,6 +160,9 @@ class Planner:
                             f"{math.prod(shape)} elements, more than the limit of {MAX_ELEMENTS}"
                             if all(d >= 0 for d in shape) else
                             f"tensor {name or '(intermediate)'} has a negative size {shape}")
+        if math.prod(shape) == 0:
+            raise PlanError(f"tensor {name or '(intermediate)'} of shape {shape} is empty: "
+                            "zero-size tensors are not supported")
         if name is not None and name in self.slots:
             return self._slot_view(name, shape, order)
         size = max(1, math.prod(shape))
@@ -203,6 +206,8 @@ class Planner:
         v = self.vals.get(name)
         if not isinstance(v, np.ndarray):
             raise PlanError(f"{where}: {what} {name!r} must be a constant (initializer)")
+        if what == "weight" and v.size == 0:
+            raise PlanError(f"{where}: weight {name!r} of shape {v.shape} is empty")
         return v
 
     def cl(self, t: T, where):
@@ -489,7 +494,7 @@ class Planner:
         r = x.rank
         axes = attr(node, "axes") if node.op_type == "Resize" else None
         if axes is not None:
-            axes = [int(a) % r for a in axes]
+            axes = [_axis(a, r, where) for a in axes]
             if sizes is not None and np.asarray(sizes).size:
                 full = list(x.shape)
                 for a, v in zip(axes, np.asarray(sizes).reshape(-1)):
@@ -636,6 +641,8 @@ class Planner:
         if ta:
             a = T(a.shape[::-1], a.strides[::-1], a.buf, a.offset, a.root)
         bv = self.vals.get(node.inputs[1])
+        if isinstance(bv, np.ndarray) and bv.size == 0:
+            raise PlanError(f"{where}: B {node.inputs[1]!r} of shape {bv.shape} is empty")
         c = None
         if len(node.inputs) > 2 and node.inputs[2]:
             c = self.vals.get(node.inputs[2])
@@ -686,6 +693,8 @@ class Planner:
     def op_MatMul(self, node, ins, where):
         a = self.rt(node.inputs[0], where)
         bv = self.vals.get(node.inputs[1])
+        if isinstance(bv, np.ndarray) and bv.size == 0:
+            raise PlanError(f"{where}: B {node.inputs[1]!r} of shape {bv.shape} is empty")
         if isinstance(bv, np.ndarray) and bv.ndim == 2 and a.rank >= 2 and a.is_contiguous():
             k, n = bv.shape
             if a.shape[-1] != k:
@@ -811,8 +820,13 @@ class Planner:
         get = lambda i: ([int(v) for v in np.asarray(self.const(node.inputs[i], where)).reshape(-1)]
                          if len(node.inputs) > i and node.inputs[i] else None)
         starts, ends, axes, steps = get(1), get(2), get(3), get(4)
-        axes = list(range(len(starts))) if axes is None else [a % x.rank for a in axes]
+        axes = list(range(len(starts))) if axes is None else [_axis(a, x.rank, where) for a in axes]
         steps = [1] * len(starts) if steps is None else steps
+        if not len(starts) == len(ends) == len(axes) == len(steps):
+            raise PlanError(f"{where}: starts, ends, axes and steps differ in length "
+                            f"({len(starts)}, {len(ends)}, {len(axes)}, {len(steps)})")
+        if len(set(axes)) != len(axes):
+            raise PlanError(f"{where}: axes {axes} repeat an axis")
         shape, strides, offset = list(x.shape), list(x.strides), x.offset
         for st, en, ax, sp in zip(starts, ends, axes, steps):
             if sp == 0:
@@ -822,12 +836,13 @@ class Planner:
             if n:
                 offset += idx.start * strides[ax]
             shape[ax] = n
-            strides[ax] *= sp
+            if n > 1:  # a length-1 axis keeps its stride (a huge step would overflow it)
+                strides[ax] *= sp
         self.set_view(node, 0, T(tuple(shape), tuple(strides), x.buf, offset, x.root))
 
     def op_Split(self, node, ins, where):
         x = ins[0]
-        axis = int(attr(node, "axis")) % x.rank
+        axis = _axis(attr(node, "axis"), x.rank, where)
         split = attr(node, "split")
         if len(node.inputs) > 1 and node.inputs[1]:
             split = [int(v) for v in np.asarray(self.const(node.inputs[1], where)).reshape(-1)]
@@ -849,7 +864,7 @@ class Planner:
     def op_Gather(self, node, ins, where):
         x = ins[0]
         idx = self.const(node.inputs[1], where, "indices")
-        axis = int(attr(node, "axis")) % x.rank
+        axis = _axis(attr(node, "axis"), x.rank, where)
         if idx.ndim != 0:
             flat = [int(v) for v in np.asarray(idx).reshape(-1)]
             if len(flat) > 4096:
@@ -1002,6 +1017,14 @@ class Planner:
             dst = T(t.shape, _contig_strides(t.shape), 2 + self.n_inputs + j, 0)
             self.step("add_copy", f"output/{vi.name}", ["Output", t, dst], [t], [dst])
             self.out_refs.append(dst)
+
+
+def _axis(a, rank, where):
+    """ONNX axis a (negative counts from the end) of a rank-`rank` tensor, checked."""
+    a = int(a)
+    if not -rank <= a < rank:
+        raise PlanError(f"{where}: axis {a} out of range for rank {rank}")
+    return a % rank
 
 
 def _layout_order(t: T):

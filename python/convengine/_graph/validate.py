@@ -121,8 +121,8 @@ def validate_model(model: Model) -> None:
         known[v.name] = w
     for name, arr in g.initializers.items():
         w = f"graph.initializers ({name})"
-        if not isinstance(name, str) or not name:
-            raise ModelError(f"graph.initializers: names are non-empty strings, got "
+        if not isinstance(name, str) or not name or not _utf8(name):
+            raise ModelError(f"graph.initializers: names are non-empty UTF-8 strings, got "
                              f"{_short(name)}")
         if name in known:
             raise ModelError(f"{w}: {name!r} is also {known[name]} (an initializer is not a "
@@ -152,9 +152,18 @@ def validate_model(model: Model) -> None:
                              "input or initializer")
 
 
+def _utf8(s):
+    """False for a str that cannot be encoded (a lone surrogate such as '\\ud800')."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_value_info(v, where):
-    if not isinstance(v.name, str) or not v.name:
-        raise ModelError(f"{where}.name: names are non-empty strings, got {_short(v.name)}")
+    if not isinstance(v.name, str) or not v.name or not _utf8(v.name):
+        raise ModelError(f"{where}.name: names are non-empty UTF-8 strings, got {_short(v.name)}")
     where = f"{where} ({v.name})"
     if not isinstance(v.dtype, str) or v.dtype not in DTYPES:
         raise ModelError(f"{where}.dtype: unknown dtype {_short(v.dtype)}")
@@ -175,8 +184,8 @@ def _check_nodes(g, known):
         if not isinstance(n.op_type, str) or not n.op_type:
             raise ModelError(f"graph.nodes[{i}].op_type must be a non-empty string, got "
                              f"{_short(n.op_type)}")
-        if not isinstance(n.name, str):
-            raise ModelError(f"{where}.name must be a string, got {_short(n.name)}")
+        if not isinstance(n.name, str) or not _utf8(n.name):
+            raise ModelError(f"{where}.name must be a UTF-8 string, got {_short(n.name)}")
         if n.name:
             if n.name in names:
                 raise ModelError(f"{where}: duplicate node name {n.name!r} (also "
@@ -184,8 +193,9 @@ def _check_nodes(g, known):
                                  "empty")
             names[n.name] = i
         for key, lst in (("inputs", n.inputs), ("outputs", n.outputs)):
-            if not isinstance(lst, (list, tuple)) or not all(isinstance(t, str) for t in lst):
-                raise ModelError(f"{where}.{key}: a list of tensor names (strings)")
+            if not isinstance(lst, (list, tuple)) or not all(isinstance(t, str) and _utf8(t)
+                                                             for t in lst):
+                raise ModelError(f"{where}.{key}: a list of tensor names (UTF-8 strings)")
         for t in n.outputs:
             if not t:
                 continue
