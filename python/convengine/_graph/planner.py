@@ -155,14 +155,14 @@ class Planner:
     # ------------------------------------------------------------------ tensors
     def new(self, shape, order=None, name=None):
         shape = tuple(int(d) for d in shape)
-        if math.prod(shape) > MAX_ELEMENTS or any(d < 0 for d in shape):
-            raise PlanError(f"tensor {name or '(intermediate)'} of shape {shape} has "
-                            f"{math.prod(shape)} elements, more than the limit of {MAX_ELEMENTS}"
-                            if all(d >= 0 for d in shape) else
-                            f"tensor {name or '(intermediate)'} has a negative size {shape}")
-        if math.prod(shape) == 0:
-            raise PlanError(f"tensor {name or '(intermediate)'} of shape {shape} is empty: "
-                            "zero-size tensors are not supported")
+        what, n = f"tensor {name or '(intermediate)'}", math.prod(shape)
+        if any(d < 0 for d in shape):
+            raise PlanError(f"{what} has a negative size {shape}")
+        if n > MAX_ELEMENTS:
+            raise PlanError(f"{what} of shape {shape} has {n} elements, more than the limit of "
+                            f"{MAX_ELEMENTS}")
+        if n == 0:
+            raise PlanError(f"{what} of shape {shape} is empty: zero-size tensors are not supported")
         if name is not None and name in self.slots:
             return self._slot_view(name, shape, order)
         size = max(1, math.prod(shape))
@@ -206,8 +206,8 @@ class Planner:
         v = self.vals.get(name)
         if not isinstance(v, np.ndarray):
             raise PlanError(f"{where}: {what} {name!r} must be a constant (initializer)")
-        if what == "weight" and v.size == 0:
-            raise PlanError(f"{where}: weight {name!r} of shape {v.shape} is empty")
+        if what == "weight":
+            _nonempty(v, name, where, what)
         return v
 
     def cl(self, t: T, where):
@@ -258,15 +258,12 @@ class Planner:
             where = f"node {node.name or node.op_type} ({node.op_type})"
             try:
                 self.node(node, where)
-            except PlanError as e:
-                if str(e).startswith(where):
-                    raise
-                raise PlanError(f"{where}: {e}") from None
             except (evaluate._Err, ValueError, TypeError, IndexError, KeyError,
                     ZeroDivisionError, OverflowError) as e:
-                msg = str(e) if isinstance(e, ModelError) and str(e).startswith("node ") else \
-                    f"{where}: {e}"
-                raise PlanError(msg) from None
+                # PlanError / ModelError messages that already name a node keep their text
+                msg = str(e)
+                raise PlanError(msg if isinstance(e, ModelError) and msg.startswith("node ")
+                                else f"{where}: {msg}") from None
 
     def node(self, node, where):
         op = node.op_type
@@ -641,8 +638,8 @@ class Planner:
         if ta:
             a = T(a.shape[::-1], a.strides[::-1], a.buf, a.offset, a.root)
         bv = self.vals.get(node.inputs[1])
-        if isinstance(bv, np.ndarray) and bv.size == 0:
-            raise PlanError(f"{where}: B {node.inputs[1]!r} of shape {bv.shape} is empty")
+        if isinstance(bv, np.ndarray):
+            _nonempty(bv, node.inputs[1], where, "B")
         c = None
         if len(node.inputs) > 2 and node.inputs[2]:
             c = self.vals.get(node.inputs[2])
@@ -693,8 +690,8 @@ class Planner:
     def op_MatMul(self, node, ins, where):
         a = self.rt(node.inputs[0], where)
         bv = self.vals.get(node.inputs[1])
-        if isinstance(bv, np.ndarray) and bv.size == 0:
-            raise PlanError(f"{where}: B {node.inputs[1]!r} of shape {bv.shape} is empty")
+        if isinstance(bv, np.ndarray):
+            _nonempty(bv, node.inputs[1], where, "B")
         if isinstance(bv, np.ndarray) and bv.ndim == 2 and a.rank >= 2 and a.is_contiguous():
             k, n = bv.shape
             if a.shape[-1] != k:
@@ -761,12 +758,7 @@ class Planner:
             axes = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "axes")).reshape(-1)]
         if axes is None:
             return None
-        out = []
-        for a in axes:
-            if not -rank <= a < rank:
-                raise PlanError(f"{where}: axis {a} out of range for rank {rank}")
-            out.append(a % rank)
-        return out
+        return [_axis(a, rank, where) for a in axes]
 
     def op_Squeeze(self, node, ins, where):
         x = ins[0]
@@ -933,10 +925,8 @@ class Planner:
             value = float(cv[0]) if cv.size else 0.0
         axes = None
         if len(node.inputs) > 3 and node.inputs[3]:
-            axes = [int(a) for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
-            if any(not -x.rank <= a < x.rank for a in axes):
-                raise PlanError(f"{where}: axes {axes} out of range for rank {x.rank}")
-            axes = [a % x.rank for a in axes]
+            axes = [_axis(a, x.rank, where)
+                    for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
         axes = list(range(x.rank)) if axes is None else axes
         if pads is None or len(pads) != 2 * len(axes):
             raise PlanError(f"{where}: pads must have 2 x {len(axes)} entries")
@@ -960,10 +950,11 @@ class Planner:
         if mode == "constant" and any(pb + pe):
             self.step("add_fill", name + "/fill", ["Pad", y, value], [], [y])
 
-        def view(lo, ext):  # the block of y starting at index lo with extent ext
+        def view(lo, ext, strides=y.strides):  # the block of y at index lo, extent ext
             off = sum(lo[i] * y.strides[i] for i in range(y.rank))
-            return T(tuple(ext), y.strides, y.buf, y.offset + off, y.root)
-        self.step("add_copy", name, ["Pad", x, view(pb, x.shape)], [x], [view(pb, x.shape)])
+            return T(tuple(ext), tuple(strides), y.buf, y.offset + off, y.root)
+        mid = view(pb, x.shape)
+        self.step("add_copy", name, ["Pad", x, mid], [x], [mid])
         if mode == "constant":
             return
         # Axis by axis, each border slab is copied from inside y: slabs span the whole of the
@@ -977,11 +968,9 @@ class Planner:
                 lo[b], ext[b] = 0, shape[b]
 
             def copy(d, src, cnt, src_stride=sa):
-                lo_d, lo_s, e = list(lo), list(lo), list(ext)
-                lo_d[a], lo_s[a], e[a] = d, src, cnt
-                dst, s = view(lo_d, e), view(lo_s, e)
-                s = T(s.shape, tuple(src_stride if i == a else st for i, st in enumerate(y.strides)),
-                      y.buf, s.offset, y.root)
+                lo_d, lo_s, e, st = list(lo), list(lo), list(ext), list(y.strides)
+                lo_d[a], lo_s[a], e[a], st[a] = d, src, cnt, src_stride
+                dst, s = view(lo_d, e), view(lo_s, e, st)
                 self.step("add_copy", f"{name}/{mode}{a}_{d}", ["Pad", s, dst], [s], [dst])
             if mode == "edge":
                 if pb[a]:
@@ -993,14 +982,14 @@ class Planner:
                     copy(0, 2 * pb[a], pb[a], -sa)
                 if pe[a]:
                     copy(pb[a] + n, pb[a] + n - 2, pe[a], -sa)
-            else:
-                hi, left = pb[a] + n, pe[a]
-                while left:
-                    cnt = min((hi - pb[a]) // n * n, left)
-                    copy(hi, hi - (hi - pb[a]) // n * n, cnt)
-                    hi, left = hi + cnt, left - cnt
-                low = pb[a]
-                while low:
+            else:  # [low, hi) is filled; copy whole periods of it outwards
+                low, hi = pb[a], pb[a] + n
+                while hi < shape[a]:
+                    period = (hi - low) // n * n
+                    cnt = min(period, shape[a] - hi)
+                    copy(hi, hi - period, cnt)
+                    hi += cnt
+                while low > 0:
                     period = (hi - low) // n * n
                     cnt = min(period, low)
                     copy(low - cnt, low - cnt + period, cnt)
@@ -1017,6 +1006,11 @@ class Planner:
             dst = T(t.shape, _contig_strides(t.shape), 2 + self.n_inputs + j, 0)
             self.step("add_copy", f"output/{vi.name}", ["Output", t, dst], [t], [dst])
             self.out_refs.append(dst)
+
+
+def _nonempty(v, name, where, what):
+    if v.size == 0:
+        raise PlanError(f"{where}: {what} {name!r} of shape {v.shape} is empty")
 
 
 def _axis(a, rank, where):
