@@ -75,3 +75,85 @@ def test_names_that_are_not_utf8():
     m = _m([Node("Relu", ["x"], ["a\ud800"], "n")], ["a\ud800"])
     with pytest.raises(ModelError, match="UTF-8"):
         ce.InferenceSession(m)
+
+
+BN = {k: np.linspace(0.5, 1.5, 4, dtype=np.float32) for k in "sbmv"}
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_batchnorm_training_mode_is_refused(optimize):
+    m = _m([Node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], "n", {"training_mode": 1})],
+           ["y"], BN)
+    with pytest.raises(ModelError, match="node n.*training_mode=1"):
+        ce.InferenceSession(m, optimize=optimize)
+
+
+def test_batchnorm_rank2_runs_and_rank1_is_refused():
+    x = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    m = Model(Graph([Node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], "n")],
+                    [ValueInfo("x", [3, 4])], [ValueInfo("y", None)], BN))
+    y = ce.InferenceSession(m).run(None, {"x": x})[0]
+    s, b, mu, v = (BN[k] for k in "sbmv")
+    np.testing.assert_allclose(y, (x - mu) / np.sqrt(v + 1e-5) * s + b, rtol=1e-5, atol=1e-6)
+    m1 = Model(Graph([Node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], "n")],
+                     [ValueInfo("x", [4])], [ValueInfo("y", None)], BN))
+    with pytest.raises(ModelError, match="node n.*shape \\(N, C, ...\\)"):
+        ce.InferenceSession(m1)
+
+
+@pytest.mark.parametrize("inits,match", [
+    ({"lo": np.array([0.0, 1.0], np.float32)}, "min must be a scalar"),
+    ({"lo": np.array(np.nan, np.float32)}, "min is NaN"),
+])
+def test_clip_bounds_that_are_not_one_number(inits, match):
+    m = _m([Node("Clip", ["x", "lo"], ["y"], "n")], ["y"], inits)
+    with pytest.raises(ModelError, match="node n.*" + match):
+        ce.InferenceSession(m)
+
+
+@pytest.mark.parametrize("op,axes", [("Squeeze", (0, 0)), ("Squeeze", (0, -4)),
+                                     ("Unsqueeze", (1, 1)), ("Unsqueeze", (0, -6))])
+def test_repeated_squeeze_axes(op, axes):
+    with pytest.raises(ModelError, match="node n.*repeat"):
+        ce.InferenceSession(_m([Node(op, ["x", "a"], ["y"], "n")], ["y"], {"a": I(*axes)}))
+
+
+def test_constant_outputs_keep_their_dtype():
+    m = _m([Node("Shape", ["x"], ["s"], "n"), Node("Relu", ["x"], ["y"], "r")], ["s", "y"])
+    s, y = ce.InferenceSession(m).run(None, {"x": X})
+    assert s.dtype == np.int64 and s.tolist() == [1, 4, 8, 8]
+    assert y.dtype == np.float32 and np.array_equal(y, np.maximum(X, 0))
+
+
+def test_huge_broadcast_feed_is_refused_before_it_is_copied():
+    m = Model(Graph([Node("Relu", ["x"], ["y"], "r")], [ValueInfo("x", ["N", 4, 8, 8])],
+                    [ValueInfo("y", None)], {}))
+    feed = np.broadcast_to(X, (1 << 30, 4, 8, 8))  # 2^38 elements, 1 TiB if copied
+    with pytest.raises(ModelError, match="input 'x'.*more than"):
+        ce.InferenceSession(m).run(None, {"x": feed})
+
+
+@pytest.mark.parametrize("off,mask,match", [
+    ((1, 2, 6, 6), None, r"offset must have shape \[1, 18, 6, 6\].*got \[1, 2, 6, 6\]"),
+    ((1, 18, 2, 2), None, r"offset must have shape \[1, 18, 6, 6\]"),
+    ((18, 6, 6), None, r"offset must have shape \[1, 18, 6, 6\].*got \[18, 6, 6\]"),
+    ((1, 18, 6, 6), (1, 1, 6, 6), r"mask must have shape \[1, 9, 6, 6\]"),
+])
+def test_deform_offset_and_mask_shapes_are_named(off, mask, match):
+    ins = [ValueInfo("x", [1, 4, 8, 8]), ValueInfo("off", list(off))]
+    names = ["x", "w", "off"]
+    if mask is not None:
+        ins.append(ValueInfo("m", list(mask)))
+        names += ["", "m"]
+    m = Model(Graph([Node("DeformConv", names, ["y"], "n")], ins, [ValueInfo("y", None)],
+                    {"w": np.ones((4, 4, 3, 3), np.float32)}))
+    with pytest.raises(ModelError, match="node n.*" + match):
+        ce.InferenceSession(m)
+
+
+def test_deform_output_below_one_is_named():
+    m = Model(Graph([Node("DeformConv", ["x", "w", "off"], ["y"], "n")],
+                    [ValueInfo("x", [1, 4, 8, 8]), ValueInfo("off", [1, 162, 1, 1])],
+                    [ValueInfo("y", None)], {"w": np.ones((4, 4, 9, 9), np.float32)}))
+    with pytest.raises(ModelError, match=r"node n.*output size \[0, 0\] is below 1"):
+        ce.InferenceSession(m)

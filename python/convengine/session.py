@@ -100,6 +100,8 @@ class InferenceSession:
     def run(self, output_names, input_feed, run_options=None):
         plan, arrays = self._prepare(input_feed)
         outs = plan.plan.run(arrays)
+        for j, v in plan.const_outputs.items():
+            outs[j] = v.copy()
         return self._select(plan, outs, output_names)
 
     def profile(self, input_feed, runs: int = 10, warmup: int = 2):
@@ -185,9 +187,9 @@ class InferenceSession:
             if a.size == 0:
                 raise ValueError(f"input {v.name!r}: empty arrays are not supported ({a.shape})")
             shapes[v.name] = tuple(a.shape)
-            arrays.append(np.ascontiguousarray(a))
-        plan = self._plan_for(shapes)
-        return plan, arrays
+            arrays.append(a)
+        plan = self._plan_for(shapes)  # checks the sizes before a broadcast view is copied
+        return plan, [np.ascontiguousarray(a) for a in arrays]
 
     def _select(self, plan, outs, output_names):
         if output_names is None:

@@ -844,7 +844,9 @@ def _e_squeeze(node, ins, opset):
     axes = _axes_of(node, ins, opset)
     if axes is None:
         axes = [i for i, d in enumerate(x.shape) if d == 1]
-    axes = sorted({_axis(a, x.ndim, "axes") for a in axes})
+    axes = [_axis(a, x.ndim, "axes") for a in axes]
+    if len(set(axes)) != len(axes):
+        raise _Err(f"axes {axes} repeat")
     for a in axes:
         if x.shape[a] != 1:
             raise _Err(f"cannot squeeze axis {a} of size {x.shape[a]}")

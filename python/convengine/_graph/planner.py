@@ -252,6 +252,9 @@ class Planner:
             if vi.name in g.initializers:
                 continue
             shape = tuple(self.input_shapes[vi.name])
+            if math.prod(shape) > MAX_ELEMENTS:
+                raise PlanError(f"input {vi.name!r}: shape {list(shape)} has more than "
+                                f"{MAX_ELEMENTS} elements")
             self.vals[vi.name] = T(shape, _contig_strides(shape), 2 + self.input_index[vi.name], 0)
             self.shapes[vi.name] = shape
         for node in g.nodes:
@@ -363,20 +366,32 @@ class Planner:
     def op_DeformConv(self, node, ins, where):
         x = self.cl(ins[0], where)
         w = np.ascontiguousarray(self.const(node.inputs[1], where, "weight"), np.float32)
-        off = self.cl(self.rt(node.inputs[2], where), where)
+        if x.rank != 4:
+            raise PlanError(f"{where}: DeformConv supports 2D inputs only")
+        if w.ndim != 4:
+            raise PlanError(f"{where}: weight must be (C_out, C_in / group, kH, kW), got {w.shape}")
         b = None
         if len(node.inputs) > 3 and node.inputs[3]:
             b = np.ascontiguousarray(self.const(node.inputs[3], where, "bias"), np.float32)
-        mask = None
-        if len(node.inputs) > 4 and node.inputs[4]:
-            mask = self.cl(self.rt(node.inputs[4], where), where)
-        if x.rank != 4:
-            raise PlanError(f"{where}: DeformConv supports 2D inputs only")
         strides = _ints(attr(node, "strides"), 2, 1, "strides", where)
         dil = _ints(attr(node, "dilations"), 2, 1, "dilations", where)
         pads = _ints(attr(node, "pads"), 4, 0, "pads", where)
         osp = [(x.shape[2 + i] + pads[i] + pads[2 + i] - (w.shape[2 + i] - 1) * dil[i] - 1)
                // strides[i] + 1 for i in range(2)]
+        if min(osp) < 1:
+            raise PlanError(f"{where}: output size {osp} is below 1 (input {list(x.shape[2:])}, "
+                            f"kernel {list(w.shape[2:])}, pads {pads}, dilations {dil})")
+        taps = int(attr(node, "offset_group")) * w.shape[2] * w.shape[3]
+        off, mask = None, None
+        for i, what, ch, desc in ((2, "offset", 2 * taps, "2 x offset_group x kH x kW"),
+                                  (4, "mask", taps, "offset_group x kH x kW")):
+            if len(node.inputs) > i and node.inputs[i]:
+                t = self.rt(node.inputs[i], where)
+                want = (x.shape[0], ch, *osp)
+                if tuple(t.shape) != want:
+                    raise PlanError(f"{where}: {what} must have shape {list(want)} (N, {desc}, "
+                                    f"output H, output W), got {list(t.shape)}")
+                off, mask = (self.cl(t, where), mask) if i == 2 else (off, self.cl(t, where))
         y = self.out(node, 0, (x.shape[0], w.shape[0], *osp), _cl_order(4))
         self.step("add_deform", node.name or where,
                   [x, off, mask, y, w, b, strides, pads[:2], pads[2:], dil,
@@ -400,9 +415,27 @@ class Planner:
                   [x, y, w, b, k, strides, pads[:2], pads[2:], dil], [x], [y])
 
     def op_BatchNormalization(self, node, ins, where):
-        x = self.cl(ins[0], where)
+        if int(attr(node, "training_mode") or 0):
+            raise PlanError(f"{where}: training_mode=1 is not supported (inference only)")
+        if ins[0].rank < 2:
+            raise PlanError(f"{where}: input must have shape (N, C, ...), got {ins[0].shape}")
         scale, bias, mean, var = (np.ascontiguousarray(self.const(n, where), np.float32).reshape(-1)
                                   for n in node.inputs[1:5])
+        if ins[0].rank == 2:  # (N, C): y = x * a + c, per channel, in two broadcast steps
+            x, name = ins[0], node.name or where
+            for v, what in zip((scale, bias, mean, var), ("scale", "B", "input_mean", "input_var")):
+                if v.size != x.shape[1]:
+                    raise PlanError(f"{where}: {what} has {v.size} values for {x.shape[1]} channels")
+            a = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + float(attr(node, "epsilon")))
+            c = bias - mean.astype(np.float64) * a
+            ta, tc = (_broadcast(self.const_t(f"{name}/{k}", v.astype(np.float32)), x.shape)
+                      for k, v in (("a", a), ("c", c)))
+            tmp = self.new(x.shape)
+            self.step("add_binary", name, ["Mul", x, ta, tmp], [x], [tmp])
+            y = self.out(node, 0, x.shape)
+            self.step("add_binary", name, ["Add", tmp, tc, y], [tmp], [y])
+            return
+        x = self.cl(ins[0], where)
         y = self.out(node, 0, x.shape, _cl_order(x.rank))
         self.step("add_batchnorm", node.name or where,
                   [x, y, mean, var, scale, bias, float(attr(node, "epsilon"))], [x], [y])
@@ -568,13 +601,14 @@ class Planner:
         self._unary(node, ins, where, ("leaky_relu", float(attr(node, "alpha")), 0.0, -np.inf, np.inf))
 
     def op_Clip(self, node, ins, where):
-        lo, hi = attr(node, "min"), attr(node, "max")
+        bounds = [self.const(node.inputs[i], where, what) if len(node.inputs) > i and node.inputs[i]
+                  else None for i, what in ((1, "min"), (2, "max"))]
+        lo, hi = evaluate.clip_bounds(node, [ins[0]] + bounds, None)
+        for v, what in ((lo, "min"), (hi, "max")):
+            if v is not None and math.isnan(v):
+                raise PlanError(f"{where}: Clip {what} is NaN")
         lo = -np.inf if lo is None else lo
         hi = np.inf if hi is None else hi
-        if len(node.inputs) > 1 and node.inputs[1]:
-            lo = float(np.asarray(self.const(node.inputs[1], where, "min")).reshape(-1)[0])
-        if len(node.inputs) > 2 and node.inputs[2]:
-            hi = float(np.asarray(self.const(node.inputs[2], where, "max")).reshape(-1)[0])
         if lo > hi:  # ONNX: every output is max
             lo = hi
         self._unary(node, ins, where, ("none", 0.0, 0.0, float(lo), float(hi)))
@@ -758,7 +792,10 @@ class Planner:
             axes = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "axes")).reshape(-1)]
         if axes is None:
             return None
-        return [_axis(a, rank, where) for a in axes]
+        axes = [_axis(a, rank, where) for a in axes]
+        if len(set(axes)) != len(axes):
+            raise PlanError(f"{where}: axes {axes} repeat")
+        return axes
 
     def op_Squeeze(self, node, ins, where):
         x = ins[0]
@@ -1155,6 +1192,11 @@ class PlannedModel:
         self.input_shapes = [tuple(p.input_shapes[n]) for n in input_names]
         self.output_names = [v.name for v in p.g.outputs]
         self.output_shapes = [tuple(t.shape) for t in p.out_refs]
+        # Constant outputs (a Shape, a folded int subgraph) keep their dtype: the engine's own
+        # output buffers are float32.
+        self.const_outputs = {j: v for j, v in ((j, p.vals.get(vi.name))
+                                                for j, vi in enumerate(p.g.outputs))
+                              if isinstance(v, np.ndarray) and v.dtype != np.float32}
         steps = p.steps
         # liveness of arena roots
         roots = []
