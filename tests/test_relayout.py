@@ -1,0 +1,25 @@
+"""Channels-first <-> channels-last copies (the relayout steps around convolutions), with
+channel counts below, at and above the 8-wide transpose block and pixel counts that do not
+divide it: a 1x1 identity convolution must return its input bit for bit."""
+import numpy as np
+import pytest
+
+import convengine as ce
+from convengine.model import Graph, Model, Node, ValueInfo
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 4, 5, 7, 8, 11, 13, 17])
+@pytest.mark.parametrize("hw", [(1, 1), (1, 9), (5, 7), (13, 13), (71, 97)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_identity_conv_round_trips_the_layout(isa, c, hw, threads):
+    x = np.random.default_rng(c).standard_normal((2, c, *hw)).astype(np.float32)
+    w = np.eye(c, dtype=np.float32).reshape(c, c, 1, 1)
+    m = Model(Graph([Node("Conv", ["x", "w"], ["y"], "conv")], [ValueInfo("x", list(x.shape))],
+                    [ValueInfo("y", None)], {"w": w}))
+    old = ce.get_num_threads()
+    ce.set_num_threads(threads)
+    try:
+        y = ce.InferenceSession(m).run(None, {"x": x})[0]
+    finally:
+        ce.set_num_threads(old)
+    assert np.array_equal(y, x)
