@@ -47,6 +47,8 @@ Resize2dOp::Axis make_axis(const ResizeShape& s, int a) {
         i0 = std::min(static_cast<int64_t>(std::floor(static_cast<float>((o + 0.5) * scale))), in - 1);
         ax.i0[o] = ax.i1[o] = i0;
         break;
+      case ResizeMode::kCubic:  // refused by the constructor: cubic takes explicit tables
+        break;
       case ResizeMode::kBilinear: {
         if (out == in) {
           ax.i0[o] = ax.i1[o] = o;
@@ -78,6 +80,8 @@ Resize2dOp::Axis make_axis(const ResizeShape& s, int a) {
 Resize2dOp::Resize2dOp(const ResizeShape& s) : s_(s), bilinear_(ibilinear_kernel()) {
   if (s.channels < 1 || s.in[0] < 1 || s.in[1] < 1 || s.out[0] < 1 || s.out[1] < 1)
     throw std::invalid_argument("interpolate: channels, input and output sizes must be >= 1");
+  if (s.mode == ResizeMode::kCubic)
+    throw std::invalid_argument("interpolate: cubic resize takes explicit per-axis tables");
   if (s.align_corners && s.mode != ResizeMode::kBilinear)
     throw std::invalid_argument("interpolate: align_corners applies to bilinear mode only");
   axes_[0] = make_axis(s, 0);
@@ -91,6 +95,13 @@ Resize2dOp::Resize2dOp(const ResizeShape& s, Axis h, Axis w) : s_(s), bilinear_(
   for (int a = 0; a < 2; ++a) {
     const Axis& t = *ax[a];
     const size_t n = static_cast<size_t>(s.out[a]);
+    if (s.mode == ResizeMode::kCubic) {
+      if (t.ti.size() != n * kCubicTaps || t.tw.size() != n * kCubicTaps)
+        throw std::invalid_argument("resize: cubic table sizes differ from 4 x the output size");
+      for (int64_t i : t.ti)
+        if (i < 0 || i >= s.in[a]) throw std::invalid_argument("resize: table index outside the input");
+      continue;
+    }
     if (t.i0.size() != n || t.i1.size() != n || t.l0.size() != n || t.l1.size() != n)
       throw std::invalid_argument("resize: table sizes differ from the output size");
     for (size_t o = 0; o < n; ++o)
@@ -109,6 +120,27 @@ void Resize2dOp::forward(const TensorView& in, const TensorView& out, ThreadPool
   const Axis& ax = axes_[1];
   const int64_t ow_n = s_.out[1], c = s_.channels;
   const size_t ops = out.ps();
+  if (s_.mode == ResizeMode::kCubic) {
+    // Per output pixel, the 4 x 4 source pixels weighted wy * wx, accumulated over the
+    // channels in place.
+    pool.parallel_for_2d(in.n, s_.out[0], [&](size_t b, size_t oh) {
+      const int64_t* yi = &ay.ti[kCubicTaps * oh];
+      const float* yw = &ay.tw[kCubicTaps * oh];
+      for (int64_t ow = 0; ow < ow_n; ++ow) {
+        float* o = out.pixel(b, 0, oh, ow);
+        std::fill(o, o + c, 0.0f);
+        const int64_t* xi = &ax.ti[kCubicTaps * ow];
+        const float* xw = &ax.tw[kCubicTaps * ow];
+        for (int64_t ky = 0; ky < kCubicTaps; ++ky)
+          for (int64_t kx = 0; kx < kCubicTaps; ++kx) {
+            const float wt = yw[ky] * xw[kx];
+            const float* src = in.pixel(b, 0, yi[ky], xi[kx]);
+            for (int64_t ch = 0; ch < c; ++ch) o[ch] += wt * src[ch];
+          }
+      }
+    });
+    return;
+  }
   if (s_.mode != ResizeMode::kBilinear) {
     pool.parallel_for_2d(in.n, s_.out[0], [&](size_t b, size_t oh) {
       const int64_t ih = ay.i0[oh];

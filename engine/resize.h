@@ -23,7 +23,8 @@
 
 namespace ce {
 
-enum class ResizeMode { kNearest, kNearestExact, kBilinear };
+// kCubic: ONNX Resize mode 'cubic' (torch 'bicubic'), 4 taps per axis from the planner's tables.
+enum class ResizeMode { kNearest, kNearestExact, kBilinear, kCubic };
 
 // "nearest", "nearest-exact", "bilinear".
 ResizeMode parse_resize_mode(const std::string& name);
@@ -44,7 +45,8 @@ class Resize2dOp {
   explicit Resize2dOp(const ResizeShape& s);
   struct Axis;
   // Explicit per-axis tables (ONNX Resize: the planner computes them for its coordinate
-  // transformation and rounding modes); s.mode picks nearest (i0 only) or bilinear.
+  // transformation and rounding modes); s.mode picks nearest (i0 only), bilinear or cubic
+  // (ti / tw only).
   Resize2dOp(const ResizeShape& s, Axis h, Axis w);
   // in: (n, 1, in_h, in_w, channels); out: (n, 1, out_h, out_w, channels).
   void forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const;
@@ -54,7 +56,11 @@ class Resize2dOp {
   struct Axis {
     std::vector<int64_t> i0, i1;
     std::vector<float> l0, l1;
+    // Cubic: the kCubicTaps source indices and weights of output o at kCubicTaps * o + k.
+    std::vector<int64_t> ti;
+    std::vector<float> tw;
   };
+  static constexpr int64_t kCubicTaps = 4;
   const Axis& axis(int a) const { return axes_[a]; }
 
  private:

@@ -184,8 +184,8 @@ def _skip_reason(proto, case, feeds, expected):
             return "MaxPool Indices output (argmax): not supported"
         if n.op_type == "Resize":
             mode = _attr(n, "mode", b"nearest")
-            if mode not in (b"nearest", b"linear"):
-                return f"Resize mode {mode.decode()}: convengine has nearest and linear"
+            if mode not in (b"nearest", b"linear", b"cubic"):
+                return f"Resize mode {mode.decode()}: convengine has nearest, linear and cubic"
             if _attr(n, "antialias", 0):
                 return "Resize antialias=1: not supported"
             ctm = _attr(n, "coordinate_transformation_mode", b"half_pixel")

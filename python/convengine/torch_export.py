@@ -211,6 +211,12 @@ def _run(torch, node, a, opset):
             kw["scale_factor"] = [float(v) for v in scales[2:]]
         if mode == "nearest":
             return [F.interpolate(x, mode="nearest", **kw)]
+        if mode == "cubic":
+            if (attr(node, "cubic_coeff_a") != -0.75 or attr(node, "exclude_outside")
+                    or ctm not in ("half_pixel", "pytorch_half_pixel", "align_corners")):
+                raise ModelError(f"to_torch: node {node.name}: cubic Resize other than torch's "
+                                 "bicubic (a = -0.75, no exclude_outside, half_pixel or align_corners)")
+            return [F.interpolate(x, mode="bicubic", align_corners=ctm == "align_corners", **kw)]
         return [F.interpolate(x, mode="bilinear", align_corners=ctm == "align_corners", **kw)]
     if op == "SqueezeExcite":
         s = torch.mean(x, dim=(2, 3))

@@ -201,6 +201,22 @@ class PyPlan {
          "Resize");
   }
 
+  // Cubic: per axis, 4 source indices and weights per output index (4 o + k).
+  void add_resize_cubic(const std::string& name, const PyRef& x, const PyRef& y, const Vec& ih,
+                        const FVec& wh, const Vec& iw, const FVec& ww) {
+    const TRef in = tref(x), out = tref(y);
+    if (in.rank != 4) throw py::value_error(name + ": resize needs a 4D tensor");
+    ResizeShape s;
+    s.mode = ResizeMode::kCubic;
+    s.channels = in.shape[1];
+    s.in[0] = in.shape[2], s.in[1] = in.shape[3];
+    s.out[0] = out.shape[2], s.out[1] = out.shape[3];
+    Resize2dOp::Axis h, w;
+    h.ti = ih, h.tw = wh, w.ti = iw, w.tw = ww;
+    push(make_resize_step(std::make_unique<Resize2dOp>(s, std::move(h), std::move(w)), in, out), name,
+         "Resize");
+  }
+
   void add_shuffle(const std::string& name, const PyRef& x, const PyRef& y, int64_t groups) {
     const TRef in = tref(x);
     push(make_shuffle_step(std::make_unique<ChannelShuffleOp>(in.shape[1], groups), in, tref(y)),
@@ -334,6 +350,7 @@ void bind_plan(py::module_& m) {
       .def("add_window_pool", &PyPlan::add_window_pool)
       .def("add_global_pool", &PyPlan::add_global_pool)
       .def("add_resize", &PyPlan::add_resize)
+      .def("add_resize_cubic", &PyPlan::add_resize_cubic)
       .def("add_shuffle", &PyPlan::add_shuffle)
       .def("add_batchnorm", &PyPlan::add_batchnorm)
       .def("add_squeeze_excite", &PyPlan::add_squeeze_excite)

@@ -569,7 +569,7 @@ class Planner:
             raise PlanError(f"{where}: output size {out} is too large (at most {MAX_ELEMENTS} "
                             f"elements, {MAX_RESIZE_AXIS} along an axis)")
         mode = attr(node, "mode")
-        if mode not in ("nearest", "linear", "bilinear"):
+        if mode not in ("nearest", "linear", "bilinear", "cubic"):
             raise PlanError(f"{where}: Resize mode {mode!r} is not supported")
         ctm = attr(node, "coordinate_transformation_mode") if node.op_type == "Resize" else "asymmetric"
         if node.op_type == "Resize" and self.opset < 11:
@@ -579,11 +579,19 @@ class Planner:
             nmode = "floor"
         if ctm == "tf_crop_and_resize":
             raise PlanError(f"{where}: tf_crop_and_resize is not supported")
+        xin = self.cl(x, where)
+        y = self.out(node, 0, tuple(out), _cl_order(4))
+        if mode == "cubic":
+            a, excl = float(attr(node, "cubic_coeff_a")), bool(attr(node, "exclude_outside"))
+            tables = []
+            for ax in (2, 3):
+                tables += _cubic_axis(_resize_coords(x.shape[ax], out[ax], scl[ax], ctm, where),
+                                      x.shape[ax], a, excl)
+            self.step("add_resize_cubic", node.name or where, [xin, y, *tables], [xin], [y])
+            return
         tables = []
         for a in (2, 3):
             tables += _resize_axis(x.shape[a], out[a], scl[a], ctm, mode != "nearest", nmode, where)
-        xin = self.cl(x, where)
-        y = self.out(node, 0, tuple(out), _cl_order(4))
         self.step("add_resize", node.name or where, [xin, y, mode != "nearest", *tables], [xin], [y])
 
     op_Upsample = op_Resize
@@ -1083,7 +1091,8 @@ def _broadcast(t: T, shape):
 MAX_RESIZE_AXIS = 1 << 24
 
 
-def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
+def _resize_coords(n_in, n_out, scale, ctm, where):
+    """Source coordinate (float64) of every output index along one axis."""
     o = np.arange(n_out, dtype=np.float64)
     if ctm == "half_pixel":
         x = (o + 0.5) / scale - 0.5
@@ -1101,6 +1110,29 @@ def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
         x = offset + (o + 0.5) / scale - 0.5
     else:
         raise PlanError(f"{where}: coordinate_transformation_mode {ctm!r} is not supported")
+    return x
+
+
+def _cubic_axis(x, n_in, a, exclude_outside):
+    """Cubic convolution (Keys, coefficient a) along one axis: the indices and weights of the
+    4 taps floor(x) - 1 .. floor(x) + 2 of each output, flattened (output-major). Taps outside
+    the input read the border (ONNX, torch); with exclude_outside their weight is dropped and
+    the rest renormalised."""
+    f = np.floor(x)
+    d = np.abs((x - f)[:, None] - np.arange(-1, 3)[None, :])
+    w = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                 np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0.0))
+    idx = f.astype(np.int64)[:, None] + np.arange(-1, 3)[None, :]
+    if exclude_outside:
+        w = np.where((idx >= 0) & (idx < n_in), w, 0.0)
+        s = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, s, out=np.zeros_like(w), where=s != 0)
+    idx = np.clip(idx, 0, n_in - 1)
+    return [idx.reshape(-1).tolist(), w.astype(np.float32).reshape(-1).tolist()]
+
+
+def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
+    x = _resize_coords(n_in, n_out, scale, ctm, where)
     if linear:
         f = np.floor(x)
         l1 = (x - f).astype(np.float32)
