@@ -1,3 +1,4 @@
+import contextlib
 import os
 import sys
 
@@ -62,6 +63,18 @@ except Exception:  # pragma: no cover - torch is optional
     HAVE_TORCH = False
 
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """convengine's thread count is n inside the block and restored after it."""
+    import convengine
+    old = convengine.get_num_threads()
+    convengine.set_num_threads(n)
+    try:
+        yield
+    finally:
+        convengine.set_num_threads(old)
 
 
 @pytest.fixture(params=["avx2", "scalar"])

@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 import convengine
 import convengine.functional as F
 import convengine.reference as R
-from conftest import HAVE_TORCH, assert_close, conv_atol, conv_tol, needs_torch, randn
+from conftest import (HAVE_TORCH, assert_close, conv_atol, conv_tol, needs_torch, num_threads,
+                      randn)
 
 if HAVE_TORCH:
     import torch
@@ -312,15 +313,11 @@ def test_algorithm_choice_and_forcing(rng):
 def test_threads_give_identical_results(rng):
     x = randn(rng, 2, 32, 23, 21)
     w = randn(rng, 48, 16, 3, 3)
-    old = convengine.get_num_threads()
-    try:
-        convengine.set_num_threads(1)
+    with num_threads(1):
         assert convengine.get_num_threads() == 1
         y1 = F.conv2d(x, w, padding=1, groups=2)
-        convengine.set_num_threads(2)
+    with num_threads(2):
         y2 = F.conv2d(x, w, padding=1, groups=2)
-    finally:
-        convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
 
 

@@ -6,10 +6,9 @@ import threading
 import numpy as np
 import pytest
 
-import convengine
 import convengine.functional as F
 from convengine._functional.conv import prepare_conv
-from conftest import HAVE_TORCH, assert_close, conv_atol, needs_torch, randn
+from conftest import HAVE_TORCH, assert_close, conv_atol, needs_torch, num_threads, randn
 
 if HAVE_TORCH:
     import torch
@@ -167,14 +166,10 @@ def test_prepared_op_batch_threads_and_concurrency(rng):
     b = randn(rng, C * 2)
     x = randn(rng, 3, C, 31, 32)  # > 600K MACs: 2 threads really split the rows
     op = prepare_conv(2, (1, C, 31, 32), w, b, 1, 1, 1, C, algorithm="depthwise")
-    old = convengine.get_num_threads()
-    try:
-        convengine.set_num_threads(1)
+    with num_threads(1):
         y1 = op.run(x)
-        convengine.set_num_threads(2)
+    with num_threads(2):
         y2 = op.run(x)
-    finally:
-        convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
     assert_close(y1, F.conv2d(x, w, b, 1, 1, 1, groups=C, algorithm="igemm"), atol=conv_atol(9))
     assert_close(op.run(x[1:2]), y1[1:2], atol=0)

@@ -4,10 +4,9 @@ Cython reference on both ISAs and against torch where installed."""
 import numpy as np
 import pytest
 
-import convengine
 import convengine.functional as F
 from convengine._functional.conv import prepare_conv
-from conftest import assert_close, conv_atol, randn
+from conftest import assert_close, conv_atol, num_threads, randn
 from test_conv import check_conv
 
 # ----- igemm_rows -------------------------------------------------------------------------
@@ -70,14 +69,10 @@ def test_igemm_rows_threads_and_clamp(rng):
     w = randn(rng, 24, 3, 7, 7)
     b = randn(rng, 24)
     op = prepare_conv(2, x.shape, w, b, 2, 3, algorithm="igemm_rows", clamp=(0.0, 2.0))
-    old = convengine.get_num_threads()
-    try:
-        convengine.set_num_threads(1)
+    with num_threads(1):
         y1 = op.run(x)
-        convengine.set_num_threads(2)
+    with num_threads(2):
         y2 = op.run(x)
-    finally:
-        convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
     ref = F.conv2d(x, w, b, 2, 3, algorithm="igemm")
     assert_close(y1, np.clip(ref, 0.0, 2.0), atol=conv_atol(3 * 49))

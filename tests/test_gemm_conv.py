@@ -8,7 +8,7 @@ import convengine.functional as F
 import convengine.reference as R
 from convengine import _native
 from convengine._functional.conv import prepare_conv
-from conftest import HAVE_TORCH, assert_close, conv_atol, randn
+from conftest import HAVE_TORCH, assert_close, conv_atol, num_threads, randn
 
 if HAVE_TORCH:
     import torch
@@ -58,16 +58,11 @@ def test_gemm_pointwise(case, rng, isa):
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_gemm_threads(rng, threads):
-    import convengine
-    old = convengine.get_num_threads()
-    convengine.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         x = randn(rng, 2, 40, 9, 7)
         w = randn(rng, 200, 40, 1, 1)
         y = F.conv2d(x, w, None, algorithm="gemm")
         _check(y, x, w, None, 1)
-    finally:
-        convengine.set_num_threads(old)
 
 
 def test_gemm_split_k(rng, isa):

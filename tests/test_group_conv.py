@@ -5,11 +5,10 @@ against the Cython reference on both ISAs and torch where installed."""
 import numpy as np
 import pytest
 
-import convengine
 import convengine.functional as F
 import convengine.reference as R
 from convengine._functional.conv import prepare_conv
-from conftest import HAVE_TORCH, assert_close, conv_atol, randn
+from conftest import HAVE_TORCH, assert_close, conv_atol, num_threads, randn
 
 if HAVE_TORCH:
     import torch
@@ -67,16 +66,12 @@ def test_group_1d_3d(rng, isa):
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_group_threads(rng, threads):
-    old = convengine.get_num_threads()
-    convengine.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         for hw in ((1, 3), (9, 10)):   # few pixel tiles: channel chunks give the threads work
             x = randn(rng, 1, 64, *hw)
             w = randn(rng, 64, 4, 3, 3)
             assert_close(F.conv2d(x, w, None, 1, 1, 1, 16, algorithm="group"),
                          R.conv2d(x, w, None, 1, 1, 1, 16), atol=conv_atol(36))
-    finally:
-        convengine.set_num_threads(old)
 
 
 @pytest.mark.parametrize("clamp", [(0.0, np.inf), (0.0, 6.0)])

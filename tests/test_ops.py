@@ -12,7 +12,7 @@ import pytest
 import convengine.functional as F
 import convengine.reference as R
 from convengine import _native
-from conftest import HAVE_TORCH, assert_close, conv_atol, needs_torch, randn
+from conftest import HAVE_TORCH, assert_close, conv_atol, needs_torch, num_threads, randn
 
 if HAVE_TORCH:
     import torch
@@ -338,16 +338,11 @@ def test_adaptive_avg_pool2d_matches_torch(isa, rng, shape, out):
 def test_global_avg_pool_threads_agree(rng):
     """The 1x1 path splits rows across threads when there are few channel blocks; partial sums
     are added in a fixed order, so the result does not depend on the thread count."""
-    import convengine
     x = randn(rng, 1, 70, 96, 96)
-    old = convengine.get_num_threads()
-    try:
-        convengine.set_num_threads(1)
+    with num_threads(1):
         one = _native.adaptive_avg_pool2d(x, 1, 1, "nhwc")
-        convengine.set_num_threads(2)
+    with num_threads(2):
         two = _native.adaptive_avg_pool2d(x, 1, 1, "nhwc")
-    finally:
-        convengine.set_num_threads(old)
     assert_close(one, R.adaptive_avg_pool2d(x, 1), atol=1e-6)
     assert np.array_equal(one, two)
 

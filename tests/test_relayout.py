@@ -6,6 +6,7 @@ import pytest
 
 import convengine as ce
 from convengine.model import Graph, Model, Node, ValueInfo
+from conftest import num_threads
 
 
 @pytest.mark.parametrize("c", [1, 2, 3, 4, 5, 7, 8, 11, 13, 17])
@@ -16,10 +17,6 @@ def test_identity_conv_round_trips_the_layout(isa, c, hw, threads):
     w = np.eye(c, dtype=np.float32).reshape(c, c, 1, 1)
     m = Model(Graph([Node("Conv", ["x", "w"], ["y"], "conv")], [ValueInfo("x", list(x.shape))],
                     [ValueInfo("y", None)], {"w": w}))
-    old = ce.get_num_threads()
-    ce.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         y = ce.InferenceSession(m).run(None, {"x": x})[0]
-    finally:
-        ce.set_num_threads(old)
     assert np.array_equal(y, x)

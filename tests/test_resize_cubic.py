@@ -8,7 +8,7 @@ import pytest
 import convengine as ce
 from convengine._graph.evaluate import eval_node
 from convengine.model import Graph, Model, Node, ValueInfo
-from conftest import needs_torch
+from conftest import needs_torch, num_threads
 
 CTMS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric"]
 
@@ -23,12 +23,8 @@ def _resize(x, attrs, scales=None, sizes=None, threads=1):
         ins.append("z")
     node = Node("Resize", ins, ["y"], "r", {"mode": "cubic", **attrs})
     m = Model(Graph([node], [ValueInfo("x", list(x.shape))], [ValueInfo("y", None)], inits))
-    old = ce.get_num_threads()
-    ce.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         got = ce.InferenceSession(m).run(None, {"x": x})[0]
-    finally:
-        ce.set_num_threads(old)
     ref = eval_node(node, [x, None, inits.get("s"), inits.get("z")])[0]
     return got, ref
 

@@ -26,7 +26,7 @@ import convengine.functional as F
 import convengine.reference as R
 from convengine import _native
 from convengine._functional.conv import prepare_conv
-from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, randn
+from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, num_threads, randn
 
 if HAVE_TORCH:
     import torch
@@ -113,14 +113,10 @@ def test_winograd1d_fused_activation_and_residual(act, kernel, pad, rng, isa):
 def test_threads_give_identical_results(rng):
     x = randn(rng, 1, 96, 17, 17)
     w = randn(rng, 128, 96, 7, 1)
-    old = convengine.get_num_threads()
-    try:
-        convengine.set_num_threads(1)
+    with num_threads(1):
         y1 = F.conv2d(x, w, padding=(3, 0), algorithm=ALGO)
-        convengine.set_num_threads(2)
+    with num_threads(2):
         y2 = F.conv2d(x, w, padding=(3, 0), algorithm=ALGO)
-    finally:
-        convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
 
 

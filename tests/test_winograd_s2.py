@@ -16,11 +16,10 @@ The tests assert 2e-5, the bound of the other 8-point variants.
 import numpy as np
 import pytest
 
-import convengine
 import convengine.functional as F
 import convengine.reference as R
 from convengine._functional.conv import prepare_conv
-from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, randn
+from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, num_threads, randn
 
 if HAVE_TORCH:
     import torch
@@ -82,14 +81,10 @@ def test_winograd_s2_fused_activation_and_residual(act, rng, isa):
 def test_threads_give_identical_results(rng):
     x = randn(rng, 1, 3, 64, 64)
     w = randn(rng, 64, 3, 7, 7)
-    old = convengine.get_num_threads()
-    try:
-        convengine.set_num_threads(1)
+    with num_threads(1):
         y1 = F.conv2d(x, w, stride=2, padding=3, algorithm=ALGO)
-        convengine.set_num_threads(2)
+    with num_threads(2):
         y2 = F.conv2d(x, w, stride=2, padding=3, algorithm=ALGO)
-    finally:
-        convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
 
 
