@@ -189,30 +189,25 @@ class PyPlan {
   void add_resize(const std::string& name, const PyRef& x, const PyRef& y, bool linear,
                   const Vec& i0h, const Vec& i1h, const FVec& l0h, const FVec& l1h, const Vec& i0w,
                   const Vec& i1w, const FVec& l0w, const FVec& l1w) {
-    const TRef in = tref(x), out = tref(y);
-    if (in.rank != 4) throw py::value_error(name + ": resize needs a 4D tensor");
-    ResizeShape s;
-    s.mode = linear ? ResizeMode::kBilinear : ResizeMode::kNearest;
-    s.channels = in.shape[1];
-    s.in[0] = in.shape[2], s.in[1] = in.shape[3];
-    s.out[0] = out.shape[2], s.out[1] = out.shape[3];
-    Resize2dOp::Axis h{i0h, i1h, l0h, l1h}, w{i0w, i1w, l0w, l1w};
-    push(make_resize_step(std::make_unique<Resize2dOp>(s, std::move(h), std::move(w)), in, out), name,
-         "Resize");
+    push_resize(name, x, y, linear ? ResizeMode::kBilinear : ResizeMode::kNearest,
+                {i0h, i1h, l0h, l1h}, {i0w, i1w, l0w, l1w});
   }
 
   // Cubic: per axis, 4 source indices and weights per output index (4 o + k).
   void add_resize_cubic(const std::string& name, const PyRef& x, const PyRef& y, const Vec& ih,
                         const FVec& wh, const Vec& iw, const FVec& ww) {
+    push_resize(name, x, y, ResizeMode::kCubic, {{}, {}, {}, {}, ih, wh}, {{}, {}, {}, {}, iw, ww});
+  }
+
+  void push_resize(const std::string& name, const PyRef& x, const PyRef& y, ResizeMode mode,
+                   Resize2dOp::Axis h, Resize2dOp::Axis w) {
     const TRef in = tref(x), out = tref(y);
     if (in.rank != 4) throw py::value_error(name + ": resize needs a 4D tensor");
     ResizeShape s;
-    s.mode = ResizeMode::kCubic;
+    s.mode = mode;
     s.channels = in.shape[1];
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
     s.out[0] = out.shape[2], s.out[1] = out.shape[3];
-    Resize2dOp::Axis h, w;
-    h.ti = ih, h.tw = wh, w.ti = iw, w.tw = ww;
     push(make_resize_step(std::make_unique<Resize2dOp>(s, std::move(h), std::move(w)), in, out), name,
          "Resize");
   }

@@ -382,7 +382,7 @@ class Planner:
             raise PlanError(f"{where}: output size {osp} is below 1 (input {list(x.shape[2:])}, "
                             f"kernel {list(w.shape[2:])}, pads {pads}, dilations {dil})")
         taps = int(attr(node, "offset_group")) * w.shape[2] * w.shape[3]
-        off, mask = None, None
+        ts = {}
         for i, what, ch, desc in ((2, "offset", 2 * taps, "2 x offset_group x kH x kW"),
                                   (4, "mask", taps, "offset_group x kH x kW")):
             if len(node.inputs) > i and node.inputs[i]:
@@ -391,7 +391,8 @@ class Planner:
                 if tuple(t.shape) != want:
                     raise PlanError(f"{where}: {what} must have shape {list(want)} (N, {desc}, "
                                     f"output H, output W), got {list(t.shape)}")
-                off, mask = (self.cl(t, where), mask) if i == 2 else (off, self.cl(t, where))
+                ts[what] = self.cl(t, where)
+        off, mask = ts.get("offset"), ts.get("mask")
         y = self.out(node, 0, (x.shape[0], w.shape[0], *osp), _cl_order(4))
         self.step("add_deform", node.name or where,
                   [x, off, mask, y, w, b, strides, pads[:2], pads[2:], dil,
