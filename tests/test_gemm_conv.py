@@ -65,6 +65,33 @@ def test_gemm_threads(rng, threads):
         _check(y, x, w, None, 1)
 
 
+# Inputs of 1 MB or more with 48 or more columns per chunk run the -prfm kernels, which also
+# prefetch the next tile's rows of A and C: a tail tile, both kernel shapes, groups, split K, the
+# residual in the epilogue, and 1-2 threads (the prefetched rows belong to another thread's tile).
+PREFETCH_CASES = [
+    (1, 67, (61, 67), 53, 1),       # 6x16, 4087 pixels: a 1-row tail tile
+    (1, 67, (61, 67), 72, 1),       # 4x24
+    (1, 134, (37, 59), 98, 2),      # 49 columns per group
+    (1, 4099, (8, 9), 50, 1),       # split K
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", PREFETCH_CASES, ids=[str(c) for c in PREFETCH_CASES])
+def test_gemm_prefetching_kernels(case, rng, isa, threads):
+    N, C, hw, O, g = case
+    assert N * C * hw[0] * hw[1] * 4 >= 1 << 20 and O // g >= 48
+    x = randn(rng, N, C, *hw)
+    w = randn(rng, O, C // g, 1, 1)
+    b = randn(rng, O)
+    res = randn(rng, N, O, *hw)
+    with num_threads(threads):
+        op = prepare_conv(2, x.shape, w, b, groups=g, algorithm="gemm", clamp=(-3.0, 4.0))
+        y = op.run(x, res)
+    ref = np.clip(R.conv2d(x, w, b, 1, 0, 1, g).astype(np.float64) + res, -3.0, 4.0)
+    assert_close(y, ref, atol=conv_atol(C // g), what="prefetching gemm vs reference")
+
+
 def test_gemm_split_k(rng, isa):
     # K above 4096 is split into blocks that accumulate into the output.
     x = randn(rng, 2, 4099, 3, 2)

@@ -9,6 +9,9 @@
 //         (a later block of K; its init values are not read but still occupy NR floats).
 //   params  clamp applied before storing ([-inf, inf] on all but the last block of K).
 // Rows i >= mr alias row mr - 1 (reads and writes), so the drivers need not pad M.
+// The -prfm variants, when mr == MR, also prefetch the next MR rows of A (kc floats each, from
+// a + MR * a_stride) and of C (from c + MR * cm_stride), spread over the panels; prefetches
+// never fault, so the rows past the end of A and C need not exist.
 #pragma once
 #include <cstddef>
 
@@ -29,6 +32,8 @@ CE_DECLARE_GEMM(f32_gemm_4x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_5x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_6x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x24__fma3)
+CE_DECLARE_GEMM(f32_gemm_6x16_prfm__fma3)
+CE_DECLARE_GEMM(f32_gemm_4x24_prfm__fma3)
 CE_DECLARE_GEMM(f32_gemm_8x8__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x8__scalar)
 #undef CE_DECLARE_GEMM
