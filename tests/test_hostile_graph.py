@@ -101,6 +101,19 @@ def test_batchnorm_rank2_runs_and_rank1_is_refused():
         ce.InferenceSession(m1)
 
 
+@pytest.mark.parametrize("optimize", [True, False])
+@pytest.mark.parametrize("shape", [(2, 2), (1, 4), (4, 1, 1)])
+def test_batchnorm_params_must_have_one_value_per_channel(shape, optimize):
+    # Four values for four channels, but not shaped (C,): ONNX requires (C,), so a (2, 2)
+    # scale is an error, not silently flattened (folded into a conv or not).
+    inits = dict(BN, s=BN["s"].reshape(shape), w=np.ones((4, 4, 1, 1), np.float32))
+    m = _m([Node("Conv", ["x", "w"], ["c"], "c"),
+            Node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], "n")], ["y"], inits)
+    with pytest.raises(ModelError, match=r"node n.*scale has shape \(%s\).*expected \(4,\)"
+                       % ", ".join(map(str, shape))):
+        ce.InferenceSession(m, optimize=optimize)
+
+
 @pytest.mark.parametrize("inits,match", [
     ({"lo": np.array([0.0, 1.0], np.float32)}, "min must be a scalar"),
     ({"lo": np.array(np.nan, np.float32)}, "min is NaN"),

@@ -420,13 +420,14 @@ class Planner:
             raise PlanError(f"{where}: training_mode=1 is not supported (inference only)")
         if ins[0].rank < 2:
             raise PlanError(f"{where}: input must have shape (N, C, ...), got {ins[0].shape}")
-        scale, bias, mean, var = (np.ascontiguousarray(self.const(n, where), np.float32).reshape(-1)
-                                  for n in node.inputs[1:5])
+        params = [np.ascontiguousarray(self.const(n, where), np.float32) for n in node.inputs[1:5]]
+        for v, what in zip(params, ("scale", "B", "input_mean", "input_var")):
+            if v.shape != (ins[0].shape[1],):
+                raise PlanError(f"{where}: {what} has shape {v.shape}, expected "
+                                f"({ins[0].shape[1]},), one value per channel")
+        scale, bias, mean, var = params
         if ins[0].rank == 2:  # (N, C): y = x * a + c, per channel, in two broadcast steps
             x, name = ins[0], node.name or where
-            for v, what in zip((scale, bias, mean, var), ("scale", "B", "input_mean", "input_var")):
-                if v.size != x.shape[1]:
-                    raise PlanError(f"{where}: {what} has {v.size} values for {x.shape[1]} channels")
             a = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + float(attr(node, "epsilon")))
             c = bias - mean.astype(np.float64) * a
             ta, tc = (_broadcast(self.const_t(f"{name}/{k}", v.astype(np.float32)), x.shape)
