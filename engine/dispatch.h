@@ -106,8 +106,8 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa = active_isa());
 namespace ce {
 
 // Pointwise GEMM (engine/gemm_conv): 6x16 unless 24-wide panels pad c_out/groups less.
-// prfm: the same tile, also prefetching the next tile's rows of A (fn itself where there is
-// no such variant).
+// prfm: the same tile, also prefetching the next tile's rows of A and C (fn itself where
+// there is no such variant).
 struct GemmKernel {
   native::GemmFn fn, prfm;
   size_t mr, nr;

@@ -93,10 +93,9 @@ class GemmConv final : public ConvOp {
     const size_t nkb = kblocks_.size();
     // A residual stored in the output itself is saved per tile before the kernel overwrites it.
     const bool save_res = res && views_overlap(*res, out);
-    const native::GemmFn fn =
-        m * in_ps * sizeof(float) >= kPrefetchMinABytes && std::min(chunk_panels * NR, cout_g_) >= kPrefetchMinCols
-            ? k_.prfm
-            : k_.fn;
+    const bool prefetch = m * in_ps * sizeof(float) >= kPrefetchMinABytes &&
+                          std::min(chunk_panels * NR, cout_g_) >= kPrefetchMinCols;
+    const native::GemmFn fn = prefetch ? k_.prfm : k_.fn;
     pool.parallel_for_3d(ng, m_chunks, n_chunks, [&](size_t ngi, size_t mc, size_t nch) {
       const size_t n = ngi / s.groups, g = ngi % s.groups;
       const size_t p0 = nch * chunk_panels;
@@ -120,7 +119,7 @@ class GemmConv final : public ConvOp {
           const KBlock& kb = kblocks_[b];
           const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * NR * (1 + kb.kc);
           fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
-                b + 1 == nkb ? last_params : &no_clamp);
+             b + 1 == nkb ? last_params : &no_clamp);
         }
         if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
       }

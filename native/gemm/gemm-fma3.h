@@ -29,20 +29,20 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
   }
   const __m256 vmin = _mm256_set1_ps(params->min);
   const __m256 vmax = _mm256_set1_ps(params->max);
-  // Lines of the next MR rows still to prefetch, and how many before each panel.
+  // Only a full tile has a next tile to prefetch. pf_left: lines of its A rows still to
+  // prefetch; pf_per: how many before each panel.
+  const bool prefetch = Prefetch && mr == MR;
   const size_t row_bytes = kc * sizeof(float);
-  size_t pf_left = Prefetch && mr == MR ? MR * ((row_bytes + 63) / 64) : 0;
-  const size_t pf_per = Prefetch ? (pf_left * NR + nc - 1) / nc : 0;
+  size_t pf_left = prefetch ? MR * ((row_bytes + 63) / 64) : 0;
+  const size_t pf_per = prefetch ? (pf_left * NR + nc - 1) / nc : 0;
   const char* pf_row = reinterpret_cast<const char*>(a + MR * a_stride);
   size_t pf_off = 0;
   char* pf_c = reinterpret_cast<char*>(c + MR * cm_stride);
   for (;;) {
-    if constexpr (Prefetch) {
-      if (mr == MR) {
+    if (prefetch) {
 #pragma GCC unroll 8
-        for (size_t i = 0; i < MR; ++i) __builtin_prefetch(pf_c + i * cm_stride * sizeof(float), 1);
-        pf_c += cn_stride * sizeof(float);
-      }
+      for (size_t i = 0; i < MR; ++i) __builtin_prefetch(pf_c + i * cm_stride * sizeof(float), 1);
+      pf_c += cn_stride * sizeof(float);
       for (size_t j = std::min(pf_left, pf_per); j > 0; --j, --pf_left) {
         __builtin_prefetch(pf_row + pf_off);
         pf_off += 64;
