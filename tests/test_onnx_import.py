@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import convengine
-from convengine import ModelError
+from convengine import ModelError, reference
 from conftest import HAVE_TORCH, needs_torch
 
 onnx = pytest.importorskip("onnx")
@@ -574,3 +574,71 @@ def test_dynamic_batch_dim_param(tmp_path):
     model.save(tmp_path / "m.json")
     assert convengine.load(tmp_path / "m.json").graph.inputs[0].shape == ["N", 3, 6, 6]
 
+
+
+def test_constant_of_shape_computes_pads_like_ort():
+    # torch's exporter computes the pads of padding_mode='reflect' with ConstantOfShape,
+    # Concat, Reshape, Slice, Transpose and Cast: all constant, folded at plan time.
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    ints = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)  # noqa: E731
+    nodes = [helper.make_node("ConstantOfShape", ["n"], ["zeros"],
+                              value=helper.make_tensor("v", TensorProto.INT64, [1], [0])),
+             helper.make_node("Concat", ["hw", "zeros"], ["p8"], axis=0),
+             helper.make_node("Reshape", ["p8", "s42"], ["p42"]),
+             helper.make_node("Slice", ["p42", "st", "en", "ax", "step"], ["rev"]),
+             helper.make_node("Transpose", ["rev"], ["tr"], perm=[1, 0]),
+             helper.make_node("Reshape", ["tr", "flat"], ["pads"]),
+             helper.make_node("Cast", ["pads"], ["pads64"], to=TensorProto.INT64),
+             helper.make_node("Pad", ["x", "pads64"], ["xp"], mode="reflect"),
+             helper.make_node("Conv", ["xp", "w"], ["y"]),
+             helper.make_node("ConstantOfShape", ["two"], ["f"],
+                              value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5])),
+             helper.make_node("Mul", ["y", "f"], ["out"])]
+    inits = [ints("n", [4]), ints("hw", [1, 2, 2, 1]), ints("s42", [-1, 2]),
+             ints("st", [-1]), ints("en", [-(1 << 62)]), ints("ax", [0]), ints("step", [-1]),
+             ints("flat", [-1]), ints("two", [1]), numpy_helper.from_array(w, "w")]
+    m = make_model(nodes, [vi("x", [2, 3, 6, 7])], [vi("out", [2, 5, None, None])], inits)
+    x = rng.standard_normal((2, 3, 6, 7)).astype(np.float32)
+    xp = np.pad(x, [(0, 0), (0, 0), (2, 1), (1, 2)], mode="reflect")
+    want = 0.5 * reference.conv2d(xp, w)
+    model = convengine.from_onnx(m)
+    for optimize in (True, False):
+        got = convengine.InferenceSession(model, optimize=optimize).run(None, {"x": x})[0]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    ort = pytest.importorskip("onnxruntime")
+    got = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]) \
+        .run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape, value, match", [
+    ([-1, 4], None, "negative dimension"),
+    ([1 << 20, 1 << 20], None, "more than"),
+    ([[2, 2]], None, "1-D integer"),
+    ([2], np.array([1.0, 2.0], np.float32), "one element"),
+])
+def test_constant_of_shape_refuses_bad_shapes(shape, value, match):
+    attrs = {} if value is None else {"value": numpy_helper.from_array(value, "v")}
+    nodes = [helper.make_node("ConstantOfShape", ["s"], ["c"], **attrs),
+             helper.make_node("Add", ["x", "c"], ["y"])]
+    m = make_model(nodes, [vi("x", [1])], [vi("y", None)],
+                   [numpy_helper.from_array(np.array(shape, np.int64), "s")])
+    with pytest.raises(ModelError, match=match):
+        convengine.InferenceSession(convengine.from_onnx(m)).run(None, {"x": np.ones(1, np.float32)})
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_from_torch_padding_modes(mode, nd):
+    torch.manual_seed(nd)
+    conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[nd - 1]
+    m = nn.Sequential(conv(3, 4, 3, padding=(2, 1, 1)[:nd], stride=(1, 2, 1)[:nd],
+                           padding_mode=mode), nn.ReLU()).eval()
+    x = torch.randn(2, 3, *(7, 6, 5)[:nd])
+    with torch.no_grad():
+        want = m(x).numpy()
+    model = convengine.from_torch(m, (x,))
+    got = convengine.InferenceSession(model).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -934,6 +934,24 @@ def _e_constant(node, ins, opset):
     raise _Err(f"unsupported attribute {k!r}")
 
 
+@_op("ConstantOfShape")
+def _e_constant_of_shape(node, ins, opset):
+    shape = _need(ins[0], "input")
+    if shape.dtype.kind not in "iu" or shape.ndim != 1:
+        raise _Err(f"input must be a 1-D integer tensor, got {shape.dtype} of shape "
+                   f"{list(shape.shape)}")
+    dims = [int(d) for d in shape]
+    if any(d < 0 for d in dims):
+        raise _Err(f"shape {dims} has a negative dimension")
+    if math.prod(dims) > MAX_ELEMENTS:
+        raise _Err(f"shape {dims} has more than {MAX_ELEMENTS} elements")
+    v = node.attrs.get("value")
+    v = np.zeros(1, np.float32) if v is None else np.asarray(v)
+    if v.size != 1:
+        raise _Err(f"value must hold one element, got shape {list(v.shape)}")
+    return [np.full(dims, v.reshape(-1)[0], v.dtype)]
+
+
 @_op("Shape")
 def _e_shape(node, ins, opset):
     x = _need(ins[0], "data")

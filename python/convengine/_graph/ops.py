@@ -71,6 +71,7 @@ _SPECS = [
     OpSpec("Constant", (0, 0), (1, 1),
            {"value": None, "value_float": None, "value_floats": None, "value_int": None,
             "value_ints": None}),
+    OpSpec("ConstantOfShape", (1, 1), (1, 1), {"value": None}),
     OpSpec("Shape", (1, 1), (1, 1), {"start": 0, "end": None}),
     OpSpec("Gather", (2, 2), (1, 1), {"axis": 0}),
     OpSpec("Cast", (1, 1), (1, 1), {"to": REQUIRED, "saturate": 1}),

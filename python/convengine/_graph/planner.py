@@ -563,8 +563,9 @@ class Planner:
             out = [int(math.floor(x.shape[i] * scl[i])) for i in range(r)]
         elif policy == "stretch":
             raise PlanError(f"{where}: Resize needs scales or sizes")
-        if r != 4 or out[0] != x.shape[0] or out[1] != x.shape[1]:
-            raise PlanError(f"{where}: only spatial resizing of 4D tensors is supported")
+        if not 3 <= r <= 5 or out[0] != x.shape[0] or out[1] != x.shape[1]:
+            raise PlanError(f"{where}: only the spatial axes of a 3D, 4D or 5D tensor can be "
+                            f"resized (input {list(x.shape)}, output {out})")
         if min(out) < 1:
             raise PlanError(f"{where}: output size {out} is below 1")
         if math.prod(out) > MAX_ELEMENTS or max(out[2:]) > MAX_RESIZE_AXIS:
@@ -582,19 +583,38 @@ class Planner:
         if ctm == "tf_crop_and_resize":
             raise PlanError(f"{where}: tf_crop_and_resize is not supported")
         xin = self.cl(x, where)
-        y = self.out(node, 0, tuple(out), _cl_order(4))
-        if mode == "cubic":
-            a, excl = float(attr(node, "cubic_coeff_a")), bool(attr(node, "exclude_outside"))
-            tables = []
-            for ax in (2, 3):
-                tables += _cubic_axis(_resize_coords(x.shape[ax], out[ax], scl[ax], ctm, where),
-                                      x.shape[ax], a, excl)
-            self.step("add_resize_cubic", node.name or where, [xin, y, *tables], [xin], [y])
-            return
-        tables = []
-        for a in (2, 3):
-            tables += _resize_axis(x.shape[a], out[a], scl[a], ctm, mode != "nearest", nmode, where)
-        self.step("add_resize", node.name or where, [xin, y, mode != "nearest", *tables], [xin], [y])
+        y = self.out(node, 0, tuple(out), _cl_order(r))
+        name = node.name or where
+
+        def tables(n_in, n_out, scale):
+            if mode == "cubic":
+                return _cubic_axis(_resize_coords(n_in, n_out, scale, ctm, where), n_in,
+                                   float(attr(node, "cubic_coeff_a")),
+                                   bool(attr(node, "exclude_outside")))
+            return _resize_axis(n_in, n_out, scale, ctm, mode != "nearest", nmode, where)
+
+        def resize2d(step_name, src, dst, ax_h, ax_w):
+            # ax_*: (n_in, n_out, scale) of the two axes of the 4D channels-last views
+            t = tables(*ax_h) + tables(*ax_w)
+            if mode == "cubic":
+                self.step("add_resize_cubic", step_name, [src, dst, *t], [src], [dst])
+            else:
+                self.step("add_resize", step_name, [src, dst, mode != "nearest", *t], [src], [dst])
+
+        sh = x.shape
+        if r == 4:
+            resize2d(name, xin, y, (sh[2], out[2], scl[2]), (sh[3], out[3], scl[3]))
+        elif r == 3:  # (N, C, L) as (N, C, 1, L)
+            resize2d(name, _cl_view(xin, (sh[0], sh[1], 1, sh[2])), _cl_view(y, (out[0], out[1], 1, out[2])),
+                     (1, 1, 1.0), (sh[2], out[2], scl[2]))
+        else:  # separable: (H, W) with the depth axis in the batch, then D with H x W merged
+            mid = self.new((sh[0], sh[1], sh[2], out[3], out[4]), _cl_order(5))
+            resize2d(name, _cl_view(xin, (sh[0] * sh[2], sh[1], sh[3], sh[4])),
+                     _cl_view(mid, (sh[0] * sh[2], sh[1], out[3], out[4])),
+                     (sh[3], out[3], scl[3]), (sh[4], out[4], scl[4]))
+            hw = out[3] * out[4]
+            resize2d(name + "/depth", _cl_view(mid, (sh[0], sh[1], sh[2], hw)),
+                     _cl_view(y, (out[0], out[1], out[2], hw)), (sh[2], out[2], scl[2]), (hw, hw, 1.0))
 
     op_Upsample = op_Resize
 
@@ -1073,6 +1093,18 @@ def _layout_order(t: T):
     return sorted(range(t.rank), key=lambda a: (-t.strides[a], a) if t.shape[a] > 1 else (0, a))
 
 
+def _cl_view(t: T, shape):
+    """A 4D channels-last view (N, C, H, W) of a channels-last tensor whose batch and spatial
+    axes, in memory order, merge into N, H, W (`shape` gives the merged sizes)."""
+    n, c, h, w = shape
+    ps = next((t.strides[a] for a in reversed(range(2, t.rank)) if t.shape[a] > 1),
+              t.strides[0] if t.shape[0] > 1 else c)
+    v = T((n, c, h, w), (h * w * ps, 1, w * ps, ps), t.buf, t.offset, t.root)
+    if not v.is_cl():
+        raise PlanError(f"internal: no channels-last view {list(shape)} of {list(t.shape)}")
+    return v
+
+
 def _broadcast(t: T, shape):
     r = len(shape)
     pad = r - t.rank
@@ -1094,25 +1126,28 @@ MAX_RESIZE_AXIS = 1 << 24
 
 
 def _resize_coords(n_in, n_out, scale, ctm, where):
-    """Source coordinate (float64) of every output index along one axis."""
-    o = np.arange(n_out, dtype=np.float64)
+    """Source coordinate of every output index along one axis, computed in float32 as ONNX
+    Runtime does (float64 moves exact ties: 5 -> 3 with scale 0.6 and half_pixel puts output 1
+    at 1.9999999, which 'floor' sends to 1 instead of ORT's 2); returned as float64."""
+    f = np.float32
+    o = np.arange(n_out, dtype=np.float32)
+    scale = f(scale)
     if ctm == "half_pixel":
-        x = (o + 0.5) / scale - 0.5
+        x = (o + f(0.5)) / scale - f(0.5)
     elif ctm == "pytorch_half_pixel":
-        x = (o + 0.5) / scale - 0.5 if n_out > 1 else np.zeros(n_out)
+        x = (o + f(0.5)) / scale - f(0.5) if n_out > 1 else np.zeros(n_out, np.float32)
     elif ctm == "align_corners":
-        length = n_in * scale  # ONNX: the unrounded output length when scales are given
-        x = o * (n_in - 1) / (length - 1) if length > 1 else np.zeros(n_out)
+        length = f(n_in) * scale  # ONNX: the unrounded output length when scales are given
+        x = o * f(n_in - 1) / (length - f(1)) if length > 1 else np.zeros(n_out, np.float32)
     elif ctm == "asymmetric":
         x = o / scale
     elif ctm == "half_pixel_symmetric":
-        adj = n_out / (scale * n_in)
-        center = n_in / 2
-        offset = center * (1 - adj)
-        x = offset + (o + 0.5) / scale - 0.5
+        adj = f(n_out) / (scale * f(n_in))
+        offset = f(n_in) / f(2) * (f(1) - adj)
+        x = offset + (o + f(0.5)) / scale - f(0.5)
     else:
         raise PlanError(f"{where}: coordinate_transformation_mode {ctm!r} is not supported")
-    return x
+    return x.astype(np.float64)
 
 
 def _cubic_axis(x, n_in, a, exclude_outside):
