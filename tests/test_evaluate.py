@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_close, needs_torch, randn
+import convengine
 from convengine import reference
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
 from convengine._graph.evaluate import Sym, analyze, eval_node, run_numpy
@@ -224,6 +225,10 @@ CASES = [
      dict(kernel_shape=[2, 3, 2], strides=[2, 1, 2], pads=[0, 1, 1, 1, 0, 0],
           count_include_pad=1), 1, 19),
     ("avgpool_1d", "AveragePool", [X1], dict(kernel_shape=[4], strides=[3], pads=[2, 2]), 1, 19),
+    # ceil_mode windows larger than the padded input (clipped, as torch and ORT do)
+    *[(f"{op.lower()}_ceil_overhang_{i}", op, [_r(5, 1, 3, *hw)], dict(kernel_shape=[3, 4], strides=[2, 3],
+                                                                       ceil_mode=1), 1, 19)
+      for op in ("AveragePool", "MaxPool") for i, hw in enumerate([(2, 2), (2, 3), (7, 2)])],
     ("global_avg", "GlobalAveragePool", [X], {}, 1, 13),
     ("global_max", "GlobalMaxPool", [X], {}, 1, 13),
     ("global_avg_3d", "GlobalAveragePool", [X3], {}, 1, 13),
@@ -331,6 +336,31 @@ def test_pools_match_torch(ceil, cip):
     plane = 11 * 8
     base = (np.arange(2)[:, None] * 3 + np.arange(3)[None, :]).reshape(2, 3, 1, 1) * plane
     np.testing.assert_array_equal(idx - base, widx.numpy())
+
+
+def _pair(v):
+    return list(v) if isinstance(v, (tuple, list)) else [v, v]
+
+
+@needs_torch
+@pytest.mark.parametrize("cip", [False, True])
+@pytest.mark.parametrize("hw", [(2, 2), (2, 3), (7, 2), (1, 1)])
+def test_ceil_mode_windows_overhanging_the_input_match_torch(cip, hw):
+    import torch
+    from torch import nn
+    x = torch.from_numpy(_r(6, 2, 3, *hw))
+    for m in (nn.AvgPool2d(3, 2, ceil_mode=True, count_include_pad=cip), nn.MaxPool2d(3, 2, ceil_mode=True),
+              nn.AvgPool2d((3, 4), (2, 3), (1, 0), ceil_mode=True, count_include_pad=cip)):
+        try:
+            want = m(x).numpy()
+        except RuntimeError:  # no window starts inside the input: both refuse
+            op = "MaxPool" if isinstance(m, nn.MaxPool2d) else "AveragePool"
+            k, st, p = (_pair(v) for v in (m.kernel_size, m.stride, m.padding))
+            with pytest.raises(ModelError, match="larger than the padded input"):
+                ours(op, [x.numpy()], dict(kernel_shape=k, strides=st, pads=p + p, ceil_mode=1))
+            continue
+        got = convengine.InferenceSession(convengine.from_torch(m, (x,))).run(None, {"input": x.numpy()})[0]
+        assert_close(got, want, atol=1e-6)
 
 
 @needs_torch

@@ -132,7 +132,8 @@ def window_geometry(in_sp, kernel, strides, dilations, pads, auto_pad, ceil_mode
     out = []
     for i in range(n):
         padded = in_sp[i] + pb[i] + pe[i]
-        if padded < span[i]:
+        # with ceil_mode a window may overhang the padded input's end (torch and ORT clip it)
+        if padded + (strides[i] - 1 if ceil_mode else 0) < span[i]:
             raise _Err(f"{what}: window {span[i]} (kernel {kernel[i]}, dilation {dilations[i]}) "
                        f"is larger than the padded input {padded} on spatial axis {i}")
         if ceil_mode:
