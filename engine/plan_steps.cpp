@@ -19,8 +19,10 @@ void require_cl(const TRef& r, const char* what) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Generic strided iteration over N operands of one shape: size-1 axes dropped, adjacent axes
-// merged when every operand is contiguous across them; rows of the last axis go to `fn`.
+// Generic strided iteration over N operands of one shape: size-1 axes dropped, the rest in the
+// memory order of operand 0 (the output: largest stride outermost, so a channels-last tensor
+// runs C innermost, not W), adjacent axes merged when every operand is contiguous across them;
+// rows of the last axis go to `fn`.
 
 template <int N>
 struct Iter {
@@ -31,9 +33,19 @@ struct Iter {
 
 template <int N>
 Iter<N> make_iter(const int64_t* shape, int rank, const TRef* const (&ops)[N]) {
+  int axes[kMaxRank];
+  int na = 0;
+  for (int i = 0; i < rank; ++i)
+    if (shape[i] != 1) axes[na++] = i;
+  const int64_t* out_st = ops[0]->strides;
+  std::stable_sort(axes, axes + na, [&](int a, int b) {
+    const int64_t sa = out_st[a] < 0 ? -out_st[a] : out_st[a];
+    const int64_t sb = out_st[b] < 0 ? -out_st[b] : out_st[b];
+    return sa > sb;
+  });
   Iter<N> it;
-  for (int i = 0; i < rank; ++i) {
-    if (shape[i] == 1) continue;
+  for (int j = 0; j < na; ++j) {
+    const int i = axes[j];
     const int k = it.rank;
     bool merge = k > 0;
     for (int o = 0; o < N && merge; ++o)
