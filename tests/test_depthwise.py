@@ -196,3 +196,38 @@ def test_mobilenet_block_vs_torch(rng, isa):
         y = F.conv2d(x, w, b, s, 1, 1, groups=96)
         assert F.last_algorithm() == "depthwise"
         assert_close(y, torch_depthwise(x, w, b, s, 1, 1, 96), atol=conv_atol(9))
+
+
+@pytest.mark.parametrize("C,M,k,s,hw", [(128, 1, 3, 1, (7, 9)), (256, 1, 3, 2, (9, 6)),
+                                         (128, 2, 5, 1, (6, 6)), (384, 1, 3, 1, (1, 5))])
+def test_padded_pixel_stride_in_a_graph(rng, isa, C, M, k, s, hw):
+    """In a session, the input and output of a depthwise conv with C % 128 == 0 channels get a
+    pixel stride of C + 16 (L1 set aliasing): pointwise -> depthwise -> pointwise + residual,
+    against the numpy interpreter, 1 and 2 threads."""
+    import convengine
+    from convengine._graph import planner
+    from convengine._graph.evaluate import run_numpy
+    from convengine.model import Graph, Model, Node, ValueInfo
+    cin = 24
+    inits = {"w1": randn(rng, C, cin, 1, 1) / 5, "b1": randn(rng, C),
+             "wd": randn(rng, C * M, 1, k, k) / 3, "w2": randn(rng, cin, C * M, 1, 1) / 10}
+    nodes = [Node("Conv", ["x", "w1", "b1"], ["a"], "pw1"), Node("Relu", ["a"], ["ar"], "r1"),
+             Node("Conv", ["ar", "wd"], ["d"], "dw", {"group": C, "strides": [s, s],
+                                                     "pads": [k // 2] * 4}),
+             Node("Clip", ["d"], ["dc"], "r2", {"min": 0.0, "max": 6.0}),
+             Node("Conv", ["dc", "w2"], ["y"], "pw2")]
+    x = randn(rng, 2, cin, *hw)
+    if s == 1:
+        nodes.append(Node("Add", ["y", "x"], ["z"], "res"))
+    out = "z" if s == 1 else "y"
+    m = Model(Graph(nodes, [ValueInfo("x", list(x.shape))], [ValueInfo(out, None)], inits), opset=6)
+    want = run_numpy(m, {"x": x})[out]
+    raw = planner.Planner(m, {"x": x.shape})  # unoptimised: every tensor is a node output
+    raw.known_shapes, raw.input_index, raw.n_inputs, raw.slot_parents = {}, {"x": 0}, 1, set()
+    raw.run()
+    assert raw.vals["ar"].strides[1:] == (1, hw[1] * (C + 16), C + 16)
+    assert raw.vals["d"].strides[1] == 1 and raw.vals["d"].strides[3] == C * M + 16
+    for threads in (1, 2):
+        with num_threads(threads):
+            got = convengine.InferenceSession(m).run(None, {"x": x})[0]
+        assert_close(got, want, atol=1e-4)

@@ -27,6 +27,7 @@ from .ops import attr
 ARENA = 0
 CONSTS = 1
 ALIGN = 16  # floats (64 bytes)
+_ALIAS_CHANNELS = 128  # channels-last tensors of depthwise convs with C % this get a padded pixel
 
 _ACT_OPS = {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh"}
 _VIEW_OPS = {"Identity", "Dropout", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
@@ -151,6 +152,7 @@ class Planner:
         self.const_offset = 0
         self.const_refs: dict = {}
         self.info: dict = {}          # node name -> dict(algorithm, ...)
+        self.depthwise_io: set = set()
 
     # ------------------------------------------------------------------ tensors
     def new(self, shape, order=None, name=None):
@@ -165,9 +167,21 @@ class Planner:
             raise PlanError(f"{what} of shape {shape} is empty: zero-size tensors are not supported")
         if name is not None and name in self.slots:
             return self._slot_view(name, shape, order)
+        strides = _contig_strides(shape, order)
         size = max(1, math.prod(shape))
+        if name in self.depthwise_io and 3 <= len(shape) <= 5 and shape[1] % _ALIAS_CHANNELS == 0 \
+                and math.prod(shape[2:]) > 1 and T(shape, strides).is_cl():
+            # A pixel stride of C % 128 == 0 floats puts every pixel of a row into 1-8 of the
+            # 64 L1 sets, and the depthwise kernels walk 8-channel strips along the row: one more
+            # line (16 floats) spreads them over all 64. mobilenet_v1's 512-channel 3x3 at 14x14
+            # went from 0.130 to 0.057 ms (whole model -5.5%, 1 thread, Zen 3).
+            acc, strides = shape[1] + ALIGN, [0, 1] + [0] * (len(shape) - 2)
+            for ax in reversed(range(2, len(shape))):
+                strides[ax] = acc
+                acc *= shape[ax]
+            strides[0], size = acc, shape[0] * acc
         root = Root(size=(size + ALIGN - 1) // ALIGN * ALIGN)
-        return T(shape, _contig_strides(shape, order), ARENA, 0, root)
+        return T(shape, tuple(strides), ARENA, 0, root)
 
     def _slot_view(self, name, shape, order):
         cname, off = self.slots[name]
@@ -245,6 +259,7 @@ class Planner:
     # ------------------------------------------------------------------ driver
     def run(self):
         g = self.g
+        self.depthwise_io = _depthwise_io(g)
         for name, arr in g.initializers.items():
             self.vals[name] = arr
             self.shapes[name] = tuple(arr.shape)
@@ -1091,6 +1106,19 @@ def _axis(a, rank, where):
 def _layout_order(t: T):
     """The axis order (outermost first) of an existing tensor's memory, size-1 axes in place."""
     return sorted(range(t.rank), key=lambda a: (-t.strides[a], a) if t.shape[a] > 1 else (0, a))
+
+
+def _depthwise_io(g) -> set:
+    """Names of the inputs and outputs of depthwise convolutions (weight (C * m, 1, k...),
+    group > 1)."""
+    names = set()
+    for n in g.nodes:
+        if n.op_type in ("Conv", "FusedConv") and len(n.inputs) > 1 and int(attr(n, "group") or 1) > 1:
+            w = g.initializers.get(n.inputs[1])
+            if w is not None and w.ndim >= 3 and w.shape[1] == 1:
+                names.add(n.inputs[0])
+                names.update(n.outputs)
+    return names
 
 
 def _cl_view(t: T, shape):
