@@ -316,12 +316,19 @@ class SqueezeExciteStep final : public Step {
   SqueezeExciteStep(int64_t c, int64_t mid, const float* w1, const float* b1, const float* w2,
                     const float* b2, const Activation& act, const Activation& gate, const TRef& in,
                     const TRef& out)
-      : c_(c), mid_(mid), w1_(w1, w1 + mid * c), b1_(b1, b1 + mid), w2_(w2, w2 + c * mid),
-        b2_(b2, b2 + c), act_(act), gate_(gate), in_(in), out_(out) {
+      : c_(c), mid_(mid), w1t_(mid * c), b1_(b1, b1 + mid), w2t_(c * mid), b2_(b2, b2 + c),
+        zeros_(c, 0.0f), act_(act), gate_(gate), in_(in), out_(out),
+        scale_(elementwise_kernels().scaleshift), pool_kernels_(pool_kernels()) {
     require_cl(in, "squeeze-excite input");
     require_cl(out, "squeeze-excite output");
     if (in.shape[1] != c || out.shape[1] != c)
       throw std::invalid_argument("squeeze-excite: channel count differs from the weights");
+    // Both linears run as axpy sweeps over contiguous weight rows: w1t (c, mid), w2t (mid, c).
+    for (int64_t m = 0; m < mid; ++m)
+      for (int64_t j = 0; j < c; ++j) {
+        w1t_[j * mid + m] = w1[m * c + j];
+        w2t_[m * c + j] = w2[j * mid + m];
+      }
     reads.push_back(in);
     writes.push_back(out);
     algorithm = "fused";
@@ -331,41 +338,44 @@ class SqueezeExciteStep final : public Step {
   void run(const RunBuffers& b, ThreadPool& pool) const override {
     const TensorView iv = channels_last_view(in_, b.base[in_.buf]);
     const TensorView ov = channels_last_view(out_, b.base[out_.buf]);
-    const int64_t P = iv.pixels();
-    std::vector<float> gate(iv.n * c_);
+    const size_t C = c_, M = mid_, P = iv.pixels();
+    std::vector<float> mean(iv.n * C), gate(iv.n * C), h(M);
+    global_average(iv, mean.data(), C, pool, pool_kernels_);
     for (int64_t n = 0; n < iv.n; ++n) {
-      std::vector<double> mean(c_, 0.0);
-      const float* img = iv.data + n * iv.image_stride();
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t c = 0; c < c_; ++c) mean[c] += img[p * iv.ps() + c];
-      std::vector<float> h(mid_);
-      for (int64_t m = 0; m < mid_; ++m) {
-        double s = b1_[m];
-        for (int64_t c = 0; c < c_; ++c) s += static_cast<double>(w1_[m * c_ + c]) * (mean[c] / P);
-        h[m] = static_cast<float>(s);
+      const float* x = mean.data() + n * C;
+      std::copy(b1_.begin(), b1_.end(), h.begin());
+      for (size_t j = 0; j < C; ++j) {
+        const float v = x[j];
+        const float* w = w1t_.data() + j * M;
+        for (size_t m = 0; m < M; ++m) h[m] += v * w[m];
       }
-      act_.apply(h.data(), 1, mid_, 0, nullptr, 0);
-      float* g = gate.data() + n * c_;
-      for (int64_t c = 0; c < c_; ++c) {
-        double s = b2_[c];
-        for (int64_t m = 0; m < mid_; ++m) s += static_cast<double>(w2_[c * mid_ + m]) * h[m];
-        g[c] = static_cast<float>(s);
+      act_.apply(h.data(), 1, M, 0, nullptr, 0);
+      float* g = gate.data() + n * C;
+      std::copy(b2_.begin(), b2_.end(), g);
+      for (size_t m = 0; m < M; ++m) {
+        const float v = h[m];
+        const float* w = w2t_.data() + m * C;
+        for (size_t j = 0; j < C; ++j) g[j] += v * w[j];
       }
-      gate_.apply(g, 1, c_, 0, nullptr, 0);
+      gate_.apply(g, 1, C, 0, nullptr, 0);
     }
-    pool.parallel_for_2d(iv.n, P, [&](size_t n, size_t p) {
-      const float* src = iv.data + n * iv.image_stride() + p * iv.ps();
-      float* dst = ov.data + n * ov.image_stride() + p * ov.ps();
-      const float* g = gate.data() + n * c_;
-      for (int64_t c = 0; c < c_; ++c) dst[c] = src[c] * g[c];
+    const native::ClampParams none{-INFINITY, INFINITY};
+    const size_t per = std::max<size_t>(1, 16384 / C);  // ~64 KiB of input per work item
+    pool.parallel_for_2d(iv.n, (P + per - 1) / per, [&](size_t n, size_t t) {
+      const size_t p0 = t * per;
+      scale_(std::min(per, P - p0), C, iv.data + n * iv.image_stride() + p0 * iv.ps(), iv.ps(),
+             gate.data() + n * C, zeros_.data(), ov.data + n * ov.image_stride() + p0 * ov.ps(),
+             ov.ps(), &none);
     });
   }
 
  private:
   int64_t c_, mid_;
-  std::vector<float> w1_, b1_, w2_, b2_;
+  std::vector<float> w1t_, b1_, w2t_, b2_, zeros_;
   Epilogue act_, gate_;
   TRef in_, out_;
+  native::VScaleShiftFn scale_;
+  PoolKernels pool_kernels_;
 };
 
 void require_same_shape(const TRef& a, const TRef& out, const char* what) {

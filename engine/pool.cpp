@@ -166,9 +166,14 @@ void AdaptiveAvgPool2dOp::forward_nchw(const float* in, float* out, int64_t n,
 
 void AdaptiveAvgPool2dOp::forward_global(const TensorView& in, const TensorView& out,
                                          ThreadPool& pool) const {
+  global_average(in, out.pixel(0, 0, 0, 0), out.image_stride(), pool, k_);
+}
+
+void global_average(const TensorView& in, float* out, int64_t out_image_stride, ThreadPool& pool,
+                    const PoolKernels& k_) {
   constexpr size_t kBlock = 64;      // channels per work item
   constexpr size_t kMinRows = 512;   // pixels per row chunk when rows are split
-  const size_t rows = in_[0] * in_[1], c = channels_, ips = in.ps();
+  const size_t rows = in.pixels(), c = in.c, ips = in.ps();
   const size_t cblocks = ceil_div(c, kBlock);
   const size_t items = in.n * cblocks;
   // A fixed target, not a multiple of the thread count: the split (and so the rounding of the
@@ -182,7 +187,7 @@ void AdaptiveAvgPool2dOp::forward_global(const TensorView& in, const TensorView&
     pool.parallel_for_2d(in.n, cblocks, [&](size_t b, size_t cb) {
       const size_t c0 = cb * kBlock;
       k_.gavg(rows, std::min(kBlock, c - c0), in.data + b * in.image_stride() + c0, ips, scale,
-              out.pixel(b, 0, 0, 0) + c0);
+              out + b * out_image_stride + c0);
     });
     return;
   }
@@ -198,7 +203,7 @@ void AdaptiveAvgPool2dOp::forward_global(const TensorView& in, const TensorView&
             partial.data() + (b * chunks + k) * c + c0);
   });
   for (int64_t b = 0; b < in.n; ++b) {
-    float* dst = out.pixel(b, 0, 0, 0);
+    float* dst = out + b * out_image_stride;
     const float* p = partial.data() + b * chunks * c;
     std::copy_n(p, c, dst);
     for (size_t k = 1; k < chunks; ++k)

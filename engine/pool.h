@@ -75,4 +75,10 @@ class AdaptiveAvgPool2dOp {
   PoolKernels k_;
 };
 
+// The mean over the pixels of each channel of a channels-innermost view: image b's means go to
+// out + b * out_image_stride, contiguous. Parallel over 64-channel blocks, and over row blocks
+// (partial sums added in a fixed order) when there are too few channel blocks.
+void global_average(const TensorView& in, float* out, int64_t out_image_stride, ThreadPool& pool,
+                    const PoolKernels& kernels = pool_kernels());
+
 }  // namespace ce

@@ -211,3 +211,31 @@ def test_native_plan_rejects_out_of_bounds_refs():
     p.add_copy("c", "Copy", (3, 0, [1, 4], [4, 1]), (2, 0, [1, 4], [4, 1]))
     with pytest.raises(ValueError, match="writes into an input"):
         p.finalize(0)
+
+
+@pytest.mark.parametrize("n,c,mid,hw", [(1, 1, 1, (1, 1)), (3, 7, 5, (4, 6)), (1, 67, 16, (40, 41)),
+                                        (2, 130, 3, (9, 9)), (1, 256, 16, (56, 56)),
+                                        (1, 2048, 128, (7, 7))])
+@pytest.mark.parametrize("act,gate", [("relu", "sigmoid"), ("silu", "hardsigmoid")])
+def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate):
+    inits = {"w1": _r(rng, mid, c) / np.float32(np.sqrt(c)), "b1": _r(rng, mid),
+             "w2": _r(rng, c, mid) / np.float32(np.sqrt(mid)), "b2": _r(rng, c)}
+    attrs = {"gate": gate}
+    if act == "relu":
+        attrs["clip_min"] = 0.0
+    else:
+        attrs["activation"] = "silu"
+    nodes = [Node("Relu", ["x"], ["r"], "r"),  # the SE step then reads a channels-last tensor
+             Node("SqueezeExcite", ["r", "w1", "b1", "w2", "b2"], ["z"], "se", attrs,
+                  "ai.convengine")]
+    m = _model(nodes, [("x", [n, c, *hw])], ["z"], inits)
+    s = ce.InferenceSession(m, optimize=False)
+    x = _r(rng, n, c, *hw) + 0.5
+    (z,) = s.run(None, {"x": x})
+    r = np.maximum(x.astype(np.float64), 0)
+    h = r.mean((2, 3)) @ inits["w1"].T.astype(np.float64) + inits["b1"]
+    h = np.maximum(h, 0) if act == "relu" else h / (1 + np.exp(-h))
+    g = h @ inits["w2"].T.astype(np.float64) + inits["b2"]
+    g = 1 / (1 + np.exp(-g)) if gate == "sigmoid" else np.clip(g * 0.2 + 0.5, 0, 1)
+    assert_close(z, r * g[:, :, None, None], atol=1e-5, rtol=1e-4)
+    assert [r["algorithm"] for r in s.describe() if r["op"] == "SqueezeExcite"] == ["fused"]
