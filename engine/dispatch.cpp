@@ -134,11 +134,11 @@ namespace ce {
 // 6x16 is the default; 4x24 when 24-wide panels pad the columns by more than 3% less.
 const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel k6x16{native::f32_gemm_6x16__fma3, native::f32_gemm_6x16_prfm__fma3,
-                                6, 16, "f32-gemm-6x16-fma3"};
+                                native::f32_gemm_1x16__fma3, 6, 16, "f32-gemm-6x16-fma3"};
   static const GemmKernel k4x24{native::f32_gemm_4x24__fma3, native::f32_gemm_4x24_prfm__fma3,
-                                4, 24, "f32-gemm-4x24-fma3"};
-  static const GemmKernel scalar{native::f32_gemm_4x8__scalar, native::f32_gemm_4x8__scalar, 4,
-                                 8, "f32-gemm-4x8-scalar"};
+                                native::f32_gemm_1x24__fma3, 4, 24, "f32-gemm-4x24-fma3"};
+  static const GemmKernel scalar{native::f32_gemm_4x8__scalar, native::f32_gemm_4x8__scalar,
+                                 native::f32_gemm_4x8__scalar, 4, 8, "f32-gemm-4x8-scalar"};
   if (isa != Isa::kAvx2) return scalar;
   const size_t pad16 = (nc + 15) / 16 * 16, pad24 = (nc + 23) / 24 * 24;
   return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;

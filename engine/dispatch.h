@@ -110,6 +110,7 @@ namespace ce {
 // there is no such variant).
 struct GemmKernel {
   native::GemmFn fn, prfm;
+  native::GemmFn row;  // tiles of one row (mr == 1), same packing
   size_t mr, nr;
   const char* name;
 };

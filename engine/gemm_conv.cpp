@@ -115,11 +115,12 @@ class GemmConv final : public ConvOp {
           r = saved.data();
           r_stride = nc;
         }
+        const native::GemmFn tile_fn = mr == 1 ? k_.row : fn;
         for (size_t b = 0; b < nkb; ++b) {
           const KBlock& kb = kblocks_[b];
           const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * NR * (1 + kb.kc);
-          fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
-             b + 1 == nkb ? last_params : &no_clamp);
+          tile_fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
+                  b + 1 == nkb ? last_params : &no_clamp);
         }
         if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
       }

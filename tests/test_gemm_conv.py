@@ -105,6 +105,40 @@ def test_gemm_split_k(rng, isa):
     assert_close(op.run(x, res), ref / (1 + np.exp(-ref)), atol=conv_atol(4099), what="split K + silu + residual")
 
 
+# Tiles of one row (a batch-1 Gemm, a 1x1 image, the last row when MR does not divide M) run the
+# 1xNR kernels, which cut K into 4 quarters with their own accumulators: K below 4, not a
+# multiple of 4, split into K blocks; both panel widths (16: 17, 100 columns; 24: 24, 72); a
+# partial last panel; groups; pixel counts with a 1-row tail tile (7 = 6 + 1, 5 = 4 + 1).
+ROW_CASES = [
+    (1, 1, (1, 1), 17, 1),
+    (2, 3, (1, 1), 24, 1),
+    (1, 5, (1, 1), 100, 1),
+    (1, 9, (1, 1), 72, 1),
+    (3, 130, (1, 1), 34, 2),
+    (1, 4099, (1, 1), 40, 1),       # split K: the row kernel accumulates into C
+    (1, 9001, (1, 1), 19, 1),
+    (1, 37, (7, 1), 50, 1),         # 6x16: a 1-row tail tile
+    (1, 38, (5, 1), 48, 1),         # 4x24: a 1-row tail tile
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", ROW_CASES, ids=[str(c) for c in ROW_CASES])
+def test_gemm_row_kernel(case, rng, isa, threads):
+    N, C, hw, O, g = case
+    x = randn(rng, N, C, *hw)
+    w = randn(rng, O, C // g, 1, 1)
+    b = randn(rng, O)
+    res = randn(rng, N, O, *hw)
+    with num_threads(threads):
+        op = prepare_conv(2, x.shape, w, b, groups=g, algorithm="gemm", clamp=(-2.0, 3.0))
+        y = op.run(x, res)
+        y0 = F.conv2d(x, w, b, groups=g, algorithm="gemm")
+    ref = R.conv2d(x, w, b, 1, 0, 1, g).astype(np.float64)
+    assert_close(y, np.clip(ref + res, -2.0, 3.0), atol=conv_atol(C // g), what="row kernel + residual")
+    _check(y0, x, w, b, g)
+
+
 def test_gemm_1d_3d(rng, isa):
     x = randn(rng, 2, 9, 13)
     w = randn(rng, 11, 9, 1)

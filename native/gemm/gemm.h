@@ -12,6 +12,7 @@
 // The -prfm variants, when mr == MR, also prefetch the next MR rows of A (kc floats each, from
 // a + MR * a_stride) and of C (from c + MR * cm_stride), spread over the panels; prefetches
 // never fault, so the rows past the end of A and C need not exist.
+// The 1xNR kernels take mr == 1 only (a_stride and cm_stride unused).
 #pragma once
 #include <cstddef>
 
@@ -35,6 +36,8 @@ CE_DECLARE_GEMM(f32_gemm_4x24__fma3)
 CE_DECLARE_GEMM(f32_gemm_6x16_prfm__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x24_prfm__fma3)
 CE_DECLARE_GEMM(f32_gemm_8x8__fma3)
+CE_DECLARE_GEMM(f32_gemm_1x16__fma3)
+CE_DECLARE_GEMM(f32_gemm_1x24__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x8__scalar)
 #undef CE_DECLARE_GEMM
 
