@@ -90,3 +90,15 @@ def isa(request):
 
 
 sys.path.insert(0, HERE)
+
+
+def resize_inputs(scales=None, sizes=None):
+    """Initializers and input names of a Resize node on "x" with constant scales or sizes."""
+    inits, ins = {}, ["x", "", ""]
+    if scales is not None:
+        inits["s"] = np.array(scales, np.float32)
+        ins[2] = "s"
+    if sizes is not None:
+        inits["z"] = np.array(sizes, np.int64)
+        ins.append("z")
+    return inits, ins

@@ -8,19 +8,13 @@ import pytest
 import convengine as ce
 from convengine._graph.evaluate import eval_node
 from convengine.model import Graph, Model, Node, ValueInfo
-from conftest import needs_torch, num_threads
+from conftest import needs_torch, num_threads, resize_inputs
 
 CTMS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric"]
 
 
 def _resize(x, attrs, scales=None, sizes=None, threads=1):
-    inits, ins = {}, ["x", "", ""]
-    if scales is not None:
-        inits["s"] = np.array(scales, np.float32)
-        ins[2] = "s"
-    if sizes is not None:
-        inits["z"] = np.array(sizes, np.int64)
-        ins.append("z")
+    inits, ins = resize_inputs(scales, sizes)
     node = Node("Resize", ins, ["y"], "r", {"mode": "cubic", **attrs})
     m = Model(Graph([node], [ValueInfo("x", list(x.shape))], [ValueInfo("y", None)], inits))
     with num_threads(threads):

@@ -9,19 +9,13 @@ import convengine as ce
 from convengine import ModelError
 from convengine._graph.evaluate import eval_node
 from convengine.model import Graph, Model, Node, ValueInfo
-from conftest import needs_torch, num_threads
+from conftest import needs_torch, num_threads, resize_inputs
 
 CTMS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"]
 
 
 def _model(shape, attrs, scales=None, sizes=None, concat=False, sliced=False):
-    inits, ins = {}, ["x", "", ""]
-    if scales is not None:
-        inits["s"] = np.array(scales, np.float32)
-        ins[2] = "s"
-    if sizes is not None:
-        inits["z"] = np.array(sizes, np.int64)
-        ins.append("z")
+    inits, ins = resize_inputs(scales, sizes)
     nodes = []
     if sliced:  # a channel slice of a Relu output: a view with a pixel stride wider than C
         r = len(shape)
