@@ -272,7 +272,8 @@ class WindowPoolStep final : public Step {
 
 class GlobalPoolStep final : public Step {
  public:
-  GlobalPoolStep(bool max, const TRef& in, const TRef& out) : max_(max), in_(in), out_(out) {
+  GlobalPoolStep(bool max, const TRef& in, const TRef& out)
+      : max_(max), in_(in), out_(out), pool_kernels_(pool_kernels()) {
     require_cl(in, "global pool input");
     if (out.rank != in.rank || out.shape[0] != in.shape[0] || out.shape[1] != in.shape[1] ||
         out.numel() != in.shape[0] * in.shape[1])
@@ -285,6 +286,10 @@ class GlobalPoolStep final : public Step {
     const TensorView iv = channels_last_view(in_, b.base[in_.buf]);
     float* out = b.at(out_);
     const int64_t C = iv.c, P = iv.pixels(), cs = out_.strides[1];
+    if (!max_ && cs == 1) {
+      global_average(iv, out, out_.strides[0], pool, pool_kernels_);
+      return;
+    }
     const int64_t blocks = (C + 63) / 64;
     pool.parallel_for_2d(iv.n, blocks, [&](size_t n, size_t blk) {
       const int64_t c0 = blk * 64, c1 = std::min<int64_t>(C, c0 + 64);
@@ -309,6 +314,7 @@ class GlobalPoolStep final : public Step {
  private:
   bool max_;
   TRef in_, out_;
+  PoolKernels pool_kernels_;
 };
 
 class SqueezeExciteStep final : public Step {

@@ -7,7 +7,7 @@ import pytest
 
 import convengine as ce
 from convengine.model import Graph, Model, ModelError, Node, ValueInfo
-from conftest import HAVE_TORCH, assert_close, needs_torch
+from conftest import HAVE_TORCH, assert_close, needs_torch, num_threads
 
 if HAVE_TORCH:
     import torch
@@ -239,3 +239,22 @@ def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate):
     g = 1 / (1 + np.exp(-g)) if gate == "sigmoid" else np.clip(g * 0.2 + 0.5, 0, 1)
     assert_close(z, r * g[:, :, None, None], atol=1e-5, rtol=1e-4)
     assert [r["algorithm"] for r in s.describe() if r["op"] == "SqueezeExcite"] == ["fused"]
+
+
+@pytest.mark.parametrize("n,c,hw", [(1, 1, (1, 1)), (3, 7, (5, 7)), (1, 67, (40, 41)),
+                                    (2, 130, (9, 9)), (1, 3, (64, 64)), (1, 129, (2, 3, 4))])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_global_pools_awkward_shapes(rng, isa, n, c, hw, threads):
+    # Relu first, so the pool reads a planned channels-last tensor; 40x41 and 64x64 with few
+    # channel blocks take the row-split path of the average.
+    nodes = [Node("Relu", ["x"], ["r"], "r"), Node("GlobalAveragePool", ["r"], ["a"], "gap"),
+             Node("GlobalMaxPool", ["r"], ["m"], "gmp")]
+    m = _model(nodes, [("x", [n, c, *hw])], ["a", "m"], {})
+    x = _r(rng, n, c, *hw) + 0.3
+    with num_threads(threads):
+        a, mx = ce.InferenceSession(m).run(None, {"x": x})
+    r = np.maximum(x.astype(np.float64), 0)
+    axes = tuple(range(2, 2 + len(hw)))
+    assert a.shape == mx.shape == (n, c) + (1,) * len(hw)
+    assert_close(a, r.mean(axes, keepdims=True), atol=1e-6, rtol=1e-5)
+    np.testing.assert_array_equal(mx, r.max(axes, keepdims=True).astype(np.float32))
