@@ -24,7 +24,7 @@ constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits 15 (FTZ) and 6 (DAZ)
 ScopedFlushDenormals::ScopedFlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtzDaz); }
 ScopedFlushDenormals::~ScopedFlushDenormals() { _mm_setcsr(saved_); }
 
-ThreadPool::ThreadPool(int num_threads) { set_num_threads(num_threads); }
+ThreadPool::ThreadPool(int num_threads) : ranges_(new Range[1]) { set_num_threads(num_threads); }
 ThreadPool::~ThreadPool() { stop_workers(); }
 
 int ThreadPool::default_num_threads() {
@@ -47,6 +47,7 @@ void ThreadPool::set_num_threads(int n) {
   if (n == num_threads_ && static_cast<int>(workers_.size()) == n - 1) return;
   stop_workers();
   num_threads_ = n;
+  ranges_.reset(new Range[n]);
   start_workers(n - 1);
 }
 
@@ -55,7 +56,7 @@ void ThreadPool::start_workers(int n) {
   // Workers start from the current generation, read here while busy_ is held (no job can be
   // issued concurrently): read inside the new thread, it could miss a job issued meanwhile.
   const uint64_t gen = ticket_.load() >> 16;
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this, gen, i] { worker_loop(gen, i + 1); });
 }
 
 void ThreadPool::stop_workers() {
@@ -68,15 +69,19 @@ void ThreadPool::stop_workers() {
   workers_.clear();
 }
 
-void ThreadPool::drain() {
-  for (;;) {
-    size_t i = next_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= n_) break;
-    fn_(ctx_, i);
+void ThreadPool::drain(size_t self) {
+  const size_t T = static_cast<size_t>(num_threads_);
+  for (size_t k = 0; k < T; ++k) {
+    Range& r = ranges_[(self + k) % T];
+    for (;;) {
+      const size_t i = r.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= r.end) break;
+      fn_(ctx_, i);
+    }
   }
 }
 
-void ThreadPool::worker_loop(uint64_t seen) {
+void ThreadPool::worker_loop(uint64_t seen, size_t self) {
   _mm_setcsr(_mm_getcsr() | kFtzDaz);
   t_in_task = true;
   const auto spin = spin_duration();
@@ -102,7 +107,7 @@ void ThreadPool::worker_loop(uint64_t seen) {
       }
     }
     if (!entered) continue;
-    drain();
+    drain(self);
     const uint64_t before = ticket_.fetch_sub(1, std::memory_order_acq_rel);
     if ((before & kCountMask) == 1 && (before & kClosed)) {
       std::lock_guard<std::mutex> lk(mu_);
@@ -123,14 +128,17 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
     std::lock_guard<std::mutex> lk(mu_);
     fn_ = fn;
     ctx_ = ctx;
-    n_ = n;
-    next_.store(0, std::memory_order_relaxed);
+    const size_t T = static_cast<size_t>(num_threads_);
+    for (size_t t = 0; t < T; ++t) {
+      ranges_[t].next.store(n * t / T, std::memory_order_relaxed);
+      ranges_[t].end = n * (t + 1) / T;
+    }
     const uint64_t gen = (ticket_.load(std::memory_order_relaxed) >> 16) + 1;
     ticket_.store(gen << 16, std::memory_order_release);
   }
   wake_.notify_all();
   t_in_task = true;
-  drain();
+  drain(0);
   t_in_task = false;
   // Every task is claimed: close the job, then wait for the workers inside it.
   ticket_.fetch_or(kClosed, std::memory_order_acq_rel);

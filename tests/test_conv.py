@@ -310,15 +310,25 @@ def test_algorithm_choice_and_forcing(rng):
     assert_close(y_igemm, R.conv2d(x, w, padding=1, groups=8), atol=conv_atol(9))
 
 
-def test_threads_give_identical_results(rng):
+@pytest.mark.parametrize("threads", [2, 3, 5, 8])
+def test_threads_give_identical_results(rng, threads):
+    # Each thread starts on its own contiguous share of the tasks and then takes what is left
+    # of the others': with more threads than tasks (the 1x1 image, the tiny depthwise) some
+    # shares are empty.
     x = randn(rng, 2, 32, 23, 21)
     w = randn(rng, 48, 16, 3, 3)
-    with num_threads(1):
-        assert convengine.get_num_threads() == 1
-        y1 = F.conv2d(x, w, padding=1, groups=2)
-    with num_threads(2):
-        y2 = F.conv2d(x, w, padding=1, groups=2)
-    np.testing.assert_array_equal(y1, y2)
+    dw = randn(rng, 48, 1, 3, 3)
+    small = randn(rng, 1, 48, 1, 1)
+    outs = []
+    for t in (1, threads):
+        with num_threads(t):
+            assert convengine.get_num_threads() == t
+            y = F.conv2d(x, w, padding=1, groups=2)
+            outs.append((y, F.conv2d(y, dw, padding=1, groups=48),
+                         F.conv2d(small, randn(np.random.default_rng(0), 7, 48, 1, 1))))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+    assert_close(outs[1][1], R.conv2d(outs[0][0], dw, padding=1, groups=48), atol=conv_atol(9))
 
 
 def test_python_threads_share_the_pool(rng):
