@@ -23,8 +23,9 @@ class ScopedFlushDenormals {
 // A persistent pool: the calling thread plus (num_threads - 1) workers. Work items are indices
 // split into num_threads contiguous ranges, one atomic counter each: a thread takes its own
 // range in order, then helps with the others' (see ranges_). Callers should make each index a
-// tile worth a few microseconds at least. A parallel_for issued while the pool is busy (another Python thread,
-// or a nested call from inside a task) runs inline on the calling thread.
+// tile worth a few microseconds at least. A parallel_for issued while the pool is busy
+// (another Python thread, or a nested call from inside a task) runs inline on the calling
+// thread.
 // After a job, workers spin (with pause) for up to CONVENGINE_SPIN_US microseconds (default
 // 1000) before sleeping, so back-to-back parallel regions (the layers of a network) do not pay
 // a futex wake-up each: on this workplace's VMs waking a sleeping vCPU took long enough that a

@@ -76,19 +76,27 @@ PREFETCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("case", PREFETCH_CASES, ids=[str(c) for c in PREFETCH_CASES])
-def test_gemm_prefetching_kernels(case, rng, isa, threads):
+def _gemm_with_residual(rng, case, threads, clamp):
+    """A 1x1 conv (N, C, hw) -> O with groups g through the gemm algorithm, with a residual and
+    a clamp, and its float64 reference: (x, w, b, y, ref)."""
     N, C, hw, O, g = case
-    assert N * C * hw[0] * hw[1] * 4 >= 1 << 20 and O // g >= 48
     x = randn(rng, N, C, *hw)
     w = randn(rng, O, C // g, 1, 1)
     b = randn(rng, O)
     res = randn(rng, N, O, *hw)
     with num_threads(threads):
-        op = prepare_conv(2, x.shape, w, b, groups=g, algorithm="gemm", clamp=(-3.0, 4.0))
+        op = prepare_conv(2, x.shape, w, b, groups=g, algorithm="gemm", clamp=clamp)
         y = op.run(x, res)
-    ref = np.clip(R.conv2d(x, w, b, 1, 0, 1, g).astype(np.float64) + res, -3.0, 4.0)
+    ref = np.clip(R.conv2d(x, w, b, 1, 0, 1, g).astype(np.float64) + res, *clamp)
+    return x, w, b, y, ref
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", PREFETCH_CASES, ids=[str(c) for c in PREFETCH_CASES])
+def test_gemm_prefetching_kernels(case, rng, isa, threads):
+    N, C, hw, O, g = case
+    assert N * C * hw[0] * hw[1] * 4 >= 1 << 20 and O // g >= 48
+    _, _, _, y, ref = _gemm_with_residual(rng, case, threads, (-3.0, 4.0))
     assert_close(y, ref, atol=conv_atol(C // g), what="prefetching gemm vs reference")
 
 
@@ -125,17 +133,11 @@ ROW_CASES = [
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", ROW_CASES, ids=[str(c) for c in ROW_CASES])
 def test_gemm_row_kernel(case, rng, isa, threads):
-    N, C, hw, O, g = case
-    x = randn(rng, N, C, *hw)
-    w = randn(rng, O, C // g, 1, 1)
-    b = randn(rng, O)
-    res = randn(rng, N, O, *hw)
+    C, g = case[1], case[4]
+    x, w, b, y, ref = _gemm_with_residual(rng, case, threads, (-2.0, 3.0))
+    assert_close(y, ref, atol=conv_atol(C // g), what="row kernel + residual")
     with num_threads(threads):
-        op = prepare_conv(2, x.shape, w, b, groups=g, algorithm="gemm", clamp=(-2.0, 3.0))
-        y = op.run(x, res)
         y0 = F.conv2d(x, w, b, groups=g, algorithm="gemm")
-    ref = R.conv2d(x, w, b, 1, 0, 1, g).astype(np.float64)
-    assert_close(y, np.clip(ref + res, -2.0, 3.0), atol=conv_atol(C // g), what="row kernel + residual")
     _check(y0, x, w, b, g)
 
 
