@@ -1,17 +1,22 @@
 // Activation buffers: 64-byte aligned (a cache line, so 32-byte vector loads never straddle two)
 // and not zero-filled on allocation (every element is written before it is read).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
+#include <type_traits>
 #include <vector>
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
 
 namespace ce {
+
+bool debug_nan();  // engine/debug.h
 
 template <class T>
 struct AlignedAllocator {
@@ -35,6 +40,8 @@ struct AlignedAllocator {
 #ifdef MADV_HUGEPAGE
     if (huge) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure leaves 4 KiB pages
 #endif
+    if constexpr (std::is_floating_point_v<T>)
+      if (debug_nan()) std::fill_n(static_cast<T*>(p), bytes / sizeof(T), T(NAN));
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t) { std::free(p); }

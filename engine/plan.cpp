@@ -1,5 +1,7 @@
 #include "engine/plan.h"
 
+#include "engine/debug.h"
+
 #include <chrono>
 #include <cstring>
 #include <sstream>
@@ -151,6 +153,10 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
   b.base.push_back(const_cast<float*>(consts_.data()));
   for (const float* p : inputs) b.base.push_back(const_cast<float*>(p));
   for (float* p : outputs) b.base.push_back(p);
+  if (debug_nan()) {
+    poison(arena.data(), arena.size());
+    for (int j = 0; j < num_outputs(); ++j) poison(outputs[j], numel_of(out_shapes_[j]));
+  }
   if (times) times->assign(steps_.size(), 0.0);
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (times) {

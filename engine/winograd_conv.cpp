@@ -214,6 +214,14 @@ class WinogradConv final : public ConvOp {
  public:
   void run(const TensorView& in, const TensorView& out, const TensorView* residual,
            ThreadPool& pool) const override {
+    if (axis_ < 0 && in.d > 1) {
+      // 2D kernel over a 3D tensor (kd = 1, stride 1, no depth padding): images are packed, so
+      // (n, z) merges into one batch axis of 2D images.
+      TensorView i2 = in, o2 = out, r2;
+      i2.n *= i2.d, o2.n *= o2.d, i2.d = o2.d = 1;
+      if (residual) r2 = *residual, r2.n *= r2.d, r2.d = 1;
+      return run(i2, o2, residual ? &r2 : nullptr, pool);
+    }
     const Plan plan = make_plan(geom_, in.n, pool.num_threads());
     const size_t groups = shape_.groups, blocks = plan.tile_blocks;
     const size_t tasks = groups * blocks * plan.oc_blocks;
@@ -457,22 +465,26 @@ class SpaceToDepthConv final : public ConvOp {
     const ConvShape& s = shape_;
     const int64_t C = s.c_in, Hs = inner_.in[1], Ws = inner_.in[2], H = s.in[1], W = s.in[2];
     const int64_t pt = s.pad_begin[1], pl = s.pad_begin[2], ips = in.ps();
+    // A 3D conv with kd = 1: output depth z reads input depth z * stride_d - pad_d (all zeros
+    // when that is in the padding), so (image, z) pairs are the 2D images of the inner conv.
+    const int64_t D = s.in[0], Do = s.out[0], images = in.n * Do;
     thread_local Buffer scratch;
-    const size_t need = in.n * Hs * Ws * 4 * C;
+    const size_t need = images * Hs * Ws * 4 * C;
     if (scratch.size() < need) scratch.resize(need);
     float* dst = scratch.data();
     // Per s2d pixel and row phase dy, the two column phases are two neighbouring input pixels:
     // one copy of 2C floats when both are inside and the input is packed.
-    pool.parallel_for(in.n * Hs, [&](size_t row) {
-      const int64_t n = row / Hs, j = row % Hs;
+    pool.parallel_for(images * Hs, [&](size_t row) {
+      const int64_t img = row / Hs, j = row % Hs, n = img / Do;
+      const int64_t iz = (img % Do) * s.stride[0] - s.pad_begin[0];
       float* drow = dst + row * Ws * 4 * C;
       for (int64_t dy = 0; dy < 2; ++dy) {
         const int64_t iy = 2 * j + dy - pt;
-        if (iy < 0 || iy >= H) {
+        if (iz < 0 || iz >= D || iy < 0 || iy >= H) {
           for (int64_t i = 0; i < Ws; ++i) std::fill_n(drow + (i * 4 + dy * 2) * C, 2 * C, 0.0f);
           continue;
         }
-        const float* src = in.data + n * in.image_stride() + iy * W * ips;
+        const float* src = in.data + n * in.image_stride() + (iz * H + iy) * W * ips;
         for (int64_t i = 0; i < Ws; ++i) {
           float* d = drow + (i * 4 + dy * 2) * C;
           const int64_t ix = 2 * i - pl;
@@ -491,11 +503,18 @@ class SpaceToDepthConv final : public ConvOp {
     });
     TensorView v;
     v.data = dst;
-    v.n = in.n;
+    v.n = images;
     v.h = Hs;
     v.w = Ws;
     v.c = 4 * C;
-    op_->run(v, out, residual, pool);
+    // Output (and residual) images are packed, so (n, z) merges into one batch axis.
+    TensorView o = out, r;
+    o.n = images, o.d = 1;
+    if (residual) {
+      r = *residual;
+      r.n = images, r.d = 1;
+    }
+    op_->run(v, o, residual ? &r : nullptr, pool);
   }
 
  private:
@@ -540,8 +559,10 @@ double igemm_seconds(const ConvShape& s) {
 }  // namespace
 
 bool winograd_applies(const ConvShape& s) {
-  if (s.transposed || s.ndim != 2 || s.kernel[0] != 1 || s.kernel[1] != 3 || s.kernel[2] != 3)
+  if (s.transposed || s.ndim < 2 || s.kernel[0] != 1 || s.kernel[1] != 3 || s.kernel[2] != 3)
     return false;
+  // 3D with kd = 1 (R(2+1)D's spatial convs): every depth slice is a 2D image.
+  if (s.ndim == 3 && (s.pad_begin[0] != 0 || s.pad_end[0] != 0)) return false;
   for (int i = 0; i < 3; ++i)
     if (s.stride[i] != 1) return false;
   if (s.groups > 1 &&
@@ -557,7 +578,7 @@ double winograd_relative_cost(const ConvShape& s, int m) {
   if (m == 6 && s.cin_g() > 4096) return std::numeric_limits<double>::infinity();
   if (Geometry(s, m, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
     return std::numeric_limits<double>::infinity();
-  return winograd_seconds(s, m, -1) / igemm_seconds(s);
+  return s.out[0] * winograd_seconds(s, m, -1) / igemm_seconds(s);
 }
 
 bool winograd_s2_applies(const ConvShape& s) {
@@ -572,7 +593,7 @@ double winograd_s2_relative_cost(const ConvShape& s) {
   const int m = 9 - static_cast<int>(t.kernel[2]);
   if (Geometry(t, m, -1, native::kWinoGemmMr, native::kWinoGemmNr).packed_floats() > kMaxPacked)
     return std::numeric_limits<double>::infinity();
-  return winograd_seconds(t, m, -1) / igemm_seconds(s);
+  return s.out[0] * winograd_seconds(t, m, -1) / igemm_seconds(s);
 }
 
 std::unique_ptr<ConvOp> make_winograd_s2_conv(const ConvShape& s, const float* weight,

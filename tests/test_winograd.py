@@ -224,9 +224,12 @@ def test_automatic_choice(shape, expect, rng):
     lambda x, w: F.conv2d(x, np.zeros((16, 32, 5, 5), np.float32), algorithm="winograd_f2"),
     lambda x, w: F.conv2d(x, np.zeros((16, 8, 3, 3), np.float32), groups=4, algorithm="winograd_f6"),
     lambda x, w: F.conv1d(x[:, :, 0], w[:, :, 0], algorithm="winograd_f4"),
-    lambda x, w: F.conv3d(x[:, :, None], w[:, :, None], algorithm="winograd_f4"),
+    lambda x, w: F.conv3d(np.repeat(x[:, :, None], 3, 2), np.repeat(w[:, :, None], 3, 2),
+                          algorithm="winograd_f4"),
+    lambda x, w: F.conv3d(x[:, :, None], w[:, :, None], padding=(1, 0, 0), algorithm="winograd_f4"),
     lambda x, w: F.conv_transpose2d(x, np.zeros((32, 16, 3, 3), np.float32), algorithm="winograd_f2"),
-], ids=["stride2", "5x5", "8-channel groups", "conv1d", "conv3d", "transposed"])
+], ids=["stride2", "5x5", "8-channel groups", "conv1d", "conv3d_kd3",
+                         "conv3d_depth_padding", "transposed"])
 def test_winograd_does_not_apply(call, rng):
     x = randn(rng, 1, 32, 8, 8)
     w = randn(rng, 16, 32, 3, 3)

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include "engine/cpu.h"
+#include "engine/debug.h"
 #include "engine/layout.h"
 #include "engine/peak.h"
 #include "engine/thread_pool.h"
@@ -40,6 +41,9 @@ void bind_core(py::module_& m) {
   m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma);
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("set_isa", [](const std::string& name) { set_isa(parse_isa(name)); });
+  m.def("get_debug_nan", &debug_nan);
+  m.def("set_debug_nan", &set_debug_nan, py::arg("on"),
+        "Poison mode: fill every new engine buffer, plan arena and plan output with NaN.");
   m.def("measure_fma_peak_gflops", [](int repeats) {
     py::gil_scoped_release nogil;
     return measure_fma_peak_gflops(ThreadPool::global(), repeats);
