@@ -8,98 +8,11 @@
 
 #include "engine/dispatch.h"
 #include "engine/epilogue.h"
+#include "engine/strided.h"
 
 namespace ce {
 
 namespace {
-
-void require_cl(const TRef& r, const char* what) {
-  if (!is_channels_last(r))
-    throw std::invalid_argument(std::string("plan: ") + what + " must be channels-last: " + r.describe());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Generic strided iteration over N operands of one shape: size-1 axes dropped, the rest in the
-// memory order of operand 0 (the output: largest stride outermost, so a channels-last tensor
-// runs C innermost, not W), adjacent axes merged when every operand is contiguous across them;
-// rows of the last axis go to `fn`.
-
-template <int N>
-struct Iter {
-  int rank = 0;
-  int64_t shape[kMaxRank];
-  int64_t st[N][kMaxRank];
-};
-
-template <int N>
-Iter<N> make_iter(const int64_t* shape, int rank, const TRef* const (&ops)[N]) {
-  int axes[kMaxRank];
-  int na = 0;
-  for (int i = 0; i < rank; ++i)
-    if (shape[i] != 1) axes[na++] = i;
-  const int64_t* out_st = ops[0]->strides;
-  std::stable_sort(axes, axes + na, [&](int a, int b) {
-    const int64_t sa = out_st[a] < 0 ? -out_st[a] : out_st[a];
-    const int64_t sb = out_st[b] < 0 ? -out_st[b] : out_st[b];
-    return sa > sb;
-  });
-  Iter<N> it;
-  for (int j = 0; j < na; ++j) {
-    const int i = axes[j];
-    const int k = it.rank;
-    bool merge = k > 0;
-    for (int o = 0; o < N && merge; ++o)
-      merge = it.st[o][k - 1] == ops[o]->strides[i] * shape[i];
-    if (merge) {
-      it.shape[k - 1] *= shape[i];
-      for (int o = 0; o < N; ++o) it.st[o][k - 1] = ops[o]->strides[i];
-      continue;
-    }
-    it.shape[k] = shape[i];
-    for (int o = 0; o < N; ++o) it.st[o][k] = ops[o]->strides[i];
-    ++it.rank;
-  }
-  if (it.rank == 0) {
-    it.rank = 1;
-    it.shape[0] = 1;
-    for (int o = 0; o < N; ++o) it.st[o][0] = 1;
-  }
-  return it;
-}
-
-constexpr int64_t kParallelElements = 1 << 15;
-
-template <int N, class F>
-void for_rows(const Iter<N>& it, float* const (&base)[N], ThreadPool& pool, const F& fn) {
-  const int r = it.rank;
-  const int64_t len = it.shape[r - 1];
-  int64_t rows = 1;
-  for (int i = 0; i < r - 1; ++i) rows *= it.shape[i];
-  int64_t inner[N];
-  for (int o = 0; o < N; ++o) inner[o] = it.st[o][r - 1];
-  auto do_rows = [&](int64_t r0, int64_t r1) {
-    for (int64_t row = r0; row < r1; ++row) {
-      float* p[N];
-      for (int o = 0; o < N; ++o) p[o] = base[o];
-      int64_t rem = row;
-      for (int i = r - 2; i >= 0; --i) {
-        const int64_t idx = rem % it.shape[i];
-        rem /= it.shape[i];
-        for (int o = 0; o < N; ++o) p[o] += idx * it.st[o][i];
-      }
-      fn(p, len, inner);
-    }
-  };
-  const int64_t total = rows * len;
-  if (pool.num_threads() == 1 || total < kParallelElements || rows == 1) {
-    do_rows(0, rows);
-    return;
-  }
-  const int64_t chunks = std::min<int64_t>(rows, 8 * pool.num_threads());
-  pool.parallel_for(chunks, [&](size_t c) {
-    do_rows(rows * c / chunks, rows * (c + 1) / chunks);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -384,11 +297,6 @@ class SqueezeExciteStep final : public Step {
   PoolKernels pool_kernels_;
 };
 
-void require_same_shape(const TRef& a, const TRef& out, const char* what) {
-  if (a.rank != out.rank || !std::equal(a.shape, a.shape + a.rank, out.shape))
-    throw std::invalid_argument(std::string("plan: ") + what + " shape differs from the output: " +
-                                a.describe() + " vs " + out.describe());
-}
 
 class BinaryStep final : public Step {
  public:

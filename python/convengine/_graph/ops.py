@@ -40,6 +40,7 @@ _SPECS = [
     OpSpec("HardSigmoid", (1, 1), (1, 1), {"alpha": 0.2, "beta": 0.5}),
     OpSpec("Sigmoid", (1, 1), (1, 1), {}),
     OpSpec("Tanh", (1, 1), (1, 1), {}),
+    # -- element-wise math, activations, comparisons (eval_math.py, lower_math.py)
     OpSpec("Mul", (2, 2), (1, 1), {}),
     OpSpec("Add", (2, 2), (1, 1), {}),
     OpSpec("Sub", (2, 2), (1, 1), {}),
@@ -66,6 +67,7 @@ _SPECS = [
     OpSpec("Upsample", (1, 2), (1, 1), {"mode": "nearest", "scales": None}),
     OpSpec("Pad", (1, 4), (1, 1), {"mode": "constant", "pads": None, "value": 0.0}),
     OpSpec("Softmax", (1, 1), (1, 1), {"axis": -1}),
+    # -- normalisation and reductions (eval_nn.py, lower_nn.py)
     OpSpec("Identity", (1, 1), (1, 1), {}),
     OpSpec("Dropout", (1, 3), (1, 2), {"seed": None, "ratio": 0.5}),
     OpSpec("Constant", (0, 0), (1, 1),
@@ -75,6 +77,7 @@ _SPECS = [
     OpSpec("Shape", (1, 1), (1, 1), {"start": 0, "end": None}),
     OpSpec("Gather", (2, 2), (1, 1), {"axis": 0}),
     OpSpec("Cast", (1, 1), (1, 1), {"to": REQUIRED, "saturate": 1}),
+    # -- data movement, sampling, shape arithmetic (eval_data.py, lower_data.py)
     # custom domain
     OpSpec("LocalConv", (2, 3), (1, 1),
            {"kernel_shape": None, "pads": None, "strides": None, "dilations": None},

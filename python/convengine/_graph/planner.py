@@ -14,7 +14,6 @@ slices of its output buffer.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,11 +21,13 @@ from .. import _native
 from .._functional._checks import MAX_ELEMENTS
 from ..model import Model, ModelError
 from . import evaluate
+from .lower_data import DataLowering
+from .lower_math import MathLowering
+from .lower_nn import NormLowering
 from .ops import attr
+from .views import (ALIGN, ARENA, CONSTS, PlanError, Root, Step, T, _axis, _broadcast, _cl_order,
+                    _cl_view, _contig_strides, _ints, _layout_order, _nonempty)
 
-ARENA = 0
-CONSTS = 1
-ALIGN = 16  # floats (64 bytes)
 _ALIAS_CHANNELS = 128  # channels-last tensors of depthwise convs with C % this get a padded pixel
 
 _ACT_OPS = {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh"}
@@ -34,109 +35,7 @@ _VIEW_OPS = {"Identity", "Dropout", "Transpose", "Reshape", "Flatten", "Squeeze"
              "Slice", "Split", "Gather"}
 
 
-def _contig_strides(shape, order=None):
-    """Strides of a dense tensor whose axes are laid out in `order` (outermost first)."""
-    order = list(range(len(shape))) if order is None else order
-    strides = [0] * len(shape)
-    s = 1
-    for ax in reversed(order):
-        strides[ax] = s
-        s *= shape[ax]
-    return tuple(strides)
-
-
-def _cl_order(rank):
-    return [0, *range(2, rank), 1]
-
-
-@dataclass(eq=False)
-class Root:
-    """One arena allocation."""
-    size: int
-    first: int = 1 << 60
-    last: int = -1
-    offset: int = -1
-
-
-@dataclass(eq=False)
-class T:
-    """A runtime tensor: a view into a buffer (arena root, constants, an input or output)."""
-    shape: tuple
-    strides: tuple
-    buf: int = ARENA
-    offset: int = 0           # floats, relative to the root (arena) or the buffer
-    root: Root | None = None
-    # When set: a concat slot this tensor's producer should write into.
-
-    def ref(self):
-        base = self.root.offset if self.root is not None else 0
-        return (self.buf, base + self.offset, list(self.shape), list(self.strides))
-
-    @property
-    def rank(self):
-        return len(self.shape)
-
-    def is_cl(self):
-        if not 3 <= self.rank <= 5:
-            return False
-        if self.shape[1] > 1 and self.strides[1] != 1:
-            return False
-        # allow a pixel stride wider than C (concat slices): check ratios
-        ps = None
-        expect = None
-        for ax in reversed(range(2, self.rank)):
-            if self.shape[ax] == 1:
-                continue
-            if ps is None:
-                ps = self.strides[ax]
-                if ps < self.shape[1]:
-                    return False
-                expect = ps * self.shape[ax]
-                continue
-            if self.strides[ax] != expect:
-                return False
-            expect *= self.shape[ax]
-        if self.shape[0] > 1:
-            pixels = math.prod(self.shape[2:])
-            if self.strides[0] != pixels * (ps if ps is not None else self.shape[1]):
-                return False
-        return True
-
-    def is_contiguous(self):
-        expect = 1
-        for d, s in zip(reversed(self.shape), reversed(self.strides)):
-            if d == 1:
-                continue
-            if s != expect:
-                return False
-            expect *= d
-        return True
-
-
-@dataclass
-class Step:
-    method: str
-    name: str
-    args: list
-    reads: list = field(default_factory=list)
-    writes: list = field(default_factory=list)
-    op: str | None = None  # the graph op, when the C++ step's own name is less telling
-
-
-class PlanError(ModelError):
-    pass
-
-
-def _ints(v, n, default, what, where):
-    if v is None:
-        return [default] * n
-    v = [int(x) for x in v]
-    if len(v) != n:
-        raise PlanError(f"{where}: {what} has {len(v)} entries, expected {n}")
-    return v
-
-
-class Planner:
+class Planner(MathLowering, NormLowering, DataLowering):
     def __init__(self, model: Model, input_shapes: dict, algorithms=None, concat_slots=None):
         self.model = model
         self.g = model.graph
@@ -1090,24 +989,6 @@ class Planner:
             self.out_refs.append(dst)
 
 
-def _nonempty(v, name, where, what):
-    if v.size == 0:
-        raise PlanError(f"{where}: {what} {name!r} of shape {v.shape} is empty")
-
-
-def _axis(a, rank, where):
-    """ONNX axis a (negative counts from the end) of a rank-`rank` tensor, checked."""
-    a = int(a)
-    if not -rank <= a < rank:
-        raise PlanError(f"{where}: axis {a} out of range for rank {rank}")
-    return a % rank
-
-
-def _layout_order(t: T):
-    """The axis order (outermost first) of an existing tensor's memory, size-1 axes in place."""
-    return sorted(range(t.rank), key=lambda a: (-t.strides[a], a) if t.shape[a] > 1 else (0, a))
-
-
 def _depthwise_io(g) -> set:
     """Names of the inputs and outputs of depthwise convolutions (weight (C * m, 1, k...),
     group > 1)."""
@@ -1119,34 +1000,6 @@ def _depthwise_io(g) -> set:
                 names.add(n.inputs[0])
                 names.update(n.outputs)
     return names
-
-
-def _cl_view(t: T, shape):
-    """A 4D channels-last view (N, C, H, W) of a channels-last tensor whose batch and spatial
-    axes, in memory order, merge into N, H, W (`shape` gives the merged sizes)."""
-    n, c, h, w = shape
-    ps = next((t.strides[a] for a in reversed(range(2, t.rank)) if t.shape[a] > 1),
-              t.strides[0] if t.shape[0] > 1 else c)
-    v = T((n, c, h, w), (h * w * ps, 1, w * ps, ps), t.buf, t.offset, t.root)
-    if not v.is_cl():
-        raise PlanError(f"internal: no channels-last view {list(shape)} of {list(t.shape)}")
-    return v
-
-
-def _broadcast(t: T, shape):
-    r = len(shape)
-    pad = r - t.rank
-    tshape = (1,) * pad + tuple(t.shape)
-    tstr = (0,) * pad + tuple(t.strides)
-    strides = []
-    for d, ts, s in zip(shape, tshape, tstr):
-        if ts == d:
-            strides.append(s if d > 1 else 0)
-        elif ts == 1:
-            strides.append(0)
-        else:
-            raise PlanError(f"cannot broadcast {t.shape} to {shape}")
-    return T(tuple(shape), tuple(strides), t.buf, t.offset, t.root)
 
 
 # Longest Resize output axis: its index and weight tables are built in float64 here.

@@ -1,0 +1,7 @@
+"""Planner lowerings of the normalisation and reductions ops: `op_<OpType>(node, ins, where)` methods
+mixed into `planner.Planner` (they use its tensor helpers: rt, out, new, cl, step)."""
+from __future__ import annotations
+
+
+class NormLowering:
+    pass
