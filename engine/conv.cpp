@@ -103,7 +103,7 @@ int winograd_tile(const std::string& algo) {  // m of "winograd_f<m>", or 0
 
 std::vector<std::string> conv_algorithm_names() {
   return {"igemm", "depthwise", "igemm_rows", "gemm", "group", "winograd_f2", "winograd_f4", "winograd_f6",
-          "winograd1d", "winograd_s2"};
+          "winograd1d", "winograd_s2", "igemm_pruned"};
 }
 
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
@@ -115,6 +115,7 @@ bool conv_algorithm_applies(const std::string& algo, const ConvShape& s) {
   if (winograd_tile(algo)) return winograd_applies(s);
   if (algo == "winograd1d") return winograd1d_applies(s);
   if (algo == "winograd_s2") return winograd_s2_applies(s);
+  if (algo == "igemm_pruned") return !s.transposed;
   return false;
 }
 
@@ -131,6 +132,10 @@ std::string select_conv_algorithm(const ConvShape& s) {
     const double c = winograd_relative_cost(s, m);
     if (c < best) best = c, best_m = m;
   }
+  // Taps that read only padding: pruned when they are a quarter or more of the products and
+  // the rest costs less than the best Winograd variant.
+  const double useful = s.transposed ? 1.0 : pruned_tap_fraction(s);
+  if (useful <= 0.75 && useful < (best_m ? best : 1.0)) return "igemm_pruned";
   if (best_m) return "winograd_f" + std::to_string(best_m);
   if (winograd1d_relative_cost(s) < 0.85) return "winograd1d";
   if (winograd_s2_relative_cost(s) < 0.85) return "winograd_s2";
@@ -152,6 +157,7 @@ std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const
   if (const int m = winograd_tile(algo)) return make_winograd_conv(s, m, weight, bias, act);
   if (algo == "winograd1d") return make_winograd1d_conv(s, weight, bias, act);
   if (algo == "winograd_s2") return make_winograd_s2_conv(s, weight, bias, act);
+  if (algo == "igemm_pruned") return make_igemm_pruned_conv(s, weight, bias, act);
   if (s.transposed) return make_igemm_deconv(s, weight, bias, act);
   return make_igemm_conv(s, weight, bias, act);
 }

@@ -1,10 +1,13 @@
 #include "engine/igemm_conv.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
 
+#include "engine/buffer.h"
 #include "engine/dispatch.h"
 
 namespace ce {
@@ -29,6 +32,7 @@ void pack_group(float* dst, size_t nr, int64_t cout_g, int64_t kc, const std::ve
 }
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 
 class IGemmConv final : public ConvOp {
  public:
@@ -227,6 +231,183 @@ class IGemmDeconv final : public ConvOp {
   std::vector<Item> items_;
 };
 
+// A conv whose taps often read only padding (dilated convs on small maps: DeepLab's ASPP, 3x3
+// at dilation 12-36 on 14x14) run tap group by tap group. Along each axis, tap k reads inside
+// the input for the outputs of one interval, so the outputs a tap reaches form a box; taps with
+// the same box form a group, an indirect GEMM over just that box and those taps (no zero
+// pointers, no products with padding). The group whose box is the whole output (the centre tap
+// of a "same" conv) writes bias + its sum; the others add theirs (through a scratch tile); the
+// epilogue runs once at the end. Weights are packed once per group, so they are no larger than
+// igemm's: a dilation-24 3x3 conv on 14x14 is one group, a 1x1 conv over every pixel.
+class IGemmPrunedConv final : public ConvOp {
+ public:
+  IGemmPrunedConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
+      : ConvOp(s, act), k_(igemm_kernel()) {
+    const size_t MR = k_.mr, NR = k_.nr;
+    kc_ = s.cin_g();
+    cout_g_ = s.cout_g();
+    nblocks_ = ceil_div(cout_g_, NR);
+    zero_.assign(kc_ + 16, 0.0f);
+    const int64_t ps = s.in_ps(), ks_full = s.taps();
+    const int64_t O[3] = {s.out[0], s.out[1], s.out[2]};
+    // Groups of taps with equal output boxes, the full-output box first.
+    std::vector<std::array<int64_t, 6>> keys;
+    std::vector<std::vector<int64_t>> taps;
+    for (int64_t t = 0; t < ks_full; ++t) {
+      const int64_t k[3] = {t / (s.kernel[1] * s.kernel[2]), t / s.kernel[2] % s.kernel[1],
+                            t % s.kernel[2]};
+      std::array<int64_t, 6> box;
+      bool empty = false;
+      for (int a = 0; a < 3; ++a) {
+        const Interval v = tap_outputs(s, a, k[a]);
+        box[2 * a] = v.lo, box[2 * a + 1] = v.hi;
+        empty |= v.lo > v.hi;
+      }
+      if (empty) continue;
+      const size_t gi = std::find(keys.begin(), keys.end(), box) - keys.begin();
+      if (gi == keys.size()) keys.push_back(box), taps.emplace_back();
+      taps[gi].push_back(t);
+    }
+    for (size_t gi = 0; gi < keys.size(); ++gi) {
+      const auto& b = keys[gi];
+      if (b[0] == 0 && b[1] == O[0] - 1 && b[2] == 0 && b[3] == O[1] - 1 && b[4] == 0 &&
+          b[5] == O[2] - 1) {
+        std::swap(keys[0], keys[gi]);
+        std::swap(taps[0], taps[gi]);
+        full_ = true;
+      }
+    }
+    // Work is split by blocks of output rows (d, h), enough of them for the threads; a tile
+    // never crosses a block.
+    rows_ = O[0] * O[1];
+    row_block_ = std::max<int64_t>(1, rows_ / 8);
+    const size_t nrb = ceil_div(rows_, row_block_);
+    tiles_.resize(nrb);
+    for (size_t gi = 0; gi < keys.size(); ++gi) {
+      const auto& b = keys[gi];
+      Group g;
+      g.ks = taps[gi].size();
+      g.block = NR * (1 + g.ks * kc_);
+      g.packed.assign(s.groups * nblocks_ * g.block, 0.0f);
+      for (int64_t grp = 0; grp < s.groups; ++grp) {
+        const float* wg = weight + grp * cout_g_ * kc_ * ks_full;
+        pack_group(g.packed.data() + grp * nblocks_ * g.block, NR, cout_g_, kc_, taps[gi],
+                   bias && gi == 0 && full_ ? bias + grp * cout_g_ : nullptr,
+                   [&](int64_t oc, int64_t ic, int64_t t) { return wg[(oc * kc_ + ic) * ks_full + t]; });
+      }
+      for (size_t rb = 0; rb < nrb; ++rb) {
+        std::vector<int64_t> pix;
+        for (int64_t r = rb * row_block_; r < std::min<int64_t>(rows_, (rb + 1) * row_block_); ++r) {
+          const int64_t od = r / O[1], oh = r % O[1];
+          if (od < b[0] || od > b[1] || oh < b[2] || oh > b[3]) continue;
+          for (int64_t ow = b[4]; ow <= b[5]; ++ow) pix.push_back(r * O[2] + ow);
+        }
+        for (size_t i = 0; i < pix.size(); i += MR) {
+          const size_t mr = std::min(MR, pix.size() - i);
+          Tile tile{gi, static_cast<size_t>(pix[i]), mr, ind_.size(), SIZE_MAX};
+          bool contiguous = true;
+          for (size_t j = 1; j < mr; ++j) contiguous &= pix[i + j] == pix[i] + int64_t(j);
+          if (!contiguous || gi > 0 || !full_) {
+            tile.rows = pixels_.size();
+            pixels_.insert(pixels_.end(), pix.begin() + i, pix.begin() + i + mr);
+          }
+          for (int64_t t : taps[gi]) {
+            const int64_t kd = t / (s.kernel[1] * s.kernel[2]), kh = t / s.kernel[2] % s.kernel[1],
+                          kw = t % s.kernel[2];
+            for (size_t j = 0; j < MR; ++j) {
+              const int64_t m = pix[i + std::min(j, mr - 1)];
+              const int64_t ow = m % O[2], oh = m / O[2] % O[1], od = m / (O[2] * O[1]);
+              const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
+              const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
+              const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
+              ind_.push_back(indirection_offset(((id * s.in[1] + ih) * s.in[2] + iw) * ps));
+            }
+          }
+          tiles_[rb].push_back(tile);
+        }
+      }
+      groups_.push_back(std::move(g));
+    }
+    bias_.assign(s.c_out, 0.0f);
+    if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
+  }
+
+  const char* algorithm() const override { return "igemm_pruned"; }
+
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
+    const ConvShape& s = shape_;
+    const size_t NR = k_.nr;
+    // One group writing the whole output: the clamp runs in the kernel as in igemm.
+    const bool single = full_ && groups_.size() == 1;
+    const bool pass = !single || epilogue_.needs_pass(res != nullptr);
+    const native::ClampParams* params =
+        single ? epilogue_.kernel_params(res != nullptr) : epilogue_.kernel_params(true);
+    const size_t ng = in.n * s.groups;
+    const size_t nc_tile = cout_g_ <= 128 ? cout_g_ : 64;
+    const size_t n_chunks = ceil_div(cout_g_, nc_tile);
+    const size_t base = addr_in_floats(in.data);
+    const int64_t out_ps = out.ps(), W = s.out[2];
+    pool.parallel_for_3d(ng, tiles_.size(), n_chunks, [&](size_t ngi, size_t rb, size_t nch) {
+      const size_t n = ngi / s.groups, g = ngi % s.groups;
+      const size_t a_offset = base + n * in.image_stride() + g * kc_;
+      const size_t oc0 = nch * nc_tile;
+      const size_t nc = std::min(nc_tile, cout_g_ - oc0);
+      float* o = out.data + n * out.image_stride() + g * cout_g_ + oc0;
+      const int64_t r0 = rb * row_block_, r1 = std::min<int64_t>(rows_, r0 + row_block_);
+      if (!full_)  // no group reaches every pixel: start from the bias
+        for (int64_t m = r0 * W; m < r1 * W; ++m)
+          std::copy_n(bias_.data() + g * cout_g_ + oc0, nc, o + m * out_ps);
+      thread_local Buffer scratch;
+      const size_t ns = round_up(nc, NR);
+      if (scratch.size() < k_.mr * ns) scratch.resize(k_.mr * ns);
+      for (const Tile& t : tiles_[rb]) {
+        const Group& gr = groups_[t.group];
+        const float* w = gr.packed.data() + (g * nblocks_ + oc0 / NR) * gr.block;
+        if (t.rows == SIZE_MAX) {
+          k_.fn(t.mr, nc, kc_, gr.ks, ind_.data() + t.ind, w, o + t.m0 * out_ps, out_ps, NR,
+                a_offset, zero_.data(), params);
+          continue;
+        }
+        k_.fn(t.mr, nc, kc_, gr.ks, ind_.data() + t.ind, w, scratch.data(), ns, NR, a_offset,
+              zero_.data(), &no_clamp_);
+        const bool add = t.group > 0 || !full_;
+        for (size_t j = 0; j < t.mr; ++j) {
+          float* c = o + pixels_[t.rows + j] * out_ps;
+          const float* v = scratch.data() + j * ns;
+          if (add)
+            for (size_t i = 0; i < nc; ++i) c[i] += v[i];
+          else
+            std::copy_n(v, nc, c);
+        }
+      }
+      if (pass)
+        for (int64_t m = r0 * W; m < r1 * W; ++m)
+          epilogue_.apply(o + m * out_ps, 1, nc, 0, residual_at(res, n, m, g * cout_g_ + oc0), 0);
+    });
+  }
+
+ private:
+  struct Group {
+    size_t ks = 0, block = 0;
+    std::vector<float> packed;
+  };
+  struct Tile {
+    size_t group, m0, mr, ind;
+    size_t rows;  // SIZE_MAX: pixels m0 .. m0 + mr - 1, written in place; else at pixels_[rows]
+  };
+  IGemmKernel k_;
+  size_t kc_, cout_g_, nblocks_;
+  bool full_ = false;
+  int64_t rows_ = 0, row_block_ = 1;
+  native::ClampParams no_clamp_{-INFINITY, INFINITY};
+  std::vector<float> zero_, bias_;
+  std::vector<Group> groups_;
+  std::vector<std::vector<Tile>> tiles_;  // per block of output rows
+  std::vector<size_t> pixels_;
+  std::vector<const float*> ind_;
+};
+
 }  // namespace
 
 std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const float* zero) {
@@ -250,6 +431,35 @@ std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const 
     }
   }
   return ind;
+}
+
+Interval tap_outputs(const ConvShape& s, int a, int64_t k) {
+  // outputs o with 0 <= o * stride - pad + k * dilation <= in - 1
+  const int64_t st = s.stride[a], off = k * s.dilation[a] - s.pad_begin[a];
+  auto floor_div = [](int64_t x, int64_t y) { return x >= 0 ? x / y : -((-x + y - 1) / y); };
+  const int64_t lo = std::max<int64_t>(0, -floor_div(off, st));
+  const int64_t hi = std::min<int64_t>(s.out[a] - 1, floor_div(s.in[a] - 1 - off, st));
+  return {lo, hi};
+}
+
+double pruned_tap_fraction(const ConvShape& s) {
+  if (s.transposed) return 1.0;
+  double f = 1.0;
+  for (int a = 0; a < 3; ++a) {
+    int64_t useful = 0;
+    for (int64_t k = 0; k < s.kernel[a]; ++k) {
+      const Interval v = tap_outputs(s, a, k);
+      useful += std::max<int64_t>(0, v.hi - v.lo + 1);
+    }
+    f *= double(useful) / double(s.out[a] * s.kernel[a]);
+  }
+  return f;
+}
+
+std::unique_ptr<ConvOp> make_igemm_pruned_conv(const ConvShape& s, const float* weight,
+                                               const float* bias, const Activation& act) {
+  if (s.transposed) throw std::invalid_argument("igemm_pruned does not apply to " + s.describe());
+  return std::make_unique<IGemmPrunedConv>(s, weight, bias, act);
 }
 
 std::unique_ptr<ConvOp> make_igemm_conv(const ConvShape& s, const float* weight, const float* bias,

@@ -20,6 +20,20 @@ inline size_t addr_in_floats(const float* p) { return reinterpret_cast<uintptr_t
 // ([tile][tap][row]); a tap in the padding points at `zero`.
 std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const float* zero);
 
+// The outputs [lo, hi] along axis a (0 d, 1 h, 2 w) for which tap k reads inside the input
+// (hi < lo: none).
+struct Interval {
+  int64_t lo, hi;
+};
+Interval tap_outputs(const ConvShape& s, int a, int64_t k);
+// Share of the direct algorithm's tap-pixel products that read the input rather than padding.
+double pruned_tap_fraction(const ConvShape& s);
+// Non-transposed convs as one indirect GEMM per group of taps that reach the same box of
+// outputs, over only that box ("igemm_pruned": dilated convs on maps not much larger than the
+// dilation).
+std::unique_ptr<ConvOp> make_igemm_pruned_conv(const ConvShape& s, const float* weight,
+                                               const float* bias, const Activation& act);
+
 // General convolution (any rank, stride, dilation, padding, groups) as indirect GEMM.
 std::unique_ptr<ConvOp> make_igemm_conv(const ConvShape& s, const float* weight,
                                         const float* bias, const Activation& act);

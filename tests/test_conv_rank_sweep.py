@@ -43,6 +43,11 @@ BASES = {
     "3x1_g2": (32, 32, 2, (3, 1), (1, 1), (1, 1), (1, 0), (1, 0), (9, 4)),
     "7x7_s2": (3, 8, 1, (7, 7), (2, 2), (1, 1), (3, 3), (2, 3), (15, 14)),
     "8x8_s2": (4, 9, 1, (8, 8), (2, 2), (1, 1), (3, 4), (4, 3), (13, 16)),
+    # taps that read only padding (pruned): ASPP-like dilation beyond the map, output borders
+    # where no tap lands inside (bias only), grouped
+    "aspp_d12": (19, 13, 1, (3, 3), (1, 1), (12, 12), (12, 12), (12, 12), (7, 9)),
+    "pad_beyond_kernel": (5, 6, 1, (3, 3), (1, 1), (1, 1), (4, 3), (3, 4), (2, 3)),
+    "5x5_d3_g2": (8, 6, 2, (5, 5), (1, 2), (3, 3), (6, 5), (6, 7), (5, 8)),
 }
 
 # How a 2D base becomes a conv of another rank:
