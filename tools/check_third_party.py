@@ -1,0 +1,181 @@
+"""Runs third-party CNN architectures (timm and torchvision definitions, random weights) through
+torch.onnx.export -> convengine.from_onnx -> InferenceSession and compares with torch.
+
+Not part of the test suite (it needs timm/torchvision: `bash ../shared/tools/install-timm.sh`).
+Each model runs in its own subprocess with a time limit; one JSON line per model is appended to
+the output file, and a summary is printed at the end.
+
+    python tools/check_third_party.py --list default -o third_party.jsonl
+    python tools/check_third_party.py timm:resnet18 tv:r2plus1d_18
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+# One small member of every convolutional family of timm and torchvision (name, input shape).
+TIMM = [
+    "resnet18", "resnet26d", "seresnext26d_32x4d", "ecaresnet26t", "skresnet18", "resnest14d",
+    "res2net50_14w_8s", "res2next50", "resnetv2_50", "resnetv2_50x1_bit", "regnetx_002",
+    "regnety_002", "regnetz_b16", "densenet121", "dla34", "dpn48b", "vgg11_bn", "inception_v3",
+    "inception_v4", "inception_resnet_v2", "legacy_xception", "xception41", "efficientnet_b0",
+    "efficientnet_b0_gn", "efficientnet_b0_g8_gn", "efficientnetv2_rw_t", "tf_efficientnet_b0",
+    "tf_mixnet_s", "mixnet_s", "mnasnet_100", "mobilenetv2_100", "mobilenetv3_small_100",
+    "tf_mobilenetv3_small_100", "lcnet_050", "fbnetv3_b", "hardcorenas_a", "tinynet_e",
+    "ghostnet_100", "ghostnetv2_100", "rexnet_100", "hrnet_w18_small", "selecsls42b",
+    "legacy_seresnet18", "sknet_placeholder", "tresnet_m", "vovnet39a", "ese_vovnet19b_dw",
+    "cspresnet50", "cspdarknet53", "darknet17", "cs3darknet_s", "cspnext_tiny", "gernet_s",
+    "repvgg_a0", "mobileone_s0", "gcresnet33ts", "eca_resnet33ts", "bat_resnext26ts",
+    "botnet26t_256", "halonet26t", "lambda_resnet26t", "nf_resnet26", "dm_nfnet_f0",
+    "nf_regnet_b0", "convnext_atto", "convnextv2_atto", "convmixer_768_32", "hgnet_tiny",
+    "hgnetv2_b0", "repghostnet_050", "repvit_m0_9", "fasternet_t0", "starnet_s1",
+    "inception_next_atto", "rdnet_tiny", "mambaout_femto", "efficientvit_b0", "efficientvit_m0",
+    "mobilevit_xxs", "mobilevitv2_050", "edgenext_xx_small", "fastvit_t8", "efficientformer_l1",
+    "poolformer_s12", "convformer_s18", "focalnet_tiny_srf", "lcnetv2_small", "shvit_s1",
+    "cpubone_b0_bfrobust", "lowformer_b0", "nasnetalarge", "pnasnet5large", "visformer_tiny",
+    "coatnet_nano_rw_224", "maxvit_nano_rw_256", "resnet50_gn", "ecaresnet50t",
+    "gc_efficientnetv2_rw_t", "cs3sedarknet_l", "sebotnet33ts_256", "eca_halonext26ts",
+    "seresnet18", "resnetblur18", "resnetaa50", "wide_resnet50_2", "selecsls42",
+    "semnasnet_050", "spnasnet_100", "efficientnet_es", "efficientnet_lite0", "mobilenetv4_conv_small",
+    "mobilenetv4_hybrid_medium", "dla46x_c", "mixnet_m", "tf_efficientnetv2_b0",
+]
+TV = [
+    "alexnet", "vgg11", "resnet18", "resnext50_32x4d", "wide_resnet50_2", "squeezenet1_0",
+    "squeezenet1_1", "densenet121", "inception_v3", "googlenet", "mobilenet_v2",
+    "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5", "shufflenet_v2_x0_5",
+    "efficientnet_b0", "efficientnet_v2_s", "regnet_x_400mf", "regnet_y_400mf", "convnext_tiny",
+    "seg:fcn_resnet50", "seg:deeplabv3_mobilenet_v3_large", "seg:lraspp_mobilenet_v3_large",
+    "seg:deeplabv3_resnet50", "video:r3d_18", "video:mc3_18", "video:r2plus1d_18", "video:s3d",
+]
+SHAPES = {"inception_v3": (1, 3, 299, 299), "tv:inception_v3": (1, 3, 299, 299),
+          "nasnetalarge": (1, 3, 331, 331), "pnasnet5large": (1, 3, 331, 331),
+          "inception_v4": (1, 3, 299, 299), "inception_resnet_v2": (1, 3, 299, 299),
+          "botnet26t_256": (1, 3, 256, 256), "sebotnet33ts_256": (1, 3, 256, 256),
+          "halonet26t": (1, 3, 256, 256), "eca_halonext26ts": (1, 3, 256, 256),
+          "lambda_resnet26t": (1, 3, 256, 256), "maxvit_nano_rw_256": (1, 3, 256, 256),
+          "tv:alexnet": (1, 3, 224, 224), "tv:video:s3d": (1, 3, 16, 224, 224)}
+
+
+def default_list():
+    return [f"timm:{n}" for n in TIMM if n != "sknet_placeholder"] + [f"tv:{n}" for n in TV]
+
+
+def build(spec):
+    import torch
+    src, name = spec.split(":", 1)
+    if src == "timm":
+        import timm
+        m = timm.create_model(name, pretrained=False)
+        cfg = getattr(m, "pretrained_cfg", {}) or {}
+        shape = SHAPES.get(name) or (1, *cfg.get("input_size", (3, 224, 224)))
+    else:
+        import torchvision.models as tvm
+        if name.startswith("seg:"):
+            name = name[4:]
+            m = getattr(tvm.segmentation, name)(weights=None, weights_backbone=None,
+                                                 aux_loss=False)
+            shape = (1, 3, 224, 224)
+        elif name.startswith("video:"):
+            name = name[6:]
+            m = getattr(tvm.video, name)(weights=None)
+            shape = SHAPES.get("tv:video:" + name, (1, 3, 8, 112, 112))
+        else:
+            kw = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+            m = getattr(tvm, name)(weights=None, **kw)
+            shape = SHAPES.get("tv:" + name, (1, 3, 224, 224))
+    # Batch-norm statistics from data (one training-mode pass over a random batch), so that
+    # folding them is checked and activations stay O(1): with random statistics deep nets
+    # reach 1e5-1e13 and float32 rounding differences between any two engines (torch and
+    # onnxruntime included) grow to 1e-1 of the output.
+    bns = [mod for mod in m.modules() if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)
+           and mod.running_mean is not None]
+    if bns:
+        for mod in bns:
+            mod.momentum = None  # cumulative average
+            mod.reset_running_stats()
+        g = torch.Generator().manual_seed(1)
+        m.train()
+        with torch.no_grad():
+            m(torch.randn(2, *shape[1:], generator=g))
+    return m.eval(), shape
+
+
+def check_one(spec, dynamo=False):
+    import numpy as np
+    import torch
+    import convengine
+    torch.manual_seed(0)
+    rec = {"model": spec}
+    t0 = time.time()
+    m, shape = build(spec)
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        ref = m(x)
+    if isinstance(ref, dict):
+        ref = ref["out"]
+    if isinstance(ref, (tuple, list)):
+        ref = ref[0]
+    ref = ref.numpy()
+    try:
+        model = convengine.from_torch(m, x, dynamo=dynamo) if dynamo else convengine.from_torch(m, x)
+    except Exception as e:  # noqa: BLE001
+        rec.update(status="import", error=f"{type(e).__name__}: {e}"[:2000])
+        return rec
+    try:
+        sess = convengine.InferenceSession(model)
+        out = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    except Exception as e:  # noqa: BLE001
+        rec.update(status="run", error=f"{type(e).__name__}: {e}"[:2000])
+        return rec
+    if out.shape != ref.shape:
+        rec.update(status="shape", error=f"{out.shape} vs {ref.shape}")
+        return rec
+    scale = float(np.abs(ref).max()) or 1.0
+    diff = float(np.abs(out - ref).max())
+    rec.update(status="ok" if diff <= 1e-4 * scale and np.isfinite(out).all() else "mismatch",
+               max_diff=diff, scale=scale, seconds=round(time.time() - t0, 1))
+    try:  # onnxruntime on the same export, as a measure of how well-conditioned the net is
+        import onnxruntime
+        from convengine.torch_import import export_onnx
+        s = onnxruntime.InferenceSession(export_onnx(m, x))
+        rec["ort_diff"] = float(np.abs(s.run(None, {"input": x.numpy()})[0] - ref).max())
+    except Exception:  # noqa: BLE001
+        pass
+    return rec
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--list", choices=["default"])
+    ap.add_argument("-o", "--output", default="third_party.jsonl")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--dynamo", action="store_true")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(check_one(a.one, a.dynamo)))
+        return
+    specs = a.models or (default_list() if a.list else [])
+    for spec in specs:
+        cmd = [sys.executable, __file__, "--one", spec] + (["--dynamo"] if a.dynamo else [])
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout,
+                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+            rec = json.loads(lines[-1]) if lines else {
+                "model": spec, "status": "crash", "error": (p.stderr or "")[-1500:]}
+        except subprocess.TimeoutExpired:
+            rec = {"model": spec, "status": "timeout"}
+        with open(a.output, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        print(f"{rec['status']:9s} {spec} {rec.get('max_diff', '')} (ort {rec.get('ort_diff', '')}) "
+              f"{rec.get('error', '')[:300]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
