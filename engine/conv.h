@@ -100,12 +100,15 @@ class ConvOp {
 // "winograd_f2/f4/f6" (2D 3x3 stride 1), "winograd1d" (1 x r / r x 1, r in 3..7, stride 1;
 // engine/winograd_conv.h).
 std::vector<std::string> conv_algorithm_names();
-// The one selection function: picks the fastest applicable algorithm for the shape and CPU.
-std::string select_conv_algorithm(const ConvShape& s);
+// The one selection function: picks the fastest applicable algorithm for the shape and CPU,
+// among those about as accurate as direct summation unless `fast` also admits the Winograd
+// variants that trade 3-4 bits for speed (F(4x4), F(6x6), winograd1d, winograd_s2).
+std::string select_conv_algorithm(const ConvShape& s, bool fast = false);
 bool conv_algorithm_applies(const std::string& algo, const ConvShape& s);
 
 // Weight layout as torch/ONNX: conv (c_out, c_in/g, kd, kh, kw); transposed
-// (c_in, c_out/g, kd, kh, kw). bias may be null. algorithm "auto" selects.
+// (c_in, c_out/g, kd, kh, kw). bias may be null. algorithm "auto" selects, "fast" selects with
+// the faster, less accurate Winograd variants admitted.
 std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const float* bias,
                                   const Activation& act, const std::string& algorithm = "auto");
 

@@ -258,3 +258,24 @@ def test_global_pools_awkward_shapes(rng, isa, n, c, hw, threads):
     assert a.shape == mx.shape == (n, c) + (1,) * len(hw)
     assert_close(a, r.mean(axes, keepdims=True), atol=1e-6, rtol=1e-5)
     np.testing.assert_array_equal(mx, r.max(axes, keepdims=True).astype(np.float32))
+
+
+def test_precision_option(rng):
+    from convengine import reference as R
+    from conftest import conv_tol, randn
+    """precision="accurate" (default) plans no Winograd variant that loses bits against direct
+    summation; "fast" admits them; both match the reference within their bounds."""
+    w = randn(rng, 64, 64, 3, 3)
+    g = Graph(nodes=[Node("Conv", ["x", "w"], ["y"], name="c", attrs={"pads": [1, 1, 1, 1]})],
+              inputs=[ValueInfo("x", shape=[1, 64, 56, 56])], outputs=[ValueInfo("y")],
+              initializers={"w": w})
+    x = randn(rng, 1, 64, 56, 56)
+    ref = R.conv2d(x, w, None, 1, 1)
+    algos = {}
+    for precision in ("accurate", "fast"):
+        s = ce.InferenceSession(Model(g), precision=precision)
+        algos[precision] = [r["algorithm"] for r in s.describe() if r["op"] == "Conv"][0]
+        assert_close(s.run(None, {"x": x})[0], ref, atol=conv_tol(algos[precision], 576), rtol=1e-4)
+    assert algos["accurate"] in ("winograd_f2", "igemm") and algos["fast"] in ("winograd_f4", "winograd_f6")
+    with pytest.raises(ValueError, match="precision"):
+        ce.InferenceSession(Model(g), precision="fp16")

@@ -157,8 +157,10 @@ def test_automatic_choice(case, expect, rng):
     c_in, c_out, h, w_, k = case
     x = randn(rng, 1, c_in, h, w_)
     w = randn(rng, c_out, c_in, *k)
-    F.conv2d(x, w, padding=(k[0] // 2, k[1] // 2))
+    F.conv2d(x, w, padding=(k[0] // 2, k[1] // 2), algorithm="fast")
     assert F.last_algorithm().startswith(expect)
+    F.conv2d(x, w, padding=(k[0] // 2, k[1] // 2))  # accurate by default
+    assert F.last_algorithm() != "winograd1d"
 
 
 @pytest.mark.parametrize("call", [
@@ -177,7 +179,8 @@ def test_winograd1d_does_not_apply(call, rng):
 
 
 def test_session_reports_winograd1d(rng, tmp_path):
-    """An Inception-style 1x7 -> 7x1 pair in a session runs both convs on winograd1d."""
+    """An Inception-style 1x7 -> 7x1 pair in a session with precision="fast" runs both convs on
+    winograd1d (and neither by default)."""
     from convengine.model import Graph, Model, Node, ValueInfo
     import convengine
     w1 = randn(rng, 64, 48, 1, 7)
@@ -189,7 +192,9 @@ def test_session_reports_winograd1d(rng, tmp_path):
     g = Graph(nodes=nodes, inputs=[ValueInfo("x", shape=[1, 48, 17, 17])],
               outputs=[ValueInfo("y")],
               initializers={"w1": w1, "w2": w2, "b": b})
-    sess = convengine.InferenceSession(Model(g))
+    assert "winograd1d" not in {row["algorithm"] for row in convengine.InferenceSession(
+        Model(g)).describe()}
+    sess = convengine.InferenceSession(Model(g), precision="fast")
     x = randn(rng, 1, 48, 17, 17)
     y = sess.run(None, {"x": x})[0]
     ref = R.conv2d(np.maximum(R.conv2d(x, w1, b, 1, (0, 3)), 0), w2, b, 1, (3, 0))

@@ -109,11 +109,13 @@ def test_error_against_float64(c_in, hw, dist, rng, isa):
     assert e < REL_BOUND, f"relative error {e:.2e} above {REL_BOUND:.0e}"
 
 
-def test_resnet_stem_is_chosen(rng):
+def test_resnet_stem_is_chosen_when_fast(rng):
     x = randn(rng, 1, 3, 224, 224)
     w = randn(rng, 64, 3, 7, 7)
-    F.conv2d(x, w, stride=2, padding=3)
+    F.conv2d(x, w, stride=2, padding=3, algorithm="fast")
     assert F.last_algorithm() == ALGO
+    F.conv2d(x, w, stride=2, padding=3)  # accurate by default: 8-point Winograd is not chosen
+    assert F.last_algorithm() != ALGO
 
 
 @pytest.mark.parametrize("kw", [dict(stride=1, padding=3), dict(stride=2, padding=2, k=5),

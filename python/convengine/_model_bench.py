@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 DEFAULT_MODELS = "mobilenet_v2,shufflenet_v2_x1_0,resnet18"
-ENGINES = ("convengine", "torch", "jit", "ort")
+# ce_fast: convengine with precision="fast" (the Winograd variants that lose 3-4 bits)
+ENGINES = ("convengine", "torch", "jit", "ort", "ce_fast")
 SETTLE_S = 0.3
 
 
@@ -40,6 +41,9 @@ def _engines(model, x, threads, vs):
     name = sess.get_inputs()[0].name
     feed = {name: x}
     fns = {"convengine": lambda: sess.run(None, feed)[0]}
+    if "ce_fast" in vs:
+        fast = convengine.InferenceSession(model, precision="fast")
+        fns["ce_fast"] = lambda: fast.run(None, feed)[0]
     notes = {}
     if "torch" in vs or "jit" in vs:
         try:
@@ -123,7 +127,8 @@ def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
                     fn()
                     samples[e] += _time(fn, per)
             row = dict(model=name, threads=t, batch=batch, notes=notes,
-                       max_abs_diff_vs_torch=diffs.get("convengine"))
+                       max_abs_diff_vs_torch=diffs.get("convengine"),
+                       ce_fast_max_abs_diff_vs_torch=diffs.get("ce_fast"))
             for e, ts in samples.items():
                 ms = sorted(v * 1e3 for v in ts)
                 row[e] = dict(median_ms=statistics.median(ms),
@@ -144,6 +149,9 @@ def table(results):
     peers = [e for e in ENGINES[1:] if any(e in r for r in results)]
     head = ["model", "threads", "convengine ms (p90)"] + [f"{e} ms (p90)" for e in peers] + \
         [f"{e} / ce" for e in peers] + ["GFLOP/s", "max|diff| vs torch"]
+    fast = any(r.get("ce_fast_max_abs_diff_vs_torch") is not None for r in results)
+    if fast:
+        head.append("ce_fast max|diff|")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         ce = r["convengine"]["median_ms"]
@@ -153,8 +161,9 @@ def table(results):
         for e in peers:
             cells.append(f"{r[e]['median_ms'] / ce:.2f}x" if e in r else "-")
         cells.append(f"{r['gflops']:.1f}" if r.get("gflops") else "-")
-        d = r.get("max_abs_diff_vs_torch")
-        cells.append(f"{d:.1e}" if d is not None else "-")
+        for key in ("max_abs_diff_vs_torch",) + (("ce_fast_max_abs_diff_vs_torch",) if fast else ()):
+            d = r.get(key)
+            cells.append(f"{d:.1e}" if d is not None else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -190,7 +199,9 @@ def main(argv=None):
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per engine (default 30)")
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--vs", default="torch,jit,ort", help="peers: torch, jit, ort (default all)")
+    ap.add_argument("--vs", default="torch,jit,ort,ce_fast",
+                    help="peers: torch, jit, ort, ce_fast (convengine with precision='fast'); "
+                         "default all")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--output", default="convengine-bench", help="folder for JSON/markdown/PNG")
     args = ap.parse_args(argv)
@@ -207,7 +218,7 @@ def main(argv=None):
         ap.error("threads, runs and batch must be >= 1 and warmup >= 0")
     vs = {v.strip() for v in args.vs.split(",") if v.strip()}
     if vs - set(ENGINES[1:]):
-        ap.error(f"--vs takes torch, jit, ort; got {sorted(vs - set(ENGINES[1:]))}")
+        ap.error(f"--vs takes {', '.join(ENGINES[1:])}; got {sorted(vs - set(ENGINES[1:]))}")
     from . import _native
     peak = _native.measure_fma_peak_gflops(1)
     results = run(models, threads, args.runs, args.warmup, vs, args.batch)

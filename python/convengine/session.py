@@ -23,6 +23,10 @@ class NodeArg:
 _DEFAULT_BATCH = 1
 
 
+# precision -> the algorithm name convs are planned with when not forced
+PRECISIONS = {"accurate": "auto", "fast": "fast"}
+
+
 class InferenceSession:
     """Loads (or takes) a model, optimises it once and runs it.
 
@@ -33,7 +37,10 @@ class InferenceSession:
     from_onnx). num_threads: threads of the engine's pool (None keeps the current setting).
     Options: optimize (bool, default True) runs the graph passes; disabled_passes (names from
     convengine._graph.passes.PASSES); algorithms ({node name: conv algorithm}) forces
-    algorithms; zero_copy_concat (default True).
+    algorithms; precision: "accurate" (default: convolutions about as accurate as direct
+    summation, as torch and onnxruntime compute them) or "fast" (also the Winograd variants
+    F(4x4), F(6x6) and the 8-point ones, which lose 3-4 bits: faster 3x3, 1x7/7x1 and 7x7
+    stride-2 convs); zero_copy_concat (default True).
 
     run() executes the whole plan in one C++ call with the GIL released. Several threads may
     call run() on one session at once: the plan is read-only and every run gets its own
@@ -43,9 +50,12 @@ class InferenceSession:
     """
 
     def __init__(self, path_or_model, num_threads: int | None = None, *, optimize: bool = True,
-                 disabled_passes=(), algorithms=None, zero_copy_concat: bool = True, **options):
+                 disabled_passes=(), algorithms=None, precision: str = "accurate",
+                 zero_copy_concat: bool = True, **options):
         if options:
             raise TypeError(f"unknown session options: {sorted(options)}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
         if num_threads is not None:
             from . import set_num_threads
             set_num_threads(num_threads)
@@ -75,6 +85,7 @@ class InferenceSession:
             raise ValueError("disabled_passes given with optimize=False")
         self.model = model
         self._algorithms = dict(algorithms or {})
+        self._default_algorithm = PRECISIONS[precision]
         self._zero_copy = zero_copy_concat
         g = model.graph
         self._inputs = [v for v in g.inputs if v.name not in g.initializers]
@@ -157,7 +168,8 @@ class InferenceSession:
                 plan = self._plans.get(key)
                 if plan is None:
                     from ._graph import planner
-                    plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy)
+                    plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy,
+                                         self._default_algorithm)
                     self._plans[key] = plan
         return plan
 

@@ -33,7 +33,7 @@ def prepare_conv(ndim, input_shape, weight, bias=None, stride=1, padding=0, dila
     a = conv_args(tuple(input_shape), w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm must be a str, got {type(algorithm).__name__}")
-    algos = ("auto", *_native.conv_algorithms())
+    algos = ("auto", "fast", *_native.conv_algorithms())
     if algorithm not in algos:
         raise ValueError(f"algorithm must be one of {algos}, got {algorithm!r}")
     return _native.Conv(list(input_shape), w, b, a.groups, a.padded3(a.stride, 1),

@@ -36,11 +36,13 @@ _VIEW_OPS = {"Identity", "Dropout", "Transpose", "Reshape", "Flatten", "Squeeze"
 
 
 class Planner(MathLowering, NormLowering, DataLowering):
-    def __init__(self, model: Model, input_shapes: dict, algorithms=None, concat_slots=None):
+    def __init__(self, model: Model, input_shapes: dict, algorithms=None, concat_slots=None,
+                 default_algorithm="auto"):
         self.model = model
         self.g = model.graph
         self.opset = model.opset
         self.algorithms = algorithms or {}
+        self.default_algorithm = default_algorithm
         self.steps: list[Step] = []
         self.vals: dict = {}          # name -> T or np.ndarray (constant)
         self.cl_cache: dict = {}
@@ -257,7 +259,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
                                 f"output {shape}")
             res = self.cl(residual, where)
         y = self.out(node, 0, shape, _cl_order(len(shape)))
-        algo = self.algorithms.get(node.name, "auto")
+        algo = self.algorithms.get(node.name, self.default_algorithm)
         self.step("add_conv", node.name or where,
                   [xin, y, res, w, b, group, self._pad3(strides, 1), self._pad3(dil, 1),
                    self._pad3(pb, 0), self._pad3(pe, 0), self._pad3(outp, 0), transposed, algo,
@@ -641,7 +643,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
             yname = node.outputs[0]
             y = self.new((m, n), name=None)
             y3 = T((1, n, m), (0, 1, n), y.buf, y.offset, y.root)
-            algo = self.algorithms.get(node.name, "auto")
+            algo = self.algorithms.get(node.name, self.default_algorithm)
             self.step("add_conv", node.name or where,
                       [x3, y3, None, w, bias, 1, [1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0],
                        [0, 0, 0], False, algo, "none", 0.0, 0.0, -np.inf, np.inf], [x3], [y3],
@@ -682,8 +684,8 @@ class Planner(MathLowering, NormLowering, DataLowering):
             y3 = T((1, n, m), (0, 1, n), y.buf, y.offset, y.root)
             self.step("add_conv", node.name or where,
                       [x3, y3, None, w, None, 1, [1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0],
-                       [0, 0, 0], False, self.algorithms.get(node.name, "auto"), "none", 0.0,
-                       0.0, -np.inf, np.inf], [x3], [y3], "MatMul")
+                       [0, 0, 0], False, self.algorithms.get(node.name, self.default_algorithm),
+                       "none", 0.0, 0.0, -np.inf, np.inf], [x3], [y3], "MatMul")
             return
         b = self.rt(node.inputs[1], where)
         squeeze = []
@@ -1113,13 +1115,14 @@ def _concat_slots(model: Model, shapes: dict, vals: dict):
     return slots
 
 
-def build(model: Model, input_shapes: dict, algorithms=None, zero_copy_concat=True):
+def build(model: Model, input_shapes: dict, algorithms=None, zero_copy_concat=True,
+          default_algorithm="auto"):
     """Plans `model` for the given input shapes; returns a PlannedModel."""
     names = [v.name for v in model.graph.inputs if v.name not in model.graph.initializers]
     idx = {n: i for i, n in enumerate(names)}
 
     def plan(slots, known=None):
-        p = Planner(model, input_shapes, algorithms, slots)
+        p = Planner(model, input_shapes, algorithms, slots, default_algorithm)
         p.known_shapes = known or {}
         p.input_index = idx
         p.n_inputs = len(names)
