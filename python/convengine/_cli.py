@@ -1,4 +1,4 @@
-"""The `convengine` command line: convert, run, inspect, bench.
+"""The `convengine` command line: convert, run, inspect, bench, ops.
 
 User errors (a missing or broken file, a wrong input name or shape, a missing optional
 dependency) print one line `convengine <command>: error: ...` to stderr and exit with code 2.
@@ -20,6 +20,7 @@ commands:
                                                         MFLOPs, parameters; arena and weights size
   bench     [options]                                   built-in models vs torch / onnxruntime (see 'convengine bench -h')
   bench-layers [options]                                single conv layers vs torch (see 'convengine bench-layers -h')
+  ops                                                   the supported ops (markdown table)
 """
 
 
@@ -229,11 +230,15 @@ def main(argv=None):
     if argv[0] == "bench-layers":
         from ._bench import main as bench_layers  # noqa: PLC0415
         return bench_layers(argv[1:])
+    if argv[0] == "ops":
+        from ._graph.op_docs import markdown  # noqa: PLC0415
+        print(markdown())
+        return 0
     cmd = argv[0]
     try:
         args = _parser().parse_args(argv)
         if cmd not in ("convert", "run", "inspect"):
-            raise UserError(f"unknown command {cmd!r}; available: convert, run, inspect, bench, bench-layers")
+            raise UserError(f"unknown command {cmd!r}; available: convert, run, inspect, bench, bench-layers, ops")
         return {"convert": _convert, "run": _run, "inspect": _inspect}[args.command](args)
     except UserError as e:
         print(f"convengine {cmd}: error: {e}", file=sys.stderr)
