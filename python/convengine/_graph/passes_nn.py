@@ -3,7 +3,7 @@ and activation fusions):
 
 | pass | rewrites |
 |---|---|
-| `fuse_layer_norm` | a layer norm written out, `m = ReduceMean(x, axes)`, `d = x - m`, `v = ReduceMean(d^2, axes)` (Pow 2 or d * d), `d / Sqrt(v + eps)` (or `d * Reciprocal(...)`), then optionally `* W` and `+ B` with constants: over the channel axis 1 (timm / ConvNeXt `LayerNorm2d` fallbacks, EdgeNeXt) -> `Transpose(0, 2, .., 1) -> LayerNormalization(axis=-1) -> Transpose(0, r-1, 1, ..)`, which the planner runs as one pass per pixel of the channels-last tensor; over trailing axes -> `LayerNormalization(axis)` |
+| `fuse_layer_norm` | a layer norm written out, `m = ReduceMean(x, axes)`, `d = x - m`, `v = ReduceMean(d^2, axes)` (Pow 2 or d * d), `d / Sqrt(v + eps)` (or `d * Reciprocal(...)`, `d * (1 / ...)`), then optionally `* W` and `+ B` with constants: over the channel axis 1 (timm / ConvNeXt `LayerNorm2d` fallbacks, EdgeNeXt) -> `Transpose(0, 2, .., 1) -> LayerNormalization(axis=-1) -> Transpose(0, r-1, 1, ..)`, which the planner runs as one pass per pixel of the channels-last tensor; over trailing axes -> `LayerNormalization(axis)` |
 | `fuse_group_norm` | what torch exports for nn.GroupNorm below opset 18, `Reshape(x, (N, G, -1)) -> InstanceNormalization(s, b) -> Reshape(back to x's shape)`, then optionally `* gamma` and `+ beta` per channel -> `GroupNormalization(x, scale, bias)` with per-channel scale and bias (the opset-21 form; the planner and evaluator tell it from opset 18's per-group form by its shape) |
 """
 from __future__ import annotations
@@ -152,9 +152,11 @@ def _fuse_layer_norm(m, idx, info):
         if _op(div, "Div"):
             if div.inputs != [d, s] or not idx.private(s):
                 continue
-        else:  # d * Reciprocal(sqrt(...))
-            rec = _only(g, idx, s, "Reciprocal")
+        else:  # d * Reciprocal(sqrt(...)) or d * (1 / sqrt(...)) (torch's rsqrt)
+            rec = _only(g, idx, s, "Reciprocal", "Div")
             if rec is None or _other(div, d) != rec.outputs[0] or not idx.private(rec.outputs[0]):
+                continue
+            if rec.op_type == "Div" and (rec.inputs[1] != s or _scalar(idx, rec.inputs[0]) != 1.0):
                 continue
             chain.append(rec)
         w, b, aff, out = _affine(g, idx, div.outputs[0])
