@@ -443,3 +443,42 @@ def test_statistics_merge_blocks_with_different_means(threads, isa, rng):
     with num_threads(threads):
         check_session(make(nodes, shape, ["in", "gn", "ln", "mvn"], inits, opset=21), {"x": x},
                       tol=1e-5)
+
+
+@needs_torch
+@pytest.mark.parametrize("kind", ["StdConv2d", "ScaledStdConv2d"])
+def test_weight_standardisation_folds(kind, isa):
+    """timm's weight-standardised convs (BiT, NF-Nets) export the standardisation as
+    BatchNormalization(training_mode=1) and ReduceMean over the constant weights: it folds into
+    the conv weight, nothing of it runs."""
+    pytest.importorskip("timm")
+    import torch
+    from timm import layers
+    torch.manual_seed(0)
+    mod = torch.nn.Sequential(getattr(layers, kind)(5, 12, 3, padding=1), torch.nn.ReLU(),
+                              getattr(layers, kind)(12, 7, 1))
+    shape = (2, 5, 9, 8)
+    model = convengine.from_onnx(_export(mod, shape))
+    assert any(n.op_type == "BatchNormalization" and n.attrs.get("training_mode")
+               for n in model.graph.nodes)
+    sess = convengine.InferenceSession(model)
+    assert {r["op"] for r in sess.describe()} <= {"Relayout", "Conv", "FusedConv", "Output"}
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        want = mod(torch.from_numpy(x)).numpy()
+    assert_close(sess.run(None, {"x": x})[0], want, atol=1e-4, rtol=1e-4)
+
+
+def test_training_mode_batch_norm_reference_matches_onnxruntime(rng):
+    x = arr(rng, 2, 3, 4, 5)
+    inits = [numpy_helper.from_array(arr(rng, 3), n) for n in ("s", "b", "m")]
+    inits.append(numpy_helper.from_array(np.abs(arr(rng, 3)) + 0.1, "v"))
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y", "rm", "rv"],
+                            training_mode=1, momentum=0.7, epsilon=1e-3)
+    m = make([node], x.shape, ["y", "rm", "rv"], inits, opset=15)
+    want = run_ort(m, {"x": x})
+    got = evaluate.run_numpy(convengine.from_onnx(m.SerializeToString()), {"x": x})
+    for o, w in zip(("y", "rm", "rv"), want):
+        assert_close(got[o], w, atol=1e-5, rtol=1e-5, what=o)
+    with pytest.raises(ModelError, match="training_mode=1 is not supported"):
+        convengine.InferenceSession(convengine.from_onnx(m.SerializeToString()))

@@ -291,3 +291,40 @@ def _e_mvn(node, ins, opset):
     m, v = _stats(t, axes)
     # ONNX's function body: (X - E[X]) / (sqrt(E[X^2] - E[X]^2) + 1e-9)
     return [((t - m) / (np.sqrt(v) + 1e-9)).astype(x.dtype)]
+
+
+# ---------------------------------------------------------------------------------------------
+# BatchNormalization with training_mode=1: the batch's own statistics. torch exports timm's
+# weight standardisation (StdConv2d, ScaledStdConv2d of NF-Nets, BiT) this way, on constant
+# weights, so it must fold; the planner still refuses it on run-time tensors (inference only).
+
+_bn_inference = evaluate._EVAL[("", "BatchNormalization")]
+
+
+@_op("BatchNormalization")
+def _e_bn_training(node, ins, opset):
+    if not int(_a(node, "training_mode", 0)):
+        return _bn_inference(node, ins, opset)
+    x, scale, bias, mean, var = (_need(ins[i], n) for i, n in
+                                 enumerate(("X", "scale", "B", "input_mean", "input_var")))
+    _float_input(x)
+    if x.ndim < 2:
+        raise _Err(f"input must have rank >= 2, got {x.shape}")
+    c = x.shape[1]
+    params = []
+    for t, what in ((scale, "scale"), (bias, "B"), (mean, "input_mean"), (var, "input_var")):
+        t = np.asarray(t, np.float64)
+        if t.shape != (c,):
+            raise _Err(f"{what} has shape {t.shape}, expected ({c},)")
+        params.append(t)
+    scale, bias, mean, var = params
+    axes = (0,) + tuple(range(2, x.ndim))
+    t = x.astype(np.float64)
+    m, v = _stats(t, axes)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    eps = float(_a(node, "epsilon", 1e-5))
+    y = (t - m) / np.sqrt(v + eps) * scale.reshape(shape) + bias.reshape(shape)
+    mom = float(_a(node, "momentum", 0.9))
+    run_mean = mean * mom + m.reshape(-1) * (1 - mom)
+    run_var = var * mom + v.reshape(-1) * (1 - mom)
+    return [y.astype(x.dtype), run_mean.astype(x.dtype), run_var.astype(x.dtype)]
