@@ -33,9 +33,9 @@ struct Geom {
   int64_t stats[kMaxRank] = {};
 
   // offset of kept-linear index k in x and in the second operand
-  void kept_offsets(int64_t k, int first, int64_t* xo, int64_t* oo) const {
+  void kept_offsets(int64_t k, int64_t* xo, int64_t* oo) const {
     int64_t a = 0, b = 0;
-    for (int i = nk - 1; i >= first; --i) {
+    for (int i = nk - 1; i >= 0; --i) {
       const int64_t j = k % ks[i];
       k /= ks[i];
       a += j * kx[i];
@@ -175,7 +175,7 @@ void reduce_pass(ReduceOp op, const Geom& g, const float* x, const float* shift,
       float tmp[kGather];
       for (int64_t k = k0; k < k1; ++k) {
         int64_t xo, unused;
-        g.kept_offsets(k, 0, &xo, &unused);
+        g.kept_offsets(k, &xo, &unused);
         const float s = shift ? shift[k] : 0.0f;
         double a = identity(op);
         segments(g, total * p / parts, total * (p + 1) / parts, st == 1 ? total : kGather,
@@ -212,7 +212,7 @@ void reduce_pass(ReduceOp op, const Geom& g, const float* x, const float* shift,
     const int64_t p = t % parts, c = t / parts % cchunks, ko = t / parts / cchunks;
     const int64_t c0 = c * kColumns, n = std::min(kColumns, Lk - c0);
     int64_t xo, unused;
-    g.kept_offsets(ko * Lk, 0, &xo, &unused);
+    g.kept_offsets(ko * Lk, &xo, &unused);
     const int64_t k0 = ko * Lk + c0;
     float* a = parts > 1 ? part.data() + p * g.K + k0 : acc + k0;
     std::fill(a, a + n, identity(op));
@@ -356,7 +356,7 @@ class ReduceStep final : public Step {
       const int64_t k0 = K * t / 64, k1 = K * (t + 1) / 64;
       for (int64_t k = k0; k < k1; ++k) {
         int64_t xo, unused;
-        geom_.kept_offsets(k, 0, &xo, &unused);
+        geom_.kept_offsets(k, &xo, &unused);
         const float* p = x + xo;
         const float e = ext[k];
         const bool nan = e != e;
@@ -420,7 +420,7 @@ void moments_pass(const Geom& g, const float* x, float* mean, float* m2, ThreadP
     auto body = [&](size_t t) {
       const int64_t p = t % parts, k = t / parts;
       int64_t xo, unused;
-      g.kept_offsets(k, 0, &xo, &unused);
+      g.kept_offsets(k, &xo, &unused);
       Moments m;
       std::vector<float> tmp(st == 1 ? 0 : kRowBlock);
       segments(g, total * p / parts, total * (p + 1) / parts, kRowBlock,
@@ -457,7 +457,7 @@ void moments_pass(const Geom& g, const float* x, float* mean, float* m2, ThreadP
     const int64_t p = t % parts, c = t / parts % cchunks, ko = t / parts / cchunks;
     const int64_t c0 = c * kColumns, n = std::min(kColumns, Lk - c0);
     int64_t xo, unused;
-    g.kept_offsets(ko * Lk, 0, &xo, &unused);
+    g.kept_offsets(ko * Lk, &xo, &unused);
     const int64_t k0 = ko * Lk + c0;
     float* mm = pm.data() + p * g.K + k0;
     float* qq = pq.data() + p * g.K + k0;
@@ -576,7 +576,7 @@ class NormStep final : public Step {
     auto body = [&](size_t t) {
       const int64_t o = t / chunks, r0 = t % chunks * chunk, n = std::min(chunk, rows - r0);
       int64_t xo, yo;
-      geom_.kept_offsets(o * rows, 0, &xo, &yo);
+      geom_.kept_offsets(o * rows, &xo, &yo);
       kn_.layernorm_rows(n, L, x + xo + r0 * sx, sx, y + yo + r0 * sy, sy, g, b, eps_,
                          mean + o * rows + r0, rs + o * rows + r0);
     };
