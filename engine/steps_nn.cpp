@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -157,6 +158,65 @@ void segments(const Geom& g, int64_t e0, int64_t e1, int64_t most, const F& fn) 
   }
 }
 
+constexpr int64_t kShortRow = 16;  // reduced rows this short are summed inline per output
+
+template <class F>
+void short_rows_op(const Geom& g, const float* x, const float* shift, float* acc, float init,
+                   ThreadPool& pool, bool serial, const F& f) {
+  const int64_t L = g.row_len(), rx = g.rx[0];
+  const int64_t n = g.ks[g.nk - 1], sk = g.kx[g.nk - 1], outer = g.K / n;
+  const int64_t chunk = 4096, chunks = (n + chunk - 1) / chunk;
+  auto body = [&](size_t t) {
+    const int64_t o = t / chunks, j0 = t % chunks * chunk, j1 = std::min(n, j0 + chunk);
+    int64_t xo, unused;
+    g.kept_offsets(o * n, &xo, &unused);
+    const float* base = x + xo;
+    float* a = acc + o * n;
+    for (int64_t j = j0; j < j1; ++j) {
+      const float* p = base + j * sk;
+      const float s = shift ? shift[o * n + j] : 0.0f;
+      float v = init;
+      for (int64_t i = 0; i < L; ++i) v = f(v, p[i * rx], s);
+      a[j] = v;
+    }
+  };
+  if (serial) {
+    for (int64_t t = 0; t < outer * chunks; ++t) body(t);
+  } else {
+    pool.parallel_for(outer * chunks, body);
+  }
+}
+
+// Horizontal reductions of short rows (SK-Net / ResNeSt sum a radix axis of 2 that a channel
+// concat left innermost): per output a plain loop, no kernel call.
+void short_rows(ReduceOp op, const Geom& g, const float* x, const float* shift, float* acc,
+                ThreadPool& pool, bool serial) {
+  const float init = identity(op);
+  switch (op) {
+    case ReduceOp::kSum:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float) { return a + v; });
+    case ReduceOp::kSumAbs:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float) { return a + std::fabs(v); });
+    case ReduceOp::kSumSquare:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float s) { return a + (v - s) * (v - s); });
+    case ReduceOp::kSumExp:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float s) { return a + std::exp(v - s); });
+    case ReduceOp::kMax:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float) { return a != a || v != v ? a + v : (v > a ? v : a); });
+    case ReduceOp::kMin:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float) { return a != a || v != v ? a + v : (v < a ? v : a); });
+    case ReduceOp::kProd:
+      return short_rows_op(g, x, shift, acc, init, pool, serial,
+                           [](float a, float v, float) { return a * v; });
+  }
+}
+
 // acc[k] = op over the reduced elements of kept-linear output k (shift[k] for kSumSquare and
 // kSumExp, may be null), for every k < K. With few outputs the reduced positions are split
 // into parts (partial results combined in double), so one big reduction uses every thread.
@@ -165,6 +225,10 @@ void reduce_pass(ReduceOp op, const Geom& g, const float* x, const float* shift,
   const int threads = pool.num_threads();
   const int64_t total = g.R, st = g.rx[g.nr - 1];
   const bool serial = g.K * g.R < kParallelElements || threads == 1;
+  if (!g.vertical && g.nr == 1 && g.row_len() <= kShortRow) {
+    short_rows(op, g, x, shift, acc, pool, serial);
+    return;
+  }
   if (!g.vertical) {
     const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(64, (g.K + 4 * threads - 1) / (4 * threads)));
     const int64_t tasks = (g.K + chunk - 1) / chunk;
@@ -246,21 +310,15 @@ void reduce_pass(ReduceOp op, const Geom& g, const float* x, const float* shift,
 }
 
 // Writes v[k] (kept-linear) to the keepdims-shaped tensor `out` (stats strides from g).
-void write_kept(const Geom& g, const float* v, const TRef& out, float* base) {
-  int64_t idx[kMaxRank] = {};
-  const int64_t n = out.numel();
-  for (int64_t e = 0; e < n; ++e) {
-    int64_t so = 0, oo = 0;
-    for (int a = 0; a < out.rank; ++a) {
-      so += idx[a] * g.stats[a];
-      oo += idx[a] * out.strides[a];
-    }
-    base[oo] = v[so];
-    for (int a = out.rank - 1; a >= 0; --a) {
-      if (++idx[a] < out.shape[a]) break;
-      idx[a] = 0;
-    }
-  }
+void write_kept(const Geom& g, const float* v, const TRef& out, float* base, ThreadPool& pool) {
+  TRef src = out;
+  for (int a = 0; a < out.rank; ++a) src.strides[a] = g.stats[a];
+  const TRef* ops[2] = {&out, &src};
+  const Iter<2> it = make_iter<2>(out.shape, out.rank, ops);
+  float* const bases[2] = {base, const_cast<float*>(v)};
+  for_rows<2>(it, bases, pool, [](float* const* p, int64_t n, const int64_t* st) {
+    for (int64_t i = 0; i < n; ++i) p[0][i * st[0]] = p[1][i * st[1]];
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,6 +340,9 @@ class ReduceStep final : public Step {
     int64_t o[kMaxRank];
     for (int a = 0; a < x.rank; ++a) o[a] = (mask >> a & 1) ? x.strides[a] : out.strides[a];
     geom_ = make_geom(x, mask, o);
+    direct_ = true;
+    for (int a = 0; a < x.rank; ++a)
+      if (out.shape[a] > 1 && out.strides[a] != geom_.stats[a]) direct_ = false;
     reads = {x};
     writes = {out};
     algorithm = std::string(geom_.vertical ? "vertical-" : "horizontal-") + kn_.isa;
@@ -289,59 +350,62 @@ class ReduceStep final : public Step {
 
   void run(const RunBuffers& b, ThreadPool& pool) const override {
     const float* x = b.at(x_);
-    std::vector<float> acc(geom_.K);
+    const int64_t K = geom_.K;
+    // the output itself when it is laid out in kept-linear order, else a scratch buffer
+    std::unique_ptr<float[]> scratch(direct_ ? nullptr : new float[K]);
+    float* a = direct_ ? b.at(out_) : scratch.get();
     const double count = static_cast<double>(geom_.R);
-    std::vector<double> val(geom_.K);
     switch (kind_) {
       case ReduceKind::kSum:
+        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, a, pool, kn_);
+        break;
       case ReduceKind::kMean:
-        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, acc.data(), pool, kn_);
-        for (int64_t k = 0; k < geom_.K; ++k) val[k] = kind_ == ReduceKind::kMean ? acc[k] / count : acc[k];
+        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, a, pool, kn_);
+        for (int64_t k = 0; k < K; ++k) a[k] = static_cast<float>(a[k] / count);
         break;
       case ReduceKind::kMax:
-      case ReduceKind::kArgMax:
-        reduce_pass(ReduceOp::kMax, geom_, x, nullptr, acc.data(), pool, kn_);
+        reduce_pass(ReduceOp::kMax, geom_, x, nullptr, a, pool, kn_);
         break;
       case ReduceKind::kMin:
-      case ReduceKind::kArgMin:
-        reduce_pass(ReduceOp::kMin, geom_, x, nullptr, acc.data(), pool, kn_);
+        reduce_pass(ReduceOp::kMin, geom_, x, nullptr, a, pool, kn_);
         break;
+      case ReduceKind::kArgMax:
+      case ReduceKind::kArgMin: {
+        std::vector<float> ext(K);
+        reduce_pass(kind_ == ReduceKind::kArgMax ? ReduceOp::kMax : ReduceOp::kMin, geom_, x,
+                    nullptr, ext.data(), pool, kn_);
+        arg_index(x, ext.data(), a, pool);
+        break;
+      }
       case ReduceKind::kL1:
-        reduce_pass(ReduceOp::kSumAbs, geom_, x, nullptr, acc.data(), pool, kn_);
+        reduce_pass(ReduceOp::kSumAbs, geom_, x, nullptr, a, pool, kn_);
+        break;
+      case ReduceKind::kSumSquare:
+        reduce_pass(ReduceOp::kSumSquare, geom_, x, nullptr, a, pool, kn_);
         break;
       case ReduceKind::kL2:
-      case ReduceKind::kSumSquare:
-        reduce_pass(ReduceOp::kSumSquare, geom_, x, nullptr, acc.data(), pool, kn_);
-        if (kind_ == ReduceKind::kL2)
-          for (int64_t k = 0; k < geom_.K; ++k) val[k] = std::sqrt(static_cast<double>(acc[k]));
+        reduce_pass(ReduceOp::kSumSquare, geom_, x, nullptr, a, pool, kn_);
+        for (int64_t k = 0; k < K; ++k) a[k] = std::sqrt(a[k]);
         break;
       case ReduceKind::kProd:
-        reduce_pass(ReduceOp::kProd, geom_, x, nullptr, acc.data(), pool, kn_);
+        reduce_pass(ReduceOp::kProd, geom_, x, nullptr, a, pool, kn_);
         break;
       case ReduceKind::kLogSum:
-        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, acc.data(), pool, kn_);
-        for (int64_t k = 0; k < geom_.K; ++k) val[k] = std::log(static_cast<double>(acc[k]));
+        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, a, pool, kn_);
+        for (int64_t k = 0; k < K; ++k) a[k] = std::log(a[k]);
         break;
       case ReduceKind::kLogSumExp: {
-        std::vector<float> mx(geom_.K);
+        std::vector<float> mx(K);
         reduce_pass(ReduceOp::kMax, geom_, x, nullptr, mx.data(), pool, kn_);
         for (float& m : mx)
           if (!std::isfinite(m)) m = m != m ? m : 0.0f;  // all -inf (or +inf): shift by 0
-        reduce_pass(ReduceOp::kSumExp, geom_, x, mx.data(), acc.data(), pool, kn_);
-        for (int64_t k = 0; k < geom_.K; ++k) val[k] = std::log(static_cast<double>(acc[k])) + mx[k];
+        reduce_pass(ReduceOp::kSumExp, geom_, x, mx.data(), a, pool, kn_);
+        for (int64_t k = 0; k < K; ++k)
+          a[k] = static_cast<float>(std::log(static_cast<double>(a[k])) + mx[k]);
         break;
       }
     }
-    const bool direct = kind_ == ReduceKind::kMax || kind_ == ReduceKind::kMin ||
-                        kind_ == ReduceKind::kL1 || kind_ == ReduceKind::kSumSquare ||
-                        kind_ == ReduceKind::kProd;
-    std::vector<float> res(geom_.K);
-    if (kind_ == ReduceKind::kArgMax || kind_ == ReduceKind::kArgMin) {
-      arg_index(x, acc.data(), res.data(), pool);
-    } else {
-      for (int64_t k = 0; k < geom_.K; ++k) res[k] = direct ? acc[k] : static_cast<float>(val[k]);
-    }
-    write_kept(geom_, res.data(), out_, b.base[out_.buf] + out_.offset);
+    if (!direct_) write_kept(geom_, a, out_, b.base[out_.buf] + out_.offset, pool);
   }
 
  private:
@@ -381,7 +445,7 @@ class ReduceStep final : public Step {
 
   ReduceKind kind_;
   uint32_t mask_;
-  bool last_;
+  bool last_, direct_ = false;
   TRef x_, out_;
   Geom geom_;
   NnKernels kn_;
@@ -541,8 +605,8 @@ class NormStep final : public Step {
       stats(x, mean.data(), rs.data(), pool);
       apply(x, y, g, b, mean.data(), rs.data(), pool);
     }
-    if (has_mean_) write_kept(geom_, mean.data(), mean_, rb.base[mean_.buf] + mean_.offset);
-    if (has_rstd_) write_kept(geom_, rs.data(), rstd_, rb.base[rstd_.buf] + rstd_.offset);
+    if (has_mean_) write_kept(geom_, mean.data(), mean_, rb.base[mean_.buf] + mean_.offset, pool);
+    if (has_rstd_) write_kept(geom_, rs.data(), rstd_, rb.base[rstd_.buf] + rstd_.offset, pool);
   }
 
  private:
