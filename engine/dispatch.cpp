@@ -155,3 +155,16 @@ const GConvKernel& gconv_kernel(Isa isa) {
 }
 
 }  // namespace ce
+
+namespace ce {
+
+const NnKernels& nn_kernels(Isa isa) {
+  using namespace native;
+  static const NnKernels avx2{f32_rreduce_32__avx2, f32_vreduce_32__avx2, f32_layernorm_rows__avx2,
+                              f32_vmoments_8c__avx2, f32_vnorm_32__avx2, f32_lrn__avx2, "avx2"};
+  static const NnKernels scalar{f32_rreduce__scalar, f32_vreduce__scalar, f32_layernorm_rows__scalar,
+                                f32_vmoments__scalar, f32_vnorm__scalar, f32_lrn__scalar, "scalar"};
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
+}  // namespace ce

@@ -11,6 +11,8 @@
 #include "native/pool/pool.h"
 #include "native/resize/resize.h"
 #include "native/local/local.h"
+#include "native/norm/norm.h"
+#include "native/reduce/reduce.h"
 #include "native/winograd/winograd.h"
 
 namespace ce {
@@ -128,5 +130,22 @@ struct GConvKernel {
 };
 
 const GConvKernel& gconv_kernel(Isa isa = active_isa());
+
+}  // namespace ce
+
+namespace ce {
+
+// Reductions and normalisation (engine/steps_nn).
+struct NnKernels {
+  native::RReduceFn rreduce;
+  native::VReduceFn vreduce;
+  native::LayerNormRowsFn layernorm_rows;
+  native::VMomentsFn vmoments;
+  native::VNormFn vnorm;
+  native::LrnFn lrn;
+  const char* isa;
+};
+
+const NnKernels& nn_kernels(Isa isa = active_isa());
 
 }  // namespace ce

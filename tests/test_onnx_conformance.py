@@ -44,6 +44,9 @@ PARAM_INPUTS = {
     "Clip": (1, 2), "Reshape": (1,), "Slice": (1, 2, 3, 4), "Split": (1,), "Squeeze": (1,),
     "Unsqueeze": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3),
     "Dropout": (1, 2), "Gather": (1,),
+    **{op: (1,) for op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
+                           "ReduceL2", "ReduceProd", "ReduceSumSquare", "ReduceLogSum",
+                           "ReduceLogSumExp")},
 }
 # Engine bugs found by this suite, case name -> reason: a strict xfail until fixed. (Fixed so
 # far: one-channel NCHW inputs of conv/pool/resize, Flatten with a negative axis, AveragePool

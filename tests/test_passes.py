@@ -585,7 +585,8 @@ def test_optimize_disabled_and_errors(rng):
     with pytest.raises(TypeError):
         optimize("model.json")
     assert list(PASSES) == ["fold_constants", "eliminate_identity", "fold_batchnorm",
-                            "detect_channel_shuffle", "fuse_squeeze_excite", "fuse_residual",
+                            "detect_channel_shuffle", "fuse_squeeze_excite", "fuse_layer_norm",
+                            "fuse_group_norm", "fuse_residual",
                             "fuse_activation", "eliminate_dead_nodes"]
 
 

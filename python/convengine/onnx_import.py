@@ -269,8 +269,6 @@ def _unsupported(graph, rewritten) -> list[str]:
     for i, n in enumerate(graph.node):
         if i not in rewritten and spec(n.domain, n.op_type) is None:
             dom = f" (domain {n.domain!r})" if n.domain not in ("", "ai.onnx") else ""
-            if n.op_type in _GLOBAL_POOLS and not dom:
-                dom = " (supported only over all spatial axes of a rank >= 3 tensor)"
             who = f"node {n.name!r}" if n.name else f"node #{i} (output {n.output[0]!r})" \
                 if n.output else f"node #{i}"
             bad.append(f"{n.op_type}{dom} at {who}")

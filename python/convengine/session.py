@@ -113,6 +113,8 @@ class InferenceSession:
         outs = plan.plan.run(arrays)
         for j, v in plan.const_outputs.items():
             outs[j] = v.copy()
+        for j in plan.int64_outputs:
+            outs[j] = outs[j].astype(np.int64)
         return self._select(plan, outs, output_names)
 
     def profile(self, input_feed, runs: int = 10, warmup: int = 2):

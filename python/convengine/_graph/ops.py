@@ -68,6 +68,19 @@ _SPECS = [
     OpSpec("Pad", (1, 4), (1, 1), {"mode": "constant", "pads": None, "value": 0.0}),
     OpSpec("Softmax", (1, 1), (1, 1), {"axis": -1}),
     # -- normalisation and reductions (eval_nn.py, lower_nn.py)
+    OpSpec("LayerNormalization", (2, 3), (1, 3), {"axis": -1, "epsilon": 1e-5, "stash_type": 1}),
+    OpSpec("InstanceNormalization", (3, 3), (1, 1), {"epsilon": 1e-5}),
+    OpSpec("GroupNormalization", (3, 3), (1, 1),
+           {"epsilon": 1e-5, "num_groups": REQUIRED, "stash_type": 1}),
+    OpSpec("LpNormalization", (1, 1), (1, 1), {"axis": -1, "p": 2}),
+    OpSpec("LRN", (1, 1), (1, 1), {"alpha": 1e-4, "beta": 0.75, "bias": 1.0, "size": REQUIRED}),
+    OpSpec("MeanVarianceNormalization", (1, 1), (1, 1), {"axes": [0, 2, 3]}),
+    # axes: an attribute before opset 18 (ReduceSum: 13), an input from then on
+    *[OpSpec(n, (1, 2), (1, 1), {"axes": None, "keepdims": 1, "noop_with_empty_axes": 0})
+      for n in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
+                "ReduceProd", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")],
+    *[OpSpec(n, (1, 1), (1, 1), {"axis": 0, "keepdims": 1, "select_last_index": 0})
+      for n in ("ArgMax", "ArgMin")],
     OpSpec("Identity", (1, 1), (1, 1), {}),
     OpSpec("Dropout", (1, 3), (1, 2), {"seed": None, "ratio": 0.5}),
     OpSpec("Constant", (0, 0), (1, 1),

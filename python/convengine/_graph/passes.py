@@ -760,12 +760,15 @@ def eliminate_dead_nodes(model: Model) -> Model:
     return m
 
 
+from .passes_nn import NN_PASSES  # noqa: E402 (its passes use the helpers above)
+
 PASSES = collections.OrderedDict([
     ("fold_constants", fold_constants),
     ("eliminate_identity", eliminate_identity),
     ("fold_batchnorm", fold_batchnorm),
     ("detect_channel_shuffle", detect_channel_shuffle),
     ("fuse_squeeze_excite", fuse_squeeze_excite),
+    *NN_PASSES,
     ("fuse_residual", fuse_residual),
     ("fuse_activation", fuse_activation),
     ("eliminate_dead_nodes", eliminate_dead_nodes),

@@ -1150,6 +1150,10 @@ class PlannedModel:
         self.const_outputs = {j: v for j, v in ((j, p.vals.get(vi.name))
                                                 for j, vi in enumerate(p.g.outputs))
                               if isinstance(v, np.ndarray) and v.dtype != np.float32}
+        # int64 outputs computed at run time (ArgMax / ArgMin indices, held as exact float32)
+        ints = getattr(p, "int64_tensors", set())
+        self.int64_outputs = [j for j, vi in enumerate(p.g.outputs)
+                              if vi.name in ints and j not in self.const_outputs]
         steps = p.steps
         # liveness of arena roots
         roots = []

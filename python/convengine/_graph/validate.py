@@ -22,7 +22,8 @@ _KIND_BY_NAME = {
     "value": "tensor", "value_float": "float", "value_floats": "floats", "value_int": "int",
     "value_ints": "ints",
 }
-_KIND_BY_OP: dict[tuple[str, str], str] = {}
+_KIND_BY_OP: dict[tuple[str, str], str] = {("LRN", "size"): "int",
+                                             ("GroupNormalization", "num_groups"): "int"}
 
 _DESCRIBE = {"int": "an int", "float": "a number", "str": "a string", "ints": "a list of ints",
              "floats": "a list of numbers", "strs": "a list of strings",
