@@ -1,7 +1,8 @@
 // Conv output epilogue, 8 lanes: y = clamp(f(y + r)). One loop per activation kind so the
 // switch stays out of the loop; sigmoid-based kinds as in f32-vsigmoid-avx2.cpp, and
-// tanh(x) = 2 sigmoid(2x) - 1 (absolute error below 1e-7; relative error grows near 0).
-#include "native/elementwise/avx2-common.h"
+// tanh(x) = 2 sigmoid(2x) - 1 (absolute error below 1e-7; relative error grows near 0); gelu,
+// mish, softplus, the elu family, softsign and thresholded relu as in avx2-math.h.
+#include "native/elementwise/avx2-math.h"
 #include "native/elementwise/elementwise.h"
 
 namespace ce::native {
@@ -54,6 +55,20 @@ void f32_vepilogue__avx2(size_t n, float* y, const float* r, const EpilogueParam
       return run(n, y, r, p, [&](__m256 v) {
         return _mm256_blendv_ps(v, _mm256_mul_ps(v, valpha), v);
       });
+    case 7: return run(n, y, r, p, [](__m256 v) { return avx2::gelu(v); });
+    case 8: return run(n, y, r, p, [](__m256 v) { return avx2::gelu_tanh(v); });
+    case 9: return run(n, y, r, p, [](__m256 v) { return avx2::mish(v); });
+    case 10: return run(n, y, r, p, [](__m256 v) { return avx2::softplus(v); });
+    case 11:
+    case 12:
+    case 13: {
+      const float a = p->alpha, b = p->kind == 12 ? p->beta : 1.0f;
+      const __m256 va = _mm256_set1_ps(p->kind == 12 ? a * b : a), vb = _mm256_set1_ps(b),
+                   vg = _mm256_set1_ps(p->kind == 13 ? 1.0f / a : 1.0f);
+      return run(n, y, r, p, [&](__m256 v) { return avx2::elu(v, va, vb, vg); });
+    }
+    case 14: return run(n, y, r, p, [](__m256 v) { return avx2::softsign(v); });
+    case 15: return run(n, y, r, p, [&](__m256 v) { return avx2::threshold(v, valpha); });
     default: return run(n, y, r, p, [](__m256 v) { return v; });
   }
 }

@@ -1,6 +1,7 @@
 // Conv output epilogue: y = clamp(f(y + r)), the same formulas as f32-vepilogue-avx2.cpp.
 #include "native/elementwise/elementwise.h"
 #include "native/elementwise/scalar-common.h"
+#include "native/elementwise/scalar-math.h"
 
 namespace ce::native {
 
@@ -35,6 +36,17 @@ void f32_vepilogue__scalar(size_t n, float* y, const float* r, const EpiloguePar
     case 4: return run(n, y, r, p, [](float v) { return v * scalar::sigmoid(v); });
     case 5: return run(n, y, r, p, [](float v) { return 2.0f * scalar::sigmoid(v + v) - 1.0f; });
     case 6: return run(n, y, r, p, [&](float v) { return v < 0.0f ? v * alpha : v; });
+    case 7: return run(n, y, r, p, [](float v) { return scalar::gelu(v); });
+    case 8: return run(n, y, r, p, [](float v) { return scalar::gelu_tanh(v); });
+    case 9: return run(n, y, r, p, [](float v) { return scalar::mish(v); });
+    case 10: return run(n, y, r, p, [](float v) { return scalar::softplus(v); });
+    case 11: return run(n, y, r, p, [&](float v) { return scalar::elu(v, alpha, 1.0f, 1.0f); });
+    case 12:
+      return run(n, y, r, p, [&](float v) { return scalar::elu(v, alpha * beta, beta, 1.0f); });
+    case 13:
+      return run(n, y, r, p, [&](float v) { return scalar::elu(v, alpha, 1.0f, 1.0f / alpha); });
+    case 14: return run(n, y, r, p, [](float v) { return scalar::softsign(v); });
+    case 15: return run(n, y, r, p, [&](float v) { return scalar::threshold(v, alpha); });
     default: return run(n, y, r, p, [](float v) { return v; });
   }
 }

@@ -1,0 +1,11 @@
+// exp(x), every float (avx2-math.h).
+#include "native/elementwise/avx2-math.h"
+#include "native/elementwise/math.h"
+
+namespace ce::native {
+
+void f32_vexp__avx2(size_t n, const float* x, float* y, const MathParams*) {
+  avx2::map(n, x, y, [&](__m256 v) { return avx2::exp(v); });
+}
+
+}  // namespace ce::native
