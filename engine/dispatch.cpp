@@ -58,7 +58,7 @@ const MathKernels& math_kernels(Isa isa) {
    CE_K(vsoftplus, isa),  CE_K(velu, isa),   CE_K(vexp, isa),       CE_K(vlog, isa),                \
    CE_K(vsqrt, isa),      CE_K(vrecip, isa), CE_K(vabs, isa),       CE_K(vneg, isa),                \
    CE_K(vsoftsign, isa),  CE_K(vthreshold, isa), f32_vsin__scalar,  f32_vcos__scalar,               \
-   CE_K(vsqr, isa),       CE_K(vcube, isa),  CE_K(vpowhalf, isa),   CE_K(vrsqrt, isa),              \
+   CE_K(vsqr, isa),       CE_K(vcube, isa),  CE_K(vrsqrt, isa),                                     \
    f32_vpowc__scalar,     CE_K(vmin, isa),   CE_K(vminc, isa),      CE_K(vmax, isa),                \
    CE_K(vmaxc, isa),      CE_K(vadd, isa),   CE_K(vaddc, isa),      CE_K(vprelu, isa),              \
    CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa}

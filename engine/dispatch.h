@@ -70,7 +70,7 @@ const ElementwiseKernels& elementwise_kernels(Isa isa = active_isa());
 // one b for all), constant powers. Entries without a vector version are the portable kernels.
 struct MathKernels {
   native::VMathFn erf, gelu, gelu_tanh, mish, softplus, elu, exp, log, sqrt, recip, abs, neg,
-      softsign, threshold, sin, cos, sqr, cube, powhalf, rsqrt, powc;
+      softsign, threshold, sin, cos, sqr, cube, rsqrt, powc;
   native::VBinaryFn min, minc, max, maxc, add, addc, prelu, preluc, pow;
   const char* isa;
 };

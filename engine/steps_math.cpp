@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/dispatch.h"
 #include "engine/strided.h"
@@ -82,6 +83,18 @@ void copy_kernel(size_t n, const float* x, float* y, const MathParams*) {
 
 void ones_kernel(size_t n, const float*, float* y, const MathParams*) { std::fill(y, y + n, 1.0f); }
 
+// pow(x, e) for a constant e: the fast path's kernel and name, else C's pow (powc, e in alpha).
+// 0.5 and -0.5 are sqrt and 1 / sqrt, as torch's x ** 0.5 and x ** -0.5.
+std::pair<VMathFn, const char*> pow_kernel(float e, const MathKernels& k) {
+  const struct { float e; VMathFn fn; const char* name; } fast[] = {
+      {2.0f, k.sqr, "sqr"},      {3.0f, k.cube, "cube"},     {0.5f, k.sqrt, "sqrt"},
+      {-0.5f, k.rsqrt, "rsqrt"}, {-1.0f, k.recip, "recip"},  {1.0f, copy_kernel, "copy"},
+      {0.0f, ones_kernel, "ones"}};
+  for (const auto& f : fast)
+    if (e == f.e) return {f.fn, f.name};
+  return {k.powc, nullptr};
+}
+
 // ---------------------------------------------------------------------------------------------
 
 class MathUnaryStep final : public Step {
@@ -113,14 +126,9 @@ class MathUnaryStep final : public Step {
       if (alpha == 0.0f) throw std::invalid_argument("celu: alpha must not be 0");
       fn_ = k.elu, params_ = {alpha, 1.0f, 1.0f / alpha};
     } else if (kind == "pow") {
-      const struct { float e; VMathFn fn; const char* name; } fast[] = {
-          {2.0f, k.sqr, "sqr"},         {3.0f, k.cube, "cube"},  {0.5f, k.powhalf, "powhalf"},
-          {-0.5f, k.rsqrt, "rsqrt"},    {-1.0f, k.recip, "recip"}, {1.0f, copy_kernel, "copy"},
-          {0.0f, ones_kernel, "ones"}};
-      fn_ = k.powc;
-      algorithm = "f32-vpowc-scalar";
-      for (const auto& f : fast)
-        if (alpha == f.e) fn_ = f.fn, algorithm = std::string("f32-v") + f.name + "-" + k.isa;
+      const auto [fn, name] = pow_kernel(alpha, k);
+      fn_ = fn;
+      algorithm = name ? std::string("f32-v") + name + "-" + k.isa : "f32-vpowc-scalar";
     } else {
       throw std::invalid_argument("unknown element-wise math op '" + kind + "'");
     }
@@ -182,9 +190,10 @@ void binary_rows(const Iter<3>& it, float* const (&base)[3], ThreadPool& pool, V
   });
 }
 
+// a ^ b[0]: a run-time scalar exponent takes the constant's kernels.
 void pow_c(size_t n, const float* a, const float* b, float* y, const MathParams*) {
   const MathParams e{b[0], 0.0f, 0.0f};
-  native::f32_vpowc__scalar(n, a, y, &e);
+  pow_kernel(b[0], math_kernels()).first(n, a, y, &e);
 }
 
 class MathBinaryStep final : public Step {

@@ -41,11 +41,12 @@ CE_MATH_KERNEL(vabs)
 CE_MATH_KERNEL(vneg)
 CE_MATH_KERNEL(vsoftsign)   // x / (1 + |x|)
 CE_MATH_KERNEL(vthreshold)  // x > alpha ? x : 0, NaN stays NaN (ThresholdedRelu)
-// pow(x, c) for the constant exponents with fast paths (C pow semantics at 0, inf, NaN):
+// pow(x, c) for the constant exponents with fast paths: c = 2 and 3 as C's pow; c = -0.5 is
+// 1 / sqrt(x) (c = 0.5 is vsqrt), as torch's x ** 0.5 and x ** -0.5 (-0 and -inf give -0,
+// NaN and -inf, NaN where C's pow gives +0, +inf and +inf, +0).
 CE_MATH_KERNEL(vsqr)        // c = 2
 CE_MATH_KERNEL(vcube)       // c = 3
-CE_MATH_KERNEL(vpowhalf)    // c = 0.5: sqrt(x), but pow(-0, .5) = +0 and pow(-inf, .5) = +inf
-CE_MATH_KERNEL(vrsqrt)      // c = -0.5: 1 / sqrt(x) with the same two exceptions
+CE_MATH_KERNEL(vrsqrt)      // c = -0.5
 #undef CE_MATH_KERNEL
 
 // Portable only (no AVX2 version): sin, cos, and pow(x, alpha) for any other constant alpha.

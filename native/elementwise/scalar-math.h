@@ -49,8 +49,6 @@ inline float softsign(float x) { return x / (1.0f + std::fabs(x)); }
 
 inline float threshold(float x, float alpha) { return x > alpha || x != x ? x : 0.0f; }
 
-inline float powhalf(float x) { return x == -INFINITY ? INFINITY : std::sqrt(x) + 0.0f; }
-
 // NaN if either is NaN.
 inline float min(float a, float b) { return a != a ? a : (b != b ? b : (b < a ? b : a)); }
 inline float max(float a, float b) { return a != a ? a : (b != b ? b : (b > a ? b : a)); }

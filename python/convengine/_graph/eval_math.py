@@ -7,7 +7,9 @@ Integer inputs keep their dtype where ONNX allows them (Abs, Neg, PRelu, Pow, Mi
 these ops also fold shape and weight arithmetic, with numpy's integer rules (wrap-around).
 Ops that ONNX defines on floats only refuse other dtypes. Special values: NaN propagates
 (ThresholdedRelu included, where ONNX's formula and onnxruntime give 0 for NaN, as torch's
-threshold does); Min and Max give NaN when any input is NaN; Pow follows C's pow.
+threshold does); Min and Max give NaN when any input is NaN; Pow follows C's pow except that a
+single exponent 0.5 or -0.5 is sqrt / 1 / sqrt (torch's x ** 0.5, numpy's; -0 and -inf give
+-0, NaN and -inf, NaN, where C's pow and onnxruntime give +0, +inf and +inf, +0).
 """
 from __future__ import annotations
 
@@ -178,7 +180,12 @@ def _pow(a, b):
         raise _Err(f"Pow needs numeric inputs, got {a.dtype} and {b.dtype}")
     with np.errstate(all="ignore"):
         if a.dtype.kind == "f":
-            return np.power(a.astype(np.float64), b.astype(np.float64)).astype(a.dtype)
+            a64 = a.astype(np.float64)
+            if b.size == 1 and float(b.reshape(-1)[0]) in (0.5, -0.5):
+                # sqrt at -0 and -inf (torch's x ** 0.5, numpy), where C's pow gives +0, +inf
+                r = np.sqrt(a64) if float(b.reshape(-1)[0]) == 0.5 else 1 / np.sqrt(a64)
+                return np.broadcast_to(r, np.broadcast_shapes(a.shape, b.shape)).astype(a.dtype)
+            return np.power(a64, b.astype(np.float64)).astype(a.dtype)
         if b.dtype.kind == "f":  # integer base, float exponent: C pow, truncated
             r = np.power(a.astype(np.float64), b.astype(np.float64))
             if not np.all(np.isfinite(r)):
