@@ -460,11 +460,24 @@ def _match_mish(p, softplus):
     return x, [softplus, t, m], m.outputs[0]
 
 
+def _match_softsign(p, ab):
+    """x / (1 + |x|) from its Abs node (torch's export of Softsign)."""
+    x = ab.inputs[0]
+    one = p.one_plus(ab.outputs[0], x)
+    if one is None:
+        return None
+    d = p.consumer(one[1], "Div")
+    if d is None or d.inputs != [x, one[1]]:
+        return None
+    return x, [ab, one[0], d], d.outputs[0]
+
+
 @_needs_info(True)
 def _detect_activations(m, idx, info):
     """GELU (x / 2 (1 + erf(x / sqrt 2)), the Div by sqrt 2 or Mul by 1 / sqrt 2, the product
     with x and 0.5 in any order), tanh-approximate GELU (torch's export: x * x * x or
-    Pow(x, 3)) and Mish (x * tanh(softplus(x))) in primitive ops become Gelu / Mish nodes."""
+    Pow(x, 3)), Mish (x * tanh(softplus(x))) and Softsign (x / (1 + |x|)) in primitive ops
+    become Gelu / Mish / Softsign nodes."""
     g = m.graph
     p = _Pattern(g, idx, info)
     for n in g.nodes:
@@ -476,6 +489,8 @@ def _detect_activations(m, idx, info):
             found, op, attrs = _match_gelu_tanh(p, n), "Gelu", {"approximate": "tanh"}
         elif n.op_type == "Softplus":
             found, op, attrs = _match_mish(p, n), "Mish", {}
+        elif n.op_type == "Abs":
+            found, op, attrs = _match_softsign(p, n), "Softsign", {}
         else:
             continue
         if found is None:
