@@ -59,7 +59,7 @@ class Epilogue {
   // rows x cols tile at y (row stride y_stride floats); r (row stride r_stride) may be null.
   void apply(float* y, size_t rows, size_t cols, size_t y_stride, const float* r,
              size_t r_stride) const {
-    for (size_t i = 0; i < rows; ++i) fn_(cols, y + i * y_stride, r ? r + i * r_stride : nullptr, &params_);
+    fn_(rows, cols, y, y_stride, r, r_stride, &params_);
   }
 
  private:
