@@ -79,7 +79,7 @@ inline __m256 expm1_nonpositive(__m256 z) {
   vt = _mm256_fmadd_ps(vn, splat(-0x1.7F7D1Cp-20f), vt);
   const __m256 vs = _mm256_castsi256_ps(
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(vn), _mm256_set1_epi32(127)), 23));
-  __m256 vq = _mm256_fmadd_ps(splat(0x1.6bebeap-10f), vt, splat(0x1.122768p-7f));
+  __m256 vq = _mm256_fmadd_ps(splat(0x1.6bec06p-10f), vt, splat(0x1.122768p-7f));
   vq = _mm256_fmadd_ps(vq, vt, splat(0x1.555674p-5f));
   vq = _mm256_fmadd_ps(vq, vt, splat(0x1.5554b0p-3f));
   vq = _mm256_fmadd_ps(vq, vt, splat(0x1.fffffep-2f));

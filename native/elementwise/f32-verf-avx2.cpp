@@ -1,4 +1,6 @@
-// erf(x): a rational x P(x^2) / Q(x^2) (avx2-math.h).
+// erf(x): a rational x P(x^2) / Q(x^2) (avx2-math.h). Max relative error 2.5e-7 (at
+// x = 0.0556), measured against float64 over every 1024th float32 with |x| in [2^-126, 4]
+// (tools/measure_math_accuracy.py, Zen 4); +-1 from |x| = 3.92 on; NaN propagates.
 #include "native/elementwise/avx2-math.h"
 #include "native/elementwise/math.h"
 

