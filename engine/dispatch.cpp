@@ -50,6 +50,25 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
+const MathKernels& math_kernels(Isa isa) {
+  using namespace native;
+#define CE_K(name, isa) f32_##name##__##isa
+#define CE_MATH(isa)                                                                             \
+  {CE_K(verf, isa),       CE_K(vgelu, isa),  CE_K(vgelu_tanh, isa), CE_K(vmish, isa),               \
+   CE_K(vsoftplus, isa),  CE_K(velu, isa),   CE_K(vexp, isa),       CE_K(vlog, isa),                \
+   CE_K(vsqrt, isa),      CE_K(vrecip, isa), CE_K(vabs, isa),       CE_K(vneg, isa),                \
+   CE_K(vsoftsign, isa),  CE_K(vthreshold, isa), f32_vsin__scalar,  f32_vcos__scalar,               \
+   CE_K(vsqr, isa),       CE_K(vcube, isa),  CE_K(vrsqrt, isa),                                     \
+   f32_vpowc__scalar,     CE_K(vmin, isa),   CE_K(vminc, isa),      CE_K(vmax, isa),                \
+   CE_K(vmaxc, isa),      CE_K(vadd, isa),   CE_K(vaddc, isa),      CE_K(vprelu, isa),              \
+   CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa}
+  static const MathKernels avx2 CE_MATH(avx2);
+  static const MathKernels scalar CE_MATH(scalar);
+#undef CE_MATH
+#undef CE_K
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
 native::ZipFn zip_kernel(size_t groups, Isa isa) {
   if (isa == Isa::kAvx2 && groups == 2) return native::x32_zip_x2__avx2;
   if (isa == Isa::kAvx2 && groups == 4) return native::x32_zip_x4__avx2;

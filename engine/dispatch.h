@@ -8,6 +8,7 @@
 #include "native/gemm/igemm.h"
 #include "native/layout/transpose.h"
 #include "native/elementwise/elementwise.h"
+#include "native/elementwise/math.h"
 #include "native/pool/pool.h"
 #include "native/resize/resize.h"
 #include "native/local/local.h"
@@ -66,6 +67,17 @@ struct ElementwiseKernels {
 };
 
 const ElementwiseKernels& elementwise_kernels(Isa isa = active_isa());
+
+// Element-wise math (engine/steps_math): unary functions, binary functions (vector b and "c":
+// one b for all), constant powers. Entries without a vector version are the portable kernels.
+struct MathKernels {
+  native::VMathFn erf, gelu, gelu_tanh, mish, softplus, elu, exp, log, sqrt, recip, abs, neg,
+      softsign, threshold, sin, cos, sqr, cube, rsqrt, powc;
+  native::VBinaryFn min, minc, max, maxc, add, addc, prelu, preluc, pow;
+  const char* isa;
+};
+
+const MathKernels& math_kernels(Isa isa = active_isa());
 
 // Channel shuffle of one pixel into `groups` groups: a specialised zip when there is one.
 native::ZipFn zip_kernel(size_t groups, Isa isa = active_isa());

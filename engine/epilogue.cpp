@@ -7,15 +7,18 @@
 namespace ce {
 
 namespace {
-constexpr const char* kNames[] = {"none", "hardswish", "hardsigmoid", "sigmoid",
-                                  "silu", "tanh",      "leaky_relu"};
+constexpr const char* kNames[kNumActKinds] = {
+    "none",      "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh",     "leaky_relu",
+    "gelu",      "gelu_tanh", "mish",        "softplus", "elu", "selu",     "celu",
+    "softsign",  "thresholded_relu"};
 }
 
 ActKind parse_act_kind(const std::string& name) {
-  for (int i = 0; i < 7; ++i)
+  for (int i = 0; i < kNumActKinds; ++i)
     if (name == kNames[i]) return static_cast<ActKind>(i);
-  throw std::invalid_argument("unknown activation '" + name +
-                              "' (none, hardswish, hardsigmoid, sigmoid, silu, tanh, leaky_relu)");
+  std::string all;
+  for (const char* n : kNames) all += std::string(all.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown activation '" + name + "' (" + all + ")");
 }
 
 const char* act_kind_name(ActKind kind) { return kNames[static_cast<int>(kind)]; }
@@ -27,7 +30,9 @@ Epilogue::Epilogue(const Activation& act, Isa isa)
       params_{static_cast<int>(act.kind), act.alpha, act.beta, act.min, act.max},
       fn_(epilogue_kernel(isa)) {
   if (!(act.min <= act.max)) throw std::invalid_argument("activation clamp: min must be <= max");
-  if (static_cast<int>(act.kind) < 0 || static_cast<int>(act.kind) > 6)
+  if (act.kind == ActKind::kCelu && !(act.alpha != 0.0f))
+    throw std::invalid_argument("celu: alpha must not be 0");
+  if (static_cast<int>(act.kind) < 0 || static_cast<int>(act.kind) >= kNumActKinds)
     throw std::invalid_argument("unknown activation kind");
 }
 

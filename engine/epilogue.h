@@ -21,9 +21,20 @@ enum class ActKind : int {
   kSilu = 4,         // x * sigmoid(x)
   kTanh = 5,
   kLeakyRelu = 6,    // x < 0 ? alpha * x : x
+  kGelu = 7,         // x * Phi(x) (erf form)
+  kGeluTanh = 8,     // x / 2 * (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+  kMish = 9,         // x * tanh(softplus(x))
+  kSoftplus = 10,    // log(1 + exp(x))
+  kElu = 11,         // x > 0 ? x : alpha * (exp(x) - 1)
+  kSelu = 12,        // beta * (x > 0 ? x : alpha * (exp(x) - 1))  (beta: ONNX's gamma)
+  kCelu = 13,        // x > 0 ? x : alpha * (exp(x / alpha) - 1)
+  kSoftsign = 14,    // x / (1 + |x|)
+  kThresholdedRelu = 15,  // x > alpha ? x : 0
 };
+constexpr int kNumActKinds = 16;
 
-// "none", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh", "leaky_relu".
+// "none", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh", "leaky_relu", "gelu",
+// "gelu_tanh", "mish", "softplus", "elu", "selu", "celu", "softsign", "thresholded_relu".
 ActKind parse_act_kind(const std::string& name);
 const char* act_kind_name(ActKind kind);
 
@@ -48,7 +59,7 @@ class Epilogue {
   // rows x cols tile at y (row stride y_stride floats); r (row stride r_stride) may be null.
   void apply(float* y, size_t rows, size_t cols, size_t y_stride, const float* r,
              size_t r_stride) const {
-    for (size_t i = 0; i < rows; ++i) fn_(cols, y + i * y_stride, r ? r + i * r_stride : nullptr, &params_);
+    fn_(rows, cols, y, y_stride, r, r_stride, &params_);
   }
 
  private:

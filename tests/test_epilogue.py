@@ -83,4 +83,4 @@ def test_epilogue_residual_shape_is_checked(rng):
 def test_epilogue_unknown_activation(rng):
     w = randn(rng, 4, 3, 3, 3)
     with pytest.raises(ValueError, match="unknown activation"):
-        prepare_conv(2, (1, 3, 5, 5), w, None, 1, 1, activation="gelu")
+        prepare_conv(2, (1, 3, 5, 5), w, None, 1, 1, activation="erf")

@@ -51,11 +51,17 @@ void f32_vscaleshift_cw__avx2(size_t planes, size_t pixels, const float* x, cons
 void f32_vscaleshift_cw__scalar(size_t planes, size_t pixels, const float* x, const float* scale,
                                 const float* shift, float* y, const ClampParams* params);
 
-// y[i] = clamp(f(y[i] + r[i])) for i < n, in place; r may be null. See EpilogueParams.
-using VEpilogueFn = void (*)(size_t n, float* y, const float* r, const EpilogueParams* params);
+// y[i][j] = clamp(f(y[i][j] + r[i][j])) for a rows x cols tile, in place (row strides in
+// floats); r may be null. See EpilogueParams. One call per tile: the activation's constants
+// are set up once, not per row (a 6 x 16 GEMM tile of gelu spent as long on that as on the
+// arithmetic).
+using VEpilogueFn = void (*)(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
+                             size_t r_stride, const EpilogueParams* params);
 
-void f32_vepilogue__avx2(size_t n, float* y, const float* r, const EpilogueParams* params);
-void f32_vepilogue__scalar(size_t n, float* y, const float* r, const EpilogueParams* params);
+void f32_vepilogue__avx2(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
+                         size_t r_stride, const EpilogueParams* params);
+void f32_vepilogue__scalar(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
+                           size_t r_stride, const EpilogueParams* params);
 
 using ZipFn = void (*)(size_t n, size_t m, const float* x, float* y);
 

@@ -275,7 +275,7 @@ def _unsupported(graph, rewritten) -> list[str]:
     return bad
 
 
-_LEGACY_BROADCAST = {"Add", "Sub", "Mul", "Div", "Gemm"}
+_LEGACY_BROADCAST = {"Add", "Sub", "Mul", "Div", "Gemm", "Pow"}
 
 
 def _legacy_broadcast(node: Node, inits: dict, ranks, where: str) -> None:
@@ -304,10 +304,24 @@ def _legacy_broadcast(node: Node, inits: dict, ranks, where: str) -> None:
     inits[b] = inits[b].reshape(inits[b].shape + (1,) * trailing)
 
 
+def _legacy_prelu(node: Node, inits: dict, fresh, ranks) -> None:
+    """PRelu before opset 7: a slope of shape (C,) applies per channel (axis 1); today's
+    unidirectional broadcasting needs it as (C, 1, ...)."""
+    s = inits.get(node.inputs[1]) if len(node.inputs) > 1 else None
+    rank = ranks().get(node.inputs[0])
+    if s is None or s.ndim != 1 or s.size == 1 or rank is None or rank < 3:
+        return
+    name = fresh(f"{node.name}_slope")
+    inits[name] = s.reshape((s.size,) + (1,) * (rank - 2))
+    node.inputs = [node.inputs[0], name]
+
+
 def _upgrade_old_forms(node: Node, opset: int, inits: dict, fresh, ranks, where) -> None:
     """Attribute forms of old opsets that the op table (opset 17+) carries as inputs."""
     if opset < 7 and node.op_type in _LEGACY_BROADCAST:
         _legacy_broadcast(node, inits, ranks, where)
+    if opset < 7 and node.op_type == "PRelu":
+        _legacy_prelu(node, inits, fresh, ranks)
     if node.op_type == "Slice" and "starts" in node.attrs:
         names = []
         for key in ("starts", "ends", "axes"):

@@ -69,6 +69,22 @@ def _act(torch, y, kind, alpha, beta, lo, hi):
         y = torch.tanh(y)
     elif kind == "leaky_relu":
         y = F.leaky_relu(y, alpha)
+    elif kind in ("gelu", "gelu_tanh"):
+        y = F.gelu(y, approximate="none" if kind == "gelu" else "tanh")
+    elif kind == "mish":
+        y = F.mish(y)
+    elif kind == "softplus":
+        y = F.softplus(y)
+    elif kind == "softsign":
+        y = F.softsign(y)
+    elif kind == "elu":
+        y = F.elu(y, alpha)
+    elif kind == "selu":
+        y = beta * torch.where(y > 0, y, alpha * torch.expm1(y))
+    elif kind == "celu":
+        y = F.celu(y, alpha)
+    elif kind == "thresholded_relu":
+        y = torch.where((y > alpha) | torch.isnan(y), y, torch.zeros_like(y))
     if lo > -math.inf or hi < math.inf:
         if lo == 0 and hi == math.inf:
             y = F.relu(y)
@@ -139,6 +155,8 @@ def _run(torch, node, a, opset):
         return [torch.sigmoid(x)]
     if op == "Tanh":
         return [torch.tanh(x)]
+    if op in _MATH:
+        return [_MATH[op](torch, node, a)]
     if op in ("Add", "Sub", "Mul", "Div"):
         f = {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div}[op]
         return [f(a[0], a[1])]
@@ -267,3 +285,62 @@ def _run(torch, node, a, opset):
             y = y + a[2]
         return [y]
     raise ModelError(f"to_torch: op {op} (node {node.name}) has no torch equivalent here")
+
+
+def _variadic(fn):
+    def run(torch, node, a):
+        xs = [t for t in a if t is not None]
+        y = xs[0]
+        for t in xs[1:]:
+            y = fn(torch, y, t)
+        return y
+    return run
+
+
+def _act_node(kind, *params):
+    return lambda torch, node, a: _act(torch, a[0], kind, *[float(attr(node, p)) for p in params],
+                                       *[0.0] * (2 - len(params)), -math.inf, math.inf)
+
+
+def _pow(torch, node, a):
+    base, e = a[0], a[1]
+    if not torch.is_floating_point(e):
+        e = e.to(base.dtype)
+    return torch.pow(base, e)
+
+
+def _log_softmax(torch, node, a):
+    x = a[0]
+    axis = int(attr(node, "axis"))
+    return torch.log_softmax(x, axis)
+
+
+# The element-wise math ops: name -> fn(torch, node, args) -> tensor
+_MATH = {
+    "Erf": lambda torch, node, a: torch.erf(a[0]),
+    "Gelu": lambda torch, node, a: torch.nn.functional.gelu(
+        a[0], approximate="tanh" if attr(node, "approximate") == "tanh" else "none"),
+    "Mish": _act_node("mish"),
+    "Softplus": _act_node("softplus"),
+    "Softsign": _act_node("softsign"),
+    "Elu": _act_node("elu", "alpha"),
+    "Celu": _act_node("celu", "alpha"),
+    "Selu": _act_node("selu", "alpha", "gamma"),
+    "ThresholdedRelu": _act_node("thresholded_relu", "alpha"),
+    "Exp": lambda torch, node, a: torch.exp(a[0]),
+    "Log": lambda torch, node, a: torch.log(a[0]),
+    "Sqrt": lambda torch, node, a: torch.sqrt(a[0]),
+    "Abs": lambda torch, node, a: torch.abs(a[0]),
+    "Neg": lambda torch, node, a: torch.neg(a[0]),
+    "Reciprocal": lambda torch, node, a: torch.reciprocal(a[0]),
+    "Sin": lambda torch, node, a: torch.sin(a[0]),
+    "Cos": lambda torch, node, a: torch.cos(a[0]),
+    "PRelu": lambda torch, node, a: torch.where(a[0] < 0, a[0] * a[1], a[0]),
+    "Pow": _pow,
+    "Min": _variadic(lambda torch, x, y: torch.minimum(x, y)),
+    "Max": _variadic(lambda torch, x, y: torch.maximum(x, y)),
+    "Sum": _variadic(lambda torch, x, y: x + y),
+    "Mean": lambda torch, node, a: _variadic(lambda torch, x, y: x + y)(torch, node, a) / len(
+        [t for t in a if t is not None]),
+    "LogSoftmax": _log_softmax,
+}

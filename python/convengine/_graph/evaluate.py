@@ -272,6 +272,8 @@ def _hardsigmoid(x, alpha, beta):
 
 ACTIVATIONS = ("none", "relu", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh",
                "leaky_relu")
+# More epilogue activations, registered by the op-family modules: name -> fn(x, alpha, beta).
+EXTRA_ACTIVATIONS: dict = {}
 
 
 def apply_activation(x, activation, alpha=0.0, beta=0.0, clip_min=-math.inf, clip_max=math.inf):
@@ -292,8 +294,11 @@ def apply_activation(x, activation, alpha=0.0, beta=0.0, clip_min=-math.inf, cli
         y = np.tanh(x)
     elif activation == "leaky_relu":
         y = np.where(x < 0, x * x.dtype.type(alpha), x)
+    elif activation in EXTRA_ACTIVATIONS:
+        y = EXTRA_ACTIVATIONS[activation](x, alpha, beta)
     else:
-        raise _Err(f"unknown activation {activation!r} (one of {', '.join(ACTIVATIONS)})")
+        names = ", ".join(ACTIVATIONS + tuple(EXTRA_ACTIVATIONS))
+        raise _Err(f"unknown activation {activation!r} (one of {names})")
     if clip_min > -math.inf:
         y = np.maximum(y, y.dtype.type(clip_min))
     if clip_max < math.inf:

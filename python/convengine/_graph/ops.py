@@ -41,6 +41,19 @@ _SPECS = [
     OpSpec("Sigmoid", (1, 1), (1, 1), {}),
     OpSpec("Tanh", (1, 1), (1, 1), {}),
     # -- element-wise math, activations, comparisons (eval_math.py, lower_math.py)
+    *[OpSpec(n, (1, 1), (1, 1), {}) for n in (
+        "Erf", "Mish", "Softplus", "Softsign", "Exp", "Log", "Sqrt", "Abs", "Neg", "Reciprocal",
+        "Sin", "Cos")],
+    OpSpec("Gelu", (1, 1), (1, 1), {"approximate": "none"}),
+    OpSpec("Elu", (1, 1), (1, 1), {"alpha": 1.0}),
+    OpSpec("Celu", (1, 1), (1, 1), {"alpha": 1.0}),
+    OpSpec("Selu", (1, 1), (1, 1), {"alpha": 1.67326319217681884765625,
+                                    "gamma": 1.05070102214813232421875}),
+    OpSpec("ThresholdedRelu", (1, 1), (1, 1), {"alpha": 1.0}),
+    OpSpec("PRelu", (2, 2), (1, 1), {}),
+    OpSpec("Pow", (2, 2), (1, 1), {}),
+    *[OpSpec(n, (1, 1 << 16), (1, 1), {}) for n in ("Min", "Max", "Sum", "Mean")],
+    OpSpec("LogSoftmax", (1, 1), (1, 1), {"axis": -1}),
     OpSpec("Mul", (2, 2), (1, 1), {}),
     OpSpec("Add", (2, 2), (1, 1), {}),
     OpSpec("Sub", (2, 2), (1, 1), {}),
@@ -98,8 +111,10 @@ _SPECS = [
     OpSpec("ChannelShuffle", (1, 1), (1, 1), {"group": REQUIRED}, CUSTOM_DOMAIN),
     # Produced by the optimisation passes (and valid in files):
     # FusedConv(X, W, B?, R?) = clamp(f(Conv(X, W, B) + R)), f = `activation` ('none',
-    # 'hardswish', 'hardsigmoid' (alpha, beta), 'sigmoid', 'silu', 'tanh', 'leaky_relu' (alpha)),
-    # clamp to [clip_min, clip_max] (Relu: [0, inf]).
+    # 'hardswish', 'hardsigmoid' (alpha, beta), 'sigmoid', 'silu', 'tanh', 'leaky_relu' (alpha),
+    # 'gelu', 'gelu_tanh', 'mish', 'softplus', 'elu' (alpha), 'selu' (alpha, beta = gamma),
+    # 'celu' (alpha), 'softsign', 'thresholded_relu' (alpha)), clamp to [clip_min, clip_max]
+    # (Relu: [0, inf]).
     OpSpec("FusedConv", (2, 4), (1, 1),
            {**_CONV, "activation": "none", "alpha": 0.0, "beta": 0.0,
             "clip_min": float("-inf"), "clip_max": float("inf")}, CUSTOM_DOMAIN),

@@ -1197,7 +1197,9 @@ class PlannedModel:
             self.plan.add_constant(a)
         self.rows = []
         for st in steps:
-            args = [a.ref() if isinstance(a, T) else a for a in st.args]
+            args = [a.ref() if isinstance(a, T) else
+                    [v.ref() for v in a] if isinstance(a, list) and a and isinstance(a[0], T)
+                    else a for a in st.args]
             try:
                 algo = getattr(self.plan, st.method)(st.name, *args)
             except ValueError as e:

@@ -30,7 +30,9 @@ _DESCRIBE = {"int": "an int", "float": "a number", "str": "a string", "ints": "a
              "tensor": "a tensor (numpy array)"}
 
 AUTO_PAD = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
-ACTIVATIONS = ("none", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh", "leaky_relu")
+ACTIVATIONS = ("none", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh", "leaky_relu",
+               "gelu", "gelu_tanh", "mish", "softplus", "elu", "selu", "celu", "softsign",
+               "thresholded_relu")
 _ENUMS = {
     ("Resize", "mode"): ("nearest", "linear", "cubic"),
     ("Resize", "coordinate_transformation_mode"): (

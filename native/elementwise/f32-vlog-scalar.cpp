@@ -1,0 +1,16 @@
+// log(x) in double, rounded once; denormal inputs exact (scalar-math.h).
+#include "native/elementwise/math.h"
+#include "native/elementwise/scalar-math.h"
+
+#include <cmath>
+
+namespace ce::native {
+
+void f32_vlog__scalar(size_t n, const float* x, float* y, const MathParams*) {
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = scalar::log(v);
+  }
+}
+
+}  // namespace ce::native

@@ -1,0 +1,18 @@
+// min(a, b), NaN when either is NaN (portable).
+#include "native/elementwise/math.h"
+#include "native/elementwise/scalar-math.h"
+
+#include <cmath>
+
+namespace ce::native {
+
+void f32_vmin__scalar(size_t n, const float* a, const float* b, float* y, const MathParams*) {
+  for (size_t i = 0; i < n; ++i) y[i] = scalar::min(a[i], b[i]);
+}
+
+void f32_vminc__scalar(size_t n, const float* a, const float* b, float* y, const MathParams*) {
+  const float bv = b[0];
+  for (size_t i = 0; i < n; ++i) y[i] = scalar::min(a[i], bv);
+}
+
+}  // namespace ce::native

@@ -1,0 +1,16 @@
+// softplus(x) = max(x, 0) + log1p(exp(-|x|)) in double, rounded once (scalar-math.h).
+#include "native/elementwise/math.h"
+#include "native/elementwise/scalar-math.h"
+
+#include <cmath>
+
+namespace ce::native {
+
+void f32_vsoftplus__scalar(size_t n, const float* x, float* y, const MathParams*) {
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = scalar::softplus(v);
+  }
+}
+
+}  // namespace ce::native
