@@ -584,7 +584,7 @@ def test_optimize_disabled_and_errors(rng):
         optimize(model, disabled=["fold_bn"])
     with pytest.raises(TypeError):
         optimize("model.json")
-    assert list(PASSES) == ["fold_constants", "eliminate_identity", "fold_batchnorm",
+    assert list(PASSES) == ["fold_constants", "eliminate_identity", "fuse_pad", "fold_batchnorm",
                             "detect_channel_shuffle", "fuse_squeeze_excite", "fuse_residual",
                             "fuse_activation", "eliminate_dead_nodes"]
 
