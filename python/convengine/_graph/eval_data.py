@@ -10,10 +10,19 @@ import math
 import numpy as np
 
 from .._functional._checks import MAX_ELEMENTS
-from . import evaluate
+from . import evaluate, validate
 from .evaluate import _a, _axis, _Err, _in, _need, _op, cast_dtype
 
 evaluate._SAME.update({"Floor", "Ceil", "Round", "Sign", "Not", "CumSum"})
+GRID_MODES = {"bilinear": "linear", "linear": "linear", "nearest": "nearest",
+              "bicubic": "cubic", "cubic": "cubic"}
+GRID_PADDING = ("zeros", "border", "reflection")
+validate._KIND_BY_OP.update({("DepthToSpace", "blocksize"): "int",
+                             ("SpaceToDepth", "blocksize"): "int", ("EyeLike", "dtype"): "int"})
+validate._ENUMS.update({("GridSample", "mode"): tuple(GRID_MODES),
+                        ("GridSample", "padding_mode"): GRID_PADDING,
+                        ("DepthToSpace", "mode"): ("DCR", "CRD")})
+validate._FLAGS.update({"align_corners", "exclusive", "reverse", "fmod"})
 
 
 def _same_dtype(*xs):
@@ -226,11 +235,6 @@ def _e_space_to_depth(node, ins, opset):
 
 # ---------------------------------------------------------------------------------------------
 # GridSample
-
-GRID_MODES = {"bilinear": "linear", "linear": "linear", "nearest": "nearest",
-              "bicubic": "cubic", "cubic": "cubic"}
-GRID_PADDING = ("zeros", "border", "reflection")
-
 
 def grid_sample_params(node, x_shape, grid_shape):
     """(mode in linear/nearest/cubic, padding_mode, align_corners, output shape) of a
