@@ -291,39 +291,40 @@ def _gs_axis(g, size, mode, pad, align):
     or 0 and size - 1 with align_corners). The ONNX reference implementation clamps or reflects
     the coordinate itself first, which gives other values for cubic near the border; torch
     reflects nearest coordinates before rounding them, which moves exact ties. A NaN
-    coordinate gives a NaN output (and so does an infinite one with reflection)."""
+    coordinate gives a NaN output, and so does an infinite one with reflection (an infinite
+    one reads zeros with zeros padding, the edge with border)."""
     f = np.float32
     g = g.astype(np.float32)
     with np.errstate(invalid="ignore", over="ignore"):
         x = ((g + f(1)) / f(2) * f(size - 1) if align else
              ((g + f(1)) * f(size) - f(1)) / f(2)).astype(np.float64)
-    x0, bad = x, ~np.isfinite(x)
-    x = np.where(bad, 0.0, x)
+    nan = np.isnan(x) | (np.isinf(x) if pad == "reflection" else False)
+    if pad != "reflection":
+        # past 4 pixels outside every tap reads zeros (or the edge): clamping changes nothing
+        # and keeps infinite and huge coordinates in range
+        x = np.clip(x, -4.0, size + 3.0)
+    x = np.where(nan, 0.0, x)
     if mode == "nearest":
-        idx = np.rint(x).astype(np.int64)[..., None]
-        w = np.ones(idx.shape)
+        taps = np.rint(x)[..., None]
+        w = np.ones(taps.shape)
     else:
         fl = np.floor(x)
         t = x - fl
         if mode == "linear":
-            idx = fl.astype(np.int64)[..., None] + np.arange(2)
+            taps = fl[..., None] + np.arange(2)
             w = np.stack([1 - t, t], axis=-1)
         else:
-            idx = fl.astype(np.int64)[..., None] + np.arange(-1, 3)
+            taps = fl[..., None] + np.arange(-1, 3)
             w = _cubic_weights(t)
-    # +-inf: outside (zeros), the nearer edge (border), undefined (reflection: NaN, as NaN)
-    nan = np.isnan(x0) | (np.isinf(x0) if pad == "reflection" else False)
     w = np.where(nan[..., None], np.nan, w)
-    valid = np.ones(idx.shape, bool)
+    valid = np.ones(taps.shape, bool)
     if pad == "zeros":
-        valid = (idx >= 0) & (idx < size) & ~bad[..., None]
-    elif pad == "border":
-        edge = np.where(x0 > 0, size - 1, 0)[..., None]
-        idx = np.clip(np.where(bad[..., None], edge, idx), 0, size - 1)
-    else:
+        valid = (taps >= 0) & (taps < size)
+    elif pad == "reflection":
         lo, hi = (0.0, size - 1.0) if align else (-0.5, size - 0.5)
-        idx = _reflect(idx.astype(np.float64), lo, hi).astype(np.int64)
-    return np.clip(idx, 0, size - 1), w, valid
+        taps = np.trunc(_reflect(taps, lo, hi))
+    idx = np.clip(taps, 0, size - 1).astype(np.int64)
+    return idx, w, valid
 
 
 @_op("GridSample")

@@ -10,7 +10,8 @@ it with the numpy reference); these are the forms with a run-time tensor.
 - EyeLike and Size read only their input's shape: they are constants at plan time.
 - Comparisons and logical ops on run-time tensors give masks of 0.0 / 1.0 (runtime tensors are
   float32), accepted only where every reader is a Where condition, possibly through Not / And /
-  Or / Xor; anything else that would read a run-time bool is refused here by name.
+  Or / Xor / Equal or as the values of a Where whose result is used so; anything else that
+  would read a run-time bool (Cast, arithmetic, a graph output) is refused by name.
 """
 from __future__ import annotations
 
@@ -90,15 +91,17 @@ class DataLowering:
         for n in self.g.nodes:
             if name not in n.inputs:
                 continue
-            if n.op_type == "Where" and all(i == 0 for i, t in enumerate(n.inputs) if t == name):
+            if n.op_type == "Where":
+                if any(i > 0 for i, t in enumerate(n.inputs) if t == name):
+                    self._check_mask_readers(n.outputs[0], where, seen)   # a bool result
                 continue
-            if n.op_type in LOGICAL:
+            if n.op_type in LOGICAL or n.op_type == "Equal":
                 self._check_mask_readers(n.outputs[0], where, seen)
                 continue
             raise PlanError(f"{where}: its bool output {name!r} is read by node "
                             f"{n.name or n.op_type} ({n.op_type}); at run time convengine "
                             f"computes in float32 and runs bool tensors only as Where "
-                            f"conditions (possibly through Not, And, Or, Xor)")
+                            f"conditions (possibly through Not, And, Or, Xor, Equal)")
 
     def _mask_out(self, node, shape, like, where):
         self._check_mask_readers(node.outputs[0], where)
