@@ -360,9 +360,10 @@ def _const_pads(m, pad):
 @_needs_info(False)
 def _fuse_pad(m, idx, info):
     """A constant-mode Pad of the spatial axes only, by non-negative amounts, whose output only
-    a Conv / FusedConv reads (value 0), or a MaxPool (value -inf), becomes that node's own
-    (possibly asymmetric) pads: TensorFlow-style "same" padding runs as one conv with no
-    padded copy of its input."""
+    a Conv / FusedConv reads (value 0), a MaxPool (value -inf) or an AveragePool with
+    count_include_pad=1 (value 0), becomes that node's own (possibly asymmetric) pads:
+    TensorFlow-style "same" padding (timm's Conv2dSame, MaxPool2dSame, AvgPool2dSame) runs as
+    one conv or pool with no padded copy of its input."""
     g = m.graph
     for pad in g.nodes:
         if pad.op_type != "Pad" or pad.domain not in ("", "ai.onnx") or not pad.inputs[0]:
@@ -374,10 +375,14 @@ def _fuse_pad(m, idx, info):
         if _is_conv(user):
             w = idx.const(user.inputs[1]) if len(user.inputs) > 1 else None
             rank, want = (None if w is None else w.ndim), 0.0
-        elif user.op_type == "MaxPool" and user.domain in ("", "ai.onnx") and \
-                not (len(user.outputs) > 1 and user.outputs[1]):
+        elif user.op_type in ("MaxPool", "AveragePool") and user.domain in ("", "ai.onnx") \
+                and not (len(user.outputs) > 1 and user.outputs[1]):
+            # a max ignores -inf padding; an average counting its pads counts zeros
+            if user.op_type == "AveragePool" and not attr(user, "count_include_pad"):
+                continue
             ks = attr(user, "kernel_shape")
-            rank, want = (None if ks is None else len(ks) + 2), -math.inf
+            rank = None if ks is None else len(ks) + 2
+            want = -math.inf if user.op_type == "MaxPool" else 0.0
         else:
             continue
         found = _const_pads(m, pad)
