@@ -406,12 +406,11 @@ def test_depth_to_space_and_back(rng, isa, b, mode, cl, threads):
     n, c, h, w = (2, 3 * b * b, 5, 7) if threads == 1 else (2, 17 * b * b, 23, 19)
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     nodes = [Node("DepthToSpace", ["x0"], ["d"], "d2s", {"blocksize": b, "mode": mode}),
-             Node("SpaceToDepth", ["d"], ["s"], "s2d", {"blocksize": b}),
+             Node("SpaceToDepth", ["d"], ["s"], "s2d", {"blocksize": b, "mode": mode}),
              Node("SpaceToDepth", ["x0"], ["s2"], "s2d2", {"blocksize": 1}),
              Node("Relu", ["d"], ["dr"], "relu")]
     got = _session_vs_reference(nodes, x, ["d", "s", "s2", "dr"], {}, cl, threads)
-    if mode == "DCR":
-        np.testing.assert_array_equal(got[1], x)   # SpaceToDepth inverts DCR DepthToSpace
+    np.testing.assert_array_equal(got[1], x)   # SpaceToDepth inverts DepthToSpace (same mode)
     # channels-last in, channels-last out: no relayout copy around the op
     if cl:  # channels-last in, channels-last out: the only relayout is the graph input's
         m = _model([Node("Conv", ["x", "wid"], ["x0"], "c"), *nodes[:1],

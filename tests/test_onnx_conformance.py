@@ -44,6 +44,7 @@ PARAM_INPUTS = {
     "Clip": (1, 2), "Reshape": (1,), "Slice": (1, 2, 3, 4), "Split": (1,), "Squeeze": (1,),
     "Unsqueeze": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3),
     "Dropout": (1, 2), "Gather": (1,),
+    "Expand": (1,), "Tile": (1,), "CumSum": (1,), "Range": (0, 1, 2), "Where": (0,),
 }
 # Engine bugs found by this suite, case name -> reason: a strict xfail until fixed. (Fixed so
 # far: one-channel NCHW inputs of conv/pool/resize, Flatten with a negative axis, AveragePool
@@ -61,7 +62,8 @@ def _collect():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for m in pkgutil.iter_modules(node_cases.__path__):
-            if not m.ispkg and m.name.replace("_", "") in ops:
+            short = m.name.replace("_", "")
+            if not m.ispkg and (short in ops or short.removesuffix("op") in ops):  # rangeop
                 importlib.import_module(f"{node_cases.__name__}.{m.name}")
     selected, other = [], []
     for case in node_cases._NodeTestCases:

@@ -461,6 +461,11 @@ def _elem_types(onnx, proto) -> dict:
                     v.type.tensor_type.elem_type))
             except Exception:  # noqa: BLE001
                 pass
+    for t in proto.graph.initializer:
+        try:
+            out[t.name] = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.data_type))
+        except Exception:  # noqa: BLE001
+            pass
     return out
 
 

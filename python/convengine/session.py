@@ -189,7 +189,8 @@ class InferenceSession:
             shapes[v.name] = tuple(a.shape)
             arrays.append(a)
         plan = self._plan_for(shapes)  # checks the sizes before a broadcast view is copied
-        return plan, [np.ascontiguousarray(a) for a in arrays]
+        # (np.ascontiguousarray would make a 0-d input 1-d)
+        return plan, [np.require(a, requirements="C") for a in arrays]
 
     def _select(self, plan, outs, output_names):
         if output_names is None:

@@ -21,7 +21,8 @@ validate._KIND_BY_OP.update({("DepthToSpace", "blocksize"): "int",
                              ("SpaceToDepth", "blocksize"): "int", ("EyeLike", "dtype"): "int"})
 validate._ENUMS.update({("GridSample", "mode"): tuple(GRID_MODES),
                         ("GridSample", "padding_mode"): GRID_PADDING,
-                        ("DepthToSpace", "mode"): ("DCR", "CRD")})
+                        ("DepthToSpace", "mode"): ("DCR", "CRD"),
+                        ("SpaceToDepth", "mode"): ("DCR", "CRD")})
 validate._FLAGS.update({"align_corners", "exclusive", "reverse", "fmod"})
 
 
@@ -203,12 +204,11 @@ def block_size(node, x_shape, space_to_depth):
     if space_to_depth:
         if x_shape[2] % b or x_shape[3] % b:
             raise _Err(f"height and width {tuple(x_shape[2:])} must be divisible by blocksize {b}")
-    else:
-        if x_shape[1] % (b * b):
-            raise _Err(f"channels {x_shape[1]} must be divisible by blocksize^2 = {b * b}")
-        mode = _a(node, "mode", "DCR")
-        if mode not in ("DCR", "CRD"):
-            raise _Err(f"mode must be DCR or CRD, got {mode!r}")
+    elif x_shape[1] % (b * b):
+        raise _Err(f"channels {x_shape[1]} must be divisible by blocksize^2 = {b * b}")
+    mode = _a(node, "mode", "DCR")
+    if mode not in ("DCR", "CRD"):
+        raise _Err(f"mode must be DCR or CRD, got {mode!r}")
     return b
 
 
@@ -229,7 +229,10 @@ def _e_space_to_depth(node, ins, opset):
     x = _need(ins[0], "input")
     b = block_size(node, x.shape, True)
     n, c, h, w = x.shape
-    t = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+    t = x.reshape(n, c, h // b, b, w // b, b)
+    # DCR: output channel (i * b + j) * c + channel; CRD (opset 28): channel * b^2 + i * b + j
+    t = t.transpose(0, 1, 3, 5, 2, 4) if _a(node, "mode", "DCR") == "CRD" else \
+        t.transpose(0, 3, 5, 1, 2, 4)
     return [np.ascontiguousarray(t).reshape(n, c * b * b, h // b, w // b)]
 
 

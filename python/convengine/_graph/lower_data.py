@@ -254,10 +254,14 @@ class DataLowering:
         y = self._out_like(node, (n, c * b * b, h // b, w // b), x)
         s0, s1, s2, s3 = x.strides
         t0, t1, t2, t3 = y.strides
-        vshape = (n, c, h // b, b, w // b, b)   # y channel (i * b + j) * c + channel
+        vshape = (n, c, h // b, b, w // b, b)
+        if attr(node, "mode") == "CRD":    # y channel channel * b^2 + i * b + j
+            dst = (t0, b * b * t1, t2, b * t1, t3, t1)
+        else:                              # DCR: y channel (i * b + j) * c + channel
+            dst = (t0, t1, t2, b * c * t1, t3, c * t1)
         self._copy_view(T(vshape, (s0, s1, b * s2, s2, b * s3, s3), x.buf, x.offset, x.root),
-                        T(vshape, (t0, t1, t2, b * c * t1, t3, c * t1), y.buf, y.offset, y.root),
-                        node.name or where, "SpaceToDepth")
+                        T(vshape, dst, y.buf, y.offset, y.root), node.name or where,
+                        "SpaceToDepth")
 
     # ------------------------------------------------------------------ sampling
     def op_GridSample(self, node, ins, where):

@@ -86,7 +86,7 @@ _SPECS = [
     OpSpec("Expand", (2, 2), (1, 1), {}),
     OpSpec("Tile", (2, 2), (1, 1), {}),
     OpSpec("DepthToSpace", (1, 1), (1, 1), {"blocksize": REQUIRED, "mode": "DCR"}),
-    OpSpec("SpaceToDepth", (1, 1), (1, 1), {"blocksize": REQUIRED}),
+    OpSpec("SpaceToDepth", (1, 1), (1, 1), {"blocksize": REQUIRED, "mode": "DCR"}),  # mode: 28
     OpSpec("GridSample", (2, 2), (1, 1),
            {"align_corners": 0, "mode": "bilinear", "padding_mode": "zeros"}),
     OpSpec("Range", (3, 3), (1, 1), {}),
