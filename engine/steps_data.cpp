@@ -229,14 +229,24 @@ class CumSumStep final : public Step {
 
 // ---------------------------------------------------------------------------------------------
 // GridSample: per output row (image, depth, y), every sample's taps (pixel pointers) and weights
-// are computed here, then the blend kernel sums them over the channels.
+// are computed here, then the blend kernel sums them over the channels. The row routine is a
+// template on the mode, padding and spatial rank, so the per-sample code has no branches on
+// them.
 
-struct AxisTaps {
-  int n = 1;              // taps along this axis: 1 (nearest), 2 (linear), 4 (cubic)
-  int64_t idx[4] = {};    // -1: outside the image (padding zeros)
-  float w[4] = {1, 0, 0, 0};
-  bool nan = false;
-};
+// floor and round-half-to-even without libm calls (nearbyintf saves and restores the floating
+// point environment: ~40 ns a call). Floats of magnitude 2^23 and more are integers already.
+inline float floor_inline(float x) {
+  if (!(std::fabs(x) < 8388608.0f)) return x;
+  const float t = static_cast<float>(static_cast<int32_t>(x));
+  return t > x ? t - 1.0f : t;
+}
+
+inline float round_even_inline(float x) {
+  if (!(std::fabs(x) < 8388608.0f)) return x;
+  const float f = floor_inline(x), d = x - f;
+  if (d > 0.5f || (d == 0.5f && (static_cast<int32_t>(f) & 1))) return f + 1.0f;
+  return f;
+}
 
 // Reflects an index about [lo, hi] (-0.5 and size - 0.5, or 0 and size - 1 with align_corners)
 // by the nearer border until it is inside, as onnxruntime does.
@@ -264,49 +274,54 @@ inline void cubic_weights(float t, float* w) {
   w[3] = ((A * u1 - 5 * A) * u1 + 8 * A) * u1 - 4 * A;
 }
 
-void axis_taps(float g, int64_t size, GridMode mode, GridPadding pad, bool align, AxisTaps& a) {
-  float x = align ? (g + 1.0f) / 2.0f * static_cast<float>(size - 1)
-                  : ((g + 1.0f) * static_cast<float>(size) - 1.0f) / 2.0f;
-  a.n = mode == GridMode::kNearest ? 1 : mode == GridMode::kLinear ? 2 : 4;
-  a.nan = std::isnan(x) || (pad == GridPadding::kReflection && std::isinf(x));
-  if (a.nan) {  // the caller points every tap at NaNs
-    for (int k = 0; k < a.n; ++k) a.idx[k] = 0, a.w[k] = 1.0f;
-    return;
-  }
+constexpr int taps_of(GridMode m) { return m == GridMode::kNearest ? 1 : m == GridMode::kLinear ? 2 : 4; }
+
+struct GridAxis {
+  int64_t size;
+  bool align;
+  double lo, hi;  // reflection borders
+};
+
+// Taps of one coordinate along one axis: K indices (-1: outside, zeros padding) and weights.
+// Returns false for a NaN coordinate (and an infinite one with reflection).
+template <GridMode M, GridPadding P>
+inline bool axis_taps(float g, const GridAxis& ax, int64_t* idx, float* w) {
+  constexpr int K = taps_of(M);
+  // onnxruntime: align ? (g + 1) / 2 * (size - 1) : ((g + 1) * size - 1) / 2, in float
+  float x = ax.align ? (g + 1.0f) / 2.0f * static_cast<float>(ax.size - 1)
+                     : ((g + 1.0f) * static_cast<float>(ax.size) - 1.0f) / 2.0f;
+  if (std::isnan(x) || (P == GridPadding::kReflection && std::isinf(x))) return false;
   // Past 4 pixels outside, every tap reads zeros (or the edge pixel): clamping keeps floor(x)
   // in range for huge and infinite coordinates and changes no result.
-  if (pad != GridPadding::kReflection)
-    x = std::min(std::max(x, -4.0f), static_cast<float>(size) + 3.0f);
-  double first;
-  if (mode == GridMode::kNearest) {
-    first = std::nearbyint(x);  // half to even
-    a.w[0] = 1.0f;
+  if (P != GridPadding::kReflection)
+    x = std::min(std::max(x, -4.0f), static_cast<float>(ax.size) + 3.0f);
+  float first;
+  if constexpr (M == GridMode::kNearest) {
+    first = round_even_inline(x);
+    w[0] = 1.0f;
   } else {
-    const float f = std::floor(x), t = x - f;
-    if (mode == GridMode::kLinear) {
+    const float f = floor_inline(x), t = x - f;
+    if constexpr (M == GridMode::kLinear) {
       first = f;
-      a.w[0] = 1.0f - t;
-      a.w[1] = t;
+      w[0] = 1.0f - t;
+      w[1] = t;
     } else {
-      first = static_cast<double>(f) - 1;
-      cubic_weights(t, a.w);
+      first = f - 1.0f;
+      cubic_weights(t, w);
     }
   }
-  const double lo = align ? 0.0 : -0.5, hi = align ? size - 1.0 : size - 0.5;
-  for (int k = 0; k < a.n; ++k) {
-    const double i = first + k;
-    switch (pad) {
-      case GridPadding::kZeros:
-        a.idx[k] = i >= 0 && i < size ? static_cast<int64_t>(i) : -1;
-        break;
-      case GridPadding::kBorder:
-        a.idx[k] = static_cast<int64_t>(std::min(std::max(i, 0.0), size - 1.0));
-        break;
-      case GridPadding::kReflection:
-        a.idx[k] = reflect_index(i, lo, hi, size);
-        break;
+  for (int k = 0; k < K; ++k) {
+    if constexpr (P == GridPadding::kReflection) {
+      idx[k] = reflect_index(static_cast<double>(first) + k, ax.lo, ax.hi, ax.size);
+    } else {
+      const int64_t i = static_cast<int64_t>(first) + k;  // |first| <= size + 4 here
+      if constexpr (P == GridPadding::kZeros)
+        idx[k] = i >= 0 && i < ax.size ? i : -1;
+      else
+        idx[k] = std::clamp<int64_t>(i, 0, ax.size - 1);
     }
   }
+  return true;
 }
 
 struct GridScratch {
@@ -319,11 +334,77 @@ GridScratch& grid_scratch() {
   return s;
 }
 
+struct GridRow {
+  const float* img;     // the image's pixel (0, 0, 0)
+  int64_t h, w, ps;     // input height, width, pixel stride
+  const float* g;       // the row's first grid point
+  int64_t g_step, g_coord;  // grid strides between samples and between coordinates
+  size_t n;             // samples
+  const GridAxis* axes; // (d, h, w)
+  const float *zeros, *nans;
+};
+
+// Tap pointers and weights of every sample of a row: ptr/coef[s * taps + t], taps = K^R.
+template <GridMode M, GridPadding P, int R>
+void row_taps(const GridRow& r, const float** ptr, float* coef) {
+  constexpr int K = taps_of(M);
+  constexpr int KD = R == 3 ? K : 1, KH = R >= 2 ? K : 1;
+  constexpr int T = KD * KH * K;
+  for (size_t s = 0; s < r.n; ++s, ptr += T, coef += T) {
+    const float* gp = r.g + static_cast<int64_t>(s) * r.g_step;
+    int64_t iz[4] = {0}, iy[4] = {0}, ix[4] = {0};
+    float wz[4] = {1.0f}, wy[4] = {1.0f}, wx[4] = {0.0f};
+    bool ok = axis_taps<M, P>(gp[0], r.axes[2], ix, wx);
+    if constexpr (R >= 2) ok &= axis_taps<M, P>(gp[r.g_coord], r.axes[1], iy, wy);
+    if constexpr (R == 3) ok &= axis_taps<M, P>(gp[2 * r.g_coord], r.axes[0], iz, wz);
+    if (!ok) {  // NaN in, NaN out
+      for (int t = 0; t < T; ++t) ptr[t] = r.nans, coef[t] = 1.0f;
+      continue;
+    }
+    int t = 0;
+    for (int a = 0; a < KD; ++a)
+      for (int b = 0; b < KH; ++b)
+        for (int c = 0; c < K; ++c, ++t) {
+          coef[t] = wz[a] * wy[b] * wx[c];
+          if constexpr (P == GridPadding::kZeros) {
+            ptr[t] = (iz[a] | iy[b] | ix[c]) < 0 ? r.zeros
+                                                  : r.img + ((iz[a] * r.h + iy[b]) * r.w + ix[c]) * r.ps;
+          } else {
+            ptr[t] = r.img + ((iz[a] * r.h + iy[b]) * r.w + ix[c]) * r.ps;
+          }
+        }
+  }
+}
+
+using RowTapsFn = void (*)(const GridRow&, const float**, float*);
+
+template <GridMode M, GridPadding P>
+RowTapsFn row_taps_for_rank(int r) {
+  return r == 1 ? row_taps<M, P, 1> : r == 2 ? row_taps<M, P, 2> : row_taps<M, P, 3>;
+}
+
+template <GridMode M>
+RowTapsFn row_taps_for(GridPadding p, int r) {
+  switch (p) {
+    case GridPadding::kZeros: return row_taps_for_rank<M, GridPadding::kZeros>(r);
+    case GridPadding::kBorder: return row_taps_for_rank<M, GridPadding::kBorder>(r);
+    default: return row_taps_for_rank<M, GridPadding::kReflection>(r);
+  }
+}
+
+RowTapsFn select_row_taps(GridMode m, GridPadding p, int r) {
+  switch (m) {
+    case GridMode::kNearest: return row_taps_for<GridMode::kNearest>(p, r);
+    case GridMode::kLinear: return row_taps_for<GridMode::kLinear>(p, r);
+    default: return row_taps_for<GridMode::kCubic>(p, r);
+  }
+}
+
 class GridSampleStep final : public Step {
  public:
   GridSampleStep(GridMode mode, GridPadding pad, bool align, const TRef& x, const TRef& grid,
                  const TRef& out)
-      : mode_(mode), pad_(pad), align_(align), x_(x), grid_(grid), out_(out) {
+      : mode_(mode), align_(align), x_(x), grid_(grid), out_(out) {
     require_cl(x, "grid sample input");
     require_cl(out, "grid sample output");
     const int r = x.rank - 2;
@@ -338,6 +419,7 @@ class GridSampleStep final : public Step {
     const int64_t c = x.shape[1];
     zeros_.assign(c, 0.0f);
     nans_.assign(c, std::numeric_limits<float>::quiet_NaN());
+    row_taps_ = select_row_taps(mode, pad, r);
     reads = {x, grid};
     writes = {out};
     algorithm = mode == GridMode::kNearest ? "nearest" : mode == GridMode::kLinear ? "linear" : "cubic";
@@ -348,47 +430,27 @@ class GridSampleStep final : public Step {
     const TensorView ov = channels_last_view(out_, rb.base[out_.buf]);
     const float* g = rb.at(grid_);
     const int r = x_.rank - 2;
-    // grid strides of (n, d, h, w, coordinate); axes the rank lacks have stride 0
-    int64_t gs[5] = {grid_.strides[0], 0, 0, 0, grid_.strides[r + 1]};
+    // grid strides of (n, d, h, w); axes the rank lacks have stride 0
+    int64_t gs[4] = {grid_.strides[0], 0, 0, 0};
     for (int i = 0; i < r; ++i) gs[4 - r + i] = grid_.strides[1 + i];
-    const int64_t in_sz[3] = {xv.d, xv.h, xv.w};  // (d, h, w) of the input, 1 where absent
-    const int per = mode_ == GridMode::kNearest ? 1 : mode_ == GridMode::kLinear ? 2 : 4;
+    GridAxis axes[3];
+    const int64_t in_sz[3] = {xv.d, xv.h, xv.w};
+    for (int a = 0; a < 3; ++a)
+      axes[a] = {in_sz[a], align_, align_ ? 0.0 : -0.5, align_ ? in_sz[a] - 1.0 : in_sz[a] - 0.5};
     size_t taps = 1;
-    for (int i = 0; i < r; ++i) taps *= per;
+    for (int i = 0; i < r; ++i) taps *= taps_of(mode_);
     const size_t C = xv.c, W = ov.w;
-    const int64_t rows = ov.n * ov.d * ov.h, ips = xv.ps();
+    const int64_t rows = ov.n * ov.d * ov.h;
     const native::GridBlendFn blend = data_kernels().grid_blend;
 
     auto do_row = [&](int64_t row) {
       const int64_t n = row / (ov.d * ov.h), oz = (row / ov.h) % ov.d, oy = row % ov.h;
       GridScratch& sc = grid_scratch();
       if (sc.ptr.size() < W * taps) sc.ptr.resize(W * taps), sc.coef.resize(W * taps);
-      const float* img = xv.data + n * xv.image_stride();
-      for (size_t ox = 0; ox < W; ++ox) {
-        const float* gp = g + n * gs[0] + oz * gs[1] + oy * gs[2] + ox * gs[3];
-        AxisTaps ax[3];  // (d, h, w); the grid lists w first
-        bool nan = false;
-        for (int a = 0; a < 3; ++a) {
-          const int ga = 2 - a;  // coordinate index of axis a
-          if (ga < r) {
-            axis_taps(gp[ga * gs[4]], in_sz[a], mode_, pad_, align_, ax[a]);
-            nan |= ax[a].nan;
-          }
-        }
-        const float** p = sc.ptr.data() + ox * taps;
-        float* w = sc.coef.data() + ox * taps;
-        size_t t = 0;
-        for (int i = 0; i < ax[0].n; ++i)
-          for (int j = 0; j < ax[1].n; ++j)
-            for (int k = 0; k < ax[2].n; ++k, ++t) {
-              const int64_t z = ax[0].idx[i], y = ax[1].idx[j], xx = ax[2].idx[k];
-              w[t] = ax[0].w[i] * ax[1].w[j] * ax[2].w[k];
-              p[t] = nan ? nans_.data()
-                     : (z < 0 || y < 0 || xx < 0)
-                         ? zeros_.data()
-                         : img + ((z * xv.h + y) * xv.w + xx) * ips;
-            }
-      }
+      const GridRow gr{xv.data + n * xv.image_stride(), xv.h, xv.w, xv.ps(),
+                       g + n * gs[0] + oz * gs[1] + oy * gs[2], gs[3], grid_.strides[r + 1], W,
+                       axes, zeros_.data(), nans_.data()};
+      row_taps_(gr, sc.ptr.data(), sc.coef.data());
       blend(W, taps, C, sc.ptr.data(), sc.coef.data(), ov.pixel(n, oz, oy, 0), ov.ps());
     };
     const int64_t work = rows * static_cast<int64_t>(W * taps * (C + 8));
@@ -401,8 +463,8 @@ class GridSampleStep final : public Step {
 
  private:
   GridMode mode_;
-  GridPadding pad_;
   bool align_;
+  RowTapsFn row_taps_;
   TRef x_, grid_, out_;
   std::vector<float> zeros_, nans_;
 };
