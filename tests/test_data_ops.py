@@ -626,3 +626,28 @@ def test_hostile_sizes_are_refused():
         ins = [np.ones((1, 1), np.float32) if n == "c" else inits[n] for n in node.inputs]
         with pytest.raises(ModelError, match="limit"):
             eval_node(node, ins)
+
+
+def test_attributes_validate_in_a_fresh_process():
+    # the attribute kinds and enums of the data ops are known to validation before anything
+    # imports the numpy reference
+    import os
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, convengine as ce\n"
+        "from convengine.model import Graph, Model, Node, ValueInfo\n"
+        "n = [Node('DepthToSpace', ['x'], ['d'], 'd', {'blocksize': 2, 'mode': 'CRD'}),\n"
+        "     Node('GridSample', ['d', 'g'], ['y'], 'g', {'mode': 'bicubic', 'align_corners': 1}),\n"
+        "     Node('Reshape', ['y', 's'], ['y2'], 'r'),\n"
+        "     Node('EyeLike', ['y2'], ['e'], 'e', {'dtype': 1})]\n"
+        "m = Model(Graph(n, [ValueInfo('x', [1, 4, 2, 3]), ValueInfo('g', [1, 2, 2, 2])],\n"
+        "                [ValueInfo('y', None), ValueInfo('e', None)],\n"
+        "                {'s': np.array([2, 2], np.int64)}))\n"
+        "y, e = ce.InferenceSession(m).run(None, {'x': np.ones((1, 4, 2, 3), np.float32),\n"
+        "                                         'g': np.zeros((1, 2, 2, 2), np.float32)})\n"
+        "assert np.allclose(y, 1) and e.shape == (2, 2)\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "python") +
+               os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -10,20 +10,13 @@ import math
 import numpy as np
 
 from .._functional._checks import MAX_ELEMENTS
-from . import evaluate, validate
+from . import evaluate
 from .evaluate import _a, _axis, _Err, _in, _need, _op, cast_dtype
 
 evaluate._SAME.update({"Floor", "Ceil", "Round", "Sign", "Not", "CumSum"})
 GRID_MODES = {"bilinear": "linear", "linear": "linear", "nearest": "nearest",
               "bicubic": "cubic", "cubic": "cubic"}
 GRID_PADDING = ("zeros", "border", "reflection")
-validate._KIND_BY_OP.update({("DepthToSpace", "blocksize"): "int",
-                             ("SpaceToDepth", "blocksize"): "int", ("EyeLike", "dtype"): "int"})
-validate._ENUMS.update({("GridSample", "mode"): tuple(GRID_MODES),
-                        ("GridSample", "padding_mode"): GRID_PADDING,
-                        ("DepthToSpace", "mode"): ("DCR", "CRD"),
-                        ("SpaceToDepth", "mode"): ("DCR", "CRD")})
-validate._FLAGS.update({"align_corners", "exclusive", "reverse", "fmod"})
 
 
 def _same_dtype(*xs):
