@@ -1440,9 +1440,13 @@ def analyze(model: Model, fold=True) -> dict:
 
     Symbolic input dimensions (a str or None in a graph input's shape) are probed: the graph
     is analysed twice with different sizes substituted; dimensions that differ become `Sym`
-    (equal when they depend on the symbols the same way), and values that differ, or derive
-    from values that differ (Shape of a symbolic tensor and everything computed from it), are
-    not reported as constants."""
+    (equal when they depend on the symbols the same way). Which elements of a value depend on
+    a symbol is tracked per element: Shape marks its Sym dimensions, data movement (Gather,
+    Slice, Concat, Reshape, Unsqueeze, ...) moves the marks with the elements, element-wise
+    ops merge them by broadcasting, and any other op with a marked input is marked whole. A
+    value none of whose elements is marked (and that both probes agree on) is a constant: the
+    spatial part of Shape(x) with a symbolic batch, Gather(Shape(x), 2) and the arithmetic on
+    it fold; Shape(x)[0] and what is computed from it do not."""
     g = model.graph
     symbols = []
     for vi in g.inputs:
