@@ -84,11 +84,12 @@ const PoolKernels& pool_kernels(Isa isa = active_isa());
 // Resize kernels (engine/resize): one output row of bilinear interpolation.
 native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
 
-// Data ops (engine/steps_data): floor / ceil / round / sign of float rows, and GridSample's
-// weighted gather over channels.
+// Data ops (engine/steps_data): floor / ceil / round / sign of float rows, GridSample's
+// weighted gather over channels, and its 2-D rows with few channels vectorised over samples.
 struct DataKernels {
   native::VRoundFn round;
   native::GridBlendFn grid_blend;
+  native::GridRow2dFn grid_row_2d;
   const char* isa;
 };
 

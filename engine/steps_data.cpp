@@ -404,7 +404,8 @@ class GridSampleStep final : public Step {
  public:
   GridSampleStep(GridMode mode, GridPadding pad, bool align, const TRef& x, const TRef& grid,
                  const TRef& out)
-      : mode_(mode), align_(align), x_(x), grid_(grid), out_(out) {
+      : mode_(mode), align_(align), border_(pad == GridPadding::kBorder), x_(x), grid_(grid),
+        out_(out) {
     require_cl(x, "grid sample input");
     require_cl(out, "grid sample output");
     const int r = x.rank - 2;
@@ -420,6 +421,9 @@ class GridSampleStep final : public Step {
     zeros_.assign(c, 0.0f);
     nans_.assign(c, std::numeric_limits<float>::quiet_NaN());
     row_taps_ = select_row_taps(mode, pad, r);
+    // Few channels leave the blend's vector lanes empty: such 2-D rows go to a kernel that
+    // vectorises over the samples (its gathers take 32-bit offsets).
+    few_channels_ = r == 2 && c <= 8 && mode != GridMode::kCubic && pad != GridPadding::kReflection;
     reads = {x, grid};
     writes = {out};
     algorithm = mode == GridMode::kNearest ? "nearest" : mode == GridMode::kLinear ? "linear" : "cubic";
@@ -443,8 +447,18 @@ class GridSampleStep final : public Step {
     const int64_t rows = ov.n * ov.d * ov.h;
     const native::GridBlendFn blend = data_kernels().grid_blend;
 
+    const native::GridRow2dFn row_2d = data_kernels().grid_row_2d;
+    const bool few_32bit = few_channels_ && xv.image_stride() < std::numeric_limits<int32_t>::max();
     auto do_row = [&](int64_t row) {
       const int64_t n = row / (ov.d * ov.h), oz = (row / ov.h) % ov.d, oy = row % ov.h;
+      if (few_32bit) {
+        const native::GridRow2d gr{xv.data + n * xv.image_stride(), xv.h, xv.w, xv.ps(),
+                                   g + n * gs[0] + oy * gs[2], gs[3], grid_.strides[3], W, C,
+                                   ov.pixel(n, 0, oy, 0), ov.ps(), mode_ == GridMode::kLinear,
+                                   border_, align_};
+        row_2d(gr);
+        return;
+      }
       GridScratch& sc = grid_scratch();
       if (sc.ptr.size() < W * taps) sc.ptr.resize(W * taps), sc.coef.resize(W * taps);
       const GridRow gr{xv.data + n * xv.image_stride(), xv.h, xv.w, xv.ps(),
@@ -463,7 +477,7 @@ class GridSampleStep final : public Step {
 
  private:
   GridMode mode_;
-  bool align_;
+  bool align_, border_, few_channels_;
   RowTapsFn row_taps_;
   TRef x_, grid_, out_;
   std::vector<float> zeros_, nans_;

@@ -464,15 +464,19 @@ def test_grid_sample_1d_and_3d(rng, isa, mode, pad, rank):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_grid_sample_threads_and_grid_views(rng, isa, threads):
-    # a large image at 2 threads; the grid is a transposed view computed at run time
-    x = rng.standard_normal((2, 19, 31, 29)).astype(np.float32)
+@pytest.mark.parametrize("c", [3, 19])
+def test_grid_sample_threads_and_grid_views(rng, isa, threads, c):
+    # a large image at 2 threads; the grid is a transposed view computed at run time; 3
+    # channels take the kernel vectorised over samples
+    x = rng.standard_normal((2, c, 31, 29)).astype(np.float32)
     gt = _r(5, 2, 2, 37, 41, scale=1.2)       # (N, 2, W_out, H_out)
     nodes = [Node("Transpose", ["gt"], ["g"], "t", {"perm": [0, 3, 2, 1]}),
              Node("GridSample", ["x0", "g"], ["y"], "gs", {"mode": "bilinear"}),
              Node("GridSample", ["x0", "g"], ["y2"], "gs2",
-                  {"mode": "bicubic", "padding_mode": "border", "align_corners": 1})]
-    _session_vs_reference(nodes, x, ["y", "y2"], {}, True, threads, extra={"gt": gt},
+                  {"mode": "bicubic", "padding_mode": "border", "align_corners": 1}),
+             Node("GridSample", ["x0", "g"], ["y3"], "gs3",
+                  {"mode": "nearest", "padding_mode": "border", "align_corners": 1})]
+    _session_vs_reference(nodes, x, ["y", "y2", "y3"], {}, True, threads, extra={"gt": gt},
                           atol=1e-5, rtol=1e-5)
 
 
