@@ -86,17 +86,24 @@ class DataBinaryStep final : public Step {
     const Iter<3> it = make_iter<3>(out_.shape, out_.rank, ops);
     float* const base[3] = {rb.at(out_), rb.at(a_), rb.at(b_)};
     auto mask = [](bool v) { return v ? 1.0f : 0.0f; };
+    using K = DataBinaryKind;
     switch (kind_) {
-      case DataBinaryKind::kEqual: return go(it, base, pool, [&](float x, float y) { return mask(x == y); });
-      case DataBinaryKind::kLess: return go(it, base, pool, [&](float x, float y) { return mask(x < y); });
-      case DataBinaryKind::kLessEqual: return go(it, base, pool, [&](float x, float y) { return mask(x <= y); });
-      case DataBinaryKind::kGreater: return go(it, base, pool, [&](float x, float y) { return mask(x > y); });
-      case DataBinaryKind::kGreaterEqual: return go(it, base, pool, [&](float x, float y) { return mask(x >= y); });
-      case DataBinaryKind::kAnd: return go(it, base, pool, [&](float x, float y) { return mask(x != 0.0f && y != 0.0f); });
-      case DataBinaryKind::kOr: return go(it, base, pool, [&](float x, float y) { return mask(x != 0.0f || y != 0.0f); });
-      case DataBinaryKind::kXor: return go(it, base, pool, [&](float x, float y) { return mask((x != 0.0f) != (y != 0.0f)); });
-      case DataBinaryKind::kFmod: return go(it, base, pool, [](float x, float y) { return std::fmod(x, y); });
-      case DataBinaryKind::kMod: return go(it, base, pool, floor_mod);
+      case K::kEqual: return go(it, base, pool, [&](float x, float y) { return mask(x == y); });
+      case K::kLess: return go(it, base, pool, [&](float x, float y) { return mask(x < y); });
+      case K::kLessEqual:
+        return go(it, base, pool, [&](float x, float y) { return mask(x <= y); });
+      case K::kGreater: return go(it, base, pool, [&](float x, float y) { return mask(x > y); });
+      case K::kGreaterEqual:
+        return go(it, base, pool, [&](float x, float y) { return mask(x >= y); });
+      case K::kAnd:
+        return go(it, base, pool, [&](float x, float y) { return mask(x != 0.0f && y != 0.0f); });
+      case K::kOr:
+        return go(it, base, pool, [&](float x, float y) { return mask(x != 0.0f || y != 0.0f); });
+      case K::kXor:
+        return go(it, base, pool,
+                  [&](float x, float y) { return mask((x != 0.0f) != (y != 0.0f)); });
+      case K::kFmod: return go(it, base, pool, [](float x, float y) { return std::fmod(x, y); });
+      case K::kMod: return go(it, base, pool, floor_mod);
     }
   }
 
@@ -146,7 +153,8 @@ class WhereStep final : public Step {
       } else if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
         for (int64_t i = 0; i < n; ++i) o[i] = c[i] != 0.0f ? x[i] : y[i];
       } else {
-        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = c[i * s[1]] != 0.0f ? x[i * s[2]] : y[i * s[3]];
+        for (int64_t i = 0; i < n; ++i)
+          o[i * s[0]] = c[i * s[1]] != 0.0f ? x[i * s[2]] : y[i * s[3]];
       }
     });
   }
@@ -274,7 +282,9 @@ inline void cubic_weights(float t, float* w) {
   w[3] = ((A * u1 - 5 * A) * u1 + 8 * A) * u1 - 4 * A;
 }
 
-constexpr int taps_of(GridMode m) { return m == GridMode::kNearest ? 1 : m == GridMode::kLinear ? 2 : 4; }
+constexpr int taps_of(GridMode m) {
+  return m == GridMode::kNearest ? 1 : m == GridMode::kLinear ? 2 : 4;
+}
 
 struct GridAxis {
   int64_t size;
@@ -366,12 +376,9 @@ void row_taps(const GridRow& r, const float** ptr, float* coef) {
       for (int b = 0; b < KH; ++b)
         for (int c = 0; c < K; ++c, ++t) {
           coef[t] = wz[a] * wy[b] * wx[c];
-          if constexpr (P == GridPadding::kZeros) {
-            ptr[t] = (iz[a] | iy[b] | ix[c]) < 0 ? r.zeros
-                                                  : r.img + ((iz[a] * r.h + iy[b]) * r.w + ix[c]) * r.ps;
-          } else {
-            ptr[t] = r.img + ((iz[a] * r.h + iy[b]) * r.w + ix[c]) * r.ps;
-          }
+          const float* p = r.img + ((iz[a] * r.h + iy[b]) * r.w + ix[c]) * r.ps;
+          if constexpr (P == GridPadding::kZeros) p = (iz[a] | iy[b] | ix[c]) < 0 ? r.zeros : p;
+          ptr[t] = p;
         }
   }
 }
@@ -426,7 +433,9 @@ class GridSampleStep final : public Step {
     few_channels_ = r == 2 && c <= 8 && mode != GridMode::kCubic && pad != GridPadding::kReflection;
     reads = {x, grid};
     writes = {out};
-    algorithm = mode == GridMode::kNearest ? "nearest" : mode == GridMode::kLinear ? "linear" : "cubic";
+    algorithm = mode == GridMode::kNearest  ? "nearest"
+                : mode == GridMode::kLinear ? "linear"
+                                            : "cubic";
   }
 
   void run(const RunBuffers& rb, ThreadPool& pool) const override {

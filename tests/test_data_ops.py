@@ -274,7 +274,8 @@ def test_elementwise_large_threads(rng, isa, threads):
     nodes = [Node("Round", ["x0"], ["r"], "r"), Node("Mod", ["x0", "d"], ["m"], "m", {"fmod": 1}),
              Node("Where", ["cond", "x0", "r"], ["w"], "w"),
              Node("CumSum", ["x0", "ax"], ["cs"], "cs"),
-             Node("Less", ["x0", "r"], ["lt"], "lt"), Node("Where", ["lt", "x0", "m"], ["w2"], "w2")]
+             Node("Less", ["x0", "r"], ["lt"], "lt"),
+             Node("Where", ["lt", "x0", "m"], ["w2"], "w2")]
     for cl in (False, True):
         _session_vs_reference(nodes, x, ["r", "m", "w", "w2"], inits, cl, threads)
         _session_vs_reference(nodes, x, ["cs"], inits, cl, threads, atol=1e-5, rtol=1e-5)
@@ -328,7 +329,8 @@ def test_runtime_masks_feed_where_through_logical_ops(rng, isa):
              Node("And", ["gt", "le"], ["band"], "and"), Node("Not", ["band"], ["nb"], "not"),
              Node("Xor", ["nb", "keep"], ["xr"], "xor"), Node("Or", ["xr", "gt"], ["orr"], "or"),
              Node("Equal", ["x0", "h"], ["eq"], "eq"),
-             Node("GreaterOrEqual", ["x0", "z"], ["ge"], "ge"), Node("Less", ["x0", "h"], ["lt"], "lt"),
+             Node("GreaterOrEqual", ["x0", "z"], ["ge"], "ge"),
+             Node("Less", ["x0", "h"], ["lt"], "lt"),
              Node("Equal", ["ge", "lt"], ["eqb"], "eqb"),
              Node("Where", ["orr", "x0", "h"], ["y1"], "w1"),
              Node("Where", ["eqb", "h", "x0"], ["y2"], "w2"),
@@ -519,7 +521,8 @@ def test_constant_subgraphs_fold_in_the_planner(rng):
     nodes = [Node("Shape", ["x"], ["s"], "shape"), Node("Gather", ["s", "idx"], ["h"], "g"),
              Node("Squeeze", ["h"], ["hs"], "sq"),
              Node("Range", ["zero", "hs", "one"], ["r"], "range"),
-             Node("Mod", ["r", "two"], ["rm"], "mod"), Node("Equal", ["rm", "zero"], ["even"], "eq"),
+             Node("Mod", ["r", "two"], ["rm"], "mod"),
+             Node("Equal", ["rm", "zero"], ["even"], "eq"),
              Node("Cast", ["r"], ["rf"], "cast", {"to": 1}),
              Node("Sub", ["rf", "rf"], ["zf"], "sub"),
              Node("Where", ["even", "rf", "zf"], ["sel"], "where"),
@@ -642,7 +645,8 @@ def test_attributes_validate_in_a_fresh_process():
         "import numpy as np, convengine as ce\n"
         "from convengine.model import Graph, Model, Node, ValueInfo\n"
         "n = [Node('DepthToSpace', ['x'], ['d'], 'd', {'blocksize': 2, 'mode': 'CRD'}),\n"
-        "     Node('GridSample', ['d', 'g'], ['y'], 'g', {'mode': 'bicubic', 'align_corners': 1}),\n"
+        "     Node('GridSample', ['d', 'g'], ['y'], 'g',\n"
+        "          {'mode': 'bicubic', 'align_corners': 1}),\n"
         "     Node('Reshape', ['y', 's'], ['y2'], 'r'),\n"
         "     Node('EyeLike', ['y2'], ['e'], 'e', {'dtype': 1})]\n"
         "m = Model(Graph(n, [ValueInfo('x', [1, 4, 2, 3]), ValueInfo('g', [1, 2, 2, 2])],\n"

@@ -63,8 +63,9 @@ void f32_gridsample_2d_c8__fma3(const GridRow2d& r) {
     const __m256 y = coordinate(_mm256_load_ps(gy), r.h, r.align, nan);
     if (!r.linear) {
       // round half to even (the default rounding mode), then one gather per channel
-      __m256i ix = _mm256_cvtps_epi32(_mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-      __m256i iy = _mm256_cvtps_epi32(_mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      constexpr int kEven = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+      __m256i ix = _mm256_cvtps_epi32(_mm256_round_ps(x, kEven));
+      __m256i iy = _mm256_cvtps_epi32(_mm256_round_ps(y, kEven));
       const __m256i ok = _mm256_and_si256(inside(ix, r.w, r.border), inside(iy, r.h, r.border));
       const __m256i off = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_mullo_epi32(iy, w), ix), ps);
       for (size_t k = 0; k < r.c; ++k) {
@@ -86,9 +87,10 @@ void f32_gridsample_2d_c8__fma3(const GridRow2d& r) {
       const __m256i okx0 = inside(x0, r.w, r.border), okx1 = inside(x1, r.w, r.border);
       const __m256i oky0 = inside(y0, r.h, r.border), oky1 = inside(y1, r.h, r.border);
       const __m256i row0 = _mm256_mullo_epi32(y0, w), row1 = _mm256_mullo_epi32(y1, w);
-      const __m256i off[4] = {
-          _mm256_mullo_epi32(_mm256_add_epi32(row0, x0), ps), _mm256_mullo_epi32(_mm256_add_epi32(row0, x1), ps),
-          _mm256_mullo_epi32(_mm256_add_epi32(row1, x0), ps), _mm256_mullo_epi32(_mm256_add_epi32(row1, x1), ps)};
+      const __m256i off[4] = {_mm256_mullo_epi32(_mm256_add_epi32(row0, x0), ps),
+                              _mm256_mullo_epi32(_mm256_add_epi32(row0, x1), ps),
+                              _mm256_mullo_epi32(_mm256_add_epi32(row1, x0), ps),
+                              _mm256_mullo_epi32(_mm256_add_epi32(row1, x1), ps)};
       const __m256 ok[4] = {_mm256_castsi256_ps(_mm256_and_si256(oky0, okx0)),
                             _mm256_castsi256_ps(_mm256_and_si256(oky0, okx1)),
                             _mm256_castsi256_ps(_mm256_and_si256(oky1, okx0)),
@@ -96,8 +98,9 @@ void f32_gridsample_2d_c8__fma3(const GridRow2d& r) {
       for (size_t k = 0; k < r.c; ++k) {
         __m256 acc = _mm256_setzero_ps();
         for (int t = 0; t < 4; ++t)
-          acc = _mm256_fmadd_ps(wt[t], _mm256_mask_i32gather_ps(_mm256_setzero_ps(), r.img + k,
-                                                                off[t], ok[t], 4), acc);
+          acc = _mm256_fmadd_ps(
+              wt[t], _mm256_mask_i32gather_ps(_mm256_setzero_ps(), r.img + k, off[t], ok[t], 4),
+              acc);
         _mm256_store_ps(res[k], _mm256_blendv_ps(acc, _mm256_set1_ps(NAN), nan));
       }
     }

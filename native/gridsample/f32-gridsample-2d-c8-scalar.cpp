@@ -48,7 +48,8 @@ void f32_gridsample_2d_c8__scalar(const GridRow2d& r) {
     ix[1] = ix[0] + 1, iy[1] = iy[0] + 1;
     if (!r.linear) {
       int64_t yy = iy[0], xx = ix[0];
-      if (r.border) yy = std::clamp<int64_t>(yy, 0, r.h - 1), xx = std::clamp<int64_t>(xx, 0, r.w - 1);
+      if (r.border)
+        yy = std::clamp<int64_t>(yy, 0, r.h - 1), xx = std::clamp<int64_t>(xx, 0, r.w - 1);
       const bool in = yy >= 0 && yy < r.h && xx >= 0 && xx < r.w;
       for (size_t k = 0; k < r.c; ++k) o[k] = in ? r.img[(yy * r.w + xx) * r.ps + k] : 0.0f;
       continue;

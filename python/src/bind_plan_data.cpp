@@ -50,7 +50,8 @@ void bind_plan_data(PlanClass& cls) {
                                 const PyRef& grid, const PyRef& y, const std::string& mode,
                                 const std::string& padding, bool align_corners) {
     static const std::map<std::string, GridMode> modes = {
-        {"nearest", GridMode::kNearest}, {"linear", GridMode::kLinear}, {"cubic", GridMode::kCubic}};
+        {"nearest", GridMode::kNearest}, {"linear", GridMode::kLinear},
+        {"cubic", GridMode::kCubic}};
     static const std::map<std::string, GridPadding> pads = {
         {"zeros", GridPadding::kZeros}, {"border", GridPadding::kBorder},
         {"reflection", GridPadding::kReflection}};

@@ -1494,7 +1494,8 @@ def analyze(model: Model, fold=True) -> dict:
                 ia.value.shape == ib.value.shape
             if not same or (m is not _ALL and m is not None and m.shape != ia.value.shape):
                 m = _ALL
-            elif m is None and not np.array_equal(ia.value, ib.value, equal_nan=ia.value.dtype.kind == "f"):
+            elif m is None and not np.array_equal(ia.value, ib.value,
+                                                  equal_nan=ia.value.dtype.kind == "f"):
                 m = _ALL
             if m is not _ALL and m is not None and not m.any():
                 m = None

@@ -140,7 +140,8 @@ class DataLowering:
         else:
             y = self._out_like(node, shape, like)
         self.step("add_data_binary", node.name or where,
-                  [kind or node.op_type, _broadcast(a, shape), _broadcast(b, shape), y], [a, b], [y])
+                  [kind or node.op_type, _broadcast(a, shape), _broadcast(b, shape), y], [a, b],
+                  [y])
 
     op_Equal = op_Less = op_LessOrEqual = op_Greater = op_GreaterOrEqual = _data_binary
     op_And = op_Or = op_Xor = _data_binary
@@ -228,7 +229,8 @@ class DataLowering:
                 ss.append(0 if d == 1 else xs)
                 ds.append(ys)
         self._copy_view(T(tuple(vs), tuple(ss), x.buf, x.offset, x.root),
-                        T(tuple(vs), tuple(ds), y.buf, y.offset, y.root), node.name or where, "Tile")
+                        T(tuple(vs), tuple(ds), y.buf, y.offset, y.root), node.name or where,
+                        "Tile")
 
     def op_DepthToSpace(self, node, ins, where):
         x = ins[0]
