@@ -89,6 +89,14 @@ native::IBilinearFn ibilinear_kernel(Isa isa) {
   return isa == Isa::kAvx2 ? native::f32_ibilinear_c16__avx2 : native::f32_ibilinear__scalar;
 }
 
+const DataKernels& data_kernels(Isa isa) {
+  static const DataKernels avx2{native::f32_vround__avx2, native::f32_gridsample_blend_c16__fma3,
+                                native::f32_gridsample_2d_c8__fma3, "avx2"};
+  static const DataKernels scalar{native::f32_vround__scalar, native::f32_gridsample_blend__scalar,
+                                  native::f32_gridsample_2d_c8__scalar, "scalar"};
+  return isa == Isa::kAvx2 ? avx2 : scalar;
+}
+
 native::TransposeFn transpose_kernel(Isa isa) {
   return isa == Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
 }

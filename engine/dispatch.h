@@ -6,11 +6,13 @@
 #include "native/gemm/gconv.h"
 #include "native/gemm/gemm.h"
 #include "native/gemm/igemm.h"
+#include "native/gridsample/gridsample.h"
 #include "native/layout/transpose.h"
 #include "native/elementwise/elementwise.h"
 #include "native/elementwise/math.h"
 #include "native/pool/pool.h"
 #include "native/resize/resize.h"
+#include "native/round/round.h"
 #include "native/local/local.h"
 #include "native/norm/norm.h"
 #include "native/reduce/reduce.h"
@@ -95,6 +97,17 @@ const PoolKernels& pool_kernels(Isa isa = active_isa());
 
 // Resize kernels (engine/resize): one output row of bilinear interpolation.
 native::IBilinearFn ibilinear_kernel(Isa isa = active_isa());
+
+// Data ops (engine/steps_data): floor / ceil / round / sign of float rows, GridSample's
+// weighted gather over channels, and its 2-D rows with few channels vectorised over samples.
+struct DataKernels {
+  native::VRoundFn round;
+  native::GridBlendFn grid_blend;
+  native::GridRow2dFn grid_row_2d;
+  const char* isa;
+};
+
+const DataKernels& data_kernels(Isa isa = active_isa());
 
 // Layout conversion (engine/layout): a 2D block transpose.
 native::TransposeFn transpose_kernel(Isa isa = active_isa());

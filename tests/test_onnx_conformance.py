@@ -47,6 +47,7 @@ PARAM_INPUTS = {
     **{op: (1,) for op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
                            "ReduceL2", "ReduceProd", "ReduceSumSquare", "ReduceLogSum",
                            "ReduceLogSumExp")},
+    "Expand": (1,), "Tile": (1,), "CumSum": (1,), "Range": (0, 1, 2), "Where": (0,),
 }
 # Engine bugs found by this suite, case name -> reason: a strict xfail until fixed. (Fixed so
 # far: one-channel NCHW inputs of conv/pool/resize, Flatten with a negative axis, AveragePool
@@ -64,7 +65,8 @@ def _collect():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for m in pkgutil.iter_modules(node_cases.__path__):
-            if not m.ispkg and m.name.replace("_", "") in ops:
+            short = m.name.replace("_", "")
+            if not m.ispkg and (short in ops or short.removesuffix("op") in ops):  # rangeop
                 importlib.import_module(f"{node_cases.__name__}.{m.name}")
     selected, other = [], []
     for case in node_cases._NodeTestCases:

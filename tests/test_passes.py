@@ -584,9 +584,10 @@ def test_optimize_disabled_and_errors(rng):
         optimize(model, disabled=["fold_bn"])
     with pytest.raises(TypeError):
         optimize("model.json")
-    assert list(PASSES) == ["fold_constants", "eliminate_identity", "detect_activations",
-                            "fold_batchnorm", "detect_channel_shuffle", "fuse_squeeze_excite",
-                            "fuse_layer_norm", "fuse_group_norm", "fuse_residual",
+    assert list(PASSES) == ["fold_constants", "eliminate_identity", "fuse_pad",
+                            "detect_activations", "fold_batchnorm", "detect_channel_shuffle",
+                            "fuse_squeeze_excite", "fuse_layer_norm", "fuse_group_norm",
+                            "fuse_residual",
                             "fuse_activation", "eliminate_dead_nodes"]
 
 

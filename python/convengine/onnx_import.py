@@ -7,7 +7,9 @@ and Dropout): the optimisation passes fold and fuse later. What changes on the w
   dropped from the inputs; initializers become numpy arrays (raw_data, typed fields, or
   external data files read relative to the model's folder, never outside it);
 - float16 / float64 initializers and Constant values become float32 when some consumer
-  computes in float (everything except Shape and Cast); int64 stays int64;
+  computes in float (everything except Shape and Cast, and element-wise ops whose other
+  operand has the constant's own dtype: shape arithmetic after a Cast to double); int64 stays
+  int64;
 - the default-domain opset is kept as `Model.opset`; a few attribute forms of old opsets that
   the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs, and
   the `broadcast`/`axis` attributes of opset < 7 element-wise ops become numpy broadcasting;
@@ -30,6 +32,11 @@ from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo, _shape_lis
 from ._graph.ops import spec
 
 _NEEDS_NO_FLOAT = {"Shape", "Cast"}
+# Ops whose inputs share one dtype: a float64 / float16 constant meeting a tensor of its own
+# dtype there (shape arithmetic after a Cast to double) keeps its dtype.
+_SAME_TYPE_OPS = {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Min", "Max", "Sum", "Mean", "Where",
+                  "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Clip", "Concat",
+                  "Range"}
 _MAX_PROTO_BYTES = 2 << 30
 
 
@@ -440,7 +447,7 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             _upgrade_old_forms(node, opset, inits, fresh, ranks, where)
         nodes.append(node)
 
-    _floats_to_f32(nodes, inits)
+    _floats_to_f32(nodes, inits, _elem_types(onnx, proto))
     nodes = _topological(nodes, {v.name for v in inputs} | set(inits))
     producer = " ".join(s for s in (proto.producer_name, proto.producer_version) if s)
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -452,22 +459,51 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
     return result
 
 
-def _floats_to_f32(nodes: list[Node], inits: dict) -> None:
-    consumers: dict[str, list[str]] = {}
+def _elem_types(onnx, proto) -> dict:
+    """Tensor name -> numpy dtype, from ONNX shape inference (empty when it fails)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto).graph
+    except Exception:  # noqa: BLE001
+        return {}
+    out = {}
+    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
+        if v.type.WhichOneof("value") == "tensor_type":
+            try:
+                out[v.name] = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
+                    v.type.tensor_type.elem_type))
+            except Exception:  # noqa: BLE001
+                pass
+    for t in proto.graph.initializer:
+        try:
+            out[t.name] = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.data_type))
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def _floats_to_f32(nodes: list[Node], inits: dict, types: dict) -> None:
+    consumers: dict[str, list[Node]] = {}
     for n in nodes:
         for t in n.inputs:
             if t:
-                consumers.setdefault(t, []).append(n.op_type)
+                consumers.setdefault(t, []).append(n)
 
-    def needs_float(name):
-        return any(op not in _NEEDS_NO_FLOAT for op in consumers.get(name, ()))
+    def needs_float(name, dtype):
+        for n in consumers.get(name, ()):
+            if n.op_type in _NEEDS_NO_FLOAT:
+                continue
+            if n.op_type in _SAME_TYPE_OPS and any(
+                    t and t != name and types.get(t) == dtype for t in n.inputs):
+                continue
+            return True
+        return False
 
     for name, arr in list(inits.items()):
-        if arr.dtype in (np.float16, np.float64) and needs_float(name):
+        if arr.dtype in (np.float16, np.float64) and needs_float(name, arr.dtype):
             inits[name] = arr.astype(np.float32)
     for n in nodes:
         if n.op_type == "Constant" and not n.domain and n.outputs:
             v = n.attrs.get("value")
             if isinstance(v, np.ndarray) and v.dtype in (np.float16, np.float64) \
-                    and needs_float(n.outputs[0]):
+                    and needs_float(n.outputs[0], v.dtype):
                 n.attrs["value"] = v.astype(np.float32)

@@ -203,8 +203,8 @@ class InferenceSession:
             shapes[v.name] = tuple(a.shape)
             arrays.append(a)
         plan = self._plan_for(shapes)  # checks the sizes before a broadcast view is copied
-        # (ascontiguousarray makes a 0-d array 1-d)
-        return plan, [np.ascontiguousarray(a).reshape(a.shape) for a in arrays]
+        # (np.ascontiguousarray would make a 0-d input 1-d)
+        return plan, [np.require(a, requirements="C") for a in arrays]
 
     def _select(self, plan, outs, output_names):
         if output_names is None:

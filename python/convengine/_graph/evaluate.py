@@ -1445,9 +1445,13 @@ def analyze(model: Model, fold=True) -> dict:
 
     Symbolic input dimensions (a str or None in a graph input's shape) are probed: the graph
     is analysed twice with different sizes substituted; dimensions that differ become `Sym`
-    (equal when they depend on the symbols the same way), and values that differ, or derive
-    from values that differ (Shape of a symbolic tensor and everything computed from it), are
-    not reported as constants."""
+    (equal when they depend on the symbols the same way). Which elements of a value depend on
+    a symbol is tracked per element: Shape marks its Sym dimensions, data movement (Gather,
+    Slice, Concat, Reshape, Unsqueeze, ...) moves the marks with the elements, element-wise
+    ops merge them by broadcasting, and any other op with a marked input is marked whole. A
+    value none of whose elements is marked (and that both probes agree on) is a constant: the
+    spatial part of Shape(x) with a symbolic batch, Gather(Shape(x), 2) and the arithmetic on
+    it fold; Shape(x)[0] and what is computed from it do not."""
     g = model.graph
     symbols = []
     for vi in g.inputs:
@@ -1470,33 +1474,117 @@ def analyze(model: Model, fold=True) -> dict:
     n = len(symbols)
     a = _analyze_once(model, shapes([2 + k for k in range(n)]), fold)
     b = _analyze_once(model, shapes([3 + n + k for k in range(n)]), fold)
-    tainted = set()
-    producer_inputs = {}
-    for node in g.nodes:
-        for t in node.outputs:
-            if t:
-                producer_inputs[t] = [i for i in node.inputs if i]
     merged = {}
-    order = [vi.name for vi in g.inputs] + list(g.initializers) + \
-        [t for node in g.nodes for t in node.outputs if t]
-    for t in order:
+    for t in [vi.name for vi in g.inputs] + list(g.initializers):
         ia, ib = a.get(t), b.get(t)
-        if ia is None or ib is None:
-            continue
-        shape = None
-        if ia.shape is not None and ib.shape is not None and len(ia.shape) == len(ib.shape):
-            shape = tuple(x if x == y else Sym((x, y)) for x, y in zip(ia.shape, ib.shape))
-        value = None
-        if t not in producer_inputs:
-            value = ia.value
-        elif ia.value is not None and ib.value is not None and \
-                not any(i in tainted for i in producer_inputs[t]) and \
-                ia.value.shape == ib.value.shape and np.array_equal(ia.value, ib.value):
-            value = ia.value
-        elif t in producer_inputs:
-            tainted.add(t)
-        merged[t] = TensorInfo(shape, ia.dtype, value)
+        if ia is not None and ib is not None:
+            merged[t] = TensorInfo(_merge_shape(ia.shape, ib.shape), ia.dtype, ia.value)
+    # Which elements of each computed value depend on a symbol: None (none), a bool mask of
+    # the value's shape, or _ALL (the tensor is not a constant). A value is a constant when
+    # none of its elements does and both probes agree on it.
+    marks = {vi.name: _ALL for vi in g.inputs if vi.name not in g.initializers}
+    for node in g.nodes:
+        outs = [t for t in node.outputs if t]
+        try:
+            out_marks = _symbol_marks(node, marks, a, merged, model.opset)
+        except (ModelError, _Err, ValueError, TypeError, IndexError):
+            out_marks = [_ALL] * len(node.outputs)
+        for t, m in zip(node.outputs, out_marks):
+            if not t:
+                continue
+            ia, ib = a.get(t), b.get(t)
+            if ia is None or ib is None:
+                continue
+            same = ia.value is not None and ib.value is not None and \
+                ia.value.shape == ib.value.shape
+            if not same or (m is not _ALL and m is not None and m.shape != ia.value.shape):
+                m = _ALL
+            elif m is None and not np.array_equal(ia.value, ib.value,
+                                                  equal_nan=ia.value.dtype.kind == "f"):
+                m = _ALL
+            if m is not _ALL and m is not None and not m.any():
+                m = None
+            marks[t] = m
+            merged[t] = TensorInfo(_merge_shape(ia.shape, ib.shape), ia.dtype,
+                                   ia.value if m is None else None)
+        for t in outs:
+            marks.setdefault(t, _ALL)
     return merged
+
+
+def _merge_shape(sa, sb):
+    if sa is None or sb is None or len(sa) != len(sb):
+        return None
+    return tuple(x if x == y else Sym((x, y)) for x, y in zip(sa, sb))
+
+
+_ALL = object()
+# Ops whose output elements are copies of their inputs' elements (at the data positions; the
+# other inputs are indices and shapes): the symbol marks move with the data.
+_MOVES = {"Gather": (0,), "Slice": (0,), "Squeeze": (0,), "Unsqueeze": (0,), "Reshape": (0,),
+          "Flatten": (0,), "Transpose": (0,), "Identity": (0,), "Split": (0,), "Expand": (0,),
+          "Tile": (0,), "Concat": None}
+# Ops whose output element depends only on the inputs' elements at the same (broadcast) index.
+_ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Min", "Max", "Sum", "Mean", "Neg",
+                "Abs", "Floor", "Ceil", "Round", "Sign", "Sqrt", "Reciprocal", "Exp", "Log",
+                "Sin", "Cos", "Relu", "Clip", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
+                "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where"}
+
+
+def _symbol_marks(node, marks, probe, merged, opset):
+    """The symbol marks (see analyze) of a node's outputs from its inputs' marks."""
+    op = node.op_type
+    names = [t for t in node.inputs if t]
+    ins = [marks.get(t) for t in names]
+    if node.domain not in ("", "ai.onnx"):
+        return [None if all(m is None for m in ins) else _ALL] * len(node.outputs)
+    if op in ("Shape", "Size"):
+        info = merged.get(names[0])
+        if info is None or info.shape is None:
+            return [_ALL]
+        sym = tuple(isinstance(d, Sym) for d in info.shape)
+        if op == "Size":
+            return [np.array(any(sym))]
+        return [shape_value(sym, node).astype(bool)]
+    if all(m is None for m in ins):
+        return [None] * len(node.outputs)
+    if any(m is _ALL for m in ins):
+        return [_ALL] * len(node.outputs)
+
+    def value(t):
+        return probe[t].value if t in probe else None
+
+    if op in _ELEMENTWISE:
+        outs = [value(t) for t in node.outputs if t]
+        if not outs or outs[0] is None:
+            return [_ALL] * len(node.outputs)
+        shape = outs[0].shape
+        m = np.zeros(shape, bool)
+        for t, mk in zip(names, ins):
+            if mk is not None:
+                m = m | np.broadcast_to(mk, shape)
+        return [m]
+    if op in _MOVES:
+        args = []
+        for i, t in enumerate(node.inputs):
+            if not t:
+                args.append(None)
+            elif _is_data(op, i):
+                mk, v = marks.get(t), value(t)
+                if v is None:
+                    return [_ALL] * len(node.outputs)
+                args.append(np.zeros(v.shape, bool) if mk is None else mk)
+            elif marks.get(t) is not None:   # an index or shape that depends on a symbol
+                return [_ALL] * len(node.outputs)
+            else:
+                args.append(value(t))
+        return eval_node(node, args, opset)
+    return [_ALL] * len(node.outputs)
+
+
+def _is_data(op, i):
+    pos = _MOVES[op]
+    return pos is None or i in pos
 
 
 # The op families in their own modules register into _EVAL on import.

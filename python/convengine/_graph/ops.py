@@ -104,6 +104,21 @@ _SPECS = [
     OpSpec("Gather", (2, 2), (1, 1), {"axis": 0}),
     OpSpec("Cast", (1, 1), (1, 1), {"to": REQUIRED, "saturate": 1}),
     # -- data movement, sampling, shape arithmetic (eval_data.py, lower_data.py)
+    *[OpSpec(n, (1, 1), (1, 1), {}) for n in ("Floor", "Ceil", "Round", "Sign", "Not")],
+    OpSpec("Mod", (2, 2), (1, 1), {"fmod": 0}),
+    *[OpSpec(n, (2, 2), (1, 1), {}) for n in (
+        "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor")],
+    OpSpec("Where", (3, 3), (1, 1), {}),
+    OpSpec("Expand", (2, 2), (1, 1), {}),
+    OpSpec("Tile", (2, 2), (1, 1), {}),
+    OpSpec("DepthToSpace", (1, 1), (1, 1), {"blocksize": REQUIRED, "mode": "DCR"}),
+    OpSpec("SpaceToDepth", (1, 1), (1, 1), {"blocksize": REQUIRED, "mode": "DCR"}),  # mode: 28
+    OpSpec("GridSample", (2, 2), (1, 1),
+           {"align_corners": 0, "mode": "bilinear", "padding_mode": "zeros"}),
+    OpSpec("Range", (3, 3), (1, 1), {}),
+    OpSpec("EyeLike", (1, 1), (1, 1), {"dtype": None, "k": 0}),
+    OpSpec("CumSum", (2, 2), (1, 1), {"exclusive": 0, "reverse": 0}),
+    OpSpec("Size", (1, 1), (1, 1), {}),
     # custom domain
     OpSpec("LocalConv", (2, 3), (1, 1),
            {"kernel_shape": None, "pads": None, "strides": None, "dilations": None},

@@ -583,6 +583,87 @@ def _eliminate_identity(m, idx, info):
 eliminate_identity = _rewrite(_eliminate_identity)
 
 
+def _const_pads(m, pad):
+    """(axes or None for all, pads, value) of a constant-mode Pad whose pads, value and axes
+    are constants, else None."""
+    g = m.graph
+    if (attr(pad, "mode") or "constant") != "constant":
+        return None
+    if m.opset < 11 or (len(pad.inputs) < 2 and pad.attrs.get("pads") is not None):
+        pads, value, axes = attr(pad, "pads"), float(attr(pad, "value") or 0.0), None
+    else:
+        got = [g.initializers.get(pad.inputs[i]) if len(pad.inputs) > i and pad.inputs[i]
+               else False for i in (1, 2, 3)]
+        if any(v is None for v in got) or got[0] is False:
+            return None
+        pads, cv, axes = got
+        value = 0.0 if cv is False or cv.size == 0 else float(cv.reshape(-1)[0])
+        axes = None if axes is False else [int(a) for a in axes.reshape(-1)]
+    if pads is None:
+        return None
+    return axes, [int(p) for p in np.asarray(pads).reshape(-1)], value
+
+
+@_needs_info(False)
+def _fuse_pad(m, idx, info):
+    """A constant-mode Pad of the spatial axes only, by non-negative amounts, whose output only
+    a Conv / FusedConv reads (value 0), a MaxPool (value -inf) or an AveragePool with
+    count_include_pad=1 (value 0), becomes that node's own (possibly asymmetric) pads:
+    TensorFlow-style "same" padding (timm's Conv2dSame, MaxPool2dSame, AvgPool2dSame) runs as
+    one conv or pool with no padded copy of its input."""
+    g = m.graph
+    for pad in g.nodes:
+        if pad.op_type != "Pad" or pad.domain not in ("", "ai.onnx") or not pad.inputs[0]:
+            continue
+        t = pad.outputs[0]
+        user = g.nodes[idx.uses[t][0]] if idx.private(t) else None
+        if user is None or user.inputs[0] != t:
+            continue
+        if _is_conv(user):
+            w = idx.const(user.inputs[1]) if len(user.inputs) > 1 else None
+            rank, want = (None if w is None else w.ndim), 0.0
+        elif user.op_type in ("MaxPool", "AveragePool") and user.domain in ("", "ai.onnx") \
+                and not (len(user.outputs) > 1 and user.outputs[1]):
+            # a max ignores -inf padding; an average counting its pads counts zeros
+            if user.op_type == "AveragePool" and not attr(user, "count_include_pad"):
+                continue
+            ks = attr(user, "kernel_shape")
+            rank = None if ks is None else len(ks) + 2
+            want = -math.inf if user.op_type == "MaxPool" else 0.0
+        else:
+            continue
+        found = _const_pads(m, pad)
+        if found is None or rank is None or (attr(user, "auto_pad") or "NOTSET") not in (
+                "NOTSET", "VALID"):
+            continue
+        axes, pads, value = found
+        axes = list(range(rank)) if axes is None else axes
+        if value != want or len(pads) != 2 * len(axes) or \
+                any(not -rank <= a < rank for a in axes):
+            continue
+        axes = [a % rank for a in axes]
+        begin, end = [0] * rank, [0] * rank
+        for i, a in enumerate(axes):
+            begin[a], end[a] = pads[i], pads[len(axes) + i]
+        if any(begin[:2] + end[:2]) or min(begin + end) < 0:
+            continue
+        nd = rank - 2
+        own = [int(p) for p in (attr(user, "pads") or [0] * (2 * nd))] \
+            if (attr(user, "auto_pad") or "NOTSET") == "NOTSET" else [0] * (2 * nd)
+        if len(own) != 2 * nd:
+            continue
+        user.attrs["pads"] = [own[i] + begin[2 + i] for i in range(nd)] + \
+            [own[nd + i] + end[2 + i] for i in range(nd)]
+        user.attrs.pop("auto_pad", None)
+        user.inputs = [pad.inputs[0]] + list(user.inputs[1:])
+        _remove(g, [pad])
+        return True
+    return False
+
+
+fuse_pad = _rewrite(_fuse_pad)
+
+
 @_needs_info(False)
 def _fold_batchnorm(m, idx, info):
     """BatchNormalization right after a Conv / ConvTranspose / DeformConv (whose output nothing
@@ -1013,6 +1094,7 @@ from .passes_nn import NN_PASSES  # noqa: E402 (its passes use the helpers above
 PASSES = collections.OrderedDict([
     ("fold_constants", fold_constants),
     ("eliminate_identity", eliminate_identity),
+    ("fuse_pad", fuse_pad),
     ("detect_activations", detect_activations),
     ("fold_batchnorm", fold_batchnorm),
     ("detect_channel_shuffle", detect_channel_shuffle),

@@ -21,6 +21,7 @@ _KIND_BY_NAME = {
     "group": "int", "to": "int", "scales": "floats", "min": "float", "max": "float",
     "value": "tensor", "value_float": "float", "value_floats": "floats", "value_int": "int",
     "value_ints": "ints",
+    "blocksize": "int", "dtype": "int",   # DepthToSpace / SpaceToDepth, EyeLike
 }
 _KIND_BY_OP: dict[tuple[str, str], str] = {("LRN", "size"): "int",
                                              ("GroupNormalization", "num_groups"): "int"}
@@ -45,9 +46,14 @@ _ENUMS = {
     ("FusedConv", "activation"): ACTIVATIONS,
     ("SqueezeExcite", "activation"): ACTIVATIONS,
     ("SqueezeExcite", "gate"): ("sigmoid", "hardsigmoid"),
+    ("GridSample", "mode"): ("bilinear", "linear", "nearest", "bicubic", "cubic"),
+    ("GridSample", "padding_mode"): ("zeros", "border", "reflection"),
+    ("DepthToSpace", "mode"): ("DCR", "CRD"),
+    ("SpaceToDepth", "mode"): ("DCR", "CRD"),
 }
 _FLAGS = {"ceil_mode", "count_include_pad", "storage_order", "transA", "transB",
-          "training_mode", "spatial", "antialias", "exclude_outside", "allowzero", "saturate"}
+          "training_mode", "spatial", "antialias", "exclude_outside", "allowzero", "saturate",
+          "align_corners", "exclusive", "reverse", "fmod"}
 _FLOAT_DTYPES = ("float32", "float16", "float64")
 _CONV_LIKE = {"Conv", "ConvTranspose", "FusedConv", "DeformConv", "LocalConv"}
 _POOLS = {"MaxPool", "AveragePool"}
