@@ -277,10 +277,10 @@ class IGemmPrunedConv final : public ConvOp {
         full_ = true;
       }
     }
-    // Work is split by blocks of output rows (d, h), enough of them for the threads; a tile
-    // never crosses a block.
+    // Work is split by blocks of output rows (d, h) of at least 8 MR pixels (a tile never
+    // crosses a block: single 14-pixel rows left a third of the tiles 2 pixels wide).
     rows_ = O[0] * O[1];
-    row_block_ = std::max<int64_t>(1, rows_ / 8);
+    row_block_ = std::min<int64_t>(rows_, (8 * int64_t(MR) + O[2] - 1) / O[2]);
     const size_t nrb = ceil_div(rows_, row_block_);
     tiles_.resize(nrb);
     for (size_t gi = 0; gi < keys.size(); ++gi) {
