@@ -12,7 +12,8 @@ from conftest import assert_close, needs_torch, randn
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
 from convengine._graph.evaluate import run_numpy
 from convengine._graph.passes import (PASSES, detect_channel_shuffle, eliminate_dead_nodes,
-                                      eliminate_identity, fold_batchnorm, fold_constants,
+                                      eliminate_identity, fold_batchnorm, fold_channel_affine,
+                                      fold_constants,
                                       fuse_activation, fuse_residual, fuse_squeeze_excite,
                                       optimize)
 from convengine._graph.validate import validate_model
@@ -218,6 +219,42 @@ def test_fold_batchnorm_conv_transpose_grouped(rng):
     y = bn(g, rng, t, 6)
     m = check(fold_batchnorm, g.model(y), rng)
     assert ops(m) == ["ConvTranspose"]
+
+
+@pytest.mark.parametrize("op,first", [("Mul", True), ("Mul", False), ("Div", True),
+                                      ("Add", True), ("Add", False), ("Sub", True),
+                                      ("Sub", False)])
+@pytest.mark.parametrize("cshape", [(6, 1, 1), (1, 6, 1, 1), (), (1,), (1, 1, 1)])
+def test_fold_channel_affine(rng, op, first, cshape):
+    g = G()
+    x = g.input([2, 4, 6, 6])
+    t = conv(g, rng, x, 4, 6, bias=op != "Add", group=2)
+    c = g.init(rng.uniform(0.5, 2.0, cshape).astype(np.float32))
+    y = g(op, t, c) if first else g(op, c, t)
+    m = check(fold_channel_affine, g.model(y), rng)
+    assert ops(m) == ["Conv"] and m.graph.nodes[0].outputs == [y]
+
+
+def test_fold_channel_affine_transposed_and_refusals(rng):
+    g = G()
+    x = g.input([1, 4, 5, 5])
+    t = g("ConvTranspose", x, g.init(randn(rng, 4, 3, 3, 3)), group=2, strides=[2, 2])
+    y = g("Mul", t, g.init(randn(rng, 6, 1, 1)))
+    assert ops(check(fold_channel_affine, g.model(y), rng)) == ["ConvTranspose"]
+    for cshape in [(6, 5, 1), (2, 6, 1, 1), (1, 1, 6, 1, 1)]:  # per pixel, per image, new axis
+        g = G()
+        x = g.input([2, 4, 5, 5])
+        y = g("Mul", conv(g, rng, x, 4, 6), g.init(randn(rng, *cshape)))
+        assert ops(check(fold_channel_affine, g.model(y), rng)) == ["Conv", "Mul"]
+    g = G()
+    x = g.input([1, 4, 5, 5])
+    c = conv(g, rng, x, 4, 6)
+    y = g("Mul", c, g.init(randn(rng, 6, 1, 1)))
+    assert ops(check(fold_channel_affine, g.model(y, c), rng)) == ["Conv", "Mul"]  # shared
+    g = G()
+    x = g.input([1, 4, 5, 5])
+    y = g("Div", g.init(randn(rng, 6, 1, 1)), conv(g, rng, x, 4, 6))  # c / conv: not affine
+    assert ops(check(fold_channel_affine, g.model(y), rng)) == ["Conv", "Div"]
 
 
 def test_fold_batchnorm_not_when_conv_output_is_shared(rng):
@@ -585,7 +622,8 @@ def test_optimize_disabled_and_errors(rng):
     with pytest.raises(TypeError):
         optimize("model.json")
     assert list(PASSES) == ["fold_constants", "eliminate_identity", "fuse_pad",
-                            "detect_activations", "fold_batchnorm", "detect_channel_shuffle",
+                            "detect_activations", "fold_batchnorm", "fold_channel_affine",
+                            "detect_channel_shuffle",
                             "fuse_squeeze_excite", "fuse_layer_norm", "fuse_group_norm",
                             "fuse_residual",
                             "fuse_activation", "eliminate_dead_nodes"]

@@ -104,6 +104,9 @@ def build(spec):
     return m.eval(), shape
 
 
+TIME = False
+
+
 def check_one(spec, dynamo=False):
     import numpy as np
     import torch
@@ -161,6 +164,27 @@ def check_one(spec, dynamo=False):
     except Exception:  # noqa: BLE001
         pass
     rec["err_vs_float64"] = errs
+    if TIME:  # 1 thread, medians of interleaved rounds; the slowest convengine steps
+        import onnxruntime
+        from convengine.torch_import import export_onnx
+        so = onnxruntime.SessionOptions()
+        so.intra_op_num_threads = so.inter_op_num_threads = 1
+        osess = onnxruntime.InferenceSession(export_onnx(m, x), so)
+        convengine.set_num_threads(1)
+        feed = {"input": x.numpy()}
+        fns = {"convengine": lambda: sess.run(None, feed), "ort": lambda: osess.run(None, feed)}
+        ts = {k: [] for k in fns}
+        for _ in range(5):
+            for k, f in fns.items():
+                f()
+                for _ in range(5):
+                    t1 = time.perf_counter()
+                    f()
+                    ts[k].append(time.perf_counter() - t1)
+        rec["ms"] = {k: round(float(np.median(v)) * 1e3, 3) for k, v in ts.items()}
+        rows = sess.profile(feed, runs=5)
+        rec["top_steps"] = [(r["op"], r["algorithm"], round(r["ms"], 3))
+                            for r in sorted(rows, key=lambda r: -r["ms"])[:4]]
     ok = diff <= 1e-4 * scale
     if not ok and "convengine" in errs:
         peer = max(v for k, v in errs.items() if k != "convengine")
@@ -176,14 +200,19 @@ def main():
     ap.add_argument("-o", "--output", default="third_party.jsonl")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--dynamo", action="store_true")
+    ap.add_argument("--time", action="store_true",
+                    help="also time convengine and onnxruntime at 1 thread")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global TIME
+    TIME = a.time
     if a.one:
         print(json.dumps(check_one(a.one, a.dynamo)))
         return
     specs = a.models or (default_list() if a.list else [])
     for spec in specs:
-        cmd = [sys.executable, __file__, "--one", spec] + (["--dynamo"] if a.dynamo else [])
+        cmd = [sys.executable, __file__, "--one", spec] + (["--dynamo"] if a.dynamo else []) + (
+            ["--time"] if a.time else [])
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout,
                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -195,8 +224,9 @@ def main():
         with open(a.output, "a") as f:
             f.write(json.dumps(rec) + "\n")
         e64 = " ".join(f"{k} {v:.1e}" for k, v in rec.get("err_vs_float64", {}).items())
+        ms = " ".join(f"{k} {v} ms" for k, v in rec.get("ms", {}).items())
         print(f"{rec['status']:9s} {spec} {rec.get('max_diff', '')} (ort {rec.get('ort_diff', '')}; "
-              f"vs float64: {e64}) {rec.get('error', '')[:300]}", flush=True)
+              f"vs float64: {e64}) {ms} {rec.get('error', '')[:300]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -725,6 +725,86 @@ def _fold_batchnorm(m, idx, info):
 fold_batchnorm = _rewrite(_fold_batchnorm)
 
 
+def _per_channel(c, rank, c_out):
+    """A constant operand of an element-wise op on a conv output of rank `rank` as c_out
+    float64 values, or None when broadcasting it would change that output's shape or it
+    varies along another axis than the channels."""
+    if c is None or c.dtype.kind != "f" or c.ndim > rank:
+        return None
+    full = (1,) * (rank - c.ndim) + tuple(c.shape)
+    if full[0] != 1 or any(d != 1 for d in full[2:]) or full[1] not in (1, c_out):
+        return None
+    return np.broadcast_to(c.astype(np.float64).reshape(-1), (c_out,))
+
+
+@_needs_info(False)
+def _fold_channel_affine(m, idx, info):
+    """Mul, Div, Add or Sub of a conv's output (read by nothing else) by a constant that is
+    one value or one per output channel (ConvNeXt's layer scale, NF-Nets' gains, a bias added
+    apart) is folded into the conv's weights and bias: in float64, rounded once."""
+    g = m.graph
+    for n in g.nodes:
+        if n.op_type not in ("Mul", "Div", "Add", "Sub") or n.domain not in ("", "ai.onnx"):
+            continue
+        for k in (0, 1):
+            t, c = n.inputs[k], idx.const(n.inputs[1 - k])
+            conv = idx.node_of(t)
+            if conv is None or not idx.private(t) or c is None:
+                continue
+            if n.op_type == "Div" and k == 1:
+                continue
+            onnx_op = conv.domain in ("", "ai.onnx")
+            transposed = conv.op_type == "ConvTranspose" and onnx_op
+            if not (transposed or _plain(conv)):
+                continue
+            w = idx.const(conv.inputs[1])
+            has_b = len(conv.inputs) > 2 and conv.inputs[2]
+            b = idx.const(conv.inputs[2]) if has_b else None
+            if w is None or w.dtype.kind != "f" or (has_b and b is None):
+                continue
+            group = int(attr(conv, "group") or 1)
+            c_out = w.shape[1] * group if transposed else w.shape[0]
+            v = _per_channel(c, w.ndim, c_out)
+            if v is None or (b is not None and b.shape != (c_out,)):
+                continue
+            if n.op_type == "Div" and not np.all(v != 0):
+                continue
+            b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
+            s, shift = np.ones(c_out), np.zeros(c_out)
+            if n.op_type == "Mul":
+                s = v
+            elif n.op_type == "Div":
+                s = 1.0 / v
+            elif n.op_type == "Add":
+                shift = v
+            elif k == 0:  # conv - c
+                shift = -v
+            else:  # c - conv
+                s, shift = -np.ones(c_out), v
+            w64 = w.astype(np.float64)
+            if transposed:
+                cin = w.shape[0]
+                shape = (group, cin // group, c_out // group) + w.shape[2:]
+                w_new = (w64.reshape(shape) * s.reshape((group, 1, c_out // group) +
+                                                        (1,) * (w.ndim - 2))).reshape(w.shape)
+            else:
+                w_new = w64 * s.reshape((-1,) + (1,) * (w.ndim - 1))
+            wn = _unique(g, f"{conv.inputs[1]}_{n.op_type.lower()}")
+            g.initializers[wn] = w_new.astype(w.dtype)
+            bname = _unique(g, f"{conv.name or conv.outputs[0]}_bias_{n.op_type.lower()}")
+            g.initializers[bname] = (b64 * s + shift).astype(w.dtype)
+            ins = list(conv.inputs) + [""] * max(0, 3 - len(conv.inputs))
+            ins[1], ins[2] = wn, bname
+            conv.inputs = ins
+            conv.outputs = [n.outputs[0]]
+            _remove(g, [n])
+            return True
+    return False
+
+
+fold_channel_affine = _rewrite(_fold_channel_affine)
+
+
 @_needs_info(False)
 def _fuse_activation(m, idx, info):
     """A Conv / FusedConv followed by an activation its epilogue can compute (Relu, constant
@@ -1097,6 +1177,7 @@ PASSES = collections.OrderedDict([
     ("fuse_pad", fuse_pad),
     ("detect_activations", detect_activations),
     ("fold_batchnorm", fold_batchnorm),
+    ("fold_channel_affine", fold_channel_affine),
     ("detect_channel_shuffle", detect_channel_shuffle),
     ("fuse_squeeze_excite", fuse_squeeze_excite),
     *NN_PASSES,
