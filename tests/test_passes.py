@@ -622,11 +622,10 @@ def test_optimize_disabled_and_errors(rng):
     with pytest.raises(TypeError):
         optimize("model.json")
     assert list(PASSES) == ["fold_constants", "eliminate_identity", "fuse_pad",
-                            "detect_activations", "fold_batchnorm", "fold_channel_affine",
-                            "detect_channel_shuffle",
+                            "detect_activations", "fold_batchnorm", "detect_channel_shuffle",
                             "fuse_squeeze_excite", "fuse_layer_norm", "fuse_group_norm",
-                            "fuse_residual",
-                            "fuse_activation", "eliminate_dead_nodes"]
+                            "matmul_to_conv", "sink_transposes", "fold_channel_affine",
+                            "fuse_residual", "fuse_activation", "eliminate_dead_nodes"]
 
 
 def test_optimize_broken_constant_subgraph_raises_nothing_silent(rng):

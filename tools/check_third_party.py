@@ -31,7 +31,7 @@ TIMM = [
     "cspresnet50", "cspdarknet53", "darknet17", "cs3darknet_s", "cspnext_tiny", "gernet_s",
     "repvgg_a0", "mobileone_s0", "gcresnet33ts", "eca_resnet33ts", "bat_resnext26ts",
     "botnet26t_256", "halonet26t", "lambda_resnet26t", "nf_resnet26", "dm_nfnet_f0",
-    "nf_regnet_b0", "convnext_atto", "convnextv2_atto", "convmixer_768_32", "hgnet_tiny",
+    "nf_regnet_b0", "convnext_atto", "convnext_tiny", "convnextv2_atto", "caformer_s18", "convmixer_768_32", "hgnet_tiny",
     "hgnetv2_b0", "repghostnet_050", "repvit_m0_9", "fasternet_t0", "starnet_s1",
     "inception_next_atto", "rdnet_tiny", "mambaout_femto", "efficientvit_b0", "efficientvit_m0",
     "mobilevit_xxs", "mobilevitv2_050", "edgenext_xx_small", "fastvit_t8", "efficientformer_l1",

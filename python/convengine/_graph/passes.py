@@ -1169,7 +1169,8 @@ def eliminate_dead_nodes(model: Model) -> Model:
     return m
 
 
-from .passes_nn import NN_PASSES  # noqa: E402 (its passes use the helpers above)
+from .passes_layout import LAYOUT_PASSES  # noqa: E402 (its passes use the helpers above)
+from .passes_nn import NN_PASSES  # noqa: E402
 
 PASSES = collections.OrderedDict([
     ("fold_constants", fold_constants),
@@ -1177,10 +1178,11 @@ PASSES = collections.OrderedDict([
     ("fuse_pad", fuse_pad),
     ("detect_activations", detect_activations),
     ("fold_batchnorm", fold_batchnorm),
-    ("fold_channel_affine", fold_channel_affine),
     ("detect_channel_shuffle", detect_channel_shuffle),
     ("fuse_squeeze_excite", fuse_squeeze_excite),
     *NN_PASSES,
+    *LAYOUT_PASSES,
+    ("fold_channel_affine", fold_channel_affine),
     ("fuse_residual", fuse_residual),
     ("fuse_activation", fuse_activation),
     ("eliminate_dead_nodes", eliminate_dead_nodes),
