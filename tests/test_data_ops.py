@@ -655,7 +655,9 @@ def test_attributes_validate_in_a_fresh_process():
         "y, e = ce.InferenceSession(m).run(None, {'x': np.ones((1, 4, 2, 3), np.float32),\n"
         "                                         'g': np.zeros((1, 2, 2, 2), np.float32)})\n"
         "assert np.allclose(y, 1) and e.shape == (2, 2)\n")
-    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "python") +
-               os.pathsep + os.environ.get("PYTHONPATH", ""))
+    import convengine
+    # the child imports the same convengine as this process (source tree or installed)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
+    env = dict(os.environ, PYTHONPATH=pkg_parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
