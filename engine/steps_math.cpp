@@ -18,64 +18,8 @@ using native::MathParams;
 using native::VBinaryFn;
 using native::VMathFn;
 
-// Floats per task when a step runs on several threads: ~4 microseconds of a transcendental
-// kernel, long enough to hide the task hand-out.
-constexpr int64_t kTaskElements = 8192;
 // Strided rows go through a buffer of this many floats (gather, kernel, scatter).
 constexpr int64_t kTile = 256;
-
-// fn(p, n, inner_strides) over every row of the iteration, or over pieces of rows: when the
-// rows are fewer than the tasks the pool wants (one contiguous tensor is a single row), each
-// row is cut into pieces of about kTaskElements.
-template <int N, class F>
-void for_pieces(const Iter<N>& it, float* const (&base)[N], ThreadPool& pool, const F& fn) {
-  const int r = it.rank;
-  const int64_t len = it.shape[r - 1];
-  int64_t rows = 1;
-  for (int i = 0; i < r - 1; ++i) rows *= it.shape[i];
-  int64_t inner[N];
-  for (int o = 0; o < N; ++o) inner[o] = it.st[o][r - 1];
-  auto row_ptrs = [&](int64_t row, float** p) {
-    for (int o = 0; o < N; ++o) p[o] = base[o];
-    for (int i = r - 2; i >= 0; --i) {
-      const int64_t idx = row % it.shape[i];
-      row /= it.shape[i];
-      for (int o = 0; o < N; ++o) p[o] += idx * it.st[o][i];
-    }
-  };
-  const int64_t total = rows * len;
-  const int threads = pool.num_threads();
-  if (threads == 1 || total < kParallelElements) {
-    float* p[N];
-    for (int64_t row = 0; row < rows; ++row) {
-      row_ptrs(row, p);
-      fn(p, len, inner);
-    }
-    return;
-  }
-  const int64_t target = std::max<int64_t>(kTaskElements, total / (16 * threads));
-  if (len > target) {  // pieces of rows
-    const int64_t pieces = (len + target - 1) / target;
-    pool.parallel_for(rows * pieces, [&](size_t t) {
-      const int64_t row = t / pieces, k = t % pieces;
-      const int64_t c0 = len * k / pieces, c1 = len * (k + 1) / pieces;
-      float* p[N];
-      row_ptrs(row, p);
-      for (int o = 0; o < N; ++o) p[o] += c0 * inner[o];
-      fn(p, c1 - c0, inner);
-    });
-    return;
-  }
-  const int64_t per = std::max<int64_t>(1, target / len);
-  pool.parallel_for((rows + per - 1) / per, [&](size_t t) {
-    const int64_t r0 = t * per, r1 = std::min(rows, r0 + per);
-    float* p[N];
-    for (int64_t row = r0; row < r1; ++row) {
-      row_ptrs(row, p);
-      fn(p, len, inner);
-    }
-  });
-}
 
 void copy_kernel(size_t n, const float* x, float* y, const MathParams*) {
   if (x != y) std::memmove(y, x, n * sizeof(float));

@@ -67,28 +67,39 @@ inline Iter<N> make_iter(const int64_t* shape, int rank, const TRef* const (&ops
 
 constexpr int64_t kParallelElements = 1 << 15;
 
+// An iteration as rows of its last axis: `rows` rows of `len` elements, operand o moving by
+// inner[o] along a row; at(row, p) points p[o] at operand o's first element of that row.
+template <int N>
+struct Rows {
+  const Iter<N>& it;
+  float* const (&base)[N];
+  int64_t len, rows = 1, inner[N];
+
+  Rows(const Iter<N>& i, float* const (&b)[N]) : it(i), base(b), len(i.shape[i.rank - 1]) {
+    for (int a = 0; a < i.rank - 1; ++a) rows *= i.shape[a];
+    for (int o = 0; o < N; ++o) inner[o] = i.st[o][i.rank - 1];
+  }
+  void at(int64_t row, float** p) const {
+    for (int o = 0; o < N; ++o) p[o] = base[o];
+    for (int a = it.rank - 2; a >= 0; --a) {
+      const int64_t idx = row % it.shape[a];
+      row /= it.shape[a];
+      for (int o = 0; o < N; ++o) p[o] += idx * it.st[o][a];
+    }
+  }
+};
+
 template <int N, class F>
 inline void for_rows(const Iter<N>& it, float* const (&base)[N], ThreadPool& pool, const F& fn) {
-  const int r = it.rank;
-  const int64_t len = it.shape[r - 1];
-  int64_t rows = 1;
-  for (int i = 0; i < r - 1; ++i) rows *= it.shape[i];
-  int64_t inner[N];
-  for (int o = 0; o < N; ++o) inner[o] = it.st[o][r - 1];
+  const Rows<N> rw(it, base);
   auto do_rows = [&](int64_t r0, int64_t r1) {
+    float* p[N];
     for (int64_t row = r0; row < r1; ++row) {
-      float* p[N];
-      for (int o = 0; o < N; ++o) p[o] = base[o];
-      int64_t rem = row;
-      for (int i = r - 2; i >= 0; --i) {
-        const int64_t idx = rem % it.shape[i];
-        rem /= it.shape[i];
-        for (int o = 0; o < N; ++o) p[o] += idx * it.st[o][i];
-      }
-      fn(p, len, inner);
+      rw.at(row, p);
+      fn(p, rw.len, rw.inner);
     }
   };
-  const int64_t total = rows * len;
+  const int64_t rows = rw.rows, total = rows * rw.len;
   if (pool.num_threads() == 1 || total < kParallelElements || rows == 1) {
     do_rows(0, rows);
     return;
@@ -96,6 +107,51 @@ inline void for_rows(const Iter<N>& it, float* const (&base)[N], ThreadPool& poo
   const int64_t chunks = std::min<int64_t>(rows, 8 * pool.num_threads());
   pool.parallel_for(chunks, [&](size_t c) {
     do_rows(rows * c / chunks, rows * (c + 1) / chunks);
+  });
+}
+
+// Floats per task of for_pieces on several threads: ~4 microseconds of a transcendental
+// kernel, long enough to hide the task hand-out.
+constexpr int64_t kTaskElements = 8192;
+
+// for_rows for costly per-element kernels: when the rows are fewer than the tasks the pool
+// wants (one contiguous tensor is a single row), each row is cut into pieces of about
+// kTaskElements.
+template <int N, class F>
+void for_pieces(const Iter<N>& it, float* const (&base)[N], ThreadPool& pool, const F& fn) {
+  const Rows<N> rw(it, base);
+  const int64_t rows = rw.rows, len = rw.len;
+  const int64_t total = rows * len;
+  const int threads = pool.num_threads();
+  if (threads == 1 || total < kParallelElements) {
+    float* p[N];
+    for (int64_t row = 0; row < rows; ++row) {
+      rw.at(row, p);
+      fn(p, len, rw.inner);
+    }
+    return;
+  }
+  const int64_t target = std::max<int64_t>(kTaskElements, total / (16 * threads));
+  if (len > target) {  // pieces of rows
+    const int64_t pieces = (len + target - 1) / target;
+    pool.parallel_for(rows * pieces, [&](size_t t) {
+      const int64_t row = t / pieces, k = t % pieces;
+      const int64_t c0 = len * k / pieces, c1 = len * (k + 1) / pieces;
+      float* p[N];
+      rw.at(row, p);
+      for (int o = 0; o < N; ++o) p[o] += c0 * rw.inner[o];
+      fn(p, c1 - c0, rw.inner);
+    });
+    return;
+  }
+  const int64_t per = std::max<int64_t>(1, target / len);
+  pool.parallel_for((rows + per - 1) / per, [&](size_t t) {
+    const int64_t r0 = t * per, r1 = std::min(rows, r0 + per);
+    float* p[N];
+    for (int64_t row = r0; row < r1; ++row) {
+      rw.at(row, p);
+      fn(p, len, rw.inner);
+    }
   });
 }
 
