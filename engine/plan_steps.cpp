@@ -298,50 +298,21 @@ class SqueezeExciteStep final : public Step {
 };
 
 
-class BinaryStep final : public Step {
+class BinaryStep final : public StridedBinaryStep {
  public:
   BinaryStep(BinaryKind k, const TRef& a, const TRef& b, const TRef& out)
-      : kind_(k), a_(a), b_(b), out_(out) {
-    require_same_shape(a, out, "binary operand a");
-    require_same_shape(b, out, "binary operand b");
-    reads = {a, b};
-    writes = {out};
-    algorithm = "strided";
-  }
+      : StridedBinaryStep(a, b, out), kind_(k) {}
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
-    const TRef* ops[3] = {&out_, &a_, &b_};
-    const Iter<3> it = make_iter<3>(out_.shape, out_.rank, ops);
-    float* const base[3] = {rb.at(out_), rb.at(a_), rb.at(b_)};
     switch (kind_) {
-      case BinaryKind::kAdd: return go(it, base, pool, [](float x, float y) { return x + y; });
-      case BinaryKind::kSub: return go(it, base, pool, [](float x, float y) { return x - y; });
-      case BinaryKind::kMul: return go(it, base, pool, [](float x, float y) { return x * y; });
-      case BinaryKind::kDiv: return go(it, base, pool, [](float x, float y) { return x / y; });
+      case BinaryKind::kAdd: return map_elements(rb, pool, [](float x, float y) { return x + y; });
+      case BinaryKind::kSub: return map_elements(rb, pool, [](float x, float y) { return x - y; });
+      case BinaryKind::kMul: return map_elements(rb, pool, [](float x, float y) { return x * y; });
+      case BinaryKind::kDiv: return map_elements(rb, pool, [](float x, float y) { return x / y; });
     }
   }
 
  private:
-  template <class F>
-  static void go(const Iter<3>& it, float* const (&base)[3], ThreadPool& pool, const F& f) {
-    for_rows<3>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* s) {
-      float* o = p[0];
-      const float* x = p[1];
-      const float* y = p[2];
-      if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-      } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-        const float v = *y;
-        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], v);
-      } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-        const float v = *x;
-        for (int64_t i = 0; i < n; ++i) o[i] = f(v, y[i]);
-      } else {
-        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
-      }
-    });
-  }
   BinaryKind kind_;
-  TRef a_, b_, out_;
 };
 
 class UnaryStep final : public Step {
@@ -362,13 +333,7 @@ class UnaryStep final : public Step {
         ep_.apply(p[0], 1, n, 0, nullptr, 0);
         return;
       }
-      float tmp[256];
-      for (int64_t i0 = 0; i0 < n; i0 += 256) {
-        const int64_t m = std::min<int64_t>(256, n - i0);
-        for (int64_t i = 0; i < m; ++i) tmp[i] = p[1][(i0 + i) * s[1]];
-        ep_.apply(tmp, 1, m, 0, nullptr, 0);
-        for (int64_t i = 0; i < m; ++i) p[0][(i0 + i) * s[0]] = tmp[i];
-      }
+      through_tile(p, s, n, [&](float* t, int64_t m) { ep_.apply(t, 1, m, 0, nullptr, 0); });
     });
   }
 

@@ -46,13 +46,7 @@ class DataUnaryStep final : public Step {
         fn(n, p[1], p[0], mode);
         return;
       }
-      float tmp[256];
-      for (int64_t i0 = 0; i0 < n; i0 += 256) {
-        const int64_t m = std::min<int64_t>(256, n - i0);
-        for (int64_t i = 0; i < m; ++i) tmp[i] = p[1][(i0 + i) * s[1]];
-        fn(m, tmp, tmp, mode);
-        for (int64_t i = 0; i < m; ++i) p[0][(i0 + i) * s[0]] = tmp[i];
-      }
+      through_tile(p, s, n, [&](float* t, int64_t m) { fn(m, t, t, mode); });
     });
   }
 
@@ -71,61 +65,30 @@ inline float floor_mod(float a, float b) {
   return r;
 }
 
-class DataBinaryStep final : public Step {
+class DataBinaryStep final : public StridedBinaryStep {
  public:
   DataBinaryStep(DataBinaryKind k, const TRef& a, const TRef& b, const TRef& out)
-      : kind_(k), a_(a), b_(b), out_(out) {
-    require_same_shape(a, out, "binary operand a");
-    require_same_shape(b, out, "binary operand b");
-    reads = {a, b};
-    writes = {out};
-    algorithm = "strided";
-  }
+      : StridedBinaryStep(a, b, out), kind_(k) {}
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
-    const TRef* ops[3] = {&out_, &a_, &b_};
-    const Iter<3> it = make_iter<3>(out_.shape, out_.rank, ops);
-    float* const base[3] = {rb.at(out_), rb.at(a_), rb.at(b_)};
     auto mask = [](bool v) { return v ? 1.0f : 0.0f; };
+    auto go = [&](const auto& f) { map_elements(rb, pool, f); };
     using K = DataBinaryKind;
     switch (kind_) {
-      case K::kEqual: return go(it, base, pool, [&](float x, float y) { return mask(x == y); });
-      case K::kLess: return go(it, base, pool, [&](float x, float y) { return mask(x < y); });
-      case K::kLessEqual:
-        return go(it, base, pool, [&](float x, float y) { return mask(x <= y); });
-      case K::kGreater: return go(it, base, pool, [&](float x, float y) { return mask(x > y); });
-      case K::kGreaterEqual:
-        return go(it, base, pool, [&](float x, float y) { return mask(x >= y); });
-      case K::kAnd:
-        return go(it, base, pool, [&](float x, float y) { return mask(x != 0.0f && y != 0.0f); });
-      case K::kOr:
-        return go(it, base, pool, [&](float x, float y) { return mask(x != 0.0f || y != 0.0f); });
-      case K::kXor:
-        return go(it, base, pool,
-                  [&](float x, float y) { return mask((x != 0.0f) != (y != 0.0f)); });
-      case K::kFmod: return go(it, base, pool, [](float x, float y) { return std::fmod(x, y); });
-      case K::kMod: return go(it, base, pool, floor_mod);
+      case K::kEqual: return go([&](float x, float y) { return mask(x == y); });
+      case K::kLess: return go([&](float x, float y) { return mask(x < y); });
+      case K::kLessEqual: return go([&](float x, float y) { return mask(x <= y); });
+      case K::kGreater: return go([&](float x, float y) { return mask(x > y); });
+      case K::kGreaterEqual: return go([&](float x, float y) { return mask(x >= y); });
+      case K::kAnd: return go([&](float x, float y) { return mask(x != 0.0f && y != 0.0f); });
+      case K::kOr: return go([&](float x, float y) { return mask(x != 0.0f || y != 0.0f); });
+      case K::kXor: return go([&](float x, float y) { return mask((x != 0.0f) != (y != 0.0f)); });
+      case K::kFmod: return go([](float x, float y) { return std::fmod(x, y); });
+      case K::kMod: return go(floor_mod);
     }
   }
 
  private:
-  template <class F>
-  static void go(const Iter<3>& it, float* const (&base)[3], ThreadPool& pool, const F& f) {
-    for_rows<3>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* s) {
-      float* o = p[0];
-      const float* x = p[1];
-      const float* y = p[2];
-      if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-      } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-        const float v = *y;
-        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], v);
-      } else {
-        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
-      }
-    });
-  }
   DataBinaryKind kind_;
-  TRef a_, b_, out_;
 };
 
 class WhereStep final : public Step {

@@ -18,9 +18,6 @@ using native::MathParams;
 using native::VBinaryFn;
 using native::VMathFn;
 
-// Strided rows go through a buffer of this many floats (gather, kernel, scatter).
-constexpr int64_t kTile = 256;
-
 void copy_kernel(size_t n, const float* x, float* y, const MathParams*) {
   if (x != y) std::memmove(y, x, n * sizeof(float));
 }
@@ -91,18 +88,13 @@ class MathUnaryStep final : public Step {
         fn_(n, p[1], p[0], &params_);
         return;
       }
-      float tmp[kTile];
       if (s[1] == 0) {  // one input value for the whole row
-        fn_(1, p[1], tmp, &params_);
-        for (int64_t i = 0; i < n; ++i) p[0][i * s[0]] = tmp[0];
+        float v;
+        fn_(1, p[1], &v, &params_);
+        for (int64_t i = 0; i < n; ++i) p[0][i * s[0]] = v;
         return;
       }
-      for (int64_t i0 = 0; i0 < n; i0 += kTile) {
-        const int64_t m = std::min(kTile, n - i0);
-        for (int64_t i = 0; i < m; ++i) tmp[i] = p[1][(i0 + i) * s[1]];
-        fn_(m, tmp, tmp, &params_);
-        for (int64_t i = 0; i < m; ++i) p[0][(i0 + i) * s[0]] = tmp[i];
-      }
+      through_tile(p, s, n, [&](float* t, int64_t m) { fn_(m, t, t, &params_); });
     });
   }
 
@@ -123,9 +115,9 @@ void binary_rows(const Iter<3>& it, float* const (&base)[3], ThreadPool& pool, V
     if (s[0] == 1 && s[1] == 1 && s[2] == 1) return vv(n, a, b, y, &p);
     if (s[0] == 1 && s[1] == 1 && s[2] == 0) return vc(n, a, b, y, &p);
     if (commutes && s[0] == 1 && s[1] == 0 && s[2] == 1) return vc(n, b, a, y, &p);
-    float ta[kTile], tb[kTile];
-    for (int64_t i0 = 0; i0 < n; i0 += kTile) {
-      const int64_t m = std::min(kTile, n - i0);
+    float ta[kGatherTile], tb[kGatherTile];
+    for (int64_t i0 = 0; i0 < n; i0 += kGatherTile) {
+      const int64_t m = std::min(kGatherTile, n - i0);
       for (int64_t i = 0; i < m; ++i) ta[i] = a[(i0 + i) * s[1]];
       for (int64_t i = 0; i < m; ++i) tb[i] = b[(i0 + i) * s[2]];
       vv(m, ta, tb, ta, &p);

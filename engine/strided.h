@@ -1,5 +1,6 @@
-// Helpers for plan steps (engine/plan_steps.cpp and the step files beside it): tensor checks
-// and the generic strided iteration that element-wise, copy and reduction steps share.
+// Helpers for plan steps (engine/plan_steps.cpp and the step files beside it): tensor checks,
+// the generic strided iteration that element-wise, copy and reduction steps share, and the base
+// of the element-wise binary steps.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -155,10 +156,68 @@ void for_pieces(const Iter<N>& it, float* const (&base)[N], ThreadPool& pool, co
   });
 }
 
+// Strided rows through a buffer of this many floats (gather, kernel, scatter).
+constexpr int64_t kGatherTile = 256;
+
+// A row of a unary iteration (p[0] the output, p[1] the input, strides s) through a buffer:
+// kernel(tile, m) applies f in place to gathered tiles of m <= kGatherTile floats.
+template <class K>
+inline void through_tile(float* const* p, const int64_t* s, int64_t n, const K& kernel) {
+  alignas(64) float tmp[kGatherTile];
+  for (int64_t i0 = 0; i0 < n; i0 += kGatherTile) {
+    const int64_t m = std::min(kGatherTile, n - i0);
+    for (int64_t i = 0; i < m; ++i) tmp[i] = p[1][(i0 + i) * s[1]];
+    kernel(tmp, m);
+    for (int64_t i = 0; i < m; ++i) p[0][(i0 + i) * s[0]] = tmp[i];
+  }
+}
+
 inline void require_same_shape(const TRef& a, const TRef& out, const char* what) {
   if (a.rank != out.rank || !std::equal(a.shape, a.shape + a.rank, out.shape))
     throw std::invalid_argument(std::string("plan: ") + what + " shape differs from the output: " +
                                 a.describe() + " vs " + out.describe());
 }
+
+// ---------------------------------------------------------------------------------------------
+// out = f(a, b) element by element on any strides, a and b viewed with out's shape: the binary
+// steps of the op families derive from this and pick f in run().
+
+class StridedBinaryStep : public Step {
+ protected:
+  StridedBinaryStep(const TRef& a, const TRef& b, const TRef& out) : a_(a), b_(b), out_(out) {
+    require_same_shape(a, out, "binary operand a");
+    require_same_shape(b, out, "binary operand b");
+    reads = {a, b};
+    writes = {out};
+    algorithm = "strided";
+  }
+
+  // Contiguous rows, and rows where one operand is a broadcast value, take plain loops the
+  // compiler vectorises.
+  template <class F>
+  void map_elements(const RunBuffers& rb, ThreadPool& pool, const F& f) const {
+    const TRef* ops[3] = {&out_, &a_, &b_};
+    const Iter<3> it = make_iter<3>(out_.shape, out_.rank, ops);
+    float* const base[3] = {rb.at(out_), rb.at(a_), rb.at(b_)};
+    for_rows<3>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* s) {
+      float* o = p[0];
+      const float* x = p[1];
+      const float* y = p[2];
+      if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+      } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+        const float v = *y;
+        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], v);
+      } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
+        const float v = *x;
+        for (int64_t i = 0; i < n; ++i) o[i] = f(v, y[i]);
+      } else {
+        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
+      }
+    });
+  }
+
+  TRef a_, b_, out_;
+};
 
 }  // namespace ce
