@@ -434,24 +434,8 @@ class SoftmaxStep final : public Step {
     algorithm = "strided";
   }
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
-    // Iterate every position of the other axes (the softmax axis set to size 1).
-    TRef xo = x_, oo = out_;
-    xo.shape[axis_] = oo.shape[axis_] = 1;
     const int64_t len = x_.shape[axis_], sx = x_.strides[axis_], so = out_.strides[axis_];
-    std::vector<int64_t> idx(x_.rank, 0);
-    const int64_t outer = xo.numel();
-    const float* xb = rb.at(x_);
-    float* ob = rb.at(out_);
-    auto body = [&](size_t i) {
-      int64_t rem = i, xoff = 0, ooff = 0;
-      for (int a = x_.rank - 1; a >= 0; --a) {
-        const int64_t k = rem % xo.shape[a];
-        rem /= xo.shape[a];
-        xoff += k * x_.strides[a];
-        ooff += k * out_.strides[a];
-      }
-      const float* x = xb + xoff;
-      float* o = ob + ooff;
+    for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool, [&](const float* x, float* o) {
       float m = -INFINITY;
       for (int64_t j = 0; j < len; ++j) m = std::max(m, x[j * sx]);
       double sum = 0.0;
@@ -462,12 +446,7 @@ class SoftmaxStep final : public Step {
       }
       const float inv = static_cast<float>(1.0 / sum);
       for (int64_t j = 0; j < len; ++j) o[j * so] *= inv;
-    };
-    if (outer * len < kParallelElements) {
-      for (int64_t i = 0; i < outer; ++i) body(i);
-    } else {
-      pool.parallel_for(outer, body);
-    }
+    });
   }
 
  private:

@@ -221,22 +221,8 @@ class LogSoftmaxStep final : public Step {
   }
 
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
-    TRef xo = x_;
-    xo.shape[axis_] = 1;
     const int64_t len = x_.shape[axis_], sx = x_.strides[axis_], sy = y_.strides[axis_];
-    const int64_t outer = xo.numel();
-    const float* xb = rb.at(x_);
-    float* yb = rb.at(y_);
-    auto body = [&](size_t i) {
-      int64_t rem = i, xoff = 0, yoff = 0;
-      for (int a = x_.rank - 1; a >= 0; --a) {
-        const int64_t k = rem % xo.shape[a];
-        rem /= xo.shape[a];
-        xoff += k * x_.strides[a];
-        yoff += k * y_.strides[a];
-      }
-      const float* x = xb + xoff;
-      float* y = yb + yoff;
+    for_slices(axis_, x_, rb.at(x_), y_, rb.at(y_), pool, [&](const float* x, float* y) {
       float m = -INFINITY;
       bool nan = false;
       for (int64_t j = 0; j < len; ++j) {
@@ -248,12 +234,7 @@ class LogSoftmaxStep final : public Step {
       for (int64_t j = 0; j < len; ++j) sum += std::exp(static_cast<double>(x[j * sx]) - m);
       const double shift = nan ? NAN : m + std::log(sum);
       for (int64_t j = 0; j < len; ++j) y[j * sy] = static_cast<float>(x[j * sx] - shift);
-    };
-    if (outer * len < kParallelElements) {
-      for (int64_t i = 0; i < outer; ++i) body(i);
-    } else {
-      pool.parallel_for(outer, body);
-    }
+    });
   }
 
  private:

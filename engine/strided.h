@@ -172,6 +172,37 @@ inline void through_tile(float* const* p, const int64_t* s, int64_t n, const K& 
   }
 }
 
+// body(t) for t < n: inline when `serial`, else on the pool.
+template <class F>
+inline void run_tasks(ThreadPool& pool, bool serial, int64_t n, const F& body) {
+  if (serial) {
+    for (int64_t t = 0; t < n; ++t) body(t);
+  } else {
+    pool.parallel_for(n, body);
+  }
+}
+
+// fn(x, y) for every 1-D slice along `axis` of x and y (one shape), given the slices' first
+// elements (along a slice x moves by x.strides[axis], y by y.strides[axis]); the slices run in
+// parallel when there are enough elements.
+template <class F>
+inline void for_slices(int axis, const TRef& x, const float* xb, const TRef& y, float* yb,
+                       ThreadPool& pool, const F& fn) {
+  TRef xo = x;
+  xo.shape[axis] = 1;
+  const int64_t outer = xo.numel();
+  run_tasks(pool, outer * x.shape[axis] < kParallelElements, outer, [&](size_t i) {
+    int64_t rem = i, xoff = 0, yoff = 0;
+    for (int a = x.rank - 1; a >= 0; --a) {
+      const int64_t k = rem % xo.shape[a];
+      rem /= xo.shape[a];
+      xoff += k * x.strides[a];
+      yoff += k * y.strides[a];
+    }
+    fn(xb + xoff, yb + yoff);
+  });
+}
+
 inline void require_same_shape(const TRef& a, const TRef& out, const char* what) {
   if (a.rank != out.rank || !std::equal(a.shape, a.shape + a.rank, out.shape))
     throw std::invalid_argument(std::string("plan: ") + what + " shape differs from the output: " +
