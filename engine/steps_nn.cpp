@@ -35,30 +35,29 @@ struct Geom {
 
   // offset of kept-linear index k in x and in the second operand
   void kept_offsets(int64_t k, int64_t* xo, int64_t* oo) const {
-    int64_t a = 0, b = 0;
-    for (int i = nk - 1; i >= 0; --i) {
-      const int64_t j = k % ks[i];
-      k /= ks[i];
-      a += j * kx[i];
-      b += j * ko[i];
-    }
-    *xo = a;
-    *oo = b;
+    offsets(k, nk, ks, kx, ko, xo, oo);
   }
   // x / y offsets of reduced row r (every reduced axis but the innermost)
   void row_offsets(int64_t r, int64_t* xo, int64_t* yo) const {
-    int64_t a = 0, b = 0;
-    for (int i = nr - 2; i >= 0; --i) {
-      const int64_t j = r % rs[i];
-      r /= rs[i];
-      a += j * rx[i];
-      b += j * ry[i];
-    }
-    *xo = a;
-    *yo = b;
+    offsets(r, nr - 1, rs, rx, ry, xo, yo);
   }
   int64_t row_len() const { return rs[nr - 1]; }
   int64_t rows() const { return R / rs[nr - 1]; }
+
+ private:
+  // offsets in the two operands of linear index i over the first n axes of a group
+  static void offsets(int64_t i, int n, const int64_t* size, const int64_t* s1, const int64_t* s2,
+                      int64_t* o1, int64_t* o2) {
+    int64_t a = 0, b = 0;
+    for (int d = n - 1; d >= 0; --d) {
+      const int64_t j = i % size[d];
+      i /= size[d];
+      a += j * s1[d];
+      b += j * s2[d];
+    }
+    *o1 = a;
+    *o2 = b;
+  }
 };
 
 int64_t absl(int64_t v) { return v < 0 ? -v : v; }
@@ -81,32 +80,21 @@ Geom make_geom(const TRef& x, uint32_t mask, const int64_t* o) {
     g.stats[kept[i]] = s;
     s *= x.shape[kept[i]];
   }
-  for (int i = 0; i < nk; ++i) {
-    const int a = kept[i];
-    if (g.nk > 0 && g.kx[g.nk - 1] == x.strides[a] * x.shape[a] &&
-        g.ko[g.nk - 1] == o[a] * x.shape[a]) {
-      g.ks[g.nk - 1] *= x.shape[a];
-      g.kx[g.nk - 1] = x.strides[a];
-      g.ko[g.nk - 1] = o[a];
+  // appends axis a to a group (count n, sizes, x and second-operand strides, product of the
+  // sizes), merged into the group's last axis when both strides continue it
+  auto append = [&](int a, int& n, int64_t* size, int64_t* sx, int64_t* so, int64_t& prod) {
+    if (n > 0 && sx[n - 1] == x.strides[a] * x.shape[a] && so[n - 1] == o[a] * x.shape[a]) {
+      size[n - 1] *= x.shape[a];
+      sx[n - 1] = x.strides[a];
+      so[n - 1] = o[a];
     } else {
-      g.ks[g.nk] = x.shape[a], g.kx[g.nk] = x.strides[a], g.ko[g.nk] = o[a];
-      ++g.nk;
+      size[n] = x.shape[a], sx[n] = x.strides[a], so[n] = o[a];
+      ++n;
     }
-    g.K *= x.shape[a];
-  }
-  for (int i = 0; i < nr; ++i) {
-    const int a = red[i];
-    if (g.nr > 0 && g.rx[g.nr - 1] == x.strides[a] * x.shape[a] &&
-        g.ry[g.nr - 1] == o[a] * x.shape[a]) {
-      g.rs[g.nr - 1] *= x.shape[a];
-      g.rx[g.nr - 1] = x.strides[a];
-      g.ry[g.nr - 1] = o[a];
-    } else {
-      g.rs[g.nr] = x.shape[a], g.rx[g.nr] = x.strides[a], g.ry[g.nr] = o[a];
-      ++g.nr;
-    }
-    g.R *= x.shape[a];
-  }
+    prod *= x.shape[a];
+  };
+  for (int i = 0; i < nk; ++i) append(kept[i], g.nk, g.ks, g.kx, g.ko, g.K);
+  for (int i = 0; i < nr; ++i) append(red[i], g.nr, g.rs, g.rx, g.ry, g.R);
   if (g.nr == 0) {  // every element is its own group: one reduced axis of size 1
     g.rs[0] = 1, g.rx[0] = 1, g.ry[0] = 1;
     g.nr = 1;
@@ -180,11 +168,7 @@ void short_rows_op(const Geom& g, const float* x, const float* shift, float* acc
       a[j] = v;
     }
   };
-  if (serial) {
-    for (int64_t t = 0; t < outer * chunks; ++t) body(t);
-  } else {
-    pool.parallel_for(outer * chunks, body);
-  }
+  run_tasks(pool, serial, outer * chunks, body);
 }
 
 // Horizontal reductions of short rows (SK-Net / ResNeSt sum a radix axis of 2 that a channel
@@ -214,6 +198,37 @@ void short_rows(ReduceOp op, const Geom& g, const float* x, const float* shift, 
     case ReduceOp::kProd:
       return short_rows_op(g, x, shift, acc, init, pool, serial,
                            [](float a, float v, float) { return a * v; });
+  }
+}
+
+// The vertical passes' tasks: (outer kept index, block of up to kColumns columns of the
+// innermost kept axis, part p of `parts` of the reduced positions), as fn(p, x offset of the
+// block, its first kept-linear output k0, its columns n). column_tasks: the tasks of one part.
+int64_t column_tasks(const Geom& g) {
+  const int64_t Lk = g.ks[g.nk - 1];
+  return g.K / Lk * ((Lk + kColumns - 1) / kColumns);
+}
+
+template <class F>
+void for_column_blocks(const Geom& g, int64_t parts, ThreadPool& pool, bool serial, const F& fn) {
+  const int64_t Lk = g.ks[g.nk - 1], sk = g.kx[g.nk - 1];
+  const int64_t cchunks = (Lk + kColumns - 1) / kColumns;
+  run_tasks(pool, serial, column_tasks(g) * parts, [&](size_t t) {
+    const int64_t p = t % parts, c = t / parts % cchunks, ko = t / parts / cchunks;
+    const int64_t c0 = c * kColumns, n = std::min(kColumns, Lk - c0);
+    int64_t xo, unused;
+    g.kept_offsets(ko * Lk, &xo, &unused);
+    fn(p, xo + c0 * sk, ko * Lk + c0, n);
+  });
+}
+
+// acc[k] = the partial results part[p * K + k] of every part combined in double, for k < K.
+template <class T>
+void combine_parts(ReduceOp op, const T* part, int64_t parts, int64_t K, float* acc) {
+  for (int64_t k = 0; k < K; ++k) {
+    double a = part[k];
+    for (int64_t p = 1; p < parts; ++p) a = combine(op, a, part[p * K + k]);
+    acc[k] = static_cast<float>(a);
   }
 }
 
@@ -254,37 +269,23 @@ void reduce_pass(ReduceOp op, const Geom& g, const float* x, const float* shift,
         part[p * g.K + k] = a;
       }
     };
-    if (serial) {
-      for (int64_t t = 0; t < tasks * parts; ++t) body(t);
-    } else {
-      pool.parallel_for(tasks * parts, body);
-    }
-    for (int64_t k = 0; k < g.K; ++k) {
-      double a = part[k];
-      for (int64_t p = 1; p < parts; ++p) a = combine(op, a, part[p * g.K + k]);
-      acc[k] = static_cast<float>(a);
-    }
+    run_tasks(pool, serial, tasks * parts, body);
+    combine_parts(op, part.data(), parts, g.K, acc);
     return;
   }
-  // vertical: the innermost kept axis (Lk outputs, x stride sk) is the vector; the rows are
-  // the reduced positions.
-  const int64_t Lk = g.ks[g.nk - 1], sk = g.kx[g.nk - 1], outer = g.K / Lk;
-  const int64_t cchunks = (Lk + kColumns - 1) / kColumns;
-  const int64_t parts = split_parts(outer * cchunks, total / 64 + 1, g.K * g.R, threads);
+  // vertical: the innermost kept axis (x stride sk) is the vector; the rows are the reduced
+  // positions.
+  const int64_t sk = g.kx[g.nk - 1];
+  const int64_t parts = split_parts(column_tasks(g), total / 64 + 1, g.K * g.R, threads);
   std::vector<float> part(parts > 1 ? parts * g.K : 0);
-  auto body = [&](size_t t) {
-    const int64_t p = t % parts, c = t / parts % cchunks, ko = t / parts / cchunks;
-    const int64_t c0 = c * kColumns, n = std::min(kColumns, Lk - c0);
-    int64_t xo, unused;
-    g.kept_offsets(ko * Lk, &xo, &unused);
-    const int64_t k0 = ko * Lk + c0;
+  for_column_blocks(g, parts, pool, serial, [&](int64_t p, int64_t xo, int64_t k0, int64_t n) {
     float* a = parts > 1 ? part.data() + p * g.K + k0 : acc + k0;
     std::fill(a, a + n, identity(op));
     const float* sh = shift ? shift + k0 : nullptr;
     std::vector<float> tmp(sk == 1 ? 0 : n);
     segments(g, total * p / parts, total * (p + 1) / parts, total,
              [&](int64_t off, int64_t cnt) {
-               const float* q = x + xo + off + c0 * sk;
+               const float* q = x + xo + off;
                if (sk == 1) {
                  kn.vreduce(op, cnt, n, q, st, sh, a);
                  return;
@@ -294,19 +295,8 @@ void reduce_pass(ReduceOp op, const Geom& g, const float* x, const float* shift,
                  kn.vreduce(op, 1, n, tmp.data(), 0, sh, a);
                }
              });
-  };
-  const int64_t tasks = outer * cchunks * parts;
-  if (serial) {
-    for (int64_t t = 0; t < tasks; ++t) body(t);
-  } else {
-    pool.parallel_for(tasks, body);
-  }
-  if (parts > 1)
-    for (int64_t k = 0; k < g.K; ++k) {
-      double a = part[k];
-      for (int64_t p = 1; p < parts; ++p) a = combine(op, a, part[p * g.K + k]);
-      acc[k] = static_cast<float>(a);
-    }
+  });
+  if (parts > 1) combine_parts(op, part.data(), parts, g.K, acc);
 }
 
 // Writes v[k] (kept-linear) to the keepdims-shaped tensor `out` (stats strides from g).
@@ -355,51 +345,41 @@ class ReduceStep final : public Step {
     std::unique_ptr<float[]> scratch(direct_ ? nullptr : new float[K]);
     float* a = direct_ ? b.at(out_) : scratch.get();
     const double count = static_cast<double>(geom_.R);
+    auto pass = [&](ReduceOp op, float* dst, const float* shift) {
+      reduce_pass(op, geom_, x, shift, dst, pool, kn_);
+    };
     switch (kind_) {
-      case ReduceKind::kSum:
-        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, a, pool, kn_);
-        break;
+      case ReduceKind::kSum: pass(ReduceOp::kSum, a, nullptr); break;
       case ReduceKind::kMean:
-        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, a, pool, kn_);
+        pass(ReduceOp::kSum, a, nullptr);
         for (int64_t k = 0; k < K; ++k) a[k] = static_cast<float>(a[k] / count);
         break;
-      case ReduceKind::kMax:
-        reduce_pass(ReduceOp::kMax, geom_, x, nullptr, a, pool, kn_);
-        break;
-      case ReduceKind::kMin:
-        reduce_pass(ReduceOp::kMin, geom_, x, nullptr, a, pool, kn_);
-        break;
+      case ReduceKind::kMax: pass(ReduceOp::kMax, a, nullptr); break;
+      case ReduceKind::kMin: pass(ReduceOp::kMin, a, nullptr); break;
       case ReduceKind::kArgMax:
       case ReduceKind::kArgMin: {
         std::vector<float> ext(K);
-        reduce_pass(kind_ == ReduceKind::kArgMax ? ReduceOp::kMax : ReduceOp::kMin, geom_, x,
-                    nullptr, ext.data(), pool, kn_);
+        pass(kind_ == ReduceKind::kArgMax ? ReduceOp::kMax : ReduceOp::kMin, ext.data(), nullptr);
         arg_index(x, ext.data(), a, pool);
         break;
       }
-      case ReduceKind::kL1:
-        reduce_pass(ReduceOp::kSumAbs, geom_, x, nullptr, a, pool, kn_);
-        break;
-      case ReduceKind::kSumSquare:
-        reduce_pass(ReduceOp::kSumSquare, geom_, x, nullptr, a, pool, kn_);
-        break;
+      case ReduceKind::kL1: pass(ReduceOp::kSumAbs, a, nullptr); break;
+      case ReduceKind::kSumSquare: pass(ReduceOp::kSumSquare, a, nullptr); break;
       case ReduceKind::kL2:
-        reduce_pass(ReduceOp::kSumSquare, geom_, x, nullptr, a, pool, kn_);
+        pass(ReduceOp::kSumSquare, a, nullptr);
         for (int64_t k = 0; k < K; ++k) a[k] = std::sqrt(a[k]);
         break;
-      case ReduceKind::kProd:
-        reduce_pass(ReduceOp::kProd, geom_, x, nullptr, a, pool, kn_);
-        break;
+      case ReduceKind::kProd: pass(ReduceOp::kProd, a, nullptr); break;
       case ReduceKind::kLogSum:
-        reduce_pass(ReduceOp::kSum, geom_, x, nullptr, a, pool, kn_);
+        pass(ReduceOp::kSum, a, nullptr);
         for (int64_t k = 0; k < K; ++k) a[k] = std::log(a[k]);
         break;
       case ReduceKind::kLogSumExp: {
         std::vector<float> mx(K);
-        reduce_pass(ReduceOp::kMax, geom_, x, nullptr, mx.data(), pool, kn_);
+        pass(ReduceOp::kMax, mx.data(), nullptr);
         for (float& m : mx)
           if (!std::isfinite(m)) m = m != m ? m : 0.0f;  // all -inf (or +inf): shift by 0
-        reduce_pass(ReduceOp::kSumExp, geom_, x, mx.data(), a, pool, kn_);
+        pass(ReduceOp::kSumExp, a, mx.data());
         for (int64_t k = 0; k < K; ++k)
           a[k] = static_cast<float>(std::log(static_cast<double>(a[k])) + mx[k]);
         break;
@@ -436,11 +416,7 @@ class ReduceStep final : public Step {
         res[k] = static_cast<float>(found);
       }
     };
-    if (K * L < kParallelElements || pool.num_threads() == 1) {
-      for (int t = 0; t < 64; ++t) body(t);
-    } else {
-      pool.parallel_for(64, body);
-    }
+    run_tasks(pool, K * L < kParallelElements || pool.num_threads() == 1, 64, body);
   }
 
   ReduceKind kind_;
@@ -499,11 +475,7 @@ void moments_pass(const Geom& g, const float* x, float* mean, float* m2, ThreadP
                });
       part[p * g.K + k] = m;
     };
-    if (serial) {
-      for (int64_t t = 0; t < g.K * parts; ++t) body(t);
-    } else {
-      pool.parallel_for(g.K * parts, body);
-    }
+    run_tasks(pool, serial, g.K * parts, body);
     for (int64_t k = 0; k < g.K; ++k) {
       Moments m = part[k];
       for (int64_t p = 1; p < parts; ++p)
@@ -513,16 +485,10 @@ void moments_pass(const Geom& g, const float* x, float* mean, float* m2, ThreadP
     }
     return;
   }
-  const int64_t Lk = g.ks[g.nk - 1], sk = g.kx[g.nk - 1], outer = g.K / Lk;
-  const int64_t cchunks = (Lk + kColumns - 1) / kColumns;
-  const int64_t parts = split_parts(outer * cchunks, total / kVBlock + 1, g.K * g.R, threads);
+  const int64_t sk = g.kx[g.nk - 1];
+  const int64_t parts = split_parts(column_tasks(g), total / kVBlock + 1, g.K * g.R, threads);
   std::vector<float> pm(parts * g.K), pq(parts * g.K);
-  auto body = [&](size_t t) {
-    const int64_t p = t % parts, c = t / parts % cchunks, ko = t / parts / cchunks;
-    const int64_t c0 = c * kColumns, n = std::min(kColumns, Lk - c0);
-    int64_t xo, unused;
-    g.kept_offsets(ko * Lk, &xo, &unused);
-    const int64_t k0 = ko * Lk + c0;
+  for_column_blocks(g, parts, pool, serial, [&](int64_t p, int64_t xo, int64_t k0, int64_t n) {
     float* mm = pm.data() + p * g.K + k0;
     float* qq = pq.data() + p * g.K + k0;
     std::fill(mm, mm + n, 0.0f);
@@ -531,7 +497,7 @@ void moments_pass(const Geom& g, const float* x, float* mean, float* m2, ThreadP
     size_t seen = 0;
     segments(g, total * p / parts, total * (p + 1) / parts, kVBlock,
              [&](int64_t off, int64_t cnt) {
-               const float* q = x + xo + off + c0 * sk;
+               const float* q = x + xo + off;
                if (sk == 1) {
                  kn.vmoments(cnt, n, q, st, seen, mm, qq);
                } else {
@@ -541,13 +507,7 @@ void moments_pass(const Geom& g, const float* x, float* mean, float* m2, ThreadP
                }
                seen += cnt;
              });
-  };
-  const int64_t tasks = outer * cchunks * parts;
-  if (serial) {
-    for (int64_t t = 0; t < tasks; ++t) body(t);
-  } else {
-    pool.parallel_for(tasks, body);
-  }
+  });
   for (int64_t k = 0; k < g.K; ++k) {
     Moments m;
     for (int64_t p = 0; p < parts; ++p)
@@ -644,11 +604,8 @@ class NormStep final : public Step {
       kn_.layernorm_rows(n, L, x + xo + r0 * sx, sx, y + yo + r0 * sy, sy, g, b, eps_,
                          mean + o * rows + r0, rs + o * rows + r0);
     };
-    if (geom_.K * L < kParallelElements || pool.num_threads() == 1) {
-      for (int64_t t = 0; t < outer * chunks; ++t) body(t);
-    } else {
-      pool.parallel_for(outer * chunks, body);
-    }
+    run_tasks(pool, geom_.K * L < kParallelElements || pool.num_threads() == 1, outer * chunks,
+              body);
   }
 
   void stats(const float* x, float* mean, float* rs, ThreadPool& pool) const {
@@ -755,12 +712,8 @@ class GroupNormStep final : public Step {
         seen += cnt;
       }
     };
-    const int64_t tasks = N * cblocks * parts;
-    if (N * P * C < kParallelElements || threads == 1) {
-      for (int64_t t = 0; t < tasks; ++t) stats(t);
-    } else {
-      pool.parallel_for(tasks, stats);
-    }
+    const bool serial = N * P * C < kParallelElements || threads == 1;
+    run_tasks(pool, serial, N * cblocks * parts, stats);
     // per (image, group): merge the pixel parts, then the group's channels (equal counts)
     std::vector<float> mc(N * C), ac(N * C), bc(N * C);
     for (int64_t n = 0; n < N; ++n)
@@ -788,11 +741,7 @@ class GroupNormStep final : public Step {
       kn_.vnorm(cnt, C, iv.data + n * iv.image_stride() + q0 * iv.ps(), iv.ps(),
                 ov.data + n * ov.image_stride() + q0 * ov.ps(), ov.ps(), &aff);
     };
-    if (N * P * C < kParallelElements || threads == 1) {
-      for (int64_t t = 0; t < N * chunks; ++t) write(t);
-    } else {
-      pool.parallel_for(N * chunks, write);
-    }
+    run_tasks(pool, serial, N * chunks, write);
   }
 
  private:
@@ -833,11 +782,7 @@ class LrnStep final : public Step {
       kn_.lrn(cnt, C, iv.data + n * iv.image_stride() + q0 * iv.ps(), iv.ps(),
               ov.data + n * ov.image_stride() + q0 * ov.ps(), ov.ps(), &p_, scratch.data());
     };
-    if (N * P * C < kParallelElements || pool.num_threads() == 1) {
-      for (int64_t t = 0; t < N * chunks; ++t) body(t);
-    } else {
-      pool.parallel_for(N * chunks, body);
-    }
+    run_tasks(pool, N * P * C < kParallelElements || pool.num_threads() == 1, N * chunks, body);
   }
 
  private:
