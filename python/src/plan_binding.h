@@ -112,10 +112,7 @@ class PyPlan {
     s.offset_groups = offset_groups;
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
     s.kernel[0] = ws[2], s.kernel[1] = ws[3];
-    set_dims(s.stride, stride, 2, "stride");
-    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
-    set_dims(s.pad_end, pad_end, 2, "pad_end");
-    set_dims(s.dilation, dilation, 2, "dilation");
+    set_window_2d(s, stride, pad_begin, pad_end, dilation);
     s.infer_output();
     if (ws[1] * groups != s.c_in) throw py::value_error(name + ": weight does not match the input");
     if (b && (b->ndim() != 1 || b->shape(0) != s.c_out))
@@ -136,10 +133,7 @@ class PyPlan {
     s.c_out = out.shape[1];
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
     set_dims(s.kernel, kernel, 2, "kernel");
-    set_dims(s.stride, stride, 2, "stride");
-    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
-    set_dims(s.pad_end, pad_end, 2, "pad_end");
-    set_dims(s.dilation, dilation, 2, "dilation");
+    set_window_2d(s, stride, pad_begin, pad_end, dilation);
     s.infer_output();
     const Vec want = {s.out[0], s.out[1], s.c_out, s.c_in, s.kernel[0], s.kernel[1]};
     if (shape_of(w) != want) throw py::value_error(name + ": LocalConv weight shape mismatch");
@@ -159,10 +153,7 @@ class PyPlan {
     s.channels = in.shape[1];
     s.in[0] = in.shape[2], s.in[1] = in.shape[3];
     set_dims(s.kernel, kernel, 2, "kernel");
-    set_dims(s.stride, stride, 2, "stride");
-    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
-    set_dims(s.pad_end, pad_end, 2, "pad_end");
-    set_dims(s.dilation, dilation, 2, "dilation");
+    set_window_2d(s, stride, pad_begin, pad_end, dilation);
     s.ceil_mode = ceil_mode;
     s.count_include_pad = count_include_pad;
     s.infer_output();
@@ -310,6 +301,16 @@ class PyPlan {
   }
 
  private:
+  // stride, pads and dilation of a 2-D window op (DeformConv, LocalConv, 2-D pooling)
+  template <class Shape>
+  static void set_window_2d(Shape& s, const Vec& stride, const Vec& pad_begin, const Vec& pad_end,
+                            const Vec& dilation) {
+    set_dims(s.stride, stride, 2, "stride");
+    set_dims(s.pad_begin, pad_begin, 2, "pad_begin");
+    set_dims(s.pad_end, pad_end, 2, "pad_end");
+    set_dims(s.dilation, dilation, 2, "dilation");
+  }
+
   std::vector<py::array_t<float>> execute(const std::vector<FloatArray>& inputs,
                                           std::vector<double>* times) const {
     if (inputs.size() != ins_.size())
