@@ -8,12 +8,10 @@ output's shape. Constant operands (a PRelu slope, a Pow exponent) enter the plan
 pool once; a constant scalar exponent selects Pow's kernel at plan time."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .ops import attr
-from .views import CONSTS, PlanError, T, _axis, _broadcast, _layout_order
+from .views import CONSTS, PlanError, _broadcast, _layout_order
 
 # ONNX op -> kernel kind of add_math_unary, for the ops without attributes
 _UNARY = {"Erf": "erf", "Mish": "mish", "Softplus": "softplus", "Softsign": "softsign",
@@ -114,22 +112,7 @@ class MathLowering:
     op_Min = op_Max = op_Sum = op_Mean = _variadic
 
     def op_LogSoftmax(self, node, ins, where):
-        x = ins[0]
-        axis = int(attr(node, "axis"))
-        if self.opset < 13 and "axis" not in node.attrs:
-            axis = 1
-        axis = _axis(axis, x.rank, where)
-        name = node.name or where
-        if self.opset < 13 and axis != x.rank - 1:  # 2D coercion: (prod(:axis), prod(axis:))
-            xc = self.contiguous(x, where)
-            n = math.prod(x.shape[axis:])
-            flat = T((math.prod(x.shape[:axis]), n), (n, 1), xc.buf, xc.offset, xc.root)
-            y = self.out(node, 0, x.shape)
-            yf = T(flat.shape, flat.strides, y.buf, y.offset, y.root)
-            self.step("add_log_softmax", name, [flat, yf, 1], [flat], [yf])
-            return
-        y = self.out(node, 0, x.shape, _layout_order(x))
-        self.step("add_log_softmax", name, [x, y, axis], [x], [y])
+        self._softmax(node, ins, where, "add_log_softmax")
 
 
 def _unary_method(kind):

@@ -589,24 +589,27 @@ class Planner(MathLowering, NormLowering, DataLowering):
     op_Add = op_Sub = op_Mul = op_Div = _binary
 
     def op_Softmax(self, node, ins, where):
+        self._softmax(node, ins, where, "add_softmax")
+
+    def _softmax(self, node, ins, where, method):
+        """Softmax / LogSoftmax (`method` the plan's step) along one axis; below opset 13 the
+        input is coerced to 2-D, (prod(:axis), prod(axis:))."""
         x = ins[0]
         axis = int(attr(node, "axis"))
         if self.opset < 13 and "axis" not in node.attrs:
             axis = 1
-        if not -x.rank <= axis < x.rank:
-            raise PlanError(f"{where}: axis {axis} out of range for rank {x.rank}")
-        axis %= x.rank
+        axis = _axis(axis, x.rank, where)
+        name = node.name or where
         if self.opset < 13 and axis != x.rank - 1:
             xc = self.contiguous(x, where)
-            outer = math.prod(x.shape[:axis])
-            flat = T((outer, math.prod(x.shape[axis:])), (math.prod(x.shape[axis:]), 1),
-                     xc.buf, xc.offset, xc.root)
+            n = math.prod(x.shape[axis:])
+            flat = T((math.prod(x.shape[:axis]), n), (n, 1), xc.buf, xc.offset, xc.root)
             y = self.out(node, 0, x.shape)
             yf = T(flat.shape, flat.strides, y.buf, y.offset, y.root)
-            self.step("add_softmax", node.name or where, [flat, yf, 1], [flat], [yf])
+            self.step(method, name, [flat, yf, 1], [flat], [yf])
             return
         y = self.out(node, 0, x.shape, _layout_order(x))
-        self.step("add_softmax", node.name or where, [x, y, axis], [x], [y])
+        self.step(method, name, [x, y, axis], [x], [y])
 
     # ------------------------------------------------------------------ linear algebra
     def op_Gemm(self, node, ins, where):
