@@ -699,27 +699,34 @@ def _fold_batchnorm(m, idx, info):
             continue
         scale, beta, mean, var = (p.astype(np.float64) for p in params)
         s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
-        w64 = w.astype(np.float64)
-        if transposed:
-            cin = w.shape[0]
-            shape = (group, cin // group, c_out // group) + w.shape[2:]
-            w_new = (w64.reshape(shape) *
-                     s.reshape((group, 1, c_out // group) + (1,) * (w.ndim - 2))).reshape(w.shape)
-        else:
-            w_new = w64 * s.reshape((-1,) + (1,) * (w.ndim - 1))
         b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
-        b_new = (b64 - mean) * s + beta
-        wn = _unique(g, f"{conv.inputs[1]}_bn")
-        g.initializers[wn] = w_new.astype(w.dtype)
-        bname = _unique(g, f"{conv.name or conv.outputs[0]}_bias_bn")
-        g.initializers[bname] = b_new.astype(w.dtype)
-        ins = list(conv.inputs) + [""] * max(0, bi + 1 - len(conv.inputs))
-        ins[1], ins[bi] = wn, bname
-        conv.inputs = ins
-        conv.outputs = [bn.outputs[0]]
-        _remove(g, [bn])
+        _rescale_conv(g, conv, w, bi, transposed, s, (b64 - mean) * s + beta, bn, "bn")
         return True
     return False
+
+
+def _rescale_conv(g, conv, w, bi, transposed, s, b_new, node, tag):
+    """`conv` (weight w, bias at input bi) absorbs the element-wise `node` after it: its
+    weights scaled by s per output channel and its bias b_new (float64, rounded once to w's
+    dtype) as new initializers named with `tag`; it writes node's output and node goes."""
+    group = int(attr(conv, "group") or 1)
+    c_out = len(s)
+    w64 = w.astype(np.float64)
+    if transposed:  # (c_in, c_out / group, k...): the output channels are per group
+        shape = (group, w.shape[0] // group, c_out // group) + w.shape[2:]
+        w_new = (w64.reshape(shape) *
+                 s.reshape((group, 1, c_out // group) + (1,) * (w.ndim - 2))).reshape(w.shape)
+    else:
+        w_new = w64 * s.reshape((-1,) + (1,) * (w.ndim - 1))
+    wn = _unique(g, f"{conv.inputs[1]}_{tag}")
+    g.initializers[wn] = w_new.astype(w.dtype)
+    bname = _unique(g, f"{conv.name or conv.outputs[0]}_bias_{tag}")
+    g.initializers[bname] = b_new.astype(w.dtype)
+    ins = list(conv.inputs) + [""] * max(0, bi + 1 - len(conv.inputs))
+    ins[1], ins[bi] = wn, bname
+    conv.inputs = ins
+    conv.outputs = [node.outputs[0]]
+    _remove(g, [node])
 
 
 fold_batchnorm = _rewrite(_fold_batchnorm)
@@ -781,23 +788,7 @@ def _fold_channel_affine(m, idx, info):
                 shift = -v
             else:  # c - conv
                 s, shift = -np.ones(c_out), v
-            w64 = w.astype(np.float64)
-            if transposed:
-                cin = w.shape[0]
-                shape = (group, cin // group, c_out // group) + w.shape[2:]
-                w_new = (w64.reshape(shape) * s.reshape((group, 1, c_out // group) +
-                                                        (1,) * (w.ndim - 2))).reshape(w.shape)
-            else:
-                w_new = w64 * s.reshape((-1,) + (1,) * (w.ndim - 1))
-            wn = _unique(g, f"{conv.inputs[1]}_{n.op_type.lower()}")
-            g.initializers[wn] = w_new.astype(w.dtype)
-            bname = _unique(g, f"{conv.name or conv.outputs[0]}_bias_{n.op_type.lower()}")
-            g.initializers[bname] = (b64 * s + shift).astype(w.dtype)
-            ins = list(conv.inputs) + [""] * max(0, 3 - len(conv.inputs))
-            ins[1], ins[2] = wn, bname
-            conv.inputs = ins
-            conv.outputs = [n.outputs[0]]
-            _remove(g, [n])
+            _rescale_conv(g, conv, w, 2, transposed, s, b64 * s + shift, n, n.op_type.lower())
             return True
     return False
 
