@@ -66,19 +66,18 @@ def _mean_axes(g, idx, n, rank):
 def _affine(g, idx, t):
     """Optional `* W` then `+ B` (either operand order, constant W / B) after tensor t: returns
     (W or None, B or None, nodes, output name)."""
-    nodes, w, b = [], None, None
-    m = _only(g, idx, t, "Mul")
-    if m is not None:
-        o = _other(m, t)
-        if o is not None and idx.const(o) is not None:
-            w, t = idx.const(o), m.outputs[0]
-            nodes.append(m)
-    a = _only(g, idx, t, "Add")
-    if a is not None:
-        o = _other(a, t)
-        if o is not None and idx.const(o) is not None:
-            b, t = idx.const(o), a.outputs[0]
-            nodes.append(a)
+    nodes = []
+
+    def constant_operand(t, op):
+        n = _only(g, idx, t, op)
+        o = None if n is None else _other(n, t)
+        if o is None or idx.const(o) is None:
+            return None, t
+        nodes.append(n)
+        return idx.const(o), n.outputs[0]
+
+    w, t = constant_operand(t, "Mul")
+    b, t = constant_operand(t, "Add")
     return w, b, nodes, t
 
 
