@@ -163,12 +163,25 @@ def stash_dtype(node):
     return np.dtype(ONNX_DTYPES[st])
 
 
+def _input_and_axis(node, ins, name):
+    """Input 0 (`name` in messages: float, rank >= 1) and the node's axis (default -1)."""
+    x = _float_input(_need(ins[0], name), name)
+    if x.ndim == 0:
+        raise _Err(f"{name} must have rank >= 1")
+    return x, _axis(int(_a(node, "axis", -1)), x.ndim)
+
+
+def _nc_input(ins, name):
+    """Input 0 (`name` in messages: float, shape (N, C, D1, ...))."""
+    x = _float_input(_need(ins[0], name), name)
+    if x.ndim < 3:
+        raise _Err(f"{name} must have shape (N, C, D1, ...), rank >= 3, got {list(x.shape)}")
+    return x
+
+
 @_op("LayerNormalization")
 def _e_layer_norm(node, ins, opset):
-    x = _float_input(_need(ins[0], "X"), "X")
-    if x.ndim == 0:
-        raise _Err("X must have rank >= 1")
-    axis = _axis(int(_a(node, "axis", -1)), x.ndim)
+    x, axis = _input_and_axis(node, ins, "X")
     eps = float(_a(node, "epsilon", 1e-5))
     norm_shape = x.shape[axis:]
     g = _unidirectional(_need(ins[1], "Scale"), norm_shape, "Scale")
@@ -192,9 +205,7 @@ def _per_channel(p, c, what, x):
 
 @_op("InstanceNormalization")
 def _e_instance_norm(node, ins, opset):
-    x = _float_input(_need(ins[0], "input"), "input")
-    if x.ndim < 3:
-        raise _Err(f"input must have shape (N, C, D1, ...), rank >= 3, got {list(x.shape)}")
+    x = _nc_input(ins, "input")
     eps = float(_a(node, "epsilon", 1e-5))
     g = _per_channel(ins[1], x.shape[1], "scale", x)
     b = _per_channel(ins[2], x.shape[1], "B", x)
@@ -218,9 +229,7 @@ def group_params(p, c, groups, what):
 
 @_op("GroupNormalization")
 def _e_group_norm(node, ins, opset):
-    x = _float_input(_need(ins[0], "X"), "X")
-    if x.ndim < 3:
-        raise _Err(f"X must have shape (N, C, D1, ...), rank >= 3, got {list(x.shape)}")
+    x = _nc_input(ins, "X")
     groups = int(_need(_a(node, "num_groups"), "num_groups"))
     n, c = x.shape[:2]
     if groups < 1 or c % groups:
@@ -238,10 +247,7 @@ def _e_group_norm(node, ins, opset):
 
 @_op("LpNormalization")
 def _e_lp_norm(node, ins, opset):
-    x = _float_input(_need(ins[0], "input"), "input")
-    if x.ndim == 0:
-        raise _Err("input must have rank >= 1")
-    axis = _axis(int(_a(node, "axis", -1)), x.ndim)
+    x, axis = _input_and_axis(node, ins, "input")
     p = int(_a(node, "p", 2))
     if p not in (1, 2):
         raise _Err(f"p must be 1 or 2, got {p}")
@@ -260,9 +266,7 @@ def lrn_window(size):
 
 @_op("LRN")
 def _e_lrn(node, ins, opset):
-    x = _float_input(_need(ins[0], "X"), "X")
-    if x.ndim < 3:
-        raise _Err(f"X must have shape (N, C, D1, ...), rank >= 3, got {list(x.shape)}")
+    x = _nc_input(ins, "X")
     size = int(_need(_a(node, "size"), "size"))
     if size < 1:
         raise _Err(f"size must be >= 1, got {size}")
