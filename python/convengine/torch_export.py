@@ -57,26 +57,16 @@ def _ints(v, n, d):
 
 def _act(torch, y, kind, alpha, beta, lo, hi):
     F = torch.nn.functional
-    if kind == "hardswish":
-        y = F.hardswish(y)
+    plain = {"hardswish": F.hardswish, "sigmoid": torch.sigmoid, "silu": F.silu,
+             "tanh": torch.tanh, "mish": F.mish, "softplus": F.softplus, "softsign": F.softsign}
+    if kind in plain:
+        y = plain[kind](y)
     elif kind == "hardsigmoid":
         y = torch.clamp(alpha * y + beta, 0, 1)
-    elif kind == "sigmoid":
-        y = torch.sigmoid(y)
-    elif kind == "silu":
-        y = F.silu(y)
-    elif kind == "tanh":
-        y = torch.tanh(y)
     elif kind == "leaky_relu":
         y = F.leaky_relu(y, alpha)
     elif kind in ("gelu", "gelu_tanh"):
         y = F.gelu(y, approximate="none" if kind == "gelu" else "tanh")
-    elif kind == "mish":
-        y = F.mish(y)
-    elif kind == "softplus":
-        y = F.softplus(y)
-    elif kind == "softsign":
-        y = F.softsign(y)
     elif kind == "elu":
         y = F.elu(y, alpha)
     elif kind == "selu":
