@@ -22,6 +22,7 @@ Every node whose op convengine does not run is reported in one ModelError.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from typing import Any
@@ -223,14 +224,23 @@ def _opset(proto) -> int:
 _GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
 
 
-def _ranks(onnx, proto) -> dict[str, int]:
-    """Tensor name -> rank, from ONNX shape inference (empty when inference fails)."""
+def _inferred(onnx, proto) -> list | None:
+    """The graph's inputs, intermediate tensors and outputs as ONNX shape inference types them
+    (None when inference fails)."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(proto).graph
+        g = onnx.shape_inference.infer_shapes(proto).graph
     except Exception:  # noqa: BLE001
+        return None
+    return list(g.input) + list(g.value_info) + list(g.output)
+
+
+def _ranks(inferred, proto) -> dict[str, int]:
+    """Tensor name -> rank, of the inferred tensors and the initializers (empty when inference
+    failed)."""
+    if inferred is None:
         return {}
     ranks = {}
-    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
+    for v in inferred:
         tt = v.type.tensor_type
         if v.type.WhichOneof("value") == "tensor_type" and tt.HasField("shape"):
             ranks[v.name] = len(tt.shape.dim)
@@ -239,7 +249,7 @@ def _ranks(onnx, proto) -> dict[str, int]:
     return ranks
 
 
-def _spatial_reductions(onnx, proto) -> dict[int, int]:
+def _spatial_reductions(onnx, proto, ranks) -> dict[int, int]:
     """Nodes ReduceMean / ReduceMax over exactly the spatial axes (2..rank-1) of their input:
     node index -> keepdims. They become GlobalAveragePool / GlobalMaxPool (+ Flatten)."""
     g = proto.graph
@@ -253,7 +263,7 @@ def _spatial_reductions(onnx, proto) -> dict[int, int]:
             for a in n.attribute:
                 if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
                     consts[n.output[0]] = a.t
-    ranks = _ranks(onnx, proto)
+    ranks = ranks()
     out = {}
     for i in idx:
         n = g.node[i]
@@ -380,7 +390,9 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             raise ModelError(f"cannot inline the model's local functions: {e}") from None
     g = proto.graph
     opset = _opset(proto)
-    pools = _spatial_reductions(onnx, proto)
+    inferred = functools.cache(lambda: _inferred(onnx, proto))
+    ranks = functools.cache(lambda: _ranks(inferred(), proto))
+    pools = _spatial_reductions(onnx, proto, ranks)
     bad = _unsupported(g, pools)
     if bad:
         raise ModelError(f"the ONNX model uses {len(bad)} node(s) with ops convengine does not "
@@ -413,13 +425,6 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
         used.add(name)
         return name
 
-    rank_cache: list = []
-
-    def ranks():
-        if not rank_cache:
-            rank_cache.append(_ranks(onnx, proto))
-        return rank_cache[0]
-
     nodes = []
     node_names: set[str] = set()
     for i, n in enumerate(g.node):
@@ -447,7 +452,9 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             _upgrade_old_forms(node, opset, inits, fresh, ranks, where)
         nodes.append(node)
 
-    _floats_to_f32(nodes, inits, _elem_types(onnx, proto))
+    types = _elem_types(onnx, proto, inferred())
+    del inferred  # the inferred graph holds a copy of the weights: no longer needed
+    _floats_to_f32(nodes, inits, types)
     nodes = _topological(nodes, {v.name for v in inputs} | set(inits))
     producer = " ".join(s for s in (proto.producer_name, proto.producer_version) if s)
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -459,14 +466,13 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
     return result
 
 
-def _elem_types(onnx, proto) -> dict:
-    """Tensor name -> numpy dtype, from ONNX shape inference (empty when it fails)."""
-    try:
-        inferred = onnx.shape_inference.infer_shapes(proto).graph
-    except Exception:  # noqa: BLE001
+def _elem_types(onnx, proto, inferred) -> dict:
+    """Tensor name -> numpy dtype, of the inferred tensors and the initializers (empty when
+    inference failed)."""
+    if inferred is None:
         return {}
     out = {}
-    for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output):
+    for v in inferred:
         if v.type.WhichOneof("value") == "tensor_type":
             try:
                 out[v.name] = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
