@@ -41,12 +41,13 @@ def _algorithms(shape_args):
             assert "does not apply" in str(e)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:4])) + ("T" if s[7] else ""))
-@pytest.mark.parametrize("act", list(ACTS))
-@pytest.mark.parametrize("with_residual", [False, True])
-def test_conv_epilogue(rng, isa, shape, act, with_residual):
+def check_conv_epilogue(rng, shape, act, alpha, beta, lo, hi, fn, with_residual, batch,
+                        slope=1.0):
+    """Conv + bias (+ residual) with epilogue `act` on every algorithm that applies, against
+    the reference conv in float64 then clip(fn(v, alpha, beta), lo, hi). The conv's error
+    enters through the activation's slope: the tolerance is the conv's times `slope`."""
     c_in, c_out, g, k, st, pad, dil, transposed, size = shape
-    x = randn(rng, 3, c_in, *size)
+    x = randn(rng, batch, c_in, *size)
     if transposed:
         w = randn(rng, c_in, c_out // g, k, k)
         ref = reference.conv_transpose2d(x, w, None, st, pad, 0, g, dil)
@@ -58,18 +59,25 @@ def test_conv_epilogue(rng, isa, shape, act, with_residual):
     res = randn(rng, *ref.shape) if with_residual else None
     if with_residual:
         ref = ref + res
-    alpha, beta = (0.1, 0.0) if act == "leaky_relu" else (0.25, 0.4)
-    lo, hi = (-0.5, 2.0) if act in ("none", "leaky_relu", "hardswish", "silu") else (-np.inf, np.inf)
-    expect = np.clip(ACTS[act](ref, alpha, beta), lo, hi)
+    expect = np.clip(fn(ref, alpha, beta), lo, hi)
     ran = []
     for algo, _ in _algorithms((2, x.shape, w, b, st, pad, dil, g, 0, transposed)):
         op = prepare_conv(2, x.shape, w, b, st, pad, dil, g, 0, transposed, algo, (lo, hi),
                           act, alpha, beta)
         y = op.run(x, res)
-        assert_close(y, expect, atol=conv_tol(algo, c_in * k * k) + 2e-6, rtol=1e-4,
+        assert_close(y, expect, atol=slope * (conv_tol(algo, c_in * k * k) + 2e-6), rtol=1e-4,
                      what=f"{algo} {act} residual={with_residual}")
         ran.append(algo)
     assert ran, "no algorithm applied"
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:4])) + ("T" if s[7] else ""))
+@pytest.mark.parametrize("act", list(ACTS))
+@pytest.mark.parametrize("with_residual", [False, True])
+def test_conv_epilogue(rng, isa, shape, act, with_residual):
+    alpha, beta = (0.1, 0.0) if act == "leaky_relu" else (0.25, 0.4)
+    lo, hi = (-0.5, 2.0) if act in ("none", "leaky_relu", "hardswish", "silu") else (-np.inf, np.inf)
+    check_conv_epilogue(rng, shape, act, alpha, beta, lo, hi, ACTS[act], with_residual, batch=3)
 
 
 def test_epilogue_residual_shape_is_checked(rng):

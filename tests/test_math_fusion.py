@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 
 import convengine as ce
-from convengine import reference
-from convengine._functional.conv import prepare_conv
 from convengine._graph import eval_math as em
 from convengine._graph.evaluate import run_numpy
 from convengine._graph.passes import PASSES, detect_activations, fuse_activation, optimize
 from convengine.model import CUSTOM_DOMAIN
-from conftest import assert_close, conv_tol, needs_torch, randn
-from test_epilogue import SHAPES, _algorithms
+from conftest import assert_close, needs_torch, randn
+from test_epilogue import SHAPES, check_conv_epilogue
 from test_passes import G, check, conv, ops
 
 # activation -> (alpha, beta, float64 function of (v, alpha, beta)), relative kernel bound
@@ -39,34 +37,11 @@ ACTS = {
 @pytest.mark.parametrize("act", list(ACTS))
 @pytest.mark.parametrize("with_residual", [False, True])
 def test_conv_epilogue_math_activations(rng, isa, shape, act, with_residual):
-    c_in, c_out, g, k, st, pad, dil, transposed, size = shape
-    x = randn(rng, 2, c_in, *size)
-    if transposed:
-        w = randn(rng, c_in, c_out // g, k, k)
-        ref = reference.conv_transpose2d(x, w, None, st, pad, 0, g, dil)
-    else:
-        w = randn(rng, c_out, c_in // g, k, k)
-        ref = reference.conv2d(x, w, None, st, pad, dil, g)
-    b = randn(rng, c_out)
-    ref = ref.astype(np.float64) + b[:, None, None]
-    res = randn(rng, *ref.shape) if with_residual else None
-    if with_residual:
-        ref = ref + res
     alpha, beta, fn = ACTS[act]
     lo, hi = (-0.5, 2.0) if act in ("gelu", "mish", "elu") else (-np.inf, np.inf)
-    ran = []
-    for algo, _ in _algorithms((2, x.shape, w, b, st, pad, dil, g, 0, transposed)):
-        op = prepare_conv(2, x.shape, w, b, st, pad, dil, g, 0, transposed, algo, (lo, hi),
-                          act, alpha, beta)
-        y = op.run(x, res)
-        # the activation of the engine's own pre-activation sum: the conv's error enters
-        # through the activation's slope, at most 1.1 (gelu, selu) but only where that
-        # sum is off, hence the conv tolerance
-        expect = np.clip(fn(ref, alpha, beta), lo, hi)
-        assert_close(y, expect, atol=1.1 * (conv_tol(algo, c_in * k * k) + 2e-6), rtol=1e-4,
-                     what=f"{algo} {act} residual={with_residual}")
-        ran.append(algo)
-    assert ran
+    # the conv's error enters through the activation's slope, at most 1.1 (gelu, selu)
+    check_conv_epilogue(rng, shape, act, alpha, beta, lo, hi, fn, with_residual, batch=2,
+                        slope=1.1)
 
 
 # ---------------------------------------------------------------------------------------------
