@@ -102,3 +102,16 @@ def resize_inputs(scales=None, sizes=None):
         inits["z"] = np.array(sizes, np.int64)
         ins.append("z")
     return inits, ins
+
+
+def pad_inputs(pads, value=None, axes=None):
+    """Initializers and input names after the data input of an opset-11+ Pad: pads, then the
+    constant value (0 unless `value`) when a value or axes are given, then axes."""
+    inits, ins = {"pads": np.array(pads, np.int64)}, ["pads"]
+    if value is not None or axes is not None:
+        inits["value"] = np.array(0.0 if value is None else value, np.float32)
+        ins.append("value")
+    if axes is not None:
+        inits["axes"] = np.array(axes, np.int64)
+        ins.append("axes")
+    return inits, ins

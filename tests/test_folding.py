@@ -13,7 +13,7 @@ import convengine as ce
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, Node, ValueInfo
 from convengine._graph.evaluate import Sym, analyze, run_numpy
 from convengine._graph.passes import fold_constants, fuse_pad, optimize
-from conftest import assert_close
+from conftest import assert_close, pad_inputs
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -171,14 +171,9 @@ def _pad_model(pads, consumer="Conv", value=None, mode="constant", opset=17, axe
         if value is not None:
             attrs["value"] = float(value)
     else:
-        inits["pads"] = np.array(pads, np.int64)
-        ins.append("pads")
-        if value is not None or axes is not None:
-            inits["cv"] = np.array(0.0 if value is None else value, np.float32)
-            ins.append("cv")
-        if axes is not None:
-            inits["axes"] = np.array(axes, np.int64)
-            ins.append("axes")
+        pinits, pins = pad_inputs(pads, value, axes)
+        inits.update(pinits)
+        ins += pins
     nodes = [Node("Pad", ins, ["xp"], "pad", attrs)]
     if consumer in ("Conv", "FusedConv"):
         nodes.append(Node(consumer, ["xp", "w"], ["y"], "conv", dict(conv_attrs or {}),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import convengine as ce
-from conftest import needs_torch
+from conftest import needs_torch, pad_inputs
 from convengine import reference
 from convengine.model import Graph, Model, ModelError, Node, ValueInfo
 
@@ -19,7 +19,7 @@ def _r(rng, *s):
 
 def _pad_model(shape, pads, mode, axes=None, value=None, conv=None):
     """x -> [1x1 conv] -> Pad -> y; outputs the pad's input too (the oracle pads that)."""
-    inits = {"pads": np.array(pads, np.int64)}
+    inits, pins = pad_inputs(pads, value, axes)
     nodes, src = [], "x"
     if conv is not None:
         inits["w"] = conv
@@ -28,14 +28,7 @@ def _pad_model(shape, pads, mode, axes=None, value=None, conv=None):
     else:
         nodes.append(Node("Relu", ["x"], ["a"], "relu"))
         src = "a"
-    ins = [src, "pads"]
-    if value is not None or axes is not None:
-        inits["value"] = np.array(0.0 if value is None else value, np.float32)
-        ins.append("value")
-    if axes is not None:
-        inits["axes"] = np.array(axes, np.int64)
-        ins.append("axes")
-    nodes.append(Node("Pad", ins, ["y"], "pad", {"mode": mode}))
+    nodes.append(Node("Pad", [src] + pins, ["y"], "pad", {"mode": mode}))
     return Model(Graph(nodes, [ValueInfo("x", list(shape))], [ValueInfo("a", None),
                                                                ValueInfo("y", None)], inits))
 
