@@ -376,6 +376,17 @@ class _Pattern:
         o = self.other(a, t)
         return (a, a.outputs[0]) if o is not None and self.scalar(o, 1.0, x) else None
 
+    def half_x_one_plus(self, t, x):
+        """The nodes computing x / 2 (1 + t) (the end of both GELU forms), t private:
+        (nodes, output tensor), else None."""
+        one = self.one_plus(t, x)
+        if one is None:
+            return None
+        tail = self.half_product(one[1], x)
+        if tail is None:
+            return None
+        return [one[0]] + tail[0], tail[1]
+
 
 def _match_gelu_erf(p, erf):
     """x / 2 (1 + erf(x / sqrt 2)) from its Erf node: (x, nodes, output) or None."""
@@ -391,13 +402,10 @@ def _match_gelu_erf(p, erf):
         return None
     if x is None or p.scaled_by(u, 1 / _SQRT2, x) is not d:
         return None
-    one = p.one_plus(erf.outputs[0], x)
-    if one is None:
+    end = p.half_x_one_plus(erf.outputs[0], x)
+    if end is None:
         return None
-    tail = p.half_product(one[1], x)
-    if tail is None:
-        return None
-    return x, [d, erf, one[0]] + tail[0], tail[1]
+    return x, [d, erf] + end[0], end[1]
 
 
 def _cube_of(p, t):
@@ -438,13 +446,10 @@ def _match_gelu_tanh(p, tanh):
                 cu = _cube_of(p, cube)
                 if cu is None or cu[0] != x:
                     continue
-                one = p.one_plus(tanh.outputs[0], x)
-                if one is None:
+                end = p.half_x_one_plus(tanh.outputs[0], x)
+                if end is None:
                     return None
-                tail = p.half_product(one[1], x)
-                if tail is None:
-                    return None
-                return x, cu[1] + [mk, add, mb, tanh, one[0]] + tail[0], tail[1]
+                return x, cu[1] + [mk, add, mb, tanh] + end[0], end[1]
     return None
 
 
