@@ -315,31 +315,19 @@ class BinaryStep final : public StridedBinaryStep {
   BinaryKind kind_;
 };
 
-class UnaryStep final : public Step {
+class UnaryStep final : public StridedUnaryStep {
  public:
-  UnaryStep(const Activation& act, const TRef& x, const TRef& out) : ep_(act), x_(x), out_(out) {
-    require_same_shape(x, out, "unary input");
-    reads = {x};
-    writes = {out};
-    algorithm = "strided";
-  }
+  UnaryStep(const Activation& act, const TRef& x, const TRef& out)
+      : StridedUnaryStep(x, out), ep_(act) {}
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
-    const TRef* ops[2] = {&out_, &x_};
-    const Iter<2> it = make_iter<2>(out_.shape, out_.rank, ops);
-    float* const base[2] = {rb.at(out_), rb.at(x_)};
-    for_rows<2>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* s) {
-      if (s[0] == 1 && s[1] == 1) {
-        if (p[0] != p[1]) std::memcpy(p[0], p[1], n * sizeof(float));
-        ep_.apply(p[0], 1, n, 0, nullptr, 0);
-        return;
-      }
-      through_tile(p, s, n, [&](float* t, int64_t m) { ep_.apply(t, 1, m, 0, nullptr, 0); });
+    map_rows(rb, pool, [&](const float* x, float* y, int64_t n) {
+      if (x != y) std::memcpy(y, x, n * sizeof(float));
+      ep_.apply(y, 1, n, 0, nullptr, 0);
     });
   }
 
  private:
   Epilogue ep_;
-  TRef x_, out_;
 };
 
 class CopyStep final : public Step {

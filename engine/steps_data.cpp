@@ -17,20 +17,13 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Element-wise
 
-class DataUnaryStep final : public Step {
+class DataUnaryStep final : public StridedUnaryStep {
  public:
-  DataUnaryStep(DataUnaryKind k, const TRef& x, const TRef& out) : kind_(k), x_(x), out_(out) {
-    require_same_shape(x, out, "unary input");
-    reads = {x};
-    writes = {out};
-    algorithm = "strided";
-  }
+  DataUnaryStep(DataUnaryKind k, const TRef& x, const TRef& out)
+      : StridedUnaryStep(x, out), kind_(k) {}
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
-    const TRef* ops[2] = {&out_, &x_};
-    const Iter<2> it = make_iter<2>(out_.shape, out_.rank, ops);
-    float* const base[2] = {rb.at(out_), rb.at(x_)};
     if (kind_ == DataUnaryKind::kNot) {
-      for_rows<2>(it, base, pool, [](float* const* p, int64_t n, const int64_t* s) {
+      for_each_row(rb, pool, [](float* const* p, int64_t n, const int64_t* s) {
         for (int64_t i = 0; i < n; ++i) p[0][i * s[0]] = p[1][i * s[1]] != 0.0f ? 0.0f : 1.0f;
       });
       return;
@@ -41,18 +34,11 @@ class DataUnaryStep final : public Step {
                                        ? native::RoundMode::kNearestEven
                                        : native::RoundMode::kSign;
     const native::VRoundFn fn = data_kernels().round;
-    for_rows<2>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* s) {
-      if (s[0] == 1 && s[1] == 1) {
-        fn(n, p[1], p[0], mode);
-        return;
-      }
-      through_tile(p, s, n, [&](float* t, int64_t m) { fn(m, t, t, mode); });
-    });
+    map_rows(rb, pool, [&](const float* x, float* y, int64_t n) { fn(n, x, y, mode); });
   }
 
  private:
   DataUnaryKind kind_;
-  TRef x_, out_;
 };
 
 inline float floor_mod(float a, float b) {

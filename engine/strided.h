@@ -1,6 +1,6 @@
 // Helpers for plan steps (engine/plan_steps.cpp and the step files beside it): tensor checks,
-// the generic strided iteration that element-wise, copy and reduction steps share, and the base
-// of the element-wise binary steps.
+// the generic strided iteration that element-wise, copy and reduction steps share, and the bases
+// of the element-wise unary and binary steps.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -210,8 +210,44 @@ inline void require_same_shape(const TRef& a, const TRef& out, const char* what)
 }
 
 // ---------------------------------------------------------------------------------------------
-// out = f(a, b) element by element on any strides, a and b viewed with out's shape: the binary
-// steps of the op families derive from this and pick f in run().
+// Element-wise steps on any strides, the inputs viewed with the output's shape: the unary and
+// binary steps of the op families derive from these and pick f in run().
+
+// out = f(x)
+class StridedUnaryStep : public Step {
+ protected:
+  StridedUnaryStep(const TRef& x, const TRef& out) : x_(x), out_(out) {
+    require_same_shape(x, out, "unary input");
+    reads = {x};
+    writes = {out};
+    algorithm = "strided";
+  }
+
+  // fn(p, n, s) on every row: p[0], s[0] the output's, p[1], s[1] the input's.
+  template <class F>
+  void for_each_row(const RunBuffers& rb, ThreadPool& pool, const F& fn) const {
+    const TRef* ops[2] = {&out_, &x_};
+    const Iter<2> it = make_iter<2>(out_.shape, out_.rank, ops);
+    float* const base[2] = {rb.at(out_), rb.at(x_)};
+    for_rows<2>(it, base, pool, fn);
+  }
+
+  // kernel(x, y, n) on contiguous rows (y may be x); other rows through a tile, in place.
+  template <class K>
+  void map_rows(const RunBuffers& rb, ThreadPool& pool, const K& kernel) const {
+    for_each_row(rb, pool, [&](float* const* p, int64_t n, const int64_t* s) {
+      if (s[0] == 1 && s[1] == 1) {
+        kernel(p[1], p[0], n);
+        return;
+      }
+      through_tile(p, s, n, [&](float* t, int64_t m) { kernel(t, t, m); });
+    });
+  }
+
+  TRef x_, out_;
+};
+
+// out = f(a, b)
 
 class StridedBinaryStep : public Step {
  protected:
