@@ -113,6 +113,52 @@ class WhereStep final : public Step {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Gather through a table of element offsets.
+
+class IndexGatherStep final : public Step {
+ public:
+  IndexGatherStep(const TRef& x, const TRef& out, std::vector<int64_t> offsets)
+      : x_(x), out_(out), off_(std::move(offsets)) {
+    int64_t stride = 1;
+    for (int a = out.rank - 1; a >= 0; --a) {
+      if (out.shape[a] != 1 && out.strides[a] != stride)
+        throw std::invalid_argument("plan: gather output must be contiguous, got " +
+                                    out.describe());
+      stride *= out.shape[a];
+    }
+    if (static_cast<int64_t>(off_.size()) != out.numel())
+      throw std::invalid_argument("plan: gather has " + std::to_string(off_.size()) +
+                                  " offsets for " + out.describe());
+    // memory safety: every offset inside x's extent (the planner computes them from indices)
+    int64_t lo = 0, hi = 0;
+    x.extent(&lo, &hi);
+    for (const int64_t o : off_)
+      if (o < lo - x.offset || o >= hi - x.offset)
+        throw std::invalid_argument("plan: gather offset " + std::to_string(o) +
+                                    " is outside " + x.describe());
+    reads = {x};
+    writes = {out};
+    algorithm = "index_table";
+  }
+  void run(const RunBuffers& rb, ThreadPool& pool) const override {
+    const float* x = rb.at(x_);
+    float* y = rb.at(out_);
+    const int64_t n = static_cast<int64_t>(off_.size());
+    const int64_t* off = off_.data();
+    constexpr int64_t kChunk = 1 << 14;
+    run_tasks(pool, pool.num_threads() == 1 || n < kParallelElements, (n + kChunk - 1) / kChunk,
+              [&](size_t t) {
+                const int64_t j1 = std::min<int64_t>(n, (t + 1) * kChunk);
+                for (int64_t j = t * kChunk; j < j1; ++j) y[j] = x[off[j]];
+              });
+  }
+
+ private:
+  TRef x_, out_;
+  std::vector<int64_t> off_;
+};
+
+// ---------------------------------------------------------------------------------------------
 // CumSum: the other axes are iterated as rows (make_iter over the shape with the scan axis set to
 // 1); each row is scanned along the axis, a whole row per step when the row is more contiguous
 // than the axis, else element by element along the axis.
@@ -460,6 +506,11 @@ std::unique_ptr<Step> make_where_step(const TRef& cond, const TRef& x, const TRe
 std::unique_ptr<Step> make_cumsum_step(int axis, bool exclusive, bool reverse, const TRef& x,
                                        const TRef& out) {
   return std::make_unique<CumSumStep>(axis, exclusive, reverse, x, out);
+}
+
+std::unique_ptr<Step> make_index_gather_step(const TRef& x, const TRef& out,
+                                             std::vector<int64_t> offsets) {
+  return std::make_unique<IndexGatherStep>(x, out, std::move(offsets));
 }
 
 std::unique_ptr<Step> make_grid_sample_step(GridMode mode, GridPadding padding, bool align_corners,

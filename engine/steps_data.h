@@ -4,6 +4,7 @@
 // copies (make_copy_step). A bool tensor computed at run time is a float mask of 0 and 1.
 #pragma once
 #include <memory>
+#include <vector>
 
 #include "engine/plan.h"
 
@@ -30,6 +31,11 @@ std::unique_ptr<Step> make_where_step(const TRef& cond, const TRef& x, const TRe
 // any strides (out must not overlap x unless it is x).
 std::unique_ptr<Step> make_cumsum_step(int axis, bool exclusive, bool reverse, const TRef& x,
                                        const TRef& out);
+
+// out[j] = x[offsets[j]]: out contiguous, offsets in floats from x's first element (each must
+// address an element of x). GatherElements and GatherND with constant indices.
+std::unique_ptr<Step> make_index_gather_step(const TRef& x, const TRef& out,
+                                             std::vector<int64_t> offsets);
 
 // GridSample of a channels-last (N, C, H, W) or (N, C, D, H, W) input at the points of `grid`
 // ((N, H_out, W_out, 2) or (N, D_out, H_out, W_out, 3), any strides; coordinates x, y(, z) in

@@ -137,6 +137,22 @@ REF_CASES = [
       for r in (0, 1) for dt in (F, I64)],
     ("CumSum-i32-axis", "CumSum", [_i(45, 3, 4, dt=I32), np.array(1, I32)], {}, 17),
     ("CumSum-f64", "CumSum", [_r(46, 4, 3, dt=np.float64), np.array(0, I64)], {"reverse": 1}, 17),
+    *[(f"GatherElements-{k}-a{a}", "GatherElements", [d, i], {"axis": a}, 17)
+      for k, d, i, axes in (
+          ("1d", _r(48, 7), _i(49, 9, lo=-7, hi=7), (0, -1)),
+          ("2d-smaller", _r(50, 4, 6), _i(51, 3, 5, lo=-4, hi=4), (0, 1)),
+          ("3d", _i(52, 2, 3, 5, dt=I32), _i(53, 2, 3, 5, lo=-2, hi=2, dt=I32), (0, 1, 2, -2)),
+          ("4d-f64", _r(54, 2, 3, 4, 5, dt=np.float64), _i(55, 2, 3, 4, 5, lo=0, hi=2),
+           (0, 1, 2, 3)))
+      for a in axes],
+    *[(f"GatherND-b{b}-{k}", "GatherND", [d, i], {"batch_dims": b}, 17)
+      for b, k, d, i in (
+          (0, "full", _r(56, 3, 4), _i(57, 5, 2, lo=-3, hi=3)),
+          (0, "slices", _r(58, 3, 4, 5), _i(59, 2, 2, 1, lo=-3, hi=3)),
+          (0, "pairs-i32", _i(60, 3, 4, 5, dt=I32), _i(61, 6, 2, lo=0, hi=3)),
+          (1, "batch", _r(62, 2, 3, 4), _i(63, 2, 5, 1, lo=-3, hi=3)),
+          (1, "batch-full", _r(64, 2, 3, 4), _i(65, 2, 2, lo=0, hi=3)),
+          (2, "two-batch", _r(66, 2, 3, 4, 5), _i(67, 2, 3, 7, 2, lo=0, hi=4)))],
     ("Size", "Size", [_r(47, 2, 3, 5)], {}, 17),
     ("Size-scalar", "Size", [np.float32(1).reshape(())], {}, 17),
 ]
@@ -511,6 +527,45 @@ def test_cumsum_every_axis(rng, isa, shape, exclusive, reverse):
             _session_vs_reference(nodes, x, ["y"], inits, cl, atol=1e-5, rtol=1e-5)
 
 
+GATHER_CASES = [
+    # (op, attrs, x shape, indices)
+    ("GatherElements", {"axis": 1}, (2, 5, 3, 7), _i(70, 2, 9, 3, 7, lo=-5, hi=5)),
+    ("GatherElements", {"axis": -1}, (3, 17, 4, 6), _i(71, 2, 13, 4, 11, lo=-6, hi=6)),
+    ("GatherElements", {"axis": 0}, (3, 5, 2, 2), _i(72, 1, 5, 2, 2, lo=0, hi=3)),
+    ("GatherND", {}, (2, 7, 5, 3), _i(73, 4, 2, lo=-2, hi=2)),
+    ("GatherND", {}, (2, 7, 5, 3), _i(74, 3, 3, 4, lo=-2, hi=2)),
+    ("GatherND", {"batch_dims": 1}, (3, 5, 4, 3), _i(75, 3, 6, 1, lo=-5, hi=5)),
+    ("GatherND", {"batch_dims": 2}, (2, 3, 4, 5), _i(76, 2, 3, 8, 2, lo=0, hi=4)),
+]
+
+
+@pytest.mark.parametrize("case", GATHER_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[3].shape}" for c in GATHER_CASES])
+@pytest.mark.parametrize("cl", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gathers_with_constant_indices(rng, isa, case, cl, threads):
+    op, attrs, shape, idx = case
+    x = rng.standard_normal(shape).astype(np.float32)
+    _session_vs_reference([Node(op, ["x0", "i"], ["y"], "g", attrs)], x, ["y"], {"i": idx}, cl,
+                          threads)
+
+
+def test_gather_large_output_threads(rng, isa):
+    x = rng.standard_normal((1, 64, 40, 40)).astype(np.float32)
+    idx = rng.integers(-40, 40, (1, 64, 40, 40))
+    for threads in (1, 2):
+        _session_vs_reference([Node("GatherElements", ["x0", "i"], ["y"], "g", {"axis": 3})], x,
+                              ["y"], {"i": idx}, True, threads)
+
+
+def test_gather_runtime_indices_are_refused(rng):
+    x = np.ones((2, 3), np.float32)
+    for op in ("GatherElements", "GatherND"):
+        m = _model([Node(op, ["x", "i"], ["y"], "g")], [("x", x.shape), ("i", (2, 2))], ["y"], {})
+        with pytest.raises(ModelError, match=r"node g.*indices 'i' must be a constant"):
+            ce.InferenceSession(m).run(None, {"x": x, "i": np.zeros((2, 2), np.float32)})
+
+
 def test_constant_subgraphs_fold_in_the_planner(rng):
     # Range / Mod / Equal / Where / EyeLike / Size of constants and of the input's shape fold
     # at plan time; the one run-time step left adds their result
@@ -604,6 +659,24 @@ def test_graph_matches_onnxruntime(rng, opset):
      {"c": np.ones(1, bool), "i": np.ones(1, np.int64)}, "int64 values chosen at run time"),
     ([Node("Not", ["x"], ["y"], "n")], {}, "bool"),
     ([Node("CumSum", ["x", "a"], ["y"], "cs")], {"a": np.array(4, np.int64)}, "out of range"),
+    ([Node("GatherElements", ["x", "i"], ["y"], "g", {"axis": 3})],
+     {"i": np.full((1, 3, 5, 7), 7, np.int64)}, r"node g.*index 7 is out of range \[-7, 7\)"),
+    ([Node("GatherElements", ["x", "i"], ["y"], "g")], {"i": np.zeros((1, 3, 5), np.int64)},
+     "same rank"),
+    ([Node("GatherElements", ["x", "i"], ["y"], "g", {"axis": 1})],
+     {"i": np.zeros((1, 3, 6, 7), np.int64)}, "exceeds data shape"),
+    ([Node("GatherElements", ["x", "i"], ["y"], "g")], {"i": np.zeros((1, 3, 5, 7), np.float32)},
+     "must be integers"),
+    ([Node("GatherND", ["x", "i"], ["y"], "g")], {"i": np.zeros((2, 4), np.int32)},
+     "indices must be int64, got int32"),
+    ([Node("GatherND", ["x", "i"], ["y"], "g")], {"i": np.zeros((2, 5), np.int64)},
+     r"last axis \(5\) must be in \[1, 4\]"),
+    ([Node("GatherND", ["x", "i"], ["y"], "g", {"batch_dims": 1})],
+     {"i": np.zeros((2, 1), np.int64)}, "batch_dims=1 axes"),
+    ([Node("GatherND", ["x", "i"], ["y"], "g", {"batch_dims": 4})],
+     {"i": np.zeros((1, 1), np.int64)}, "batch_dims 4 must be in"),
+    ([Node("GatherND", ["x", "i"], ["y"], "g")], {"i": np.array([[0, 3]], np.int64)},
+     r"index 3 is out of range \[-3, 3\) for axis 1"),
 ])
 def test_errors_name_the_node(nodes, inits, match):
     x = np.ones((1, 3, 5, 7), np.float32)

@@ -43,7 +43,7 @@ PARAM_INPUTS = {
     "BatchNormalization": (1, 2, 3, 4), "Gemm": (1, 2), "MatMul": (1,),
     "Clip": (1, 2), "Reshape": (1,), "Slice": (1, 2, 3, 4), "Split": (1,), "Squeeze": (1,),
     "Unsqueeze": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3),
-    "Dropout": (1, 2), "Gather": (1,),
+    "Dropout": (1, 2), "Gather": (1,), "GatherElements": (1,), "GatherND": (1,),
     **{op: (1,) for op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
                            "ReduceL2", "ReduceProd", "ReduceSumSquare", "ReduceLogSum",
                            "ReduceLogSumExp")},

@@ -1,5 +1,6 @@
 // Plan steps of the data movement and sampling ops (methods of _native.Plan).
 #include <map>
+#include <vector>
 
 #include "engine/steps_data.h"
 #include "plan_binding.h"
@@ -45,6 +46,12 @@ void bind_plan_data(PlanClass& cls) {
   cls.def("add_cumsum", [](PyPlan& p, const std::string& name, const PyRef& x, const PyRef& y,
                            int axis, bool exclusive, bool reverse) {
     return p.push(make_cumsum_step(axis, exclusive, reverse, tref(x), tref(y)), name, "CumSum");
+  });
+  cls.def("add_index_gather", [](PyPlan& p, const std::string& name, const std::string& op,
+                                 const PyRef& x, const PyRef& y,
+                                 const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& offsets) {
+    std::vector<int64_t> off(offsets.data(), offsets.data() + offsets.size());
+    return p.push(make_index_gather_step(tref(x), tref(y), std::move(off)), name, op);
   });
   cls.def("add_grid_sample", [](PyPlan& p, const std::string& name, const PyRef& x,
                                 const PyRef& grid, const PyRef& y, const std::string& mode,

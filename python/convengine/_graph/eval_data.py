@@ -1,7 +1,7 @@
 """numpy reference (ONNX semantics) of the data movement, sampling and shape arithmetic ops,
 registered into `evaluate`'s op table with its `_op` decorator: rounding, Sign, Mod, the
 comparisons and logical ops, Where, Expand, Tile, DepthToSpace / SpaceToDepth, GridSample,
-Range, EyeLike, CumSum and Size. Every dtype numpy holds in constants is computed in that dtype,
+GatherElements, GatherND, Range, EyeLike, CumSum and Size. Every dtype numpy holds in constants is computed in that dtype,
 as onnxruntime does (integer Mod as ONNX defines it, bool outputs of the comparisons)."""
 from __future__ import annotations
 
@@ -354,6 +354,82 @@ def _e_grid_sample(node, ins, opset):
         vals = np.where(ok[..., None], vals, 0.0)
         acc += (vals * w[..., None]).transpose(0, 2, 1)
     return [acc.reshape(out_shape).astype(x.dtype)]
+
+
+# ---------------------------------------------------------------------------------------------
+# GatherElements, GatherND: the index of data each output element reads, as one integer array
+# per data axis (each of the output's shape); the planner turns them into element offsets.
+
+def _indices(idx, what="indices"):
+    if idx.dtype.kind not in "iu":
+        raise _Err(f"{what} must be integers, got {idx.dtype}")
+    return idx.astype(np.int64)
+
+
+def _wrap(idx, size, axis):
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        bad = idx[(idx < -size) | (idx >= size)].flat[0]
+        raise _Err(f"index {int(bad)} is out of range [{-size}, {size}) for axis {axis}")
+    return np.where(idx < 0, idx + size, idx)
+
+
+def gather_elements_index(node, shape, idx):
+    idx = _indices(idx)
+    r = len(shape)
+    if r == 0 or idx.ndim != r:
+        raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have the "
+                   f"same rank >= 1")
+    axis = _axis(int(_a(node, "axis", 0)), r)
+    for a in range(r):
+        if a != axis and idx.shape[a] > shape[a]:
+            raise _Err(f"indices shape {idx.shape} exceeds data shape {tuple(shape)} on axis {a}")
+    _limit(idx.shape)
+    return tuple(_wrap(idx, shape[a], a) if a == axis else
+                 np.broadcast_to(np.arange(idx.shape[a]).reshape(
+                     [-1 if b == a else 1 for b in range(r)]), idx.shape)
+                 for a in range(r))
+
+
+def gather_nd_index(node, shape, idx):
+    if idx.dtype != np.int64:
+        raise _Err(f"indices must be int64, got {idx.dtype}")
+    r, q, b = len(shape), idx.ndim, int(_a(node, "batch_dims", 0))
+    if r < 1 or q < 1:
+        raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have "
+                   f"rank >= 1")
+    if not 0 <= b < min(r, q):
+        raise _Err(f"batch_dims {b} must be in [0, min(data rank {r}, indices rank {q}))")
+    if tuple(idx.shape[:b]) != tuple(shape[:b]):
+        raise _Err(f"the first batch_dims={b} axes of indices {idx.shape} and data "
+                   f"{tuple(shape)} differ")
+    k = idx.shape[-1]
+    if not 1 <= k <= r - b:
+        raise _Err(f"indices' last axis ({k}) must be in [1, {r - b}] (data rank - batch_dims)")
+    tail = tuple(shape[b + k:])
+    out = tuple(idx.shape[:-1]) + tail
+    _limit(out)
+    rank = len(out)
+
+    def along(pos, n):
+        return np.broadcast_to(np.arange(n).reshape([-1 if i == pos else 1
+                                                     for i in range(rank)]), out)
+    lead = (1,) * len(tail)
+    return (tuple(along(a, shape[a]) for a in range(b)) +
+            tuple(np.broadcast_to(_wrap(idx[..., j], shape[b + j], b + j).reshape(
+                idx.shape[:-1] + lead), out) for j in range(k)) +
+            tuple(along(q - 1 + t, n) for t, n in enumerate(tail)))
+
+
+@_op("GatherElements")
+def _e_gather_elements(node, ins, opset):
+    x = _need(ins[0], "data")
+    return [np.ascontiguousarray(x[gather_elements_index(node, x.shape, _need(ins[1], "indices"))])]
+
+
+@_op("GatherND")
+def _e_gather_nd(node, ins, opset):
+    x = _need(ins[0], "data")
+    return [np.ascontiguousarray(x[gather_nd_index(node, x.shape, _need(ins[1], "indices"))])]
 
 
 # ---------------------------------------------------------------------------------------------

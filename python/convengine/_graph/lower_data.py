@@ -7,6 +7,8 @@ it with the numpy reference); these are the forms with a run-time tensor.
   channels-last tensor copy it, as they copy any view); Tile, DepthToSpace and SpaceToDepth are
   one strided copy each, through views of up to 8 axes (a repeated axis becomes (repeats, size)
   with source stride 0; a block axis of DepthToSpace becomes (size, block)).
+- GatherElements and GatherND with constant indices are one step reading x through a table
+  of element offsets (run-time indices are refused).
 - EyeLike and Size read only their input's shape: they are constants at plan time.
 - Comparisons and logical ops on run-time tensors give masks of 0.0 / 1.0 (runtime tensors are
   float32), accepted only where every reader is a Where condition, possibly through Not / And /
@@ -19,8 +21,8 @@ import math
 
 import numpy as np
 
-from .eval_data import COMPARISONS, LOGICAL, block_size, expand_shape, grid_sample_params, \
-    tile_repeats
+from .eval_data import COMPARISONS, LOGICAL, block_size, expand_shape, gather_elements_index, \
+    gather_nd_index, grid_sample_params, tile_repeats
 from .ops import attr
 from .views import CONSTS, PlanError, T, _axis, _broadcast, _cl_order, _layout_order
 
@@ -276,6 +278,24 @@ class DataLowering:
         y = self.out(node, 0, shape, _cl_order(len(shape)))
         self.step("add_grid_sample", node.name or where, [xin, grid, y, mode, pad, bool(align)],
                   [xin, grid], [y])
+
+    # ------------------------------------------------------------------ gathers
+    def _index_gather(self, node, ins, where, index_fn):
+        x = self.rt(node.inputs[0], where)
+        idx = self.const(node.inputs[1], where, "indices")
+        ix = index_fn(node, x.shape, idx)
+        off = np.zeros(ix[0].shape if ix else (), np.int64)
+        for a, i in enumerate(ix):
+            off += i * x.strides[a]
+        y = self.out(node, 0, off.shape)
+        self.step("add_index_gather", node.name or where, [node.op_type, x, y, off.reshape(-1)],
+                  [x], [y])
+
+    def op_GatherElements(self, node, ins, where):
+        self._index_gather(node, ins, where, gather_elements_index)
+
+    def op_GatherND(self, node, ins, where):
+        self._index_gather(node, ins, where, gather_nd_index)
 
     # ------------------------------------------------------------------ shape arithmetic
     def op_EyeLike(self, node, ins, where):

@@ -115,6 +115,8 @@ _SPECS = [
     OpSpec("SpaceToDepth", (1, 1), (1, 1), {"blocksize": REQUIRED, "mode": "DCR"}),  # mode: 28
     OpSpec("GridSample", (2, 2), (1, 1),
            {"align_corners": 0, "mode": "bilinear", "padding_mode": "zeros"}),
+    OpSpec("GatherElements", (2, 2), (1, 1), {"axis": 0}),
+    OpSpec("GatherND", (2, 2), (1, 1), {"batch_dims": 0}),
     OpSpec("Range", (3, 3), (1, 1), {}),
     OpSpec("EyeLike", (1, 1), (1, 1), {"dtype": None, "k": 0}),
     OpSpec("CumSum", (2, 2), (1, 1), {"exclusive": 0, "reverse": 0}),
