@@ -2,6 +2,7 @@
 thread counts, in one run.
 
     python bench/layers.py [--layers a,b,...] [--threads 1,2] [--rounds 7] [--runs 15]
+                           [--precision accurate|fast]
 
 convengine runs each layer as it runs inside a graph: weights packed once, activations in its
 internal channels-innermost layout (no per-layer NCHW conversion); torch (eager, no_grad) and
@@ -13,12 +14,12 @@ the two medians within one round, so load that drifts from round to round cancel
 block starts after a pause, since the peers' worker threads keep spinning for a while after
 they finish and would steal a core. GFLOP/s counts 2 x MACs of the direct algorithm; "% peak"
 divides by the FMA peak measured here, with the same number of threads.
-Writes bench/results/layers.md and bench/results/layers.json.
+Writes bench/results/layers.md and layers.json (precision "fast", which admits Winograd F(4,3),
+F(6,3), the 1D and stride-2 Winograd: layers-fast.md and layers-fast.json).
 """
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -27,7 +28,7 @@ import numpy as np
 
 import convengine
 from convengine import _native
-from convengine._bench import LAYERS, make_layer, prepare_layer, torch_layer
+from convengine._bench import LAYERS, cpu_description, make_layer, prepare_layer, torch_layer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # torch's OpenMP workers and onnxruntime's intra-op threads spin for a while after each run;
@@ -40,8 +41,8 @@ SETTLE_S = 0.3
 WARM_S = 0.05
 
 
-def convengine_layer(x, convs):
-    ops = prepare_layer(x.shape, convs)
+def convengine_layer(x, convs, algorithm):
+    ops = prepare_layer(x.shape, convs, algorithm)
     nd = x.ndim
     to_last = (0, *range(2, nd), 1)
     bufs = [np.ascontiguousarray(x.transpose(to_last))]
@@ -108,7 +109,7 @@ def timed(fn, runs):
     return out
 
 
-def bench(names, threads, rounds, runs, warmup):
+def bench(names, threads, rounds, runs, warmup, algorithm):
     """Rows for every layer and thread count. The thread counts of a layer take turns inside
     each round (1 thread: ce, torch, ort; 2 threads: ce, torch, ort; ...), so its 2-thread
     scaling compares runs minutes apart at most, not a whole table apart."""
@@ -128,7 +129,7 @@ def bench(names, threads, rounds, runs, warmup):
     rows = []
     for name in names:
         desc, x, convs = make_layer(name)
-        ce_run, ce_nchw, algo, flops = convengine_layer(x, convs)
+        ce_run, ce_nchw, algo, flops = convengine_layer(x, convs, algorithm)
         tl = torch_layer(convs)
         tx = torch.from_numpy(x) if tl is not None else None
         engines = {}
@@ -209,25 +210,29 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--precision", choices=("accurate", "fast"), default="accurate")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     a = ap.parse_args(argv)
+    stem = "layers" if a.precision == "accurate" else "layers-fast"
     names = a.layers.split(",")
     print(HEADER)
-    rows = bench(names, [int(v) for v in a.threads.split(",")], a.rounds, a.runs, a.warmup)
+    rows = bench(names, [int(v) for v in a.threads.split(",")], a.rounds, a.runs, a.warmup,
+                 "auto" if a.precision == "accurate" else "fast")
     os.makedirs(a.out, exist_ok=True)
     versions = {"convengine": convengine.__version__, "isa": _native.get_isa(),
-                "machine": platform.processor() or platform.machine()}
+                "cpu": cpu_description()}
     for mod in ("torch", "onnxruntime"):
         try:
             versions[mod] = __import__(mod).__version__
         except ImportError:
             pass
-    with open(os.path.join(a.out, "layers.json"), "w") as f:
+    with open(os.path.join(a.out, stem + ".json"), "w") as f:
         json.dump({"versions": versions, "rows": rows}, f, indent=1)
     peaks = sorted({(r["threads"], round(r["peak_gflops"])) for r in rows})
-    with open(os.path.join(a.out, "layers.md"), "w") as f:
-        f.write("# Layer benchmark\n\n`python bench/layers.py` (see its docstring for the method). "
-                f"Versions: {versions}. Measured FMA peak: "
+    with open(os.path.join(a.out, stem + ".md"), "w") as f:
+        f.write(f"# Layer benchmark (precision {a.precision})\n\n`python bench/layers.py "
+                f"--precision {a.precision}` (see its docstring for the method). CPU: "
+                f"{versions['cpu']}. Versions: {versions}. Measured FMA peak: "
                 + ", ".join(f"{p} GFLOP/s at {t} thread(s)" for t, p in peaks) + ". Batch 1, float32, "
                 f"median of {a.rounds} x {a.runs} interleaved runs. Speedup > 1 means convengine is faster.\n\n")
         f.write(HEADER + "\n" + "\n".join(fmt(r) for r in rows) + "\n")

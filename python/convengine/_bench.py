@@ -54,12 +54,35 @@ def make_layer(name, batch=1, seed=0):
     return desc, x, convs
 
 
-def prepare_layer(x_shape, convs):
-    """The layer's convs prepared once (weights packed), each for its input's shape."""
+def cpu_description():
+    """The CPU benchmarks name: /proc/cpuinfo's model name (with family and model, since a VM may
+    show only the vendor's brand) and its widest SIMD ISA."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                k = k.strip()
+                if k in ("model name", "cpu family", "model", "flags", "Features") and k not in info:
+                    info[k] = v.strip()
+    except OSError:
+        import platform
+        return platform.processor() or platform.machine()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    isas = [i for i in ("avx512f", "avx2", "fma", "asimd") if i in flags]
+    name = info.get("model name", "unknown CPU")
+    if "cpu family" in info:
+        name += f" (family {info['cpu family']}, model {info.get('model', '?')})"
+    return name + (f", {'/'.join(isas)}" if isas else "")
+
+
+def prepare_layer(x_shape, convs, algorithm="auto"):
+    """The layer's convs prepared once (weights packed), each for its input's shape;
+    algorithm "fast" admits the Winograd tiles of precision='fast'."""
     ops, shape = [], tuple(x_shape)
     for w, b, kw in convs:
         kw = dict(kw)
-        ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, **kw))
+        ops.append(prepare_conv(kw.pop("ndim"), shape, w, b, algorithm=algorithm, **kw))
         shape = tuple(ops[-1].output_shape(shape[0]))
     return ops
 

@@ -228,12 +228,14 @@ def main(argv=None):
         for e, why in r["notes"].items():
             print(f"note: {r['model']}: {why}")
     os.makedirs(args.output, exist_ok=True)
-    meta = dict(machine=platform.machine(), processor=platform.processor(), python=platform.python_version(),
+    from ._bench import cpu_description
+    meta = dict(machine=platform.machine(), cpu=cpu_description(), python=platform.python_version(),
                 fma_peak_gflops_1_thread=peak, date=time.strftime("%Y-%m-%d %H:%M"))
     with open(os.path.join(args.output, "models.json"), "w") as f:
         json.dump(dict(meta=meta, results=results), f, indent=1)
     with open(os.path.join(args.output, "models.md"), "w") as f:
-        f.write(f"# convengine bench ({meta['date']})\n\nMeasured FMA peak: {peak:.0f} GFLOP/s on 1 "
+        f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}. "
+                f"Measured FMA peak: {peak:.0f} GFLOP/s on 1 "
                 f"thread. Median (p90) ms over {args.runs} runs per engine, batch {args.batch}; "
                 "ratio = peer / convengine (> 1: convengine faster).\n\n" + md + "\n")
     png = os.path.join(args.output, "models.png")
