@@ -1,8 +1,9 @@
 """numpy reference (ONNX semantics) of the data movement, sampling and shape arithmetic ops,
 registered into `evaluate`'s op table with its `_op` decorator: rounding, Sign, Mod, the
 comparisons and logical ops, Where, Expand, Tile, DepthToSpace / SpaceToDepth, GridSample,
-GatherElements, GatherND, Range, EyeLike, CumSum and Size. Every dtype numpy holds in constants is computed in that dtype,
-as onnxruntime does (integer Mod as ONNX defines it, bool outputs of the comparisons)."""
+GatherElements, GatherND, Range, EyeLike, CumSum and Size. Every dtype numpy holds in constants
+is computed in that dtype, as onnxruntime does (integer Mod as ONNX defines it, bool outputs of
+the comparisons)."""
 from __future__ import annotations
 
 import math
@@ -360,12 +361,6 @@ def _e_grid_sample(node, ins, opset):
 # GatherElements, GatherND: the index of data each output element reads, as one integer array
 # per data axis (each of the output's shape); the planner turns them into element offsets.
 
-def _indices(idx, what="indices"):
-    if idx.dtype.kind not in "iu":
-        raise _Err(f"{what} must be integers, got {idx.dtype}")
-    return idx.astype(np.int64)
-
-
 def _wrap(idx, size, axis):
     if idx.size and (idx.min() < -size or idx.max() >= size):
         bad = idx[(idx < -size) | (idx >= size)].flat[0]
@@ -374,7 +369,9 @@ def _wrap(idx, size, axis):
 
 
 def gather_elements_index(node, shape, idx):
-    idx = _indices(idx)
+    if idx.dtype.kind not in "iu":
+        raise _Err(f"indices must be integers, got {idx.dtype}")
+    idx = idx.astype(np.int64)
     r = len(shape)
     if r == 0 or idx.ndim != r:
         raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have the "

@@ -283,10 +283,7 @@ class DataLowering:
     def _index_gather(self, node, ins, where, index_fn):
         x = self.rt(node.inputs[0], where)
         idx = self.const(node.inputs[1], where, "indices")
-        ix = index_fn(node, x.shape, idx)
-        off = np.zeros(ix[0].shape if ix else (), np.int64)
-        for a, i in enumerate(ix):
-            off += i * x.strides[a]
+        off = sum(i * s for i, s in zip(index_fn(node, x.shape, idx), x.strides))
         y = self.out(node, 0, off.shape)
         self.step("add_index_gather", node.name or where, [node.op_type, x, y, off.reshape(-1)],
                   [x], [y])
