@@ -97,11 +97,8 @@ float f32_rreduce_32__avx2(ReduceOp op, size_t n, const float* x, float shift) {
       }
       return r;
     }
-    case ReduceOp::kProd: {
-      double p = 1.0;
-      for (size_t i = 0; i < n; ++i) p *= x[i];
-      return static_cast<float>(p);
-    }
+    case ReduceOp::kProd:  // no vector form: the portable kernel's double product
+      return f32_rreduce__scalar(op, n, x, shift);
   }
   return 0.0f;
 }
