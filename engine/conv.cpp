@@ -170,4 +170,42 @@ std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const
   return make_igemm_conv(s, weight, bias, act);
 }
 
+namespace {
+void set_axes(int64_t* dst, const std::vector<int64_t>& v, const char* name) {
+  if (v.size() != 3) throw std::invalid_argument(std::string(name) + " must have 3 entries (d, h, w)");
+  for (int i = 0; i < 3; ++i) dst[i] = v[i];
+}
+}  // namespace
+
+ConvShape make_conv_shape(const std::vector<int64_t>& input_shape, const std::vector<int64_t>& ws,
+                          int64_t groups, bool transposed, const std::vector<int64_t>& stride,
+                          const std::vector<int64_t>& dilation, const std::vector<int64_t>& pad_begin,
+                          const std::vector<int64_t>& pad_end,
+                          const std::vector<int64_t>& output_padding, int64_t bias_len) {
+  const int ndim = static_cast<int>(input_shape.size()) - 2;
+  if (ndim < 1 || ndim > 3 || static_cast<int>(ws.size()) != ndim + 2)
+    throw std::invalid_argument("input and weight must have rank 3, 4 or 5, and the same rank");
+  ConvShape s;
+  s.ndim = ndim;
+  s.groups = groups;
+  s.transposed = transposed;
+  s.c_in = input_shape[1];
+  s.c_out = transposed ? ws[1] * groups : ws[0];
+  for (int i = 0; i < ndim; ++i) {
+    s.in[3 - ndim + i] = input_shape[2 + i];
+    s.kernel[3 - ndim + i] = ws[2 + i];
+  }
+  set_axes(s.stride, stride, "stride");
+  set_axes(s.dilation, dilation, "dilation");
+  set_axes(s.pad_begin, pad_begin, "pad_begin");
+  set_axes(s.pad_end, pad_end, "pad_end");
+  set_axes(s.output_padding, output_padding, "output_padding");
+  if (groups < 1 || s.c_in % groups || s.c_out % groups)
+    throw std::invalid_argument("channels are not divisible by groups");
+  if ((transposed ? ws[0] : ws[1] * groups) != s.c_in)
+    throw std::invalid_argument("weight shape does not match the input channels");
+  if (bias_len != -1 && bias_len != s.c_out) throw std::invalid_argument("bias must have shape (c_out,)");
+  return s;
+}
+
 }  // namespace ce

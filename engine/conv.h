@@ -112,4 +112,13 @@ bool conv_algorithm_applies(const std::string& algo, const ConvShape& s);
 std::unique_ptr<ConvOp> make_conv(const ConvShape& s, const float* weight, const float* bias,
                                   const Activation& act, const std::string& algorithm = "auto");
 
+// The ConvShape of a conv on an (N, C, *spatial) input with a torch/ONNX weight shape; stride,
+// dilation, pads and output_padding have 3 entries (d, h, w). bias_len is -1 without a bias.
+// Throws std::invalid_argument naming what does not fit; does not infer the output size.
+ConvShape make_conv_shape(const std::vector<int64_t>& input_shape, const std::vector<int64_t>& ws,
+                          int64_t groups, bool transposed, const std::vector<int64_t>& stride,
+                          const std::vector<int64_t>& dilation, const std::vector<int64_t>& pad_begin,
+                          const std::vector<int64_t>& pad_end,
+                          const std::vector<int64_t>& output_padding, int64_t bias_len);
+
 }  // namespace ce

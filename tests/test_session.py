@@ -201,16 +201,24 @@ def test_plan_errors_name_the_node(rng):
         ce.InferenceSession(m)
 
 
-def test_native_plan_rejects_out_of_bounds_refs():
+def _one_copy(src, dst):
     from convengine import _native
-    p = _native.Plan([[1, 4]], [[1, 4]])
-    p.add_copy("c", "Copy", (2, 0, [1, 4], [4, 1]), (3, 2, [1, 4], [4, 1]))
+    w = _native.ModelWriter()
+    w.add_input("x", "float32", [1, 4])
+    w.add_output("y", "float32", [1, 4])
+    w.add_step("add_copy", "c", "", ["Copy", src, dst])
+    return w.finish()
+
+
+def test_compiled_plan_rejects_out_of_bounds_refs():
+    from convengine import _native
+    ok = _native.load_compiled(_one_copy((2, 0, [1, 4], [4, 1]), (3, 0, [1, 4], [4, 1])))
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    np.testing.assert_array_equal(ok.run([x])[0], x)
     with pytest.raises(ValueError, match="outside its buffer"):
-        p.finalize(0)
-    p = _native.Plan([[1, 4]], [[1, 4]])
-    p.add_copy("c", "Copy", (3, 0, [1, 4], [4, 1]), (2, 0, [1, 4], [4, 1]))
+        _native.load_compiled(_one_copy((2, 0, [1, 4], [4, 1]), (3, 2, [1, 4], [4, 1])))
     with pytest.raises(ValueError, match="writes into an input"):
-        p.finalize(0)
+        _native.load_compiled(_one_copy((3, 0, [1, 4], [4, 1]), (2, 0, [1, 4], [4, 1])))
 
 
 @pytest.mark.parametrize("n,c,mid,hw", [(1, 1, 1, (1, 1)), (3, 7, 5, (4, 6)), (1, 67, 16, (40, 41)),

@@ -108,34 +108,6 @@ class PreparedConv {
 
 }  // namespace
 
-ConvShape make_conv_shape(const Vec& input_shape, const Vec& ws, int64_t groups, bool transposed,
-                          const Vec& stride, const Vec& dilation, const Vec& pad_begin,
-                          const Vec& pad_end, const Vec& output_padding, int64_t bias_len) {
-  const int ndim = static_cast<int>(input_shape.size()) - 2;
-  if (ndim < 1 || ndim > 3 || static_cast<int>(ws.size()) != ndim + 2)
-    throw py::value_error("input and weight must have rank 3, 4 or 5, and the same rank");
-  ConvShape s;
-  s.ndim = ndim;
-  s.groups = groups;
-  s.transposed = transposed;
-  s.c_in = input_shape[1];
-  s.c_out = transposed ? ws[1] * groups : ws[0];
-  const TensorView iv = nhwc_view(nullptr, input_shape), kv = nhwc_view(nullptr, ws);
-  s.in[0] = iv.d, s.in[1] = iv.h, s.in[2] = iv.w;
-  s.kernel[0] = kv.d, s.kernel[1] = kv.h, s.kernel[2] = kv.w;
-  set_dims(s.stride, stride, 3, "stride");
-  set_dims(s.dilation, dilation, 3, "dilation");
-  set_dims(s.pad_begin, pad_begin, 3, "pad_begin");
-  set_dims(s.pad_end, pad_end, 3, "pad_end");
-  set_dims(s.output_padding, output_padding, 3, "output_padding");
-  if (groups < 1 || s.c_in % groups || s.c_out % groups)
-    throw py::value_error("channels are not divisible by groups");
-  if ((transposed ? ws[0] : ws[1] * groups) != s.c_in)
-    throw py::value_error("weight shape does not match the input channels");
-  if (bias_len != -1 && bias_len != s.c_out) throw py::value_error("bias must have shape (c_out,)");
-  return s;
-}
-
 void bind_conv(py::module_& m) {
   py::class_<PreparedConv>(m, "Conv")
       .def(py::init<const Vec&, const FloatArray&, std::optional<FloatArray>, int64_t, const Vec&,

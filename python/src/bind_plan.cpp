@@ -1,39 +1,223 @@
-// Registers _native.Plan (class PyPlan, plan_binding.h) and its core steps.
-#include "plan_binding.h"
+// _native.ModelWriter and _native.CompiledModel: the planner (python/convengine/_graph/planner.py)
+// describes its plan step by step into a ModelWriter, whose bytes are a compiled-model file
+// (engine/model_file.h); load_compiled() builds the plan from such bytes in C++
+// (engine/plan_builder.h), the same path the C API takes. run() executes the whole plan with the
+// GIL released.
+#include <pybind11/stl.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common.h"
+#include "engine/model_file.h"
+#include "engine/plan_builder.h"
+#include "include/convengine.h"
 
 namespace ce::bind {
 
+namespace {
+
+using Vec = std::vector<int64_t>;
+
+TRef to_ref(const py::handle& h) {
+  const auto t = h.cast<std::tuple<int, int64_t, Vec, Vec>>();
+  TRef r;
+  r.buf = std::get<0>(t);
+  r.offset = std::get<1>(t);
+  const Vec &shape = std::get<2>(t), &strides = std::get<3>(t);
+  if (shape.size() != strides.size() || shape.size() > static_cast<size_t>(kMaxRank))
+    throw py::value_error("plan: a tensor reference needs equal-length shape and strides (rank <= 8)");
+  r.rank = static_cast<int>(shape.size());
+  for (int i = 0; i < r.rank; ++i) r.shape[i] = shape[i], r.strides[i] = strides[i];
+  return r;
+}
+
+bool is_ref(const py::handle& h) {
+  return py::isinstance<py::tuple>(h) && py::len(h) == 4 && py::isinstance<py::list>(h.cast<py::tuple>()[2]);
+}
+
+bool is_int(const py::handle& h) {
+  // (ndarray has nb_index too)
+  return py::isinstance<py::bool_>(h) || py::isinstance<py::int_>(h) ||
+         (PyIndex_Check(h.ptr()) && !py::isinstance<py::float_>(h) && !py::isinstance<py::array>(h));
+}
+
+// A planner argument as a file argument: None, int / bool, float, str, a tensor reference
+// (buf, offset, shape, strides), a list of references, ints or floats, or a numpy array
+// (float arrays stored as float32, integer arrays as int64).
+Arg to_arg(ModelWriter& w, const py::handle& h) {
+  Arg a;
+  if (h.is_none()) return a;
+  if (is_int(h)) {
+    a.kind = ArgKind::kInt;
+    a.i = h.cast<int64_t>();
+  } else if (PyFloat_Check(h.ptr()) || (py::hasattr(h, "dtype") && !py::isinstance<py::array>(h))) {
+    const char k = py::isinstance<py::float_>(h) ? 'f' : h.attr("dtype").cast<py::dtype>().kind();
+    if (k == 'b' || k == 'i' || k == 'u') {
+      a.kind = ArgKind::kInt;
+      a.i = py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>();
+    } else {
+      a.kind = ArgKind::kFloat;
+      a.f = h.cast<double>();
+    }
+  } else if (py::isinstance<py::str>(h)) {
+    a.kind = ArgKind::kStr;
+    a.s = h.cast<std::string>();
+  } else if (py::isinstance<py::array>(h)) {
+    const auto arr = h.cast<py::array>();
+    const char k = arr.dtype().kind();
+    if (k == 'i' || k == 'u' || k == 'b') {
+      const auto c = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(h);
+      return w.array(DType::kI64, c.data(), Vec(c.shape(), c.shape() + c.ndim()));
+    }
+    const FloatArray c = FloatArray::ensure(h);
+    if (!c) throw py::value_error("plan: an array argument must be numeric");
+    return w.array(DType::kF32, c.data(), shape_of(c));
+  } else if (is_ref(h)) {
+    a.kind = ArgKind::kRef;
+    a.refs.push_back(to_ref(h));
+  } else if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
+    const auto seq = h.cast<py::sequence>();
+    bool refs = seq.size() > 0, ints = true;
+    for (const auto& e : seq) {
+      refs = refs && is_ref(e);
+      ints = ints && is_int(e);
+    }
+    if (refs) {
+      a.kind = ArgKind::kRefs;
+      for (const auto& e : seq) a.refs.push_back(to_ref(e));
+    } else if (ints) {
+      a.kind = ArgKind::kInts;
+      for (const auto& e : seq) a.ints.push_back(e.cast<int64_t>());
+    } else {
+      a.kind = ArgKind::kFloats;
+      for (const auto& e : seq) a.floats.push_back(e.cast<double>());
+    }
+  } else {
+    throw py::type_error("plan: unsupported argument type " + std::string(py::str(py::type::handle_of(h))));
+  }
+  return a;
+}
+
+class PyCompiled {
+ public:
+  explicit PyCompiled(std::unique_ptr<CompiledModel> m) : m_(std::move(m)) {}
+
+  std::vector<py::array_t<float>> execute(const std::vector<FloatArray>& inputs,
+                                          std::vector<double>* times) const {
+    const auto& ins = m_->inputs;
+    if (inputs.size() != ins.size())
+      throw py::value_error("plan: expected " + std::to_string(ins.size()) + " inputs");
+    std::vector<const float*> in_ptrs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (shape_of(inputs[i]) != ins[i].shape)
+        throw py::value_error("plan: input " + std::to_string(i) + " has the wrong shape");
+      in_ptrs.push_back(inputs[i].data());
+    }
+    std::vector<py::array_t<float>> outs;
+    std::vector<float*> out_ptrs;
+    for (const auto& t : m_->outputs) {
+      outs.emplace_back(t.shape);
+      out_ptrs.push_back(outs.back().mutable_data());
+    }
+    py::gil_scoped_release nogil;
+    m_->plan->run(in_ptrs, out_ptrs, ThreadPool::global(), times);
+    return outs;
+  }
+
+  std::vector<std::tuple<std::string, std::string, std::string, double>> steps() const {
+    std::vector<std::tuple<std::string, std::string, std::string, double>> r;
+    for (const auto& s : m_->plan->steps()) r.emplace_back(s->name, s->op, s->algorithm, s->flops);
+    return r;
+  }
+
+  std::unique_ptr<CompiledModel> m_;
+};
+
+std::unique_ptr<CompiledModel> load_bytes(const py::buffer& b) {
+  const py::buffer_info info = b.request();
+  const void* p = info.ptr;
+  const size_t n = static_cast<size_t>(info.size * info.itemsize);
+  py::gil_scoped_release nogil;
+  return load_compiled_model(p, n);
+}
+
+std::vector<std::tuple<std::string, std::string, Vec>> tensors(const std::vector<TensorDesc>& ts) {
+  std::vector<std::tuple<std::string, std::string, Vec>> r;
+  for (const auto& t : ts) r.emplace_back(t.name, t.dtype, t.shape);
+  return r;
+}
+
+}  // namespace
+
 void bind_plan(py::module_& m) {
-  PlanClass cls(m, "Plan");
-  cls
-      .def(py::init<std::vector<Vec>, std::vector<Vec>>(), py::arg("input_shapes"), py::arg("output_shapes"))
-      .def("add_constant", &PyPlan::add_constant)
-      .def("add_conv", &PyPlan::add_conv)
-      .def("add_deform", &PyPlan::add_deform)
-      .def("add_local", &PyPlan::add_local)
-      .def("add_pool2d", &PyPlan::add_pool2d)
-      .def("add_window_pool", &PyPlan::add_window_pool)
-      .def("add_global_pool", &PyPlan::add_global_pool)
-      .def("add_resize", &PyPlan::add_resize)
-      .def("add_resize_cubic", &PyPlan::add_resize_cubic)
-      .def("add_shuffle", &PyPlan::add_shuffle)
-      .def("add_batchnorm", &PyPlan::add_batchnorm)
-      .def("add_squeeze_excite", &PyPlan::add_squeeze_excite)
-      .def("add_binary", &PyPlan::add_binary)
-      .def("add_unary", &PyPlan::add_unary)
-      .def("add_copy", &PyPlan::add_copy)
-      .def("add_fill", &PyPlan::add_fill)
-      .def("add_softmax", &PyPlan::add_softmax)
-      .def("add_matmul", &PyPlan::add_matmul)
-      .def("finalize", &PyPlan::finalize)
-      .def("run", &PyPlan::run)
-      .def("profile", &PyPlan::profile)
-      .def("steps", &PyPlan::steps)
-      .def_property_readonly("arena_floats", &PyPlan::arena_floats)
-      .def_property_readonly("constant_floats", &PyPlan::constant_floats);
-  bind_plan_math(cls);
-  bind_plan_nn(cls);
-  bind_plan_data(cls);
+  // ModelFileError -> ValueError (message names the step) with its code as .code
+  static py::exception<ModelFileError> file_error(m, "CompiledModelError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ModelFileError& e) {
+      py::object err = py::reinterpret_borrow<py::object>(file_error)(e.what());
+      err.attr("code") = static_cast<int>(e.code());
+      PyErr_SetObject(file_error.ptr(), err.ptr());
+    }
+  });
+
+  py::class_<ModelWriter>(m, "ModelWriter")
+      .def(py::init<>())
+      .def("set_producer", &ModelWriter::set_producer)
+      .def("add_input", [](ModelWriter& w, const std::string& name, const std::string& dtype,
+                           const Vec& shape) { w.add_input({name, dtype, shape}); })
+      .def("add_output", [](ModelWriter& w, const std::string& name, const std::string& dtype,
+                            const Vec& shape) { w.add_output({name, dtype, shape}); })
+      .def("set_arena_floats", &ModelWriter::set_arena_floats)
+      .def("add_pool_constant", [](ModelWriter& w, const FloatArray& a) {
+        return w.add_pool_constant(a.data(), a.size());
+      })
+      .def("add_step", [](ModelWriter& w, const std::string& method, const std::string& name,
+                          const std::string& op, const py::sequence& args) {
+        StepDesc s;
+        s.method = method;
+        s.name = name;
+        s.op = op;
+        for (const auto& h : args) s.args.push_back(to_arg(w, h));
+        w.add_step(std::move(s));
+      })
+      .def("finish", [](ModelWriter& w) {
+        std::vector<uint8_t> f;
+        {
+          py::gil_scoped_release nogil;
+          f = w.finish();
+        }
+        return py::bytes(reinterpret_cast<const char*>(f.data()), f.size());
+      });
+
+  py::class_<PyCompiled>(m, "CompiledModel")
+      .def("run", [](const PyCompiled& c, const std::vector<FloatArray>& inputs) {
+        return c.execute(inputs, nullptr);
+      })
+      .def("profile", [](const PyCompiled& c, const std::vector<FloatArray>& inputs) {
+        std::vector<double> times;
+        auto outs = c.execute(inputs, &times);
+        return std::make_tuple(outs, times);
+      })
+      .def("steps", &PyCompiled::steps)
+      .def_property_readonly("inputs", [](const PyCompiled& c) { return tensors(c.m_->inputs); })
+      .def_property_readonly("outputs", [](const PyCompiled& c) { return tensors(c.m_->outputs); })
+      .def_property_readonly("producer", [](const PyCompiled& c) { return c.m_->producer; })
+      .def_property_readonly("arena_floats", [](const PyCompiled& c) { return c.m_->plan->arena_floats(); })
+      .def_property_readonly("constant_floats",
+                             [](const PyCompiled& c) { return c.m_->plan->constant_floats(); });
+
+  m.def("load_compiled", [](const py::buffer& b) { return PyCompiled(load_bytes(b)); },
+        "Builds the plan of a compiled-model file's bytes.");
+  m.def("step_methods", [] {
+    std::vector<std::pair<std::string, int>> r;
+    for (const auto& [k, v] : step_builders()) r.emplace_back(k, v.nargs);
+    return r;
+  });
+  m.def("c_api_version", [] { return std::string(ce_version()); });
 }
 
 }  // namespace ce::bind

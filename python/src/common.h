@@ -44,15 +44,6 @@ inline void set_dims(int64_t* dst, const std::vector<int64_t>& v, size_t n, cons
   for (size_t i = 0; i < n; ++i) dst[i] = v[i];
 }
 
-// The ConvShape of a conv on an (N, C, *spatial) input with a torch/ONNX weight shape; stride,
-// dilation, pads and output_padding have 3 entries (d, h, w). bias_len is -1 without a bias.
-// Throws py::value_error naming what does not fit; does not infer the output size.
-ConvShape make_conv_shape(const std::vector<int64_t>& input_shape, const std::vector<int64_t>& ws,
-                          int64_t groups, bool transposed, const std::vector<int64_t>& stride,
-                          const std::vector<int64_t>& dilation, const std::vector<int64_t>& pad_begin,
-                          const std::vector<int64_t>& pad_end,
-                          const std::vector<int64_t>& output_padding, int64_t bias_len);
-
 // Copies an NCHW array into a new NHWC buffer (GIL released around the copy).
 Buffer to_nhwc(const FloatArray& x);
 // Allocates an NCHW numpy array of `shape` and fills it from an NHWC buffer.

@@ -379,30 +379,16 @@ class Planner(MathLowering, NormLowering, DataLowering):
     def _pool(self, node, ins, where, is_max):
         x = self.cl(ins[0], where)
         k, win = evaluate.pool_geometry(node, x.shape)
-        nd, s, d, osp = len(k), win.strides, win.dilations, win.out
+        s, d, osp = win.strides, win.dilations, win.out
         pb, pe = list(win.pad_begin), list(win.pad_end)
         ceil = bool(attr(node, "ceil_mode"))
         cip = bool(attr(node, "count_include_pad")) if not is_max else False
         y = self.out(node, 0, (x.shape[0], x.shape[1], *osp), _cl_order(x.rank))
         if len(node.outputs) > 1 and node.outputs[1]:
             raise PlanError(f"{where}: MaxPool's Indices output is not supported")
-        fast = nd == 2 and (is_max or not cip or not any(pb + pe)) and all(
-            p <= ((kk - 1) * dd + 1) // 2 for p, kk, dd in zip(pb + pe, k + k, d + d))
-        if fast:
-            try:
-                probe = _native.Plan([], [])
-                probe.add_pool2d("probe", (0, 0, list(x.shape), list(x.strides)),
-                                 (0, 0, list(y.shape), list(y.strides)), is_max, k, s, pb, pe, d,
-                                 ceil, cip)
-            except ValueError:
-                fast = False
-        if fast:
-            self.step("add_pool2d", node.name or where, [x, y, is_max, k, s, pb, pe, d, ceil, cip],
-                      [x], [y])
-        else:
-            self.step("add_window_pool", node.name or where,
-                      [x, y, is_max, self._pad3(k, 1), self._pad3(s, 1), self._pad3(d, 1),
-                       self._pad3(pb, 0), self._pad3(pe, 0), cip], [x], [y])
+        # the C++ builder picks the 2-D kernel or the n-d window pool
+        self.step("add_pool", node.name or where, [x, y, is_max, k, s, d, pb, pe, ceil, cip],
+                  [x], [y])
 
     def op_MaxPool(self, node, ins, where):
         self._pool(node, ins, where, True)
@@ -1133,8 +1119,10 @@ def _concat_slots(model: Model, shapes: dict, vals: dict):
 
 
 def build(model: Model, input_shapes: dict, algorithms=None, zero_copy_concat=True,
-          default_algorithm="auto"):
-    """Plans `model` for the given input shapes; returns a PlannedModel."""
+          default_algorithm="auto", keep_file=False):
+    """Plans `model` for the given input shapes; returns a PlannedModel, whose plan the C++
+    builder made from the compiled-model file the planner wrote (kept as .file with
+    keep_file)."""
     names = [v.name for v in model.graph.inputs if v.name not in model.graph.initializers]
     idx = {n: i for i, n in enumerate(names)}
 
@@ -1153,11 +1141,11 @@ def build(model: Model, input_shapes: dict, algorithms=None, zero_copy_concat=Tr
         slots = _concat_slots(model, p.shapes, p.vals)
         if slots:
             p = plan(slots, p.shapes)
-    return PlannedModel(p, names, algorithms)
+    return PlannedModel(p, names, algorithms, keep_file)
 
 
 class PlannedModel:
-    def __init__(self, p: Planner, input_names, algorithms):
+    def __init__(self, p: Planner, input_names, algorithms, keep_file=False):
         self.input_names = input_names
         self.input_shapes = [tuple(p.input_shapes[n]) for n in input_names]
         self.output_names = [v.name for v in p.g.outputs]
@@ -1194,26 +1182,39 @@ class PlannedModel:
             r.offset = off
             placed.append(r)
         self.arena_floats = max((r.offset + r.size for r in placed), default=0)
-        self.plan = _native.Plan([list(s) for s in self.input_shapes],
-                                 [list(s) for s in self.output_shapes])
+        w = _native.ModelWriter()
+        w.set_producer(f"convengine {_version()}")
+        for name, shape in zip(self.input_names, self.input_shapes):
+            w.add_input(name, "float32", list(shape))
+        ints = set(self.int64_outputs)
+        for j, (name, shape) in enumerate(zip(self.output_names, self.output_shapes)):
+            w.add_output(name, "int64" if j in ints else "float32", list(shape))
+        w.set_arena_floats(self.arena_floats)
         for a in p.consts:
-            self.plan.add_constant(a)
-        self.rows = []
+            w.add_pool_constant(a)
         for st in steps:
             args = [a.ref() if isinstance(a, T) else
                     [v.ref() for v in a] if isinstance(a, list) and a and isinstance(a[0], T)
                     else a for a in st.args]
-            try:
-                algo = getattr(self.plan, st.method)(st.name, *args)
-            except ValueError as e:
-                raise PlanError(f"node {st.name}: {e}") from None
+            w.add_step(st.method, st.name, st.op or "", args)
+        self.file = w.finish()
+        try:
+            self.plan = _native.load_compiled(self.file)
+        except ValueError as e:
+            raise PlanError(str(e)) from None
+        if not keep_file:
+            self.file = None
+        self.rows = []
+        for st, (name, op, algo, flops) in zip(steps, self.plan.steps()):
             params = sum(int(a.size) for a in st.args if isinstance(a, np.ndarray)) if st.method in (
                 "add_conv", "add_deform", "add_local", "add_batchnorm", "add_squeeze_excite") else 0
-            self.rows.append(dict(node=st.name, method=st.method, graph_op=st.op, params=params,
-                                  algorithm=algo if isinstance(algo, str) else None,
+            self.rows.append(dict(node=st.name, method=st.method, op=op, params=params,
+                                  algorithm=algo, mflops=flops / 1e6,
                                   inputs=[tuple(t.shape) for t in st.reads if t is not None],
                                   outputs=[tuple(t.shape) for t in st.writes]))
-        self.plan.finalize(self.arena_floats)
-        for row, (name, op, algo, flops) in zip(self.rows, self.plan.steps()):
-            row.update(op=row.pop("graph_op") or op, algorithm=algo, mflops=flops / 1e6)
         self.weights_bytes = sum(int(a.nbytes) for a in p.g.initializers.values())
+
+
+def _version():
+    from .. import __version__
+    return __version__

@@ -1,0 +1,200 @@
+#include "engine/plan_builder.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "engine/buffer.h"
+
+namespace ce {
+
+const Arg& StepArgs::at(size_t i) const {
+  if (i >= d_.args.size()) fail("argument " + std::to_string(i) + " is missing");
+  return d_.args[i];
+}
+
+void StepArgs::fail(const std::string& msg) const { throw std::invalid_argument(msg); }
+
+void StepArgs::wrong(size_t i, const char* want) const {
+  fail("argument " + std::to_string(i) + " must be " + want + ", got " +
+       arg_kind_name(at(i).kind));
+}
+
+const TRef& StepArgs::ref(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind != ArgKind::kRef || a.refs.size() != 1) wrong(i, "a tensor");
+  return a.refs[0];
+}
+
+const TRef* StepArgs::opt_ref(size_t i) const { return none(i) ? nullptr : &ref(i); }
+
+const std::vector<TRef>& StepArgs::refs(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind != ArgKind::kRefs) wrong(i, "a tensor list");
+  return a.refs;
+}
+
+int64_t StepArgs::i(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind != ArgKind::kInt) wrong(i, "an int");
+  return a.i;
+}
+
+double StepArgs::d(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind == ArgKind::kInt) return static_cast<double>(a.i);
+  if (a.kind != ArgKind::kFloat) wrong(i, "a float");
+  return a.f;
+}
+
+const std::string& StepArgs::s(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind != ArgKind::kStr) wrong(i, "a string");
+  return a.s;
+}
+
+std::vector<int64_t> StepArgs::ints(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind == ArgKind::kInts) return a.ints;
+  if (a.kind == ArgKind::kArray && a.array.dtype == DType::kI64)
+    return std::vector<int64_t>(a.array.i64(), a.array.i64() + a.array.count());
+  wrong(i, "an int list");
+}
+
+std::vector<float> StepArgs::floats(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind == ArgKind::kFloats) return std::vector<float>(a.floats.begin(), a.floats.end());
+  if (a.kind == ArgKind::kInts) return std::vector<float>(a.ints.begin(), a.ints.end());
+  if (a.kind == ArgKind::kArray && a.array.dtype == DType::kF32)
+    return std::vector<float>(a.array.f32(), a.array.f32() + a.array.count());
+  wrong(i, "a float list");
+}
+
+const ArrayArg& StepArgs::array(size_t i) const {
+  const Arg& a = at(i);
+  if (a.kind != ArgKind::kArray || a.array.dtype != DType::kF32) wrong(i, "a float32 array");
+  return a.array;
+}
+
+const ArrayArg* StepArgs::opt_array(size_t i) const { return none(i) ? nullptr : &array(i); }
+
+const BuilderTable& step_builders() {
+  static const BuilderTable table = [] {
+    BuilderTable t;
+    add_core_builders(t);
+    add_math_builders(t);
+    add_nn_builders(t);
+    add_data_builders(t);
+    return t;
+  }();
+  return table;
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& msg) { throw ModelFileError(ErrorCode::kInvalidFile, msg); }
+
+int64_t numel_of(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+// A tensor reference must lie inside its buffer, and its element count must be one the buffers
+// could hold (a view may repeat elements through zero strides, but not without bound), checked
+// in 128-bit arithmetic before any step is built.
+void check_ref(const TRef& r, const std::vector<int64_t>& sizes, const std::string& where) {
+  if (r.buf < 0 || static_cast<size_t>(r.buf) >= sizes.size())
+    bad(where + ": names buffer " + std::to_string(r.buf) + " (there are " +
+        std::to_string(sizes.size()) + ")");
+  __int128 n = 1, lo = r.offset, hi = r.offset;
+  for (int i = 0; i < r.rank; ++i) {
+    n *= r.shape[i];
+    if (n > (int64_t{1} << 40)) bad(where + ": a tensor of too many elements: " + r.describe());
+  }
+  if (n == 0) return;
+  for (int i = 0; i < r.rank; ++i) {
+    const __int128 span = static_cast<__int128>(r.shape[i] - 1) * r.strides[i];
+    (span < 0 ? lo : hi) += span;
+  }
+  if (lo < 0 || hi + 1 > sizes[r.buf])
+    bad(where + ": reaches outside its buffer (" + std::to_string(sizes[r.buf]) + " floats): " +
+        r.describe());
+}
+
+}  // namespace
+
+std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
+  std::vector<std::vector<int64_t>> ins, outs;
+  std::vector<int64_t> sizes = {d.arena_floats, d.pool_floats};
+  for (const auto& t : d.inputs) {
+    ins.push_back(t.shape);
+    sizes.push_back(numel_of(t.shape));
+  }
+  for (const auto& t : d.outputs) {
+    outs.push_back(t.shape);
+    sizes.push_back(numel_of(t.shape));
+  }
+  const BuilderTable& table = step_builders();
+  std::vector<const StepBuilder*> builders;
+  for (size_t si = 0; si < d.steps.size(); ++si) {
+    const StepDesc& s = d.steps[si];
+    const std::string where = "step " + std::to_string(si) + " (" + s.name + ")";
+    const auto it = table.find(s.method);
+    if (it == table.end())
+      throw ModelFileError(ErrorCode::kUnsupported, where + ": unknown step kind '" + s.method + "'");
+    if (static_cast<int>(s.args.size()) != it->second.nargs)
+      bad(where + ": " + s.method + " takes " + std::to_string(it->second.nargs) + " arguments, got " +
+          std::to_string(s.args.size()));
+    for (const Arg& a : s.args)
+      for (const TRef& r : a.refs) check_ref(r, sizes, where);
+    builders.push_back(&it->second);
+  }
+  auto plan = std::make_unique<Plan>(ins, outs);
+  try {
+    if (d.pool_floats) plan->add_constant(d.pool, d.pool_floats);
+    for (size_t si = 0; si < d.steps.size(); ++si) {
+      const StepDesc& s = d.steps[si];
+      std::unique_ptr<Step> step;
+      try {
+        step = builders[si]->build(StepArgs(s));
+      } catch (const ModelFileError&) {
+        throw;
+      } catch (const std::invalid_argument& e) {
+        bad("node " + s.name + ": " + e.what());
+      } catch (const std::length_error& e) {
+        bad("node " + s.name + ": " + e.what());
+      }
+      step->name = s.name;
+      if (!s.op.empty()) step->op = s.op;
+      plan->add_step(std::move(step));
+    }
+    plan->finalize(d.arena_floats);
+  } catch (const std::bad_alloc&) {
+    throw ModelFileError(ErrorCode::kOutOfMemory, "out of memory while building the plan");
+  } catch (const ModelFileError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
+  }
+  return plan;
+}
+
+std::unique_ptr<CompiledModel> load_compiled_model(const void* data, size_t size) {
+  // Arrays are read in place as float / int64: copy a misaligned buffer first.
+  std::vector<uint8_t, AlignedAllocator<uint8_t>> copy;
+  if (data && reinterpret_cast<uintptr_t>(data) % kModelAlign) {
+    copy.resize(size);
+    std::memcpy(copy.data(), data, size);
+    data = copy.data();
+  }
+  const ModelDesc d = parse_model_file(data, size);
+  auto m = std::make_unique<CompiledModel>();
+  m->producer = d.producer;
+  m->inputs = d.inputs;
+  m->outputs = d.outputs;
+  m->plan = build_plan(d);
+  return m;
+}
+
+}  // namespace ce
