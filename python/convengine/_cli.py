@@ -1,4 +1,4 @@
-"""The `convengine` command line: convert, run, inspect, bench, ops.
+"""The `convengine` command line: convert, compile, run, inspect, bench, ops.
 
 User errors (a missing or broken file, a wrong input name or shape, a missing optional
 dependency) print one line `convengine <command>: error: ...` to stderr and exit with code 2.
@@ -15,7 +15,10 @@ USAGE = """usage: convengine <command> [options]
 
 commands:
   convert   model.onnx -o model.json [--optimize]      ONNX -> convengine model (JSON + weights)
-  run       model.json --input x.npy --output y.npy     run a model on .npy inputs
+  compile   model.json -o model.cem [--input-shape x=1,3,224,224] [--precision fast]
+                                                        plan for fixed shapes -> compiled model
+                                                        (the C API's file, include/convengine.h)
+  run       model.json --input x.npy --output y.npy     run a model (.json, .onnx, .cem) on .npy inputs
   inspect   model.json                                  per-node table: op, shapes, algorithm,
                                                         MFLOPs, parameters; arena and weights size
   bench     [options]                                   built-in models vs torch / onnxruntime (see 'convengine bench -h')
@@ -38,6 +41,8 @@ def _load_model(path):
 
     if not os.path.exists(path):
         raise UserError(f"no such file: {path}")
+    if path.endswith(".cem"):
+        return path  # a compiled model: InferenceSession loads it
     if path.endswith(".onnx"):
         return from_onnx(path)
     return load(path)
@@ -82,12 +87,61 @@ def _read_array(path, what):
     return arr
 
 
-def _session(model, threads, optimize):
+def _session(model, threads, optimize, precision="accurate"):
     from . import InferenceSession  # noqa: PLC0415
 
     if threads is not None and threads < 1:
         raise UserError(f"--threads must be >= 1, got {threads}")
-    return InferenceSession(model, threads, optimize=optimize)
+    if isinstance(model, str):  # compiled
+        return InferenceSession(model, threads)
+    return InferenceSession(model, threads, optimize=optimize, precision=precision)
+
+
+def _input_shapes(sess, specs):
+    inputs = {i.name: i for i in sess.get_inputs()}
+    shapes = {}
+    for s in specs:
+        name, sep, dims = s.partition("=")
+        if not sep:
+            raise UserError(f"--input-shape {s!r}: expected NAME=D0,D1,...")
+        if name not in inputs:
+            raise UserError(f"unknown input name {name!r}; the model's inputs are {list(inputs)}")
+        try:
+            shape = tuple(int(d) for d in dims.replace("x", ",").split(",") if d.strip())
+        except ValueError:
+            raise UserError(f"--input-shape {s!r}: dimensions must be integers") from None
+        if any(d < 1 for d in shape):
+            raise UserError(f"--input-shape {s!r}: dimensions must be >= 1")
+        shapes[name] = shape
+    for name, i in inputs.items():
+        if name in shapes:
+            continue
+        if i.shape is None or not all(isinstance(d, int) for d in i.shape):
+            if i.shape is not None and sum(not isinstance(d, int) for d in i.shape) == 1 and \
+                    not isinstance(i.shape[0], int):
+                shapes[name] = (1, *i.shape[1:])  # a symbolic batch: 1, as sessions plan it
+                continue
+            raise UserError(f"input {name!r} has shape {i.shape}; give --input-shape "
+                            f"{name}=D0,D1,...")
+        shapes[name] = tuple(i.shape)
+    return shapes
+
+
+def _compile(args):
+    model = _load_model(args.model)
+    if isinstance(model, str):
+        raise UserError(f"{args.model} is already compiled")
+    sess = _session(model, None, not args.no_optimize, args.precision)
+    shapes = _input_shapes(sess, args.input_shape or [])
+    out = args.output or os.path.splitext(args.model)[0] + ".cem"
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UserError(f"output folder does not exist: {folder}")
+    n = sess.save_compiled(out, shapes)
+    steps = len(sess.describe(shapes))
+    print(f"wrote {out}: {_mb(n)}, {steps} steps, inputs {_shape_str(shapes.values())}, "
+          f"precision {args.precision}")
+    return 0
 
 
 def _feeds(sess, specs):
@@ -154,9 +208,9 @@ def _inspect(args):
     model = _load_model(args.model)
     sess = _session(model, args.threads, not args.no_optimize)
     rows = sess.describe()
-    g = sess.model.graph
+    g = sess.model.graph if sess.model is not None else None  # None: a compiled model
     node_params = {n.name: sum(int(np.asarray(g.initializers[t]).size) for t in set(n.inputs)
-                               if t in g.initializers) for n in g.nodes}
+                               if t in g.initializers) for n in g.nodes} if g else {}
     for r in rows:
         if r.get("params") is None:
             r["params"] = node_params.get(r.get("node"), 0)
@@ -202,8 +256,16 @@ def _parser():
     c.add_argument("-o", "--output", help="output model.json (default: the input's name .json)")
     c.add_argument("--optimize", action="store_true",
                    help="save the optimised graph (BN folded, activations fused, ...)")
+    k = sub.add_parser("compile", help="plan for fixed input shapes -> compiled model (.cem)")
+    k.add_argument("model", help="model.json or model.onnx")
+    k.add_argument("-o", "--output", help="output model.cem (default: the input's name .cem)")
+    k.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...",
+                   help="an input's shape (default: its declared shape, batch 1)")
+    k.add_argument("--precision", choices=["accurate", "fast"], default="accurate",
+                   help="convolution algorithms admitted (see InferenceSession)")
+    k.add_argument("--no-optimize", action="store_true", help="plan without the graph passes")
     r = sub.add_parser("run", help="run a model on .npy inputs")
-    r.add_argument("model", help="model.json or model.onnx")
+    r.add_argument("model", help="model.json, model.onnx or model.cem")
     r.add_argument("-i", "--input", action="append", metavar="[NAME=]FILE.npy",
                    help="an input array; NAME= binds it by name, else inputs fill in order")
     r.add_argument("-o", "--output", action="append", metavar="[NAME=]FILE.npy",
@@ -211,10 +273,10 @@ def _parser():
     r.add_argument("--threads", type=int, default=None, help="engine threads")
     r.add_argument("--no-optimize", action="store_true", help="run without the graph passes")
     s = sub.add_parser("inspect", help="per-node table, arena and weights sizes")
-    s.add_argument("model", help="model.json or model.onnx")
+    s.add_argument("model", help="model.json, model.onnx or model.cem")
     s.add_argument("--threads", type=int, default=None, help="engine threads")
     s.add_argument("--no-optimize", action="store_true", help="plan without the graph passes")
-    for sp in (c, r, s):
+    for sp in (c, k, r, s):
         sp.error = p.error
     return p
 
@@ -237,9 +299,11 @@ def main(argv=None):
     cmd = argv[0]
     try:
         args = _parser().parse_args(argv)
-        if cmd not in ("convert", "run", "inspect"):
-            raise UserError(f"unknown command {cmd!r}; available: convert, run, inspect, bench, bench-layers, ops")
-        return {"convert": _convert, "run": _run, "inspect": _inspect}[args.command](args)
+        if cmd not in ("convert", "compile", "run", "inspect"):
+            raise UserError(f"unknown command {cmd!r}; available: convert, compile, run, "
+                            "inspect, bench, bench-layers, ops")
+        return {"convert": _convert, "compile": _compile, "run": _run,
+                "inspect": _inspect}[args.command](args)
     except UserError as e:
         print(f"convengine {cmd}: error: {e}", file=sys.stderr)
         return 2

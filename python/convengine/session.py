@@ -33,8 +33,9 @@ class InferenceSession:
         sess = convengine.InferenceSession("model.json")
         (y,) = sess.run(None, {"x": x})
 
-    path_or_model: a Model, a path to a model .json, or a path to an .onnx file (imported with
-    from_onnx). num_threads: threads of the engine's pool (None keeps the current setting).
+    path_or_model: a Model, a path to a model .json, a path to an .onnx file (imported with
+    from_onnx), or a compiled model (.cem, from save_compiled or `convengine compile`: planned
+    for fixed input shapes, built by the C++ loader; the graph options do not apply). num_threads: threads of the engine's pool (None keeps the current setting).
     Options: optimize (bool, default True) runs the graph passes; disabled_passes (names from
     convengine._graph.passes.PASSES); algorithms ({node name: conv algorithm}) forces
     algorithms; precision: "accurate" (default: convolutions about as accurate as direct
@@ -59,10 +60,19 @@ class InferenceSession:
         if num_threads is not None:
             from . import set_num_threads
             set_num_threads(num_threads)
+        self._plans: dict = {}
+        self._lock = threading.Lock()
         if isinstance(path_or_model, Model):
             model = path_or_model
         elif isinstance(path_or_model, (str, os.PathLike)):
             p = os.fspath(path_or_model)
+            if p.endswith(".cem") or _is_compiled(p):
+                if optimize is not True or disabled_passes or algorithms or precision != "accurate":
+                    raise ValueError("a compiled model was planned when it was compiled: "
+                                     "optimize, disabled_passes, algorithms and precision "
+                                     "do not apply")
+                self._load_compiled(p)
+                return
             if p.endswith(".onnx"):
                 from .onnx_import import from_onnx
                 model = from_onnx(p)
@@ -89,8 +99,7 @@ class InferenceSession:
         self._zero_copy = zero_copy_concat
         g = model.graph
         self._inputs = [v for v in g.inputs if v.name not in g.initializers]
-        self._plans: dict = {}
-        self._lock = threading.Lock()
+        self._outputs = list(g.outputs)
         shapes = {}
         for v in self._inputs:
             if v.shape is None:
@@ -106,7 +115,7 @@ class InferenceSession:
 
     def get_outputs(self):
         return [NodeArg(v.name, list(v.shape) if v.shape is not None else None,
-                        f"tensor({_ort_type(v.dtype)})") for v in self.model.graph.outputs]
+                        f"tensor({_ort_type(v.dtype)})") for v in self._outputs]
 
     def run(self, output_names, input_feed, run_options=None):
         plan, arrays = self._prepare(input_feed)
@@ -143,6 +152,23 @@ class InferenceSession:
                      outputs=r["outputs"], mflops=r["mflops"], params=r["params"])
                 for r in plan.rows]
 
+    def save_compiled(self, path, input_shapes=None):
+        """Writes the plan for `input_shapes` (default: the declared shapes, batch 1) as a
+        compiled model (.cem): the file the C API (include/convengine.h) and
+        InferenceSession(path) load. It names no ISA: algorithms are chosen and weights packed
+        for the CPU that loads it. Returns the number of bytes written."""
+        if self.model is None:
+            raise ValueError("this session was loaded from a compiled model; copy the file")
+        from ._graph import planner
+        plan = planner.build(self.model, self._shapes(input_shapes), self._algorithms,
+                             self._zero_copy, self._default_algorithm, keep_file=True)
+        data = plan.file
+        tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return len(data)
+
     @property
     def arena_bytes(self):
         return 4 * self._plan_for(self._shapes(None)).arena_floats
@@ -152,6 +178,21 @@ class InferenceSession:
         return self._plan_for(self._shapes(None)).weights_bytes
 
     # ------------------------------------------------------------------ internals
+    def _load_compiled(self, path):
+        from ._graph.planner import LoadedPlan
+        from .model import ValueInfo
+        with open(path, "rb") as f:
+            data = f.read()
+        plan = LoadedPlan(_native.load_compiled(data))
+        self.model = None
+        self._source = None
+        self._algorithms, self._default_algorithm, self._zero_copy = {}, "auto", True
+        self._inputs = [ValueInfo(n, list(s), "float32")
+                        for n, s in zip(plan.input_names, plan.input_shapes)]
+        self._outputs = [ValueInfo(n, list(s), "int64" if j in plan.int64_outputs else "float32")
+                         for j, (n, s) in enumerate(zip(plan.output_names, plan.output_shapes))]
+        self._plans[tuple(sorted((v.name, tuple(v.shape)) for v in self._inputs))] = plan
+
     def _shapes(self, input_shapes):
         if input_shapes is not None:
             return {k: tuple(v) for k, v in input_shapes.items()}
@@ -165,6 +206,10 @@ class InferenceSession:
     def _plan_for(self, shapes):
         key = tuple((n, shapes[n]) for n in sorted(shapes))
         plan = self._plans.get(key)
+        if plan is None and self.model is None:
+            want = {v.name: tuple(v.shape) for v in self._inputs}
+            raise ValueError(f"this compiled model was planned for input shapes {want}, "
+                             f"got {dict(shapes)}")
         if plan is None:
             with self._lock:
                 plan = self._plans.get(key)
@@ -216,6 +261,14 @@ class InferenceSession:
                 raise ValueError(f"unknown output {n!r}; the model's outputs are {plan.output_names}")
             res.append(outs[idx[n]])
         return res
+
+
+def _is_compiled(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"CEMODEL\0"
+    except OSError:
+        return False
 
 
 def _ort_type(dt):

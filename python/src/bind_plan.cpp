@@ -217,6 +217,10 @@ void bind_plan(py::module_& m) {
     for (const auto& [k, v] : step_builders()) r.emplace_back(k, v.nargs);
     return r;
   });
+  m.def("model_checksum", [](const py::bytes& b) {
+    const std::string_view v = b;
+    return model_checksum(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+  }, "The checksum a compiled-model header holds, of the bytes after the header.");
   m.def("c_api_version", [] { return std::string(ce_version()); });
 }
 

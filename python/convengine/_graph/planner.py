@@ -1186,7 +1186,9 @@ class PlannedModel:
         w.set_producer(f"convengine {_version()}")
         for name, shape in zip(self.input_names, self.input_shapes):
             w.add_input(name, "float32", list(shape))
-        ints = set(self.int64_outputs)
+        # integer outputs hold exact integers in float32 (ArgMax indices, a folded Shape)
+        ints = set(self.int64_outputs) | {j for j, v in self.const_outputs.items()
+                                          if v.dtype.kind in "iub"}
         for j, (name, shape) in enumerate(zip(self.output_names, self.output_shapes)):
             w.add_output(name, "int64" if j in ints else "float32", list(shape))
         w.set_arena_floats(self.arena_floats)
@@ -1213,6 +1215,26 @@ class PlannedModel:
                                   inputs=[tuple(t.shape) for t in st.reads if t is not None],
                                   outputs=[tuple(t.shape) for t in st.writes]))
         self.weights_bytes = sum(int(a.nbytes) for a in p.g.initializers.values())
+
+
+class LoadedPlan:
+    """A PlannedModel's interface over a compiled model loaded from a file (no graph: steps
+    name their nodes, shapes and parameters are not recorded)."""
+
+    def __init__(self, compiled):
+        self.plan = compiled
+        self.file = None
+        self.input_names = [n for n, _, _ in compiled.inputs]
+        self.input_shapes = [tuple(s) for _, _, s in compiled.inputs]
+        self.output_names = [n for n, _, _ in compiled.outputs]
+        self.output_shapes = [tuple(s) for _, _, s in compiled.outputs]
+        self.const_outputs = {}
+        self.int64_outputs = [j for j, (_, dt, _) in enumerate(compiled.outputs) if dt == "int64"]
+        self.arena_floats = compiled.arena_floats
+        self.weights_bytes = 4 * compiled.constant_floats
+        self.rows = [dict(node=name, method=None, op=op, params=None, algorithm=algo,
+                          mflops=flops / 1e6, inputs=[], outputs=[])
+                     for name, op, algo, flops in compiled.steps()]
 
 
 def _version():
