@@ -1,7 +1,8 @@
 // The plan executor: a model compiled by the Python planner into a flat list of steps over
 // tensors that live in one arena (activations), the plan's constant pool, the caller's inputs or
-// the caller's outputs. Python plans (shapes, layouts, algorithms, buffer offsets); run() is one
-// call that executes every step with the GIL released. Steps are const: each run gets its own
+// the caller's outputs. The planner fixes shapes, layouts and buffer offsets; the builders
+// (engine/plan_builder.h) make the steps from a compiled-model description, choosing algorithms
+// for this CPU; run() is one call that executes every step. Steps are const: each run gets its own
 // arena, so concurrent runs of one plan are safe.
 //
 // A tensor reference (TRef) is a strided view in the tensor's logical (ONNX) axis order:
