@@ -76,7 +76,14 @@ void ThreadPool::drain(size_t self) {
     for (;;) {
       const size_t i = r.next.fetch_add(1, std::memory_order_relaxed);
       if (i >= r.end) break;
-      fn_(ctx_, i);
+      if (failed_.load(std::memory_order_relaxed)) continue;  // claim the rest, run none
+      try {
+        fn_(ctx_, i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true, std::memory_order_relaxed);
+      }
     }
   }
 }
@@ -133,6 +140,7 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
       ranges_[t].next.store(n * t / T, std::memory_order_relaxed);
       ranges_[t].end = n * (t + 1) / T;
     }
+    failed_.store(false, std::memory_order_relaxed);
     const uint64_t gen = (ticket_.load(std::memory_order_relaxed) >> 16) + 1;
     ticket_.store(gen << 16, std::memory_order_release);
   }
@@ -154,6 +162,16 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
       std::unique_lock<std::mutex> lk(mu_);
       done_cv_.wait(lk, [&] { return inside() == 0; });
     }
+  }
+  // A task that threw (on any thread): the job ran to its end without the remaining tasks;
+  // the first exception goes to the caller.
+  if (failed_.load(std::memory_order_acquire)) {
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      std::swap(e, error_);
+    }
+    if (e) std::rethrow_exception(e);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -86,6 +87,8 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   TaskFn fn_ = nullptr;
   const void* ctx_ = nullptr;
+  std::atomic<bool> failed_{false};  // a task of the current job threw
+  std::exception_ptr error_;         // its exception (guarded by mu_)
   // Thread t (0 = the caller) first claims the tasks of ranges_[t], a contiguous 1/num_threads
   // share, in order, then those left in the other ranges. Consecutive steps that split their
   // output the same way thus keep each part of a tensor on the core (and in the L2) that
