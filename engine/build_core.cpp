@@ -149,6 +149,13 @@ std::unique_ptr<Step> build_pool(const StepArgs& a) {
   const TRef &in = a.ref(0), &out = a.ref(1);
   const bool max = a.b(2), ceil_mode = a.b(8), cip = a.b(9);
   const Vec k = a.ints(3), st = a.ints(4), d = a.ints(5), pb = a.ints(6), pe = a.ints(7);
+  constexpr int64_t kBig = int64_t{1} << 31;
+  for (const Vec* v : {&k, &st, &d})
+    for (int64_t x : *v)
+      if (x < 1 || x > kBig) a.fail("kernel, stride and dilation must be in [1, 2^31]");
+  for (const Vec* v : {&pb, &pe})
+    for (int64_t x : *v)
+      if (x < 0 || x > kBig) a.fail("pads must be in [0, 2^31]");
   std::unique_ptr<Step> step;
   if (pool2d_fits(max, k, st, d, pb, pe, ceil_mode, cip, in, out)) {
     PoolShape s;

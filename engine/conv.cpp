@@ -24,6 +24,24 @@ int64_t ConvShape::macs() const {
 }
 
 void ConvShape::infer_output() {
+  // Sizes beyond 2^31 are refused so that no size arithmetic below can overflow.
+  constexpr int64_t kBig = int64_t{1} << 31;
+  auto fail = [&](const char* what) {
+    throw std::invalid_argument(std::string("convolution ") + what + ": " + describe());
+  };
+  if (c_in < 1 || c_out < 1 || groups < 1 || c_in > kBig || c_out > kBig)
+    fail("channels and groups must be >= 1");
+  for (int i = 0; i < 3; ++i) {
+    if (in[i] < 1 || kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || in[i] > kBig ||
+        kernel[i] > kBig || stride[i] > kBig || dilation[i] > kBig)
+      fail("sizes, strides and dilations must be in [1, 2^31]");
+    if (pad_begin[i] < 0 || pad_end[i] < 0 || output_padding[i] < 0 || pad_begin[i] > kBig ||
+        pad_end[i] > kBig || output_padding[i] > kBig)
+      fail("pads must be in [0, 2^31]");
+    if (i < 3 - ndim && (in[i] != 1 || kernel[i] != 1 || stride[i] != 1 || dilation[i] != 1 ||
+                         pad_begin[i] || pad_end[i] || output_padding[i]))
+      fail("has a window on an axis the input does not have");
+  }
   for (int i = 0; i < 3; ++i) {
     if (transposed) {
       const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
@@ -59,9 +77,11 @@ std::string ConvShape::describe() const {
 
 std::string Window2d::infer_window() {
   for (int i = 0; i < 2; ++i) {
+    constexpr int64_t kBig = int64_t{1} << 31;  // no size arithmetic can overflow below it
     if (in[i] < 1 || kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || pad_begin[i] < 0 ||
-        pad_end[i] < 0)
-      return "sizes, strides and dilations must be >= 1 and pads >= 0";
+        pad_end[i] < 0 || in[i] > kBig || kernel[i] > kBig || stride[i] > kBig ||
+        dilation[i] > kBig || pad_begin[i] > kBig || pad_end[i] > kBig)
+      return "sizes, strides and dilations must be in [1, 2^31] and pads in [0, 2^31]";
     out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
     if (out[i] < 1) return "output size is below 1";
   }

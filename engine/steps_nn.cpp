@@ -761,8 +761,10 @@ class LrnStep final : public Step {
     require_cl(y, "LRN output");
     require_same_shape(x, y, "LRN input");
     if (size < 1) throw std::invalid_argument("LRN: size must be >= 1");
-    p_.lo = static_cast<size_t>((size - 1) / 2);
-    p_.hi = static_cast<size_t>(size / 2);
+    // a window wider than the channels reaches the same channels (the sums are the same)
+    const int64_t c = x.shape[1];
+    p_.lo = static_cast<size_t>(std::min<int64_t>((size - 1) / 2, c));
+    p_.hi = static_cast<size_t>(std::min<int64_t>(size / 2, c));
     p_.alpha_over_size = alpha / static_cast<float>(size);
     p_.bias = bias;
     p_.beta = beta;
