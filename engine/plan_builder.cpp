@@ -183,7 +183,7 @@ std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
 std::unique_ptr<CompiledModel> load_compiled_model(const void* data, size_t size) {
   // Arrays are read in place as float / int64: copy a misaligned buffer first.
   std::vector<uint8_t, AlignedAllocator<uint8_t>> copy;
-  if (data && reinterpret_cast<uintptr_t>(data) % kModelAlign) {
+  if (data && size && reinterpret_cast<uintptr_t>(data) % kModelAlign) {
     copy.resize(size);
     std::memcpy(copy.data(), data, size);
     data = copy.data();
