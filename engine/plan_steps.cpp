@@ -321,7 +321,7 @@ class UnaryStep final : public StridedUnaryStep {
       : StridedUnaryStep(x, out), ep_(act) {}
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
     map_rows(rb, pool, [&](const float* x, float* y, int64_t n) {
-      if (x != y) std::memcpy(y, x, n * sizeof(float));
+      if (x != y) std::memmove(y, x, n * sizeof(float));  // a hostile file may overlap them
       ep_.apply(y, 1, n, 0, nullptr, 0);
     });
   }
@@ -363,7 +363,7 @@ class CopyStep final : public Step {
     float* const base[2] = {d, const_cast<float*>(s)};
     for_rows<2>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* st) {
       if (st[0] == 1 && st[1] == 1) {
-        std::memcpy(p[0], p[1], n * sizeof(float));
+        std::memmove(p[0], p[1], n * sizeof(float));
       } else {
         for (int64_t i = 0; i < n; ++i) p[0][i * st[0]] = p[1][i * st[1]];
       }

@@ -44,7 +44,7 @@ def held_out():
         def __init__(self):
             super().__init__()
             self.enc = nn.Sequential(nn.Conv2d(5, 13, 3, 2, 1), nn.BatchNorm2d(13), nn.ReLU6())
-            self.up = nn.ConvTranspose2d(13, 7, 3, 2, 1, output_padding=1)
+            self.up = nn.ConvTranspose2d(13, 7, 3, 2, 1)
             self.mix = nn.Conv2d(12, 3, (1, 5), padding=(0, 2), dilation=1)
 
         def forward(self, x):
@@ -100,7 +100,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for name, net, shape in nets:
             x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
-            model = from_torch(net, x)
+            import torch
+            model = from_torch(net, torch.from_numpy(x))
             json_path = os.path.join(tmp, name + ".json")
             cem = os.path.join(tmp, name + ".cem")
             model.save(json_path)
