@@ -45,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("models", nargs="*", default=sorted(SMALL))
     args = ap.parse_args(argv)
+    print(f"fuzz_compiled: seed {args.seed}", flush=True)
     rnd = random.Random(args.seed)
     lib = _capi.library()
     files = [compile_bytes(n, SMALL.get(n, {})) for n in args.models]
