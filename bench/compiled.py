@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def bench_model(name, threads, loads, runs, lib, tmp):
     ce.set_num_threads(threads)
+    lib.ce_set_num_threads(threads)  # a separate libconvengine.so has a pool of its own
     sess = ce.InferenceSession(zoo.get(name))
     shape = [d if isinstance(d, int) else 1 for d in sess.get_inputs()[0].shape]
     path = os.path.join(tmp, f"{name}.cem")
@@ -78,6 +79,7 @@ def bench_model(name, threads, loads, runs, lib, tmp):
     row["c_api_ms"] = statistics.median(c_t)
     row["python_ms"] = statistics.median(p_t)
     row["c_over_python"] = statistics.median(c / p for c, p in zip(c_t, p_t))
+    assert lib.ce_get_num_threads() == ce.get_num_threads() == threads
     np.testing.assert_array_equal(cm.run(x)[0], py.run(None, {name_in: x})[0])
     cm.close()
     return row
