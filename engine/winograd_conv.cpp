@@ -184,9 +184,8 @@ class WinogradConv final : public ConvOp {
         }
   }
 
-  // U = G g G^T of one r x r filter into u[A * A]; A and R fixed at compile time for the common
-  // sizes (resnet50's 3x3 F(2x2) transforms: 50 -> 8 ms of its 90 ms load, Zen 4), same order
-  // of double operations as the generic loop.
+  // U = G g G^T of one r x r filter into u[A * A], in double; A and R fixed at compile time
+  // (resnet50's F(2x2, 3x3) transforms took 50 of its 118 ms load with runtime bounds, Zen 4).
   template <size_t A, size_t R>
   static void transform_2d(const double* G, const float* w, double* u) {
     double gw[A * R];
@@ -204,29 +203,16 @@ class WinogradConv final : public ConvOp {
       }
   }
 
-  static void transform_2d_any(size_t A, size_t r, const double* G, const float* w, double* u) {
-    std::vector<double> gw(A * r);
-    for (size_t i = 0; i < A; ++i)
-      for (size_t x = 0; x < r; ++x) {
-        double t = 0.0;
-        for (size_t y = 0; y < r; ++y) t += G[i * r + y] * w[y * r + x];
-        gw[i * r + x] = t;
-      }
-    for (size_t i = 0; i < A; ++i)
-      for (size_t j = 0; j < A; ++j) {
-        double v = 0.0;
-        for (size_t x = 0; x < r; ++x) v += gw[i * r + x] * G[j * r + x];
-        u[i * A + j] = v;
-      }
-  }
-
   void pack_2d(const float* weight) {
     const ConvShape& s = shape_;
     const size_t nr = native::kWinoGemmNr;
     const size_t r = s.kernel[2], A = alpha_;
     const std::vector<double> G = filter_matrix(m_, static_cast<int>(r));
+    // F(2), F(4), F(6) of 3x3 and winograd_s2's F(5x5, 4x4)
     auto fn = r == 3 && A == 4 ? &transform_2d<4, 3> : r == 3 && A == 6 ? &transform_2d<6, 3>
-            : r == 3 && A == 8 ? &transform_2d<8, 3> : nullptr;
+            : r == 3 && A == 8 ? &transform_2d<8, 3> : r == 4 && A == 8 ? &transform_2d<8, 4>
+            : nullptr;
+    if (!fn) throw std::logic_error("Winograd: no filter transform for this tile");
     // A task per (group, block of NR output channels): for each input channel it fills one
     // NR-float row of every position's block, whole cache lines written by one thread.
     ThreadPool::global().parallel_for(static_cast<size_t>(s.groups) * nblocks_, [&](size_t t) {
@@ -236,8 +222,7 @@ class WinogradConv final : public ConvOp {
       for (size_t ic = 0; ic < cin_g_; ++ic)
         for (size_t oc = b * nr; oc < oc_end; ++oc) {
           const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * r * r;
-          if (fn) fn(G.data(), w, u.data());
-          else transform_2d_any(A, r, G.data(), w, u.data());
+          fn(G.data(), w, u.data());
           for (size_t p = 0; p < A * A; ++p)
             packed_[((g * positions_ + p) * nblocks_ + b) * block_ + ic * nr + oc % nr] =
                 static_cast<float>(u[p]);
