@@ -6,12 +6,16 @@
 //
 //   a       ks * MR pointers (tap-major) like the IGEMM kernels (gemm/igemm.h): each points at
 //           a pixel's channel 0 and is displaced by a_offset floats, except `zero`, which is
-//           not (it must hold at least 8 zeros). a_offset includes the window start of the
-//           first block.
+//           not (it must hold at least 8 zeros; nor is it displaced by a later block's window
+//           start). a_offset includes the window start of the first block. All MR pointers of a
+//           tap may be read: rows i >= mr must be readable but never reach C (row mr - 1 is
+//           written after them).
 //   w       per 8-channel block: 8 biases, then ks * cin_g rows of 8 weights (tap-major).
 //   nc      output channels from the first block; c + i * cm_stride is output pixel i.
 //   in_valid  input channels available from the first window's start (a last window that
-//           would run past the pixel's channels is read with a masked load).
+//           would run past the pixel's channels is read with a masked load): nothing past them
+//           is read, the pixel stride may equal c_in at the end of a buffer.
+// 1 <= mr <= MR, nc >= 1; only c[i * cm_stride + j], i < mr, j < nc, is written.
 #pragma once
 #include <cstddef>
 

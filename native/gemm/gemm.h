@@ -9,6 +9,10 @@
 //         (a later block of K; its init values are not read but still occupy NR floats).
 //   params  clamp applied before storing ([-inf, inf] on all but the last block of K).
 // Rows i >= mr alias row mr - 1 (reads and writes), so the drivers need not pad M.
+// 1 <= mr <= MR, nc >= 1, cn_stride >= NR (the engine passes NR). A kernel reads kc floats of
+// each A row, whole panels of W and (accumulate) C[i][j] for i < mr, j < nc, and writes only
+// those elements of C: nothing past any of them needs to exist (tests/c/gemm_microkernel_tester.h
+// checks this against guard pages).
 // The -prfm variants, when mr == MR, also prefetch the next MR rows of A (kc floats each, from
 // a + MR * a_stride) and of C (from c + MR * cm_stride), spread over the panels; prefetches
 // never fault, so the rows past the end of A and C need not exist.

@@ -1,13 +1,17 @@
 // Indirect GEMM microkernels: C[mr x nc] = clamp(bias + sum over ks taps of A_tap[mr x kc] * W).
 //
 //   a     ks * MR row pointers, tap-major: a[t * MR + i] is row i of tap t. Rows i >= mr must
-//         still be valid pointers (drivers repeat the last row). Every pointer except `zero`
-//         is displaced by a_offset floats before use, so one indirection buffer serves every
-//         image of a batch and every group.
+//         still be readable (drivers repeat the last row) but never reach C: a kernel that
+//         computes them writes row mr - 1 after them. Every pointer except `zero` (compared by
+//         address) is displaced by a_offset floats before use, so one indirection buffer
+//         serves every image of a batch and every group. kc floats are read from each.
+//   ks    may be 0: C = clamp(bias) (a transposed conv's phase that no tap reaches).
 //   w     packed per block of NR output channels: NR biases, then ks * kc rows of NR weights
 //         (tap-major, then input channel). Channels past nc are zero padded.
 //   c     row i at c + i * cm_stride; successive NR blocks at + cn_stride (floats).
 //   zero  a buffer of at least kc zeros, used for padding taps.
+// 1 <= mr <= MR, nc >= 1, cn_stride >= NR (the engine passes NR). Only C[i][j], i < mr, j < nc,
+// is written; nothing is read past the packed blocks of W.
 #pragma once
 #include <cstddef>
 
