@@ -152,7 +152,9 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
 
 namespace ce {
 
-// Measured on Zen 3, 1 thread, GFLOP/s of the bare kernel over a whole layer (peak 102.4):
+// Measured on Zen 3, 1 thread, GFLOP/s of the bare kernel over a whole layer (peak 102.4); the
+// 4x16, 5x16 and 8x8 instantiations of gemm-fma3.h lost everywhere and were removed (Zen 4 in
+// 2026: still no shape where one beats the choice below):
 //   M x K x N          4x16  5x16  6x16  4x24  8x8
 //   3136 x 256 x 256   89.2  90.6  90.8  86.5  --   (layer n)
 //   196 x 576 x 96     97.4  97.5  99.0  99.6  76.7 (layer f)

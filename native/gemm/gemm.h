@@ -33,13 +33,10 @@ using GemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, size_t 
             float* c, size_t cm_stride, size_t cn_stride, bool accumulate,                     \
             const ClampParams* params);
 
-CE_DECLARE_GEMM(f32_gemm_4x16__fma3)
-CE_DECLARE_GEMM(f32_gemm_5x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_6x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x24__fma3)
 CE_DECLARE_GEMM(f32_gemm_6x16_prfm__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x24_prfm__fma3)
-CE_DECLARE_GEMM(f32_gemm_8x8__fma3)
 CE_DECLARE_GEMM(f32_gemm_1x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_1x24__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x8__scalar)

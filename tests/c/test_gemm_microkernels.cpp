@@ -34,13 +34,10 @@ struct Ukernel {
 };
 
 const Ukernel<native::GemmFn> kGemm[] = {
-    {"f32_gemm_4x16__fma3", native::f32_gemm_4x16__fma3, 4, 16, 1, true},
-    {"f32_gemm_5x16__fma3", native::f32_gemm_5x16__fma3, 5, 16, 1, true},
     {"f32_gemm_6x16__fma3", native::f32_gemm_6x16__fma3, 6, 16, 1, true},
     {"f32_gemm_6x16_prfm__fma3", native::f32_gemm_6x16_prfm__fma3, 6, 16, 1, true},
     {"f32_gemm_4x24__fma3", native::f32_gemm_4x24__fma3, 4, 24, 1, true},
     {"f32_gemm_4x24_prfm__fma3", native::f32_gemm_4x24_prfm__fma3, 4, 24, 1, true},
-    {"f32_gemm_8x8__fma3", native::f32_gemm_8x8__fma3, 8, 8, 1, true},
     {"f32_gemm_1x16__fma3", native::f32_gemm_1x16__fma3, 1, 16, 4, true},
     {"f32_gemm_1x24__fma3", native::f32_gemm_1x24__fma3, 1, 24, 4, true},
     {"f32_gemm_4x8__scalar", native::f32_gemm_4x8__scalar, 4, 8, 1, false},
