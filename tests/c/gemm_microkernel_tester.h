@@ -126,6 +126,14 @@ inline double clamp(double v, float lo, float hi) {
 
 }  // namespace detail
 
+// A named parameter: tester.name(v) sets it (chainable), tester.name() reads it.
+#define CE_PARAM(type, name)   \
+  Self& name(type v) {         \
+    name##_ = v;               \
+    return *this;              \
+  }                            \
+  type name() const { return name##_; }
+
 // GEMM (native/gemm/gemm.h) and IGEMM (native/gemm/igemm.h) microkernels. Parameters:
 //   mr, nr        the kernel's tile (m <= mr)
 //   m, n, k       rows, output channels and reduction length of this call (k is kc)
@@ -144,12 +152,7 @@ inline double clamp(double v, float lo, float hi) {
 //   qmin, qmax    clamp, see detail::clamp_bounds
 class GemmMicrokernelTester {
  public:
-#define CE_PARAM(type, name)                                 \
-  GemmMicrokernelTester& name(type v) {                      \
-    name##_ = v;                                             \
-    return *this;                                            \
-  }                                                          \
-  type name() const { return name##_; }
+  using Self = GemmMicrokernelTester;
   CE_PARAM(size_t, mr)
   CE_PARAM(size_t, nr)
   CE_PARAM(size_t, m)
@@ -165,7 +168,6 @@ class GemmMicrokernelTester {
   CE_PARAM(uint8_t, qmax)
   CE_PARAM(size_t, iterations)
   CE_PARAM(uint32_t, seed)
-#undef CE_PARAM
   GemmMicrokernelTester& a_stride(size_t v) { a_stride_ = v; return *this; }
   size_t a_stride() const { return a_stride_ ? a_stride_ : k_; }
   GemmMicrokernelTester& cn_stride(size_t v) { cn_stride_ = v; return *this; }
@@ -362,12 +364,7 @@ class GemmMicrokernelTester {
 //   a_offset, relative, zero_index, zero_tap, qmin, qmax   as for GemmMicrokernelTester
 class GConvMicrokernelTester {
  public:
-#define CE_PARAM(type, name)                                 \
-  GConvMicrokernelTester& name(type v) {                     \
-    name##_ = v;                                             \
-    return *this;                                            \
-  }                                                          \
-  type name() const { return name##_; }
+  using Self = GConvMicrokernelTester;
   CE_PARAM(size_t, mr)
   CE_PARAM(size_t, m)
   CE_PARAM(size_t, cin_g)
