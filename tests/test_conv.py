@@ -414,7 +414,7 @@ X = np.zeros((1, 4, 8, 8), np.float32)
 W = np.zeros((6, 4, 3, 3), np.float32)
 
 
-@pytest.mark.parametrize("call, exc, match", [
+BAD_CONV = [
     (lambda: F.conv2d(X[0], W), ValueError, r"input must have 4 dimensions.*got 3"),
     (lambda: F.conv2d(X, W[0]), ValueError, r"weight must have 4 dimensions"),
     (lambda: F.conv1d(X, W), ValueError, r"input must have 3 dimensions"),
@@ -454,10 +454,22 @@ W = np.zeros((6, 4, 3, 3), np.float32)
     (lambda: F.conv_transpose2d(X, np.zeros((4, 2, 3, 3), np.float32), padding="same"), ValueError,
      r"not supported for transposed"),
     (lambda: convengine.set_num_threads(0), ValueError, r"num_threads must be >= 1"),
-], ids=lambda v: v if isinstance(v, str) else "")
+]
+
+
+@pytest.mark.parametrize("call, exc, match", BAD_CONV, ids=lambda v: v if isinstance(v, str) else "")
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("call, exc, match", [c for c in BAD_CONV if "F" in c[0].__code__.co_names],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_reference_rejects_bad_input_alike(call, exc, match):
+    """The same calls on convengine.reference, which checks them with its own code."""
+    ref_call = type(call)(call.__code__, {**call.__globals__, "F": R})
+    with pytest.raises(exc, match=match):
+        ref_call()
 
 
 def test_inputs_are_not_modified(rng):

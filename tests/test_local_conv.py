@@ -160,5 +160,28 @@ def test_bad_inputs(name, change, exc, match, rng):
         R.local_conv2d(**args)
 
 
-def test_good_arguments_are_good(rng):
-    F.local_conv2d(**good(rng))
+GOOD_FORMS = {
+    "as-given": {},
+    "padding-pair": dict(padding=(1, 1)),
+    "padding-onnx": dict(padding=[1, 1, 1, 1]),
+    "padding-same": dict(padding="same"),
+    "stride-tuple": dict(stride=(1, 1)),
+    "stride-list1": dict(stride=[1]),
+    "dilation-numpy": dict(dilation=np.int64(1)),
+}
+
+
+@pytest.mark.parametrize("form", list(GOOD_FORMS), ids=list(GOOD_FORMS))
+def test_good_arguments_are_good(form, rng):
+    """The arguments the bad cases start from are accepted by the engine and the reference,
+    each through its own checks, in every spelling, with the same output shape and values."""
+    args = good(rng)
+    base = R.local_conv2d(**args)
+    args.update(GOOD_FORMS[form])
+    for extra in ({}, dict(bias=None), dict(input=args["input"].astype(np.float64))):
+        a = {**args, **extra}
+        y, r = F.local_conv2d(**a), R.local_conv2d(**a)
+        assert y.shape == r.shape == (2, 4, 5, 6), (y.shape, r.shape)
+        assert_close(y, r, atol=conv_atol(27), what=f"{form} {list(extra)}")
+        if not extra:
+            assert_close(r, base, atol=0, rtol=0, what=form)

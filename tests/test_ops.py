@@ -559,7 +559,8 @@ def test_bad_input(i):
 
 @pytest.mark.parametrize("i", range(len(BAD_INPUTS)))
 def test_reference_rejects_bad_input_alike(i):
-    """The reference validates through the same code, so it raises the same errors."""
+    """The reference validates with its own code (reference/_args.py) and must refuse the
+    same arguments with the same errors."""
     fn, exc, match = BAD_INPUTS[i]
     src = fn.__code__
     ref_fn = type(fn)(src, {**fn.__globals__, "F": R})

@@ -1,32 +1,48 @@
-"""convengine: a CPU inference engine for convolutional networks."""
-from __future__ import annotations
+"""convengine: a CPU inference engine for convolutional networks.
 
-from . import _native
+convengine.reference (the Cython oracle) does not need the compiled engine: when
+convengine._native cannot be imported, the package still imports so that the reference can,
+and every engine feature raises ImportError naming the cause.
+"""
+from __future__ import annotations
 
 __version__ = "0.1.0"
 
+try:
+    from . import _native
+except ImportError as _e:
+    _native_error = _e
+else:
+    _native_error = None
 
-def set_num_threads(n: int) -> None:
-    """Sets the number of threads of the engine's pool (the calling thread included)."""
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"num_threads must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"num_threads must be >= 1, got {n}")
-    _native.set_num_threads(n)
+_ENGINE = ["functional", "set_num_threads", "get_num_threads", "load", "Model", "ModelError",
+           "Graph", "Node", "ValueInfo", "InferenceSession", "NodeArg", "from_onnx", "from_torch",
+           "zoo"]
+__all__ = _ENGINE + ["__version__"]
 
+if _native_error is None:
+    def set_num_threads(n: int) -> None:
+        """Sets the number of threads of the engine's pool (the calling thread included)."""
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"num_threads must be an int, got {type(n).__name__}")
+        if n < 1:
+            raise ValueError(f"num_threads must be >= 1, got {n}")
+        _native.set_num_threads(n)
 
-def get_num_threads() -> int:
-    """The number of threads the engine computes with."""
-    return _native.get_num_threads()
+    def get_num_threads() -> int:
+        """The number of threads the engine computes with."""
+        return _native.get_num_threads()
 
-
-from . import functional  # noqa: E402
-from .model import Graph, Model, ModelError, Node, ValueInfo, load  # noqa: E402
-from .onnx_import import from_onnx  # noqa: E402
-from .session import InferenceSession, NodeArg  # noqa: E402
-from .torch_import import from_torch  # noqa: E402
-from . import zoo  # noqa: E402
-
-__all__ = ["functional", "set_num_threads", "get_num_threads", "__version__", "load", "Model",
-           "ModelError", "Graph", "Node", "ValueInfo", "InferenceSession", "NodeArg",
-           "from_onnx", "from_torch", "zoo"]
+    from . import functional
+    from .model import Graph, Model, ModelError, Node, ValueInfo, load
+    from .onnx_import import from_onnx
+    from .session import InferenceSession, NodeArg
+    from .torch_import import from_torch
+    from . import zoo
+else:
+    def __getattr__(name):
+        if name in _ENGINE or name == "_native":
+            raise ImportError(f"convengine.{name} is unavailable: the compiled extension "
+                              f"convengine._native failed to import ({_native_error}); only "
+                              f"convengine.reference works without it") from _native_error
+        raise AttributeError(f"module 'convengine' has no attribute {name!r}")

@@ -1,8 +1,9 @@
-"""Argument normalisation shared by convengine.functional and convengine.reference.
+"""Argument normalisation of convengine.functional (the engine).
 
-Every public op validates its arguments here, so that both implementations see the same,
-already-checked values, and a user gets one clear message naming the argument, the expected
-and the actual value.
+Every public op validates its arguments here, so that the engine sees already-checked values
+and a user gets one clear message naming the argument, the expected and the actual value.
+convengine.reference checks the same rules with its own code (reference/_args.py), so that a
+mistake in either shows up in the tests.
 
 dtype policy: real floating arrays (float16, float32, float64) are converted to float32; any
 other dtype (integer, bool, complex, object) raises TypeError. Inputs are never modified.

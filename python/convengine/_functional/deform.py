@@ -1,7 +1,7 @@
 """Deformable convolution (torchvision.ops.deform_conv2d) and locally connected convolution.
 
-Both functions validate their arguments here; convengine.reference uses the same checks
-(deform_args / local_args), so the engine and the oracle always see identical, checked values.
+Both functions validate their arguments here (deform_args / local_args); convengine.reference
+checks them with its own code, and the tests require both to accept and refuse alike.
 """
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """Non-convolution ops with torch.nn.functional names, arguments, defaults and semantics.
 
 Arrays are NCHW numpy arrays (any real floating dtype, converted to float32); results are new
-float32 arrays. Each op validates its arguments in a ``_*_args`` helper below, shared with
-``convengine.reference`` so that both implementations see the same checked values, then calls
-the engine op (``convengine._native``), which computes channels-innermost (NHWC) with the GIL
+float32 arrays. Each op validates its arguments in a ``_*_args`` helper below (the reference
+checks the same rules with its own code, reference/_args.py), then calls the engine op (``convengine._native``), which computes channels-innermost (NHWC) with the GIL
 released.
 
 Element-wise ops and ``inplace``: with ``inplace=True`` and an input that is a writable

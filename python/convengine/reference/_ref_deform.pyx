@@ -1,7 +1,7 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, language_level=3
 """Reference deformable and locally connected convolutions: the textbook definitions as plain
 nested loops over NCHW arrays, accumulated in float64. Arguments arrive already validated
-(convengine._functional.deform.deform_args / local_args)."""
+(reference/_args.py: deform, local)."""
 import numpy as np
 from libc.math cimport floor
 

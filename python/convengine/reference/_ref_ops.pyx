@@ -2,8 +2,8 @@
 """Definition-level reference of the non-convolution ops, on NCHW arrays.
 
 Plain nested loops over typed memoryviews, no cleverness, float64 accumulation. Arguments arrive
-already validated and normalised by convengine/_functional/ops.py (through
-convengine/reference/ops.py); output sizes are passed in. Where torch's definition is itself
+already validated and normalised by reference/_args.py (through reference/ops.py); output
+sizes are passed in. Where torch's definition is itself
 written in float32 arithmetic (the source coordinates of interpolate), that arithmetic is
 reproduced in float32 here, because it is part of the definition.
 """

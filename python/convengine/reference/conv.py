@@ -1,20 +1,21 @@
-"""Reference convolutions with the signatures of convengine.functional."""
+"""Reference convolutions with the signatures of convengine.functional: arguments checked by
+_args, computed by the Cython loops of _ref_conv on NCDHW (1D and 2D get unit axes)."""
 import numpy as np
 
-from .._functional._checks import as_float32, conv_args
-from . import _ref_conv
+from . import _args, _ref_conv
 
 
-def _run(ndim, input, weight, bias, stride, padding, dilation, groups, output_padding, transposed):
-    x = as_float32("input", input, (ndim + 2,))
-    w = as_float32("weight", weight, (ndim + 2,))
-    b = None if bias is None else as_float32("bias", bias, (1,))
-    a = conv_args(x.shape, w, b, ndim, stride, padding, dilation, groups, output_padding, transposed)
-    to5 = lambda t: np.ascontiguousarray(t.reshape(t.shape[:2] + (1,) * (3 - ndim) + t.shape[2:]))
+def _run(n, input, weight, bias, stride, padding, dilation, groups, output_padding, transposed):
+    x = _args.floats("input", input, (n + 2,))
+    w = _args.floats("weight", weight, (n + 2,))
+    b = None if bias is None else _args.floats("bias", bias, (1,))
+    a = _args.conv(x, w, b, n, stride, padding, dilation, groups, output_padding, transposed)
+    lift = lambda t, fill: (fill,) * (3 - n) + tuple(t)
+    as5 = lambda t: np.ascontiguousarray(t.reshape(t.shape[:2] + lift(t.shape[2:], 1)))
     fn = _ref_conv.conv_transpose3d if transposed else _ref_conv.conv3d
-    y = fn(to5(x), to5(w), b, a.groups, a.padded3(a.stride, 1), a.padded3(a.dilation, 1),
-           a.padded3(a.pad_begin, 0), a.padded3(a.out_spatial, 1))
-    return y.reshape((x.shape[0], a.c_out) + a.out_spatial)
+    y = fn(as5(x), as5(w), b, a.groups, lift(a.stride, 1), lift(a.dilation, 1),
+           lift(a.pad_begin, 0), lift(a.out, 1))
+    return y.reshape((x.shape[0], a.c_out) + a.out)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -46,6 +47,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def convolve2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """True convolution, written out rather than derived: flip both spatial axes, then correlate."""
-    w = as_float32("weight", weight, (4,))
+    w = _args.floats("weight", weight, (4,))
     return conv2d(input, np.ascontiguousarray(np.flip(w, axis=(2, 3))), bias, stride, padding,
                   dilation, groups)
