@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import convengine
 import convengine.functional as F
 import convengine.reference as R
 from conftest import HAVE_TORCH, assert_close, conv_atol, randn
@@ -21,7 +22,9 @@ if HAVE_TORCH:
     import torch.nn.functional as TF
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON_DIR = os.path.join(os.path.dirname(HERE), "python")
+# the folder the tested convengine package was imported from (the source tree with a dev build,
+# site-packages after pip install): the subprocess must import the same one
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
 
 
 def test_reference_imports_and_runs_without_the_extension():
