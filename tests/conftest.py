@@ -9,6 +9,19 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# Spellings of stride 1, dilation 1, padding 1 of a 2-D window op (3x3 kernel) that the
+# functional API and the reference must both accept (deform and local conv tests).
+GOOD_WINDOW_FORMS = {
+    "as-given": {},
+    "padding-pair": dict(padding=(1, 1)),
+    "padding-onnx": dict(padding=[1, 1, 1, 1]),
+    "padding-same": dict(padding="same"),
+    "stride-tuple": dict(stride=(1, 1)),
+    "stride-list1": dict(stride=[1]),
+    "dilation-numpy": dict(dilation=np.int64(1)),
+}
+
+
 def assert_close(actual, expected, atol=1e-5, rtol=1e-4, what=""):
     """Elementwise |actual - expected| <= max(atol, rtol * |expected|), with a message that names
     the worst element. Shapes must match exactly."""

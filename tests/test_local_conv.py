@@ -5,6 +5,7 @@ import pytest
 
 import convengine.functional as F
 import convengine.reference as R
+from conftest import GOOD_WINDOW_FORMS as GOOD_FORMS
 from conftest import HAVE_TORCH, assert_close, conv_atol, needs_torch, randn
 
 if HAVE_TORCH:
@@ -158,17 +159,6 @@ def test_bad_inputs(name, change, exc, match, rng):
         F.local_conv2d(**args)
     with pytest.raises(exc, match=match):
         R.local_conv2d(**args)
-
-
-GOOD_FORMS = {
-    "as-given": {},
-    "padding-pair": dict(padding=(1, 1)),
-    "padding-onnx": dict(padding=[1, 1, 1, 1]),
-    "padding-same": dict(padding="same"),
-    "stride-tuple": dict(stride=(1, 1)),
-    "stride-list1": dict(stride=[1]),
-    "dilation-numpy": dict(dilation=np.int64(1)),
-}
 
 
 @pytest.mark.parametrize("form", list(GOOD_FORMS), ids=list(GOOD_FORMS))
