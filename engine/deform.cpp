@@ -1,4 +1,5 @@
 #include "engine/deform.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <sstream>
@@ -10,7 +11,6 @@ namespace ce {
 
 namespace {
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Per-thread scratch, reused across calls: the sampled columns of one tile, the GEMM row
 // pointers and the gather's corner pointers and coefficients.
@@ -56,7 +56,7 @@ DeformConvOp::DeformConvOp(const DeformShape& s, const float* weight, const floa
   mr_ = k.mr;
   nr_ = k.nr;
   const int64_t kc = s.cin_g(), ks = s.taps(), cout_g = s.cout_g();
-  nblocks_ = ceil_div(cout_g, nr_);
+  nblocks_ = ceil_div(static_cast<size_t>(cout_g), nr_);
   block_ = nr_ * (1 + ks * kc);
   // IGEMM packing per group and NR block: NR biases, then (tap, input channel) rows of NR.
   packed_.assign(s.groups * nblocks_ * block_, 0.0f);
@@ -103,7 +103,7 @@ void DeformConvOp::forward(const TensorView& in, const TensorView& offset, const
   // groups for ~64 input channels so that the bilinear coefficients, computed per chunk, are
   // amortised over a vector's worth of channels even when groups == c_in.
   const size_t gpc = std::min<size_t>(s.groups, std::max<size_t>(1, 64 / cin_g));
-  const size_t nchunks = ceil_div(s.groups, gpc);
+  const size_t nchunks = ceil_div(static_cast<size_t>(s.groups), gpc);
   const size_t max_cc = gpc * cin_g;
   // Tile: the sampled columns (tile x taps x chunk channels) should stay within ~128 KiB of L2.
   size_t P = std::clamp<size_t>(32768 / (static_cast<size_t>(K) * max_cc) / MR * MR, MR, 16 * MR);

@@ -10,6 +10,7 @@
 // code. The few pixels at the left and right edges, and every pixel of images smaller than the
 // kernel span, go through the indirect kernel with per-tap pointers (zero buffer for padding).
 #include "engine/depthwise.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,7 +30,6 @@ constexpr size_t kTile = native::kDwTile;
 constexpr int64_t kSegment = 64;
 constexpr int64_t kMinParallelMacs = 100 * 1000;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 class DepthwiseConv final : public ConvOp {
  public:
@@ -65,7 +65,7 @@ class DepthwiseConv final : public ConvOp {
     }
 
     // Tap-major packing per tile of 16 output channels, bias first, zero padded.
-    tiles_ = ceil_div(oc_, kTile);
+    tiles_ = ceil_div(oc_, static_cast<int64_t>(kTile));
     tile_stride_ = kTile * (1 + taps_);
     packed_.assign(tiles_ * tile_stride_ + 16, 0.0f);
     packed_off_ = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);

@@ -1,4 +1,5 @@
 #include "engine/elementwise.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +12,6 @@ namespace {
 // Floats per parallel work item: 64 KiB in + 64 KiB out, a few microseconds of streaming.
 constexpr size_t kChunk = 16384;
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Runs f(row_begin, row_end) over `rows` rows of `width` floats in chunks of about kChunk floats.
 template <class F>

@@ -1,4 +1,5 @@
 #include "engine/gemm_conv.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -13,7 +14,6 @@ namespace ce {
 
 namespace {
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // K is split into blocks only above kMaxKc. Measured with the 6x16 kernel on Zen 3 (1 thread,
 // M-tile-outer loop): M=196 K=2048 N=512 ran at 97.3 GFLOP/s unsplit vs 93.8 with kc=512;

@@ -1,4 +1,5 @@
 #include "engine/group_conv.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -16,7 +17,6 @@ namespace {
 
 constexpr size_t MR = 8;  // output pixels per kernel call (native/gemm/gconv.h)
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 class GroupConv final : public ConvOp {
  public:

@@ -1,4 +1,5 @@
 #include "engine/igemm_conv.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <array>
@@ -31,8 +32,6 @@ void pack_group(float* dst, size_t nr, int64_t cout_g, int64_t kc, const std::ve
   }
 }
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 
 class IGemmConv final : public ConvOp {
  public:
@@ -152,7 +151,7 @@ class IGemmDeconv final : public ConvOp {
                        bias ? bias + g * cout_g_ : nullptr, [&](int64_t oc, int64_t ic, int64_t t) {
                          return weight[((g * kc_ + ic) * cout_g_ + oc) * ks_full + t];
                        });
-          p.wblocks = ceil_div(p.cnt[2], MR);
+          p.wblocks = ceil_div(static_cast<size_t>(p.cnt[2]), MR);
           const size_t rows = p.cnt[0] * p.cnt[1];
           p.ind.resize(rows * p.wblocks * p.ks * MR);
           for (size_t row = 0; row < rows; ++row) {

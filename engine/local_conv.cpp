@@ -1,4 +1,5 @@
 #include "engine/local_conv.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <sstream>
@@ -10,7 +11,6 @@
 namespace ce {
 
 namespace {
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 }  // namespace
 
 void LocalConvShape::infer_output() {

@@ -1,4 +1,5 @@
 #include "engine/pool.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +13,6 @@ namespace ce {
 
 namespace {
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Floor division for a possibly negative numerator (torch's div_rtn), positive divisor.
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }

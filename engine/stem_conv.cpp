@@ -1,4 +1,5 @@
 #include "engine/stem_conv.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -14,7 +15,6 @@ namespace ce {
 
 namespace {
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 
 // Per calling thread: the W-padded input copy (grow-only, so repeated calls do not fault in

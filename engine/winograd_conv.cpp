@@ -1,4 +1,5 @@
 #include "engine/winograd_conv.h"
+#include "engine/arith.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,8 +16,6 @@ namespace ce {
 
 namespace {
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 // Stride in floats, >= n, of an odd number of 64-byte lines: the alpha^2 positions of a tile,
 // read or written together by the transforms, then fall into distinct L1 sets (a stride of a
 // multiple of 4 KiB put them all in one set: F(6,3) transforms ran 3x slower on 8 channels).
