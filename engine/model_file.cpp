@@ -198,7 +198,6 @@ Arg ModelWriter::array(DType dtype, const void* data, std::vector<int64_t> shape
   a.array_offset = data_.size();
   data_.resize(align_up(data_.size() + bytes), 0);
   if (bytes) std::memcpy(data_.data() + a.array_offset, data, bytes);
-  a.array.data = data_.data() + a.array_offset;  // valid until the next array()
   return a;
 }
 

@@ -59,7 +59,7 @@ enum class DType : uint8_t { kF32 = 0, kI64 = 1 };
 struct ArrayArg {
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
-  const void* data = nullptr;  // into the file (parse) or the writer's data (write)
+  const void* data = nullptr;  // into the file (parse); null in a writer's Arg (array_offset)
   int64_t count() const;
   const float* f32() const { return static_cast<const float*>(data); }
   const int64_t* i64() const { return static_cast<const int64_t*>(data); }
@@ -106,10 +106,9 @@ class ModelWriter {
   void set_arena_floats(int64_t n) { desc_.arena_floats = n; }
   // Appends to the constant pool, padded to 16 floats as Plan::add_constant; returns its offset.
   int64_t add_pool_constant(const float* data, int64_t count);
-  // Copies an array into the data section.
+  // Copies an array into the data section; the Arg records its offset there.
   Arg array(DType dtype, const void* data, std::vector<int64_t> shape);
   void add_step(StepDesc s) { desc_.steps.push_back(std::move(s)); }
-  const ModelDesc& desc() const { return desc_; }
   // The whole file.
   std::vector<uint8_t> finish();
 

@@ -35,7 +35,8 @@ class InferenceSession:
 
     path_or_model: a Model, a path to a model .json, a path to an .onnx file (imported with
     from_onnx), or a compiled model (.cem, from save_compiled or `convengine compile`: planned
-    for fixed input shapes, built by the C++ loader; the graph options do not apply). num_threads: threads of the engine's pool (None keeps the current setting).
+    for fixed input shapes, built by the C++ loader; the graph options do not apply).
+    num_threads: threads of the engine's pool (None keeps the current setting).
     Options: optimize (bool, default True) runs the graph passes; disabled_passes (names from
     convengine._graph.passes.PASSES); algorithms ({node name: conv algorithm}) forces
     algorithms; precision: "accurate" (default: convolutions about as accurate as direct
