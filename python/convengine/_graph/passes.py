@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..model import CUSTOM_DOMAIN, Model, Node
-from .evaluate import _Err, analyze, cast_dtype, clip_bounds, dropout_is_identity
+from .rules import _Err, cast_dtype, clip_bounds, dropout_is_identity
+from .shape_inference import analyze
 from .ops import attr
 
 __all__ = ["PASSES", "optimize"]

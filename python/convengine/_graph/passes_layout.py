@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Node
-from .evaluate import TensorInfo
+from .shape_inference import TensorInfo
 from .ops import attr
 from .passes import _needs_info, _remove, _rewrite, _unique
 
