@@ -1,8 +1,8 @@
 """numpy reference (ONNX semantics) of the tensor ops, registered into the interpreter's op
 table (eval_registry.py): Concat, Split, Slice, Pad, Flatten, Reshape, Transpose, Squeeze,
 Unsqueeze, Identity, Dropout, Constant, ConstantOfShape, Shape, Gather, Cast and the custom
-ChannelShuffle. Their opset-dependent forms (Split, Squeeze, Unsqueeze and Pad taking
-attributes or inputs) are read here; Reshape's target, Shape's slice, Dropout's inference rule
+ChannelShuffle. Their opset-dependent forms (Split, Squeeze and Unsqueeze taking attributes or
+inputs) are read here; Pad's pads, Reshape's target, Shape's slice, Dropout's inference rule
 and Cast's dtype are rules.py's."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 from .._functional._checks import MAX_ELEMENTS
 from ..model import CUSTOM_DOMAIN
 from .eval_registry import _const_ints, _need, _op
-from .rules import (_a, _axis, _Err, _in, _ints, cast_dtype, dropout_is_identity, reshape_target,
-                    shape_value)
+from .rules import (_a, _axis, _Err, _in, _ints, cast_dtype, dropout_is_identity, pad_params,
+                    reshape_target, shape_value)
 
 
 @_op("Concat")
@@ -91,25 +91,7 @@ def _e_slice(node, ins, opset):
 @_op("Pad")
 def _e_pad(node, ins, opset):
     x = _need(ins[0], "data")
-    mode = _a(node, "mode", "constant")
-    if opset < 11 or (len(node.inputs) < 2 and node.attrs.get("pads") is not None):
-        pads = _ints(node.attrs.get("pads"))
-        value = float(_a(node, "value", 0.0))
-        axes = None
-    else:
-        pads = _const_ints(_in(ins, 1), "pads")
-        cv = _in(ins, 2)
-        value = 0 if cv is None else np.asarray(cv).reshape(-1)[0] if np.size(cv) else 0
-        axes = _ints(_in(ins, 3)) if _in(ins, 3) is not None else None
-    if pads is None:
-        raise _Err("pads are missing")
-    axes = list(range(x.ndim)) if axes is None else [_axis(a, x.ndim, "axes") for a in axes]
-    if len(pads) != 2 * len(axes):
-        raise _Err(f"pads {pads} must have {2 * len(axes)} values")
-    begin = [0] * x.ndim
-    end = [0] * x.ndim
-    for i, a in enumerate(axes):
-        begin[a], end[a] = pads[i], pads[len(axes) + i]
+    mode, begin, end, value = pad_params(node, x.ndim, ins, opset)
     crop = tuple(slice(max(0, -b), x.shape[i] - max(0, -e)) for i, (b, e) in
                  enumerate(zip(begin, end)))
     x = x[crop]

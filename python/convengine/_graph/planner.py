@@ -25,8 +25,8 @@ from .lower_data import DataLowering
 from .lower_math import MathLowering
 from .lower_nn import NormLowering
 from .ops import attr
-from .rules import (clip_bounds, conv_geometry, pool_geometry, reshape_target, resize_params,
-                    resize_taps, shape_value, span, transposed_out, window_out)
+from .rules import (clip_bounds, conv_geometry, pad_params, pool_geometry, reshape_target,
+                    resize_params, resize_taps, shape_value, span, transposed_out, window_out)
 from .views import (ALIGN, ARENA, CONSTS, PlanError, Root, Step, T, _axis, _broadcast, _cl_order,
                     _cl_view, _contig_strides, _ints, _layout_order, _nonempty)
 
@@ -835,26 +835,12 @@ class Planner(MathLowering, NormLowering, DataLowering):
 
     def op_Pad(self, node, ins, where):
         x = ins[0]
-        mode = attr(node, "mode")
+        consts = [None] + [self.const(n, where, w) if n else None
+                           for n, w in zip(node.inputs[1:], ("pads", "constant_value", "axes"))]
+        mode, pb, pe, value = pad_params(node, x.rank, consts, self.opset)
         if mode not in ("constant", "reflect", "edge", "wrap"):
             raise PlanError(f"{where}: Pad mode {mode!r} is not supported")
-        pads = attr(node, "pads")
-        value = float(attr(node, "value") or 0.0)
-        if len(node.inputs) > 1 and node.inputs[1]:
-            pads = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "pads")).reshape(-1)]
-        if len(node.inputs) > 2 and node.inputs[2]:
-            cv = np.asarray(self.const(node.inputs[2], where, "constant_value")).reshape(-1)
-            value = float(cv[0]) if cv.size else 0.0
-        axes = None
-        if len(node.inputs) > 3 and node.inputs[3]:
-            axes = [_axis(a, x.rank, where)
-                    for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
-        axes = list(range(x.rank)) if axes is None else axes
-        if pads is None or len(pads) != 2 * len(axes):
-            raise PlanError(f"{where}: pads must have 2 x {len(axes)} entries")
-        pb, pe = [0] * x.rank, [0] * x.rank
-        for i, a in enumerate(axes):
-            pb[a], pe[a] = pads[i], pads[len(axes) + i]
+        pads, value = pb + pe, float(value)
         # Negative pads crop: pad a view of the kept part.
         keep = [x.shape[i] - max(0, -pb[i]) - max(0, -pe[i]) for i in range(x.rank)]
         if any(k <= 0 for k in keep):

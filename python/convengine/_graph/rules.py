@@ -4,8 +4,9 @@ Sliding windows (Conv, ConvTranspose, DeformConv, MaxPool, AveragePool; torch's 
 sizes are the same arithmetic): output sizes, explicit pads and auto_pad, ceil_mode, the
 transposed conv's output_padding and output_shape. Resize and Upsample: output sizes from
 scales or sizes (axes, keep_aspect_ratio_policy, the opset-10 form), the coordinate
-transformations and the taps and weights of nearest, linear and cubic along one axis. Reshape
-targets, Shape's start/end, Clip's bounds, Dropout in inference, Cast targets.
+transformations and the taps and weights of nearest, linear and cubic along one axis. Pad's
+pads by opset, Reshape targets, Shape's start/end, Clip's bounds, Dropout in inference, Cast
+targets.
 
 Pure functions of shapes and attribute values (a Node is read only for its attributes, with the
 op table's defaults). Used by the numpy interpreter (evaluate.py, eval_*.py), shape inference
@@ -290,6 +291,31 @@ def shape_value(shape, node):
     start = min(max(start + r if start < 0 else start, 0), r)
     end = min(max(end + r if end < 0 else end, 0), r)
     return np.array(shape[start:end], np.int64)
+
+
+def pad_params(node, rank, ins, opset):
+    """(mode, begin, end, value) of a Pad: per-axis pads (negative ones crop) from the
+    attributes (opset < 11) or from the pads / constant_value / axes inputs (`ins`, the
+    constant inputs; ins[0], the data, is not read)."""
+    mode = _a(node, "mode", "constant")
+    if opset < 11 or (len(node.inputs) < 2 and node.attrs.get("pads") is not None):
+        pads = _ints(node.attrs.get("pads"))
+        value = float(_a(node, "value", 0.0))
+        axes = None
+    else:
+        pads = _ints(_in(ins, 1), "pads")
+        cv = _in(ins, 2)
+        value = np.asarray(cv).reshape(-1)[0] if cv is not None and np.size(cv) else 0
+        axes = _ints(_in(ins, 3), "axes")
+    if pads is None:
+        raise _Err("pads are missing")
+    axes = list(range(rank)) if axes is None else [_axis(a, rank, "axes") for a in axes]
+    if len(pads) != 2 * len(axes):
+        raise _Err(f"pads {pads} must have {2 * len(axes)} values")
+    begin, end = [0] * rank, [0] * rank
+    for i, a in enumerate(axes):
+        begin[a], end[a] = pads[i], pads[len(axes) + i]
+    return mode, begin, end, value
 
 
 def cast_dtype(to):
