@@ -13,7 +13,9 @@ import pytest
 import convengine as ce
 from convengine._graph import eval_math as em
 from convengine._graph.evaluate import run_numpy
-from convengine._graph.passes import PASSES, detect_activations, fuse_activation, optimize
+from convengine._graph.passes import PASSES, optimize
+from convengine._graph.passes_activation import detect_activations
+from convengine._graph.passes_fuse import fuse_activation
 from convengine.model import CUSTOM_DOMAIN
 from conftest import assert_close, needs_torch, randn
 from test_epilogue import SHAPES, check_conv_epilogue

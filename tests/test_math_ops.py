@@ -10,7 +10,7 @@ import pytest
 
 import convengine as ce
 from convengine._graph.evaluate import eval_node, run_numpy
-from convengine._graph.passes import fold_constants
+from convengine._graph.passes_fold import fold_constants
 from convengine.model import Graph, Model, ModelError, Node, ValueInfo
 from conftest import num_threads
 

@@ -11,11 +11,11 @@ import pytest
 from conftest import assert_close, needs_torch, randn
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
 from convengine._graph.evaluate import run_numpy
-from convengine._graph.passes import (PASSES, detect_channel_shuffle, eliminate_dead_nodes,
-                                      eliminate_identity, fold_batchnorm, fold_channel_affine,
-                                      fold_constants,
-                                      fuse_activation, fuse_residual, fuse_squeeze_excite,
-                                      optimize)
+from convengine._graph.passes import PASSES, optimize
+from convengine._graph.passes_blocks import detect_channel_shuffle, fuse_squeeze_excite
+from convengine._graph.passes_fold import (eliminate_dead_nodes, eliminate_identity, fold_batchnorm,
+                                           fold_channel_affine, fold_constants)
+from convengine._graph.passes_fuse import fuse_activation, fuse_residual
 from convengine._graph.validate import validate_model
 
 

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import convengine  # noqa: E402
 from convengine import ModelError  # noqa: E402
-from convengine._graph import evaluate, passes  # noqa: E402
+from convengine._graph import evaluate, passes_fold  # noqa: E402
 from convengine.model import Graph, Model, Node, ValueInfo  # noqa: E402
 from conftest import assert_close, num_threads  # noqa: E402
 
@@ -266,7 +266,7 @@ def test_reductions_of_constants_fold(dtype, rng):
     g = Graph(nodes, [ValueInfo("x", [1])], [ValueInfo(n, None) for n in
                                              ("m", "s", "mx", "am", "l1")],
               {"w": w, "ax": np.array([1, 2, 3], np.int64)})
-    folded = passes.fold_constants(Model(g, opset=18))
+    folded = passes_fold.fold_constants(Model(g, opset=18))
     assert not folded.graph.nodes
     v = folded.graph.initializers
     ax = (1, 2, 3)
