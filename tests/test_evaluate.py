@@ -11,6 +11,7 @@ import convengine
 from convengine import reference
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
 from convengine._graph.evaluate import Sym, analyze, eval_node, run_numpy
+from graphs import onnx_to_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -553,7 +554,6 @@ def test_analyze_on_torch_export():
     import warnings
 
     import torch
-    from test_passes import onnx_to_model
 
     class Net(torch.nn.Module):
         def __init__(self):
