@@ -101,11 +101,11 @@ def test_zoo_model_through_the_c_api_is_bit_identical(name, tmp_path, rng):
     assert [n for n, _ in cm.inputs] == [i.name for i in sess.get_inputs()]
     assert [n for n, _ in cm.outputs] == [o.name for o in sess.get_outputs()]
     got = cm.run(*feeds.values())
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert g.shape == w.shape
         np.testing.assert_array_equal(g, w)
     again = ce.InferenceSession(path).run(None, feeds)
-    for g, w in zip(again, want):
+    for g, w in zip(again, want, strict=True):
         np.testing.assert_array_equal(g, w)
 
 
@@ -145,7 +145,7 @@ def test_integer_outputs_are_exact_and_typed(tmp_path, rng):
     x = rng.standard_normal((2, 7, 5)).astype(np.float32)
     want = sess.run(None, {"x": x})
     got = ce.InferenceSession(path).run(None, {"x": x})
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert g.dtype == np.int64
         np.testing.assert_array_equal(g, w)
     i, s = _capi.CModel(path).run(x)  # the C API gives float32 holding the same integers
@@ -174,8 +174,8 @@ def test_concurrent_runs_on_one_c_model(small_file, rng):
     for t in threads:
         t.join()
     assert not errors
-    for g, w in zip(got, want):
-        for a, b in zip(g, w):
+    for g, w in zip(got, want, strict=True):
+        for a, b in zip(g, w, strict=True):
             np.testing.assert_array_equal(a, b)
 
 

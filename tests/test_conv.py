@@ -8,45 +8,12 @@ from hypothesis import given, settings, strategies as st
 import convengine
 import convengine.functional as F
 import convengine.reference as R
-from conftest import (HAVE_TORCH, assert_close, conv_atol, conv_tol, needs_torch, num_threads,
-                      randn)
+from conftest import HAVE_TORCH, assert_close, conv_atol, num_threads, randn
+from conv_checks import check_conv
 
 if HAVE_TORCH:
     import torch
     import torch.nn.functional as TF
-
-
-def torch_pad_then(fn, x, pads, ndim):
-    """torch has no asymmetric conv padding: pad explicitly (ONNX order: begins, then ends)."""
-    begin, end = pads[:ndim], pads[ndim:]
-    tp = []
-    for b, e in zip(reversed(begin), reversed(end)):
-        tp += [b, e]
-    return fn(TF.pad(torch.from_numpy(x), tp))
-
-
-def check_conv(ndim, rng, N, C, spatial, O, k, stride=1, padding=0, dilation=1, groups=1, bias=True,
-               algorithm="auto"):
-    x = randn(rng, N, C, *spatial)
-    kk = (k,) * ndim if isinstance(k, int) else k
-    w = randn(rng, O, C // groups, *kk)
-    b = randn(rng, O) if bias else None
-    fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[ndim]
-    rfn = {1: R.conv1d, 2: R.conv2d, 3: R.conv3d}[ndim]
-    y = fn(x, w, b, stride, padding, dilation, groups, algorithm=algorithm)
-    ref = rfn(x, w, b, stride, padding, dilation, groups)
-    atol = conv_tol(F.last_algorithm(), C // groups * int(np.prod(kk)))
-    assert_close(y, ref, atol=atol, what="vs reference")
-    if HAVE_TORCH:
-        tfn = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}[ndim]
-        tw = torch.from_numpy(w)
-        tb = None if b is None else torch.from_numpy(b)
-        if isinstance(padding, (tuple, list)) and len(padding) == 2 * ndim:
-            yt = torch_pad_then(lambda t: tfn(t, tw, tb, stride, 0, dilation, groups), x, padding, ndim)
-        else:
-            yt = tfn(torch.from_numpy(x), tw, tb, stride, padding, dilation, groups)
-        assert_close(y, yt.numpy(), atol=atol, what="vs torch")
-    return y
 
 
 # (N, C, (H, W), O, k, stride, padding, dilation, groups)

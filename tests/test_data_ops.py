@@ -254,7 +254,7 @@ def _session_vs_reference(nodes, x, outputs, inits, cl, threads=1, opset=17, ext
     want = run_numpy(m, feeds)
     with num_threads(threads):
         got = ce.InferenceSession(m).run(None, feeds)
-    for name, g in zip(outputs, got):
+    for name, g in zip(outputs, got, strict=True):
         w = want[name]
         assert g.shape == w.shape, f"{name}: {g.shape} vs {w.shape}"
         if atol == 0 and rtol == 0:
@@ -277,7 +277,7 @@ def test_rounding_and_sign(rng, isa, shape, cl):
     nodes = [Node(op, ["x0"], [op.lower()], op) for op in ("Floor", "Ceil", "Round", "Sign")]
     got = _session_vs_reference(nodes, x, ["floor", "ceil", "round", "sign"], {}, cl)
     if not cl:  # (the identity conv may turn -0 into +0)
-        for g, op in zip(got, ("Floor", "Ceil", "Round", "Sign")):
+        for g, op in zip(got, ("Floor", "Ceil", "Round", "Sign"), strict=True):
             np.testing.assert_array_equal(np.signbit(g), np.signbit(ref_node(op, [x], {})),
                                           err_msg=f"{op}: signed zeros")
 
@@ -385,7 +385,7 @@ def test_expand_forms_and_consumers(rng, isa, consumer, src_shape, shape):
     m = _model(nodes, [("x", src_shape)], outs, inits)
     want = run_numpy(m, {"x": x})
     got = ce.InferenceSession(m).run(None, {"x": x})
-    for o, g in zip(outs, got):
+    for o, g in zip(outs, got, strict=True):
         assert_close(g, want[o], atol=tol, rtol=tol, what=o) if tol else \
             np.testing.assert_array_equal(g, want[o])
 
@@ -631,7 +631,7 @@ def test_graph_matches_onnxruntime(rng, opset):
                    opset)
     want = _ort_session(proto).run(None, feeds)
     got = ce.InferenceSession(ce.from_onnx(proto.SerializeToString())).run(None, feeds)
-    for g, w in zip(got, want):   # (the conv may run as Winograd: error ~1e-5 of the scale)
+    for g, w in zip(got, want, strict=True):  # the conv may run as Winograd: error ~1e-5 of scale
         assert_close(g, w, atol=2e-5 * float(np.abs(w).max()), rtol=1e-4)
 
 

@@ -7,7 +7,7 @@ import pytest
 import convengine.functional as F
 from convengine._functional.conv import prepare_conv
 from conftest import assert_close, conv_atol, num_threads, randn
-from test_conv import check_conv
+from conv_checks import check_conv
 
 # ----- igemm_rows -------------------------------------------------------------------------
 

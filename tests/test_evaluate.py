@@ -12,6 +12,7 @@ from convengine import reference
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
 from convengine._graph.evaluate import eval_node, run_numpy
 from convengine._graph.shape_inference import Sym, analyze
+from graphs import onnx_to_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -554,7 +555,6 @@ def test_analyze_on_torch_export():
     import warnings
 
     import torch
-    from test_passes import onnx_to_model
 
     class Net(torch.nn.Module):
         def __init__(self):

@@ -13,11 +13,13 @@ import pytest
 import convengine as ce
 from convengine._graph import eval_math as em
 from convengine._graph.evaluate import run_numpy
-from convengine._graph.passes import PASSES, detect_activations, fuse_activation, optimize
+from convengine._graph.passes import PASSES, optimize
+from convengine._graph.passes_activation import detect_activations
+from convengine._graph.passes_fuse import fuse_activation
 from convengine.model import CUSTOM_DOMAIN
 from conftest import assert_close, needs_torch, randn
-from test_epilogue import SHAPES, check_conv_epilogue
-from test_passes import G, check, conv, ops
+from conv_checks import EPILOGUE_SHAPES, check_conv_epilogue, epilogue_shape_id
+from graphs import G, check, conv, ops
 
 # activation -> (alpha, beta, float64 function of (v, alpha, beta)), relative kernel bound
 ACTS = {
@@ -33,7 +35,7 @@ ACTS = {
 }
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:4])) + ("T" if s[7] else ""))
+@pytest.mark.parametrize("shape", EPILOGUE_SHAPES, ids=epilogue_shape_id)
 @pytest.mark.parametrize("act", list(ACTS))
 @pytest.mark.parametrize("with_residual", [False, True])
 def test_conv_epilogue_math_activations(rng, isa, shape, act, with_residual):

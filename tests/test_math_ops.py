@@ -10,7 +10,7 @@ import pytest
 
 import convengine as ce
 from convengine._graph.evaluate import eval_node, run_numpy
-from convengine._graph.passes import fold_constants
+from convengine._graph.passes_fold import fold_constants
 from convengine.model import Graph, Model, ModelError, Node, ValueInfo
 from conftest import num_threads
 
@@ -395,7 +395,7 @@ def test_log_softmax_channels_after_conv_and_transposed(rng, isa):
     x = data(rng, (2, 3, 7, 6), 1.0, specials=False)
     got = run(m, {"x": x})
     want = run_numpy(m, {"x": x})
-    for g, n in zip(got, ["y", "z"]):
+    for g, n in zip(got, ["y", "z"], strict=True):
         close(g, want[n], 1e-5, atol=1e-5, what=n)
 
 

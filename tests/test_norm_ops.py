@@ -50,7 +50,7 @@ def check_session(m, feeds, tol=2e-5):
     ref = evaluate.run_numpy(cm, feeds)
     sess = convengine.InferenceSession(cm)
     got = sess.run(None, feeds)
-    for (name, r), a in zip(ref.items(), got):
+    for (name, r), a in zip(ref.items(), got, strict=True):
         assert_close(a, r, atol=tol * max(1.0, float(np.abs(r).max())), rtol=tol, what=name)
     return sess
 
@@ -97,7 +97,7 @@ def test_reference_matches_onnxruntime(rng):
     want = run_ort(m, {"x": x})
     ops.OPS.setdefault(("", "Mul"), ops.OpSpec("Mul", (2, 2), (1, 1), {}))
     got = evaluate.run_numpy(convengine.from_onnx(m.SerializeToString()), {"x": x})
-    for o, w in zip(outs, want):
+    for o, w in zip(outs, want, strict=True):
         assert_close(got[o], w, atol=2e-5, rtol=1e-4, what=o)
 
 
@@ -304,7 +304,7 @@ def test_lp_lrn_mvn(front, isa, rng):
     m_odd = make(keep, shape, odd, inits)
     want = run_ort(m_odd, {"x": x})
     got = convengine.InferenceSession(convengine.from_onnx(m_odd.SerializeToString())).run(None, {"x": x})
-    for o, a, w in zip(odd, got, want):
+    for o, a, w in zip(odd, got, want, strict=True):
         assert_close(a, w, atol=3e-5, rtol=1e-4, what=o)
 
 
@@ -478,7 +478,7 @@ def test_training_mode_batch_norm_reference_matches_onnxruntime(rng):
     m = make([node], x.shape, ["y", "rm", "rv"], inits, opset=15)
     want = run_ort(m, {"x": x})
     got = evaluate.run_numpy(convengine.from_onnx(m.SerializeToString()), {"x": x})
-    for o, w in zip(("y", "rm", "rv"), want):
+    for o, w in zip(("y", "rm", "rv"), want, strict=True):
         assert_close(got[o], w, atol=1e-5, rtol=1e-5, what=o)
     with pytest.raises(ModelError, match="training_mode=1 is not supported"):
         convengine.InferenceSession(convengine.from_onnx(m.SerializeToString()))

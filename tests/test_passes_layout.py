@@ -7,7 +7,7 @@ import convengine
 from convengine._graph.passes import optimize
 from convengine._graph.passes_layout import matmul_to_conv, sink_transposes
 from conftest import assert_close, needs_torch, randn
-from test_passes import G, check, conv, ops
+from graphs import G, check, conv, ops
 
 
 def _convnext_block(g, rng, x, c):

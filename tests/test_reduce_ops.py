@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import convengine  # noqa: E402
 from convengine import ModelError  # noqa: E402
-from convengine._graph import evaluate, passes  # noqa: E402
+from convengine._graph import evaluate, passes_fold  # noqa: E402
 from convengine.model import Graph, Model, Node, ValueInfo  # noqa: E402
 from conftest import assert_close, num_threads  # noqa: E402
 
@@ -74,7 +74,7 @@ def check_session(m, x, rtol=2e-5):
     cm = convengine.from_onnx(m.SerializeToString())
     ref = evaluate.run_numpy(cm, {"x": x})
     got = convengine.InferenceSession(cm).run(None, {"x": x})
-    for (name, r), a in zip(ref.items(), got):
+    for (name, r), a in zip(ref.items(), got, strict=True):
         assert a.dtype == r.dtype, f"{name}: dtype {a.dtype}, expected {r.dtype}"
         if r.dtype.kind in "iu":
             np.testing.assert_array_equal(a, r, err_msg=name)
@@ -102,7 +102,7 @@ def test_reference_matches_onnxruntime(op, opset, rng):
     m = make(nodes, x.shape, outs, opset=opset)
     want = run_ort(m, x)
     got = evaluate.run_numpy(convengine.from_onnx(m.SerializeToString()), {"x": x})
-    for o, w in zip(outs, want):
+    for o, w in zip(outs, want, strict=True):
         assert got[o].shape == w.shape, o
         assert_close(got[o], w, atol=1e-5, rtol=1e-5, what=f"{op} {o}")
 
@@ -118,7 +118,7 @@ def test_arg_reference_matches_onnxruntime(op, rng):
     m = make(nodes, x.shape, outs, opset=13, int_outs=outs)
     want = run_ort(m, x)
     got = evaluate.run_numpy(convengine.from_onnx(m.SerializeToString()), {"x": x})
-    for o, w in zip(outs, want):
+    for o, w in zip(outs, want, strict=True):
         assert got[o].dtype == np.int64
         np.testing.assert_array_equal(got[o], w, err_msg=o)
 
@@ -216,7 +216,7 @@ def test_arg_steps_return_int64(op, front, isa, rng):
     m = make(nodes, shape, outs, inits, opset=13, int_outs=outs)
     got = check_session(m, x)
     want = run_ort(m, x)
-    for o, a, w in zip(outs, got, want):
+    for o, a, w in zip(outs, got, want, strict=True):
         np.testing.assert_array_equal(a, w, err_msg=o)
 
 
@@ -238,7 +238,7 @@ def test_non_spatial_reduce_mean_now_runs_and_spatial_stays_a_global_pool(rng):
     assert [n.op_type for n in cm.graph.nodes if n.op_type != "Constant"] == \
         ["ReduceMean", "GlobalAveragePool", "Flatten"]
     got = convengine.InferenceSession(cm).run(None, {"x": x})
-    for a, w in zip(got, run_ort(m, x)):
+    for a, w in zip(got, run_ort(m, x), strict=True):
         assert_close(a, w, atol=1e-6, rtol=1e-5)
 
 
@@ -266,7 +266,7 @@ def test_reductions_of_constants_fold(dtype, rng):
     g = Graph(nodes, [ValueInfo("x", [1])], [ValueInfo(n, None) for n in
                                              ("m", "s", "mx", "am", "l1")],
               {"w": w, "ax": np.array([1, 2, 3], np.int64)})
-    folded = passes.fold_constants(Model(g, opset=18))
+    folded = passes_fold.fold_constants(Model(g, opset=18))
     assert not folded.graph.nodes
     v = folded.graph.initializers
     ax = (1, 2, 3)

@@ -118,7 +118,7 @@ def test_views_and_generic_ops(rng):
     rs = t.reshape(2, -1)
     sm = torch.softmax(rs, 1)
     mmo = sm @ _T(inits["mm"])
-    for got, want in zip(outs, [t, s, p, rz, sm, mmo]):
+    for got, want in zip(outs, [t, s, p, rz, sm, mmo], strict=True):
         assert got.shape == tuple(want.shape)
         assert_close(got, want.numpy(), atol=1e-5, rtol=1e-4)
 
@@ -161,7 +161,7 @@ def test_concurrent_runs_match_serial(rng):
         t.start()
     for t in threads:
         t.join()
-    for a, b in zip(results, serial):
+    for a, b in zip(results, serial, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -252,7 +252,7 @@ def test_save_load_round_trip(name, tmp_path):
     iname, x = _input(model, 2)
     y1 = convengine.InferenceSession(model).run(None, {iname: x})
     y2 = convengine.InferenceSession(tmp_path / f"{name}.json").run(None, {iname: x})
-    for a, b in zip(y1, y2):
+    for a, b in zip(y1, y2, strict=True):
         assert np.array_equal(a, b), f"{name}: outputs differ after save/load"
 
 

@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo, _shape_list
+from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo
 from ._graph.ops import spec
+from ._graph.validate import validate_model
+from ._model_limits import shape_list
 
 _NEEDS_NO_FLOAT = {"Shape", "Cast"}
 # Ops whose inputs share one dtype: a float64 / float16 constant meeting a tensor of its own
@@ -85,7 +87,7 @@ def _value_info(onnx, vi, what: str) -> ValueInfo:
                 shape.append(d.dim_param)
             else:
                 shape.append(None)
-        shape = _shape_list(shape, f"{what} {vi.name!r} shape")
+        shape = shape_list(shape, f"{what} {vi.name!r} shape")
     return ValueInfo(vi.name, shape, dtype)
 
 
@@ -128,7 +130,7 @@ def _tensor(onnx, tensor, base_dir: str | None, what: str) -> np.ndarray:
     dims = [int(d) for d in tensor.dims]
     if any(d < 0 for d in dims):
         raise ModelError(f"{what}: negative dimension in {dims}")
-    _shape_list(dims, what, allow_symbolic=False)
+    shape_list(dims, what, allow_symbolic=False)
     count = math.prod(dims)
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
         raw = _read_external(onnx, tensor, base_dir, what)
@@ -461,7 +463,6 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
     result = Model(Graph(nodes, inputs, outputs, inits, g.name or "graph"), opset,
                    producer or "onnx", proto.doc_string or g.doc_string, meta)
     if validate:
-        from ._graph.validate import validate_model  # noqa: PLC0415
         validate_model(result)
     return result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..model import CUSTOM_DOMAIN
+from .._model_limits import CUSTOM_DOMAIN
 
 REQUIRED = object()  # an attribute without a default
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Node
-from .shape_inference import TensorInfo
 from .ops import attr
-from .passes import _needs_info, _remove, _rewrite, _unique
+from .rewrite import needs_info, remove_nodes, rewrite_pass, unique_name
+from .shape_inference import TensorInfo
 
 _ONNX = ("", "ai.onnx")
 _UNARY = {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "Gelu",
@@ -28,7 +28,7 @@ def _perm(n, rank):
     return list(range(rank))[::-1] if p is None else [int(v) for v in p]
 
 
-@_needs_info(True)
+@needs_info(True)
 def _matmul_to_conv(m, idx, info):
     g = m.graph
     for n in g.nodes:
@@ -45,10 +45,10 @@ def _matmul_to_conv(m, idx, info):
         to_c = [0, r - 1, *range(1, r - 1)]
         back = [0, *range(2, r), 1]
         w = np.ascontiguousarray(b.T).reshape(b.shape[1], b.shape[0], *([1] * (r - 2)))
-        wn = _unique(g, f"{n.inputs[1]}_conv")
+        wn = unique_name(g, f"{n.inputs[1]}_conv")
         g.initializers[wn] = w
         base = n.name or n.outputs[0]
-        xt, yt = _unique(g, f"{base}/to_channels"), _unique(g, f"{base}/conv")
+        xt, yt = unique_name(g, f"{base}/to_channels"), unique_name(g, f"{base}/conv")
         new = [Node("Transpose", [n.inputs[0]], [xt], f"{base}/to_channels", {"perm": to_c}),
                Node("Conv", [xt, wn], [yt], base, {}),
                Node("Transpose", [yt], list(n.outputs), f"{base}/from_channels", {"perm": back})]
@@ -58,7 +58,7 @@ def _matmul_to_conv(m, idx, info):
     return False
 
 
-matmul_to_conv = _rewrite(_matmul_to_conv)
+matmul_to_conv = rewrite_pass(_matmul_to_conv)
 
 
 def _transpose_of(g, idx, t):
@@ -69,7 +69,7 @@ def _transpose_of(g, idx, t):
     return n
 
 
-@_needs_info(True)
+@needs_info(True)
 def _sink_transposes(m, idx, info):
     g = m.graph
     for e in g.nodes:
@@ -89,9 +89,9 @@ def _sink_transposes(m, idx, info):
             if comp == list(range(r)) and out in idx.outputs and (
                     producer is None or not idx.private(src)):
                 continue  # the graph output's name has nowhere to go
-            _remove(g, [t0])
+            remove_nodes(g, [t0])
             if comp == list(range(r)):
-                _remove(g, [e])
+                remove_nodes(g, [e])
                 if out in idx.outputs:  # the producer writes the output's name itself
                     producer.outputs = [out if v == src else v for v in producer.outputs]
                 else:
@@ -122,7 +122,7 @@ def _sink_transposes(m, idx, info):
                     if c.ndim > r:
                         continue
                     cx = np.ascontiguousarray(c.reshape((1,) * (r - c.ndim) + c.shape).transpose(inv))
-                    cn = _unique(g, f"{o}_t")
+                    cn = unique_name(g, f"{o}_t")
                     g.initializers[cn] = cx
                     ins[1 - k] = cn
                 else:
@@ -132,21 +132,21 @@ def _sink_transposes(m, idx, info):
                             len(xo.shape) != r or _perm(other, r) != p:
                         continue
                     ins[1 - k] = other.inputs[0]
-                    _remove(g, [other])
+                    remove_nodes(g, [other])
             elif any(v and idx.const(v) is None for v in e.inputs[1:]):
                 continue  # Clip with run-time bounds
-            mid = _unique(g, f"{e.outputs[0]}/pre_transpose")
+            mid = unique_name(g, f"{e.outputs[0]}/pre_transpose")
             info[mid] = TensorInfo(tuple(x.shape), x.dtype)  # the rank is what later steps read
             out = e.outputs[0]
             e.inputs, e.outputs = ins, [mid]
             i = g.nodes.index(e)
             g.nodes.insert(i + 1, Node("Transpose", [mid], [out], f"{e.name or out}/transpose",
                                        {"perm": p}))
-            _remove(g, [tr])
+            remove_nodes(g, [tr])
             return True
     return False
 
 
-sink_transposes = _rewrite(_sink_transposes)
+sink_transposes = rewrite_pass(_sink_transposes)
 
 LAYOUT_PASSES = [("matmul_to_conv", matmul_to_conv), ("sink_transposes", sink_transposes)]

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..model import Node
 from .eval_nn import reduce_axes
-from .passes import _needs_info, _remove, _replace_node, _rewrite, _unique
+from .rewrite import needs_info, remove_nodes, replace_node, rewrite_pass, unique_name
 
 _ONNX = ("", "ai.onnx")
 
@@ -105,7 +105,7 @@ def _trailing(v, rank, norm_shape):
         return None
 
 
-@_needs_info(True)
+@needs_info(True)
 def _fuse_layer_norm(m, idx, info):
     """A layer norm written with ReduceMean / Sub / Pow / Sqrt / Div (+ Mul, Add) becomes
     LayerNormalization (with Transposes around it when it normalises the channel axis)."""
@@ -176,32 +176,32 @@ def _fuse_layer_norm(m, idx, info):
         if scale is None or bias is None:
             continue
         name = r1.name or sub.name
-        sname, bname = _unique(g, f"{name}/ln_scale"), _unique(g, f"{name}/ln_bias")
+        sname, bname = unique_name(g, f"{name}/ln_scale"), unique_name(g, f"{name}/ln_bias")
         g.initializers[sname] = scale.astype(np.float32)
         g.initializers[bname] = bias.astype(np.float32)
         last = aff[-1] if aff else div
         if transposed:
-            t1, t2 = _unique(g, f"{name}/channels_last"), _unique(g, f"{name}/layer_norm")
+            t1, t2 = unique_name(g, f"{name}/channels_last"), unique_name(g, f"{name}/layer_norm")
             new = [Node("Transpose", [x], [t1], t1, {"perm": [0, *range(2, rank), 1]}),
                    Node("LayerNormalization", [t1, sname, bname], [t2], name,
                         {"axis": -1, "epsilon": eps}),
-                   Node("Transpose", [t2], [out], _unique(g, f"{name}/channels_first"),
+                   Node("Transpose", [t2], [out], unique_name(g, f"{name}/channels_first"),
                         {"perm": [0, rank - 1, *range(1, rank - 1)]})]
         else:
             new = [Node("LayerNormalization", [x, sname, bname], [out], name,
                         {"axis": axes[0], "epsilon": eps})]
         pos = g.nodes.index(last)
         g.nodes[pos:pos + 1] = new
-        _remove(g, [r1, sub, sq, r2, add, sqrt, div, *chain, *aff[:-1]] if aff else
-                [r1, sub, sq, r2, add, sqrt, *chain])
+        remove_nodes(g, [r1, sub, sq, r2, add, sqrt, div, *chain, *aff[:-1]] if aff else
+                        [r1, sub, sq, r2, add, sqrt, *chain])
         return True
     return False
 
 
-fuse_layer_norm = _rewrite(_fuse_layer_norm)
+fuse_layer_norm = rewrite_pass(_fuse_layer_norm)
 
 
-@_needs_info(True)
+@needs_info(True)
 def _fuse_group_norm(m, idx, info):
     """Reshape (N, C, ...) -> (N, G, -1), InstanceNormalization, Reshape back (+ per-channel
     Mul, Add) becomes GroupNormalization with per-channel scale and bias."""
@@ -242,19 +242,19 @@ def _fuse_group_norm(m, idx, info):
         sg = np.repeat(np.asarray(s, np.float64), c // groups)
         bg = np.repeat(np.asarray(b, np.float64), c // groups)
         name = inorm.name or r1.name
-        sname, bname = _unique(g, f"{name}/gn_scale"), _unique(g, f"{name}/gn_bias")
+        sname, bname = unique_name(g, f"{name}/gn_scale"), unique_name(g, f"{name}/gn_bias")
         g.initializers[sname] = (sg * gamma).astype(np.float32)
         g.initializers[bname] = (bg * gamma + beta).astype(np.float32)
         eps = float(inorm.attrs.get("epsilon", 1e-5))
         new = Node("GroupNormalization", [x, sname, bname], [out], name,
                    {"num_groups": groups, "epsilon": eps})
         last = aff[-1] if aff else r2
-        _replace_node(g, last, new)
-        _remove(g, [r1, inorm, r2, *aff[:-1]] if aff else [r1, inorm])
+        replace_node(g, last, new)
+        remove_nodes(g, [r1, inorm, r2, *aff[:-1]] if aff else [r1, inorm])
         return True
     return False
 
 
-fuse_group_norm = _rewrite(_fuse_group_norm)
+fuse_group_norm = rewrite_pass(_fuse_group_norm)
 
 NN_PASSES = [("fuse_layer_norm", fuse_layer_norm), ("fuse_group_norm", fuse_group_norm)]

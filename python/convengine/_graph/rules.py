@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..model import DTYPES
+from .._model_limits import DTYPES
 from .ops import attr as _table_attr
 
 # ONNX TensorProto data type numbers of the dtypes convengine stores

@@ -1,5 +1,5 @@
 """Semantic checks of a model (docs/model-format.md, "Validation"); the schema-level checks of
-a file are in model.py's loader. Every problem raises ModelError naming the node or JSON path.
+a file are in _model_json.py. Every problem raises ModelError naming the node or JSON path.
 Nothing here needs tensor shapes beyond those of initializers."""
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from ..model import (DTYPES, INT64_MAX, INT64_MIN, MAX_RANK, Graph, Model, ModelError, Node,
-                     ValueInfo, _shape_list, _short, dtype_name)
+from .._model_ir import Graph, Model, Node, ValueInfo
+from .._model_limits import (DTYPES, INT64_MAX, INT64_MIN, MAX_RANK, ModelError, dtype_name,
+                             shape_list, short)
 from .ops import OPS, REQUIRED, spec
 
 # Attribute kinds: "int", "float", "str", "ints", "floats", "strs", "tensor". An attribute's
@@ -120,7 +121,7 @@ def validate_model(model: Model) -> None:
         raise ModelError("graph.initializers must be a dict name -> numpy array")
     if isinstance(model.opset, bool) or not isinstance(model.opset, (int, np.integer)) \
             or not 1 <= model.opset <= 1000:
-        raise ModelError(f"$.opset: {_short(model.opset)} is not an int in [1, 1000]")
+        raise ModelError(f"$.opset: {short(model.opset)} is not an int in [1, 1000]")
     known: dict[str, str] = {}
     for i, v in enumerate(g.inputs):
         w = f"graph.inputs[{i}]"
@@ -132,7 +133,7 @@ def validate_model(model: Model) -> None:
         w = f"graph.initializers ({name})"
         if not isinstance(name, str) or not name or not _utf8(name):
             raise ModelError(f"graph.initializers: names are non-empty UTF-8 strings, got "
-                             f"{_short(name)}")
+                             f"{short(name)}")
         if name in known:
             raise ModelError(f"{w}: {name!r} is also {known[name]} (an initializer is not a "
                              "graph input)")
@@ -172,12 +173,12 @@ def _utf8(s):
 
 def _check_value_info(v, where):
     if not isinstance(v.name, str) or not v.name or not _utf8(v.name):
-        raise ModelError(f"{where}.name: names are non-empty UTF-8 strings, got {_short(v.name)}")
+        raise ModelError(f"{where}.name: names are non-empty UTF-8 strings, got {short(v.name)}")
     where = f"{where} ({v.name})"
     if not isinstance(v.dtype, str) or v.dtype not in DTYPES:
-        raise ModelError(f"{where}.dtype: unknown dtype {_short(v.dtype)}")
+        raise ModelError(f"{where}.dtype: unknown dtype {short(v.dtype)}")
     if v.shape is not None:
-        _shape_list(v.shape, f"{where}.shape")
+        shape_list(v.shape, f"{where}.shape")
 
 
 def _node_where(i, n):
@@ -192,9 +193,9 @@ def _check_nodes(g, known):
         where = _node_where(i, n)
         if not isinstance(n.op_type, str) or not n.op_type:
             raise ModelError(f"graph.nodes[{i}].op_type must be a non-empty string, got "
-                             f"{_short(n.op_type)}")
+                             f"{short(n.op_type)}")
         if not isinstance(n.name, str) or not _utf8(n.name):
-            raise ModelError(f"{where}.name must be a UTF-8 string, got {_short(n.name)}")
+            raise ModelError(f"{where}.name must be a UTF-8 string, got {short(n.name)}")
         if n.name:
             if n.name in names:
                 raise ModelError(f"{where}: duplicate node name {n.name!r} (also "
@@ -298,7 +299,7 @@ def _check_node_static(n, where):
         kind = attr_kind(s.name, a, s.attrs[a])
         if not _kind_ok(kind, v):
             raise ModelError(f"{where}.attributes.{a}: must be {_DESCRIBE[kind]}, got "
-                             f"{_short(v)}")
+                             f"{short(v)}")
     for a, d in s.attrs.items():
         if d is REQUIRED and a not in n.attrs:
             raise ModelError(f"{where}: missing required attribute {a!r}")
@@ -334,10 +335,10 @@ def _check_node_semantics(n, where, inits):
     attrw = f"{where}.attributes"
     for name in n.attrs:
         if name in _FLAGS and a(name) not in (0, 1):
-            raise ModelError(f"{attrw}.{name}: must be 0 or 1, got {_short(a(name))}")
+            raise ModelError(f"{attrw}.{name}: must be 0 or 1, got {short(a(name))}")
         choices = AUTO_PAD if name == "auto_pad" else _ENUMS.get((op, name))
         if choices and a(name) not in choices:
-            raise ModelError(f"{attrw}.{name}: {_short(a(name))} is not one of {list(choices)}")
+            raise ModelError(f"{attrw}.{name}: {short(a(name))} is not one of {list(choices)}")
     if op in _CONV_LIKE or op in _POOLS:
         _check_window(n, s, where, inits)
     elif op == "ChannelShuffle":

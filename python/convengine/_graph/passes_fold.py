@@ -1,0 +1,235 @@
+"""Passes that fold: constant subgraphs into initializers (fold_constants), no-op nodes away
+(eliminate_identity), a BatchNormalization or a per-channel Mul / Div / Add / Sub into the
+weights and bias of the conv before it (fold_batchnorm, fold_channel_affine), and nodes that
+reach no output away (eliminate_dead_nodes).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import Model
+from .epilogue import is_plain_conv
+from .ops import attr
+from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, rewrite_pass,
+                      unique_name, used_names)
+from .rules import _Err, cast_dtype, dropout_is_identity
+from .shape_inference import analyze
+
+
+def fold_constants(model: Model) -> Model:
+    """Evaluates every node whose inputs are all constant (initializers, Constant nodes, their
+    results, and Shape of a tensor whose shape is static) and turns the results that are
+    still needed into initializers."""
+    m = model.copy()
+    g = m.graph
+    info = analyze(m, fold=True)
+    keep = []
+    for n in g.nodes:
+        outs = [t for t in n.outputs if t]
+        if outs and all(info.get(t) is not None and info[t].value is not None for t in outs):
+            continue
+        keep.append(n)
+    g.nodes = keep
+    inputs = {v.name for v in g.inputs}
+    for t in used_names(g):
+        if t not in g.initializers and t not in inputs and t in info and \
+                info[t].value is not None:
+            g.initializers[t] = info[t].value
+    return finish_pass(model, m)
+
+
+@needs_info(True)
+def _eliminate_identity(m, idx, info):
+    """Removes Identity, inference Dropout, Cast to the same dtype and Reshape to the same
+    static shape; consumers read the input instead (or, when the removed node's output is a
+    graph output, the input's producer writes that name)."""
+    g = m.graph
+    for n in g.nodes:
+        if n.domain not in ("", "ai.onnx") or not n.inputs or not n.inputs[0]:
+            continue
+        x, y = n.inputs[0], n.outputs[0]
+        op = n.op_type
+        if op == "Identity":
+            pass
+        elif op == "Dropout":
+            if any(t and idx.uses.get(t) or t in idx.outputs for t in n.outputs[1:]):
+                continue
+            ins = [None] + [g.initializers.get(t) for t in n.inputs[1:]]
+            if not dropout_is_identity(n, ins, m.opset):
+                continue
+        elif op == "Cast":
+            xi = info.get(x)
+            try:
+                if xi is None or xi.dtype is None or np.dtype(xi.dtype) != cast_dtype(
+                        attr(n, "to")):
+                    continue
+            except _Err:
+                continue
+        elif op == "Reshape":
+            xi, yi = info.get(x), info.get(y)
+            if xi is None or yi is None or xi.shape is None or xi.shape != yi.shape:
+                continue
+        else:
+            continue
+        if y not in idx.outputs:
+            remove_nodes(g, [n])
+            rename_input(g, y, x)
+            return True
+        p = idx.node_of(x)
+        if p is not None and x not in idx.outputs:
+            remove_nodes(g, [n])
+            p.outputs = [y if t == x else t for t in p.outputs]
+            rename_input(g, x, y)
+            return True
+    return False
+
+
+eliminate_identity = rewrite_pass(_eliminate_identity)
+
+
+@needs_info(False)
+def _fold_batchnorm(m, idx, info):
+    """BatchNormalization right after a Conv / ConvTranspose / DeformConv (whose output nothing
+    else reads) is folded into the conv's weights and bias: computed in float64, rounded
+    once."""
+    g = m.graph
+    for bn in g.nodes:
+        if bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx"):
+            continue
+        if int(attr(bn, "training_mode") or 0) or \
+                any(t and (idx.uses.get(t) or t in idx.outputs) for t in bn.outputs[1:]):
+            continue
+        t = bn.inputs[0]
+        conv = idx.node_of(t)
+        if conv is None or not idx.private(t):
+            continue
+        onnx_op = conv.domain in ("", "ai.onnx")
+        transposed = conv.op_type == "ConvTranspose" and onnx_op
+        deform = conv.op_type == "DeformConv" and onnx_op
+        if not (transposed or deform or is_plain_conv(conv)):
+            continue
+        bi = 3 if deform else 2
+        params = [idx.const(p) for p in bn.inputs[1:5]]
+        w = idx.const(conv.inputs[1])
+        has_b = len(conv.inputs) > bi and conv.inputs[bi]
+        b = idx.const(conv.inputs[bi]) if has_b else None
+        if any(p is None for p in params) or w is None or w.dtype.kind != "f" or \
+                (has_b and b is None):
+            continue
+        group = int(attr(conv, "group") or 1)
+        c_out = w.shape[1] * group if transposed else w.shape[0]
+        if any(p.shape != (c_out,) for p in params) or (b is not None and b.shape != (c_out,)):
+            continue
+        scale, beta, mean, var = (p.astype(np.float64) for p in params)
+        s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
+        b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
+        _rescale_conv(g, conv, w, bi, transposed, s, (b64 - mean) * s + beta, bn, "bn")
+        return True
+    return False
+
+
+def _rescale_conv(g, conv, w, bi, transposed, s, b_new, node, tag):
+    """`conv` (weight w, bias at input bi) absorbs the element-wise `node` after it: its
+    weights scaled by s per output channel and its bias b_new (float64, rounded once to w's
+    dtype) as new initializers named with `tag`; it writes node's output and node goes."""
+    group = int(attr(conv, "group") or 1)
+    c_out = len(s)
+    w64 = w.astype(np.float64)
+    if transposed:  # (c_in, c_out / group, k...): the output channels are per group
+        shape = (group, w.shape[0] // group, c_out // group) + w.shape[2:]
+        w_new = (w64.reshape(shape) *
+                 s.reshape((group, 1, c_out // group) + (1,) * (w.ndim - 2))).reshape(w.shape)
+    else:
+        w_new = w64 * s.reshape((-1,) + (1,) * (w.ndim - 1))
+    wn = unique_name(g, f"{conv.inputs[1]}_{tag}")
+    g.initializers[wn] = w_new.astype(w.dtype)
+    bname = unique_name(g, f"{conv.name or conv.outputs[0]}_bias_{tag}")
+    g.initializers[bname] = b_new.astype(w.dtype)
+    ins = list(conv.inputs) + [""] * max(0, bi + 1 - len(conv.inputs))
+    ins[1], ins[bi] = wn, bname
+    conv.inputs = ins
+    conv.outputs = [node.outputs[0]]
+    remove_nodes(g, [node])
+
+
+fold_batchnorm = rewrite_pass(_fold_batchnorm)
+
+
+def _per_channel(c, rank, c_out):
+    """A constant operand of an element-wise op on a conv output of rank `rank` as c_out
+    float64 values, or None when broadcasting it would change that output's shape or it
+    varies along another axis than the channels."""
+    if c is None or c.dtype.kind != "f" or c.ndim > rank:
+        return None
+    full = (1,) * (rank - c.ndim) + tuple(c.shape)
+    if full[0] != 1 or any(d != 1 for d in full[2:]) or full[1] not in (1, c_out):
+        return None
+    return np.broadcast_to(c.astype(np.float64).reshape(-1), (c_out,))
+
+
+@needs_info(False)
+def _fold_channel_affine(m, idx, info):
+    """Mul, Div, Add or Sub of a conv's output (read by nothing else) by a constant that is
+    one value or one per output channel (ConvNeXt's layer scale, NF-Nets' gains, a bias added
+    apart) is folded into the conv's weights and bias: in float64, rounded once."""
+    g = m.graph
+    for n in g.nodes:
+        if n.op_type not in ("Mul", "Div", "Add", "Sub") or n.domain not in ("", "ai.onnx"):
+            continue
+        for k in (0, 1):
+            t, c = n.inputs[k], idx.const(n.inputs[1 - k])
+            conv = idx.node_of(t)
+            if conv is None or not idx.private(t) or c is None:
+                continue
+            if n.op_type == "Div" and k == 1:
+                continue
+            onnx_op = conv.domain in ("", "ai.onnx")
+            transposed = conv.op_type == "ConvTranspose" and onnx_op
+            if not (transposed or is_plain_conv(conv)):
+                continue
+            w = idx.const(conv.inputs[1])
+            has_b = len(conv.inputs) > 2 and conv.inputs[2]
+            b = idx.const(conv.inputs[2]) if has_b else None
+            if w is None or w.dtype.kind != "f" or (has_b and b is None):
+                continue
+            group = int(attr(conv, "group") or 1)
+            c_out = w.shape[1] * group if transposed else w.shape[0]
+            v = _per_channel(c, w.ndim, c_out)
+            if v is None or (b is not None and b.shape != (c_out,)):
+                continue
+            if n.op_type == "Div" and not np.all(v != 0):
+                continue
+            b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
+            s, shift = np.ones(c_out), np.zeros(c_out)
+            if n.op_type == "Mul":
+                s = v
+            elif n.op_type == "Div":
+                s = 1.0 / v
+            elif n.op_type == "Add":
+                shift = v
+            elif k == 0:  # conv - c
+                shift = -v
+            else:  # c - conv
+                s, shift = -np.ones(c_out), v
+            _rescale_conv(g, conv, w, 2, transposed, s, b64 * s + shift, n, n.op_type.lower())
+            return True
+    return False
+
+
+fold_channel_affine = rewrite_pass(_fold_channel_affine)
+
+
+def eliminate_dead_nodes(model: Model) -> Model:
+    """Drops the nodes none of whose outputs reaches a graph output, and the initializers
+    nothing reads."""
+    m = model.copy()
+    g = m.graph
+    live = {v.name for v in g.outputs}
+    keep = []
+    for n in reversed(g.nodes):
+        if any(t in live for t in n.outputs if t):
+            keep.append(n)
+            live.update(t for t in n.inputs if t)
+    g.nodes = keep[::-1]
+    g.initializers = {k: v for k, v in g.initializers.items() if k in live}
+    return m
