@@ -10,7 +10,8 @@ from conftest import assert_close, needs_torch, randn
 import convengine
 from convengine import reference
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, ModelError, Node, ValueInfo
-from convengine._graph.evaluate import Sym, analyze, eval_node, run_numpy
+from convengine._graph.evaluate import eval_node, run_numpy
+from convengine._graph.shape_inference import Sym, analyze
 from graphs import onnx_to_model
 
 onnx = pytest.importorskip("onnx")

@@ -11,10 +11,11 @@ import pytest
 
 import convengine as ce
 from convengine.model import CUSTOM_DOMAIN, Graph, Model, Node, ValueInfo
-from convengine._graph.evaluate import Sym, analyze, run_numpy
+from convengine._graph.evaluate import run_numpy
 from convengine._graph.passes import optimize
 from convengine._graph.passes_fold import fold_constants
 from convengine._graph.passes_fuse import fuse_pad
+from convengine._graph.shape_inference import Sym, analyze
 from conftest import assert_close, pad_inputs
 
 onnx = pytest.importorskip("onnx")

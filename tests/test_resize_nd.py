@@ -63,10 +63,6 @@ CASES = [  # (input shape, scales or None, sizes or None)
     ("cubic", "half_pixel", "round_prefer_floor"), ("cubic", "align_corners", "round_prefer_floor")])
 def test_resize_nd_matches_the_interpreter(rng, shape, scales, sizes, mode, ctm, nmode):
     attrs = {"mode": mode, "coordinate_transformation_mode": ctm, "nearest_mode": nmode}
-    if ctm == "align_corners" and scales is not None:
-        # with scales, the planner divides by the unrounded output length (the ONNX reference
-        # implementation), the interpreter by the output size (ORT, torch): sizes agree
-        sizes, scales = [int(d * s) for d, s in zip(shape, scales)], None
     x = rng.standard_normal(shape).astype(np.float32)
     m, _ = _model(shape, attrs, scales, sizes)
     want = _reference(x, attrs, scales, sizes, False, False)

@@ -15,6 +15,8 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._graph.rules import same_pads, span, transposed_out, window_out
+
 # No tensor, indirection table or intermediate the engine allocates may exceed this many
 # elements (8 GiB of float32): a hostile size fails with ValueError instead of a crash.
 MAX_ELEMENTS = 1 << 31
@@ -85,7 +87,10 @@ class ConvArgs(NamedTuple):
         return tuple([fill] * (3 - self.ndim) + list(v))
 
 
-def _padding(padding, ndim: int, kernel, dilation, stride, transposed: bool):
+def _padding(padding, in_sp, kernel, dilation, stride, transposed: bool):
+    """(pad_begin, pad_end) from padding given as an int, ndim ints, 2 * ndim ints, 'same' or
+    'valid'."""
+    ndim = len(in_sp)
     if isinstance(padding, str):
         mode = padding.lower()
         if transposed:
@@ -96,15 +101,33 @@ def _padding(padding, ndim: int, kernel, dilation, stride, transposed: bool):
         if mode == "same":
             if any(s != 1 for s in stride):
                 raise ValueError(f"padding='same' requires stride 1 (as in torch), got stride={stride}")
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            begin = tuple(t // 2 for t in total)
-            return begin, tuple(t - b for t, b in zip(total, begin))
+            same = [same_pads(n, span(k, d), 1) for n, k, d in zip(in_sp, kernel, dilation)]
+            return tuple(b for _, b, _ in same), tuple(e for _, _, e in same)
         raise ValueError(f"padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
     if isinstance(padding, (list, tuple, np.ndarray)) and len(padding) == 2 * ndim:
         vals = int_tuple("padding", padding, 2 * ndim, minimum=0)
         return vals[:ndim], vals[ndim:]
     vals = int_tuple("padding", padding, ndim, minimum=0)
     return vals, vals
+
+
+def out_sizes(in_sp, kernel, stride, pad_begin, pad_end, dilation, output_padding=None,
+              op: str = "") -> Tuple[int, ...]:
+    """Output spatial size of a convolution (a transposed one when output_padding is given),
+    each >= 1 or ValueError naming the axis."""
+    out = []
+    for i, n_in in enumerate(in_sp):
+        sp = span(kernel[i], dilation[i])
+        if output_padding is None:
+            o = window_out(n_in, sp, stride[i], pad_begin[i], pad_end[i])
+        else:
+            o = transposed_out(n_in, sp, stride[i], pad_begin[i], pad_end[i], output_padding[i])
+        if o < 1:
+            raise ValueError(f"{op}{': ' if op else ''}output size along spatial axis {i} would "
+                             f"be {o} (< 1): input {tuple(in_sp)}, kernel {tuple(kernel)}, "
+                             f"stride {stride}, padding {pad_begin}+{pad_end}, dilation {dilation}")
+        out.append(o)
+    return tuple(out)
 
 
 def conv_args(x_shape: Tuple[int, ...], weight: np.ndarray, bias: Optional[np.ndarray], ndim: int,
@@ -151,7 +174,7 @@ def conv_args(x_shape: Tuple[int, ...], weight: np.ndarray, bias: Optional[np.nd
         raise ValueError(f"output channels must be >= 1, got weight shape {weight.shape}")
     if bias is not None and bias.shape != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},), got {bias.shape}")
-    pad_begin, pad_end = _padding(padding, ndim, kernel, dilation, stride, transposed)
+    pad_begin, pad_end = _padding(padding, x_shape[2:], kernel, dilation, stride, transposed)
     if transposed:
         output_padding = int_tuple("output_padding", output_padding, ndim, minimum=0)
         for op, s, d in zip(output_padding, stride, dilation):
@@ -160,23 +183,10 @@ def conv_args(x_shape: Tuple[int, ...], weight: np.ndarray, bias: Optional[np.nd
                                  f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
     else:
         output_padding = (0,) * ndim
-    out = []
-    for i in range(ndim):
-        span = dilation[i] * (kernel[i] - 1) + 1
-        n_in = x_shape[2 + i]
-        if transposed:
-            o = (n_in - 1) * stride[i] - pad_begin[i] - pad_end[i] + span + output_padding[i]
-        else:
-            padded = n_in + pad_begin[i] + pad_end[i]
-            o = (padded - span) // stride[i] + 1 if padded >= span else 0
-        if o < 1:
-            raise ValueError(f"output size along spatial axis {i} would be {o} (< 1): input "
-                             f"{tuple(x_shape[2:])}, kernel {tuple(kernel)}, stride {stride}, "
-                             f"padding {pad_begin}+{pad_end}, dilation {dilation}")
-        out.append(o)
+    out = out_sizes(x_shape[2:], kernel, stride, pad_begin, pad_end, dilation,
+                    output_padding if transposed else None)
     check_size("output", (x_shape[0], c_out, *out))
     taps = int(np.prod(kernel))
     check_size("indirection buffer", (int(np.prod(out)), taps))
     check_size("packed weights", (c_out, (c_in // groups) * taps + 1))
-    return ConvArgs(ndim, groups, stride, dilation, pad_begin, pad_end, output_padding,
-                    tuple(out), c_out)
+    return ConvArgs(ndim, groups, stride, dilation, pad_begin, pad_end, output_padding, out, c_out)

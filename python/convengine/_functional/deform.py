@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 
 from .. import _native
-from ._checks import _padding, as_float32, check_size, int_tuple
+from ._checks import _padding, as_float32, check_size, int_tuple, out_sizes
 
 
 class DeformArgs(NamedTuple):
@@ -45,18 +45,9 @@ def _out_size(x, kernel, stride, padding, dilation, op):
         raise ValueError(f"{op}: weight kernel size must be >= 1, got {tuple(kernel)}")
     stride = int_tuple("stride", stride, 2, minimum=1)
     dilation = int_tuple("dilation", dilation, 2, minimum=1)
-    pad_begin, pad_end = _padding(padding, 2, kernel, dilation, stride, False)
-    out = []
-    for i in range(2):
-        span = dilation[i] * (kernel[i] - 1) + 1
-        padded = x.shape[2 + i] + pad_begin[i] + pad_end[i]
-        o = (padded - span) // stride[i] + 1 if padded >= span else 0
-        if o < 1:
-            raise ValueError(f"{op}: output size along spatial axis {i} would be {o} (< 1): input "
-                             f"{tuple(x.shape[2:])}, kernel {tuple(kernel)}, stride {stride}, "
-                             f"padding {pad_begin}+{pad_end}, dilation {dilation}")
-        out.append(o)
-    return stride, dilation, pad_begin, pad_end, tuple(out)
+    pad_begin, pad_end = _padding(padding, x.shape[2:], kernel, dilation, stride, False)
+    out = out_sizes(x.shape[2:], kernel, stride, pad_begin, pad_end, dilation, op=op)
+    return stride, dilation, pad_begin, pad_end, out
 
 
 def deform_args(input, offset, weight, bias, stride, padding, dilation, mask) -> DeformArgs:

@@ -19,6 +19,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .. import _native
+from .._graph.rules import span, window_out
 from ._checks import as_float32, check_int, check_size, int_tuple
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "channel_shuffle", "hardsigmoid",
@@ -181,15 +182,6 @@ def channel_shuffle(input, groups):
 # ---------------------------------------------------------------------------------------------
 # Pooling
 
-def _pool_out(n_in: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """torch's pooling_output_shape (symmetric padding)."""
-    span = d * (k - 1) + 1
-    o = (n_in + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (o - 1) * s >= n_in + p:
-        o -= 1  # the last window would start in the right padding
-    return o
-
-
 def _pool_args(op: str, input, kernel_size, stride, padding, dilation, ceil_mode):
     x, unbatched = _batched4("input", input)
     k = int_tuple("kernel_size", kernel_size, 2, minimum=1)
@@ -202,12 +194,12 @@ def _pool_args(op: str, input, kernel_size, stride, padding, dilation, ceil_mode
     ceil_mode = _bool("ceil_mode", ceil_mode)
     out = []
     for i, axis in enumerate("HW"):
-        half = (d[i] * (k[i] - 1) + 1) // 2
+        half = span(k[i], d[i]) // 2
         if p[i] > half:
             what = "effective kernel size" if d[i] > 1 else "kernel size"
             raise ValueError(f"padding must be at most half of the {what} ({half} along {axis}), "
                              f"got padding={p}, kernel_size={k}, dilation={d}")
-        o = _pool_out(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode)
+        o = window_out(x.shape[2 + i], span(k[i], d[i]), s[i], p[i], p[i], ceil_mode)
         if o < 1:
             raise ValueError(f"{op}: output size along {axis} would be {o} (< 1): input "
                              f"{x.shape[2:]}, kernel_size={k}, stride={s}, padding={p}, "

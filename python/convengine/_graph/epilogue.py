@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 
 from ..model import CUSTOM_DOMAIN, Node
-from .evaluate import _Err, clip_bounds
 from .ops import attr
+from .rules import _Err, clip_bounds
 
 _CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
 EPILOGUE_DEFAULTS = {"activation": "none", "alpha": 0.0, "beta": 0.0,

@@ -1,5 +1,5 @@
 """numpy reference (ONNX semantics) of the data movement, sampling and shape arithmetic ops,
-registered into `evaluate`'s op table with its `_op` decorator: rounding, Sign, Mod, the
+registered into the interpreter's op table (eval_registry.py): rounding, Sign, Mod, the
 comparisons and logical ops, Where, Expand, Tile, DepthToSpace / SpaceToDepth, GridSample,
 GatherElements, GatherND, Range, EyeLike, CumSum and Size. Every dtype numpy holds in constants
 is computed in that dtype, as onnxruntime does (integer Mod as ONNX defines it, bool outputs of
@@ -11,10 +11,8 @@ import math
 import numpy as np
 
 from .._functional._checks import MAX_ELEMENTS
-from . import evaluate
-from .evaluate import _a, _axis, _Err, _in, _need, _op, cast_dtype
-
-evaluate._SAME.update({"Floor", "Ceil", "Round", "Sign", "Not", "CumSum"})
+from .eval_registry import _need, _op
+from .rules import _a, _axis, _Err, _in, cast_dtype, cubic_weights
 GRID_MODES = {"bilinear": "linear", "linear": "linear", "nearest": "nearest",
               "bicubic": "cubic", "cubic": "cubic"}
 GRID_PADDING = ("zeros", "border", "reflection")
@@ -55,7 +53,7 @@ def _float_unary(fn):
 
 # np.round rounds halves to even, as ONNX Round does
 for _name, _fn in (("Floor", np.floor), ("Ceil", np.ceil), ("Round", np.round)):
-    evaluate._EVAL[("", _name)] = _float_unary(_fn)
+    _op(_name)(_float_unary(_fn))
 
 
 @_op("Sign")
@@ -106,7 +104,7 @@ def _compare(fn, numeric_only):
 for _name, _fn, _num in (("Equal", np.equal, False), ("Less", np.less, True),
                          ("LessOrEqual", np.less_equal, True), ("Greater", np.greater, True),
                          ("GreaterOrEqual", np.greater_equal, True)):
-    evaluate._EVAL[("", _name)] = _compare(_fn, _num)
+    _op(_name)(_compare(_fn, _num))
 
 
 def _bool_input(x, what):
@@ -125,7 +123,7 @@ def _logical(fn):
 
 
 for _name, _fn in (("And", np.logical_and), ("Or", np.logical_or), ("Xor", np.logical_xor)):
-    evaluate._EVAL[("", _name)] = _logical(_fn)
+    _op(_name)(_logical(_fn))
 
 
 @_op("Not")
@@ -270,13 +268,6 @@ def _reflect(x, lo, hi):
     return np.where(below, from_lo, np.where(above, from_hi, x))
 
 
-def _cubic_weights(t, a=-0.75):
-    """Keys' cubic weights of the 4 taps floor(x) - 1 .. floor(x) + 2, t = x - floor(x)."""
-    d = np.stack([t + 1, t, 1 - t, 2 - t], axis=-1)
-    return np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
-                    ((a * d - 5 * a) * d + 8 * a) * d - 4 * a)
-
-
 def _gs_axis(g, size, mode, pad, align):
     """Per-axis taps: (indices (..., k) int64, weights (..., k) float64, valid (..., k) bool)
     for grid coordinates g (normalised to [-1, 1]) along an axis of `size`.
@@ -312,7 +303,7 @@ def _gs_axis(g, size, mode, pad, align):
             w = np.stack([1 - t, t], axis=-1)
         else:
             taps = fl[..., None] + np.arange(-1, 3)
-            w = _cubic_weights(t)
+            w = cubic_weights(t)
     w = np.where(nan[..., None], np.nan, w)
     valid = np.ones(taps.shape, bool)
     if pad == "zeros":

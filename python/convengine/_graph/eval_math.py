@@ -1,5 +1,8 @@
-"""numpy reference (ONNX semantics) of the element-wise math, activations and comparisons ops, registered into
-`evaluate`'s op table with its `_op` decorator.
+"""numpy reference (ONNX semantics) of the element-wise math, activations and comparisons
+ops, registered into the interpreter's op table (eval_registry.py): Relu ... Tanh, Clip, the
+four arithmetic ops, Softmax / LogSoftmax, the float64 math ops (Erf, Gelu, Mish, ..., Pow, the
+variadic Min/Max/Sum/Mean), and `apply_activation`, the epilogue of FusedConv and
+SqueezeExcite.
 
 Floating-point inputs are evaluated in float64 and rounded once to the input's dtype, so the
 reference is correctly rounded or nearly so (the runtime kernels are checked against it).
@@ -9,7 +12,8 @@ Ops that ONNX defines on floats only refuse other dtypes. Special values: NaN pr
 (ThresholdedRelu included, where ONNX's formula and onnxruntime give 0 for NaN, as torch's
 threshold does); Min and Max give NaN when any input is NaN; Pow follows C's pow except that a
 single exponent 0.5 or -0.5 is sqrt / 1 / sqrt (torch's x ** 0.5, numpy's; -0 and -inf give
--0, NaN and -inf, NaN, where C's pow and onnxruntime give +0, +inf and +inf, +0).
+-0, NaN and -inf, NaN, where C's pow and onnxruntime give +0, +inf and +inf, +0). Relu ...
+Tanh, Clip and the arithmetic ops compute in the input's dtype.
 """
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ import math
 
 import numpy as np
 
-from . import evaluate
-from .evaluate import _a, _axis, _Err, _need, _op
+from .eval_registry import _float_input, _need, _op
+from .rules import _a, _axis, _Err, clip_bounds
 
 _erf64 = np.frompyfunc(math.erf, 1, 1)
 _erfc64 = np.frompyfunc(math.erfc, 1, 1)
@@ -96,7 +100,7 @@ def _unary(op, fn):
         x = _float(ins[0], op)
         with np.errstate(all="ignore"):
             return [np.asarray(fn(node, x.astype(np.float64))).astype(x.dtype)]
-    evaluate._EVAL[("", op)] = run
+    _op(op)(run)
 
 
 _unary("Erf", lambda n, x: erf(x))
@@ -239,7 +243,7 @@ def _variadic(op):
                 if op == "Mean":
                     r = r / len(xs)
         return [np.broadcast_to(r, shape).astype(dt)]
-    evaluate._EVAL[("", op)] = run
+    _op(op)(run)
 
 
 for _name in ("Min", "Max", "Sum", "Mean"):
@@ -263,7 +267,61 @@ def _e_log_softmax(node, ins, opset):
     return [y.reshape(x.shape).astype(x.dtype)]
 
 
-# FusedConv / SqueezeExcite epilogue activations (evaluate.apply_activation); float64 inside.
+# ---------------------------------------------------------------------------------------------
+# activations, Clip, arithmetic, Softmax
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _hardsigmoid(x, alpha, beta):
+    return np.clip(x * x.dtype.type(alpha) + x.dtype.type(beta), 0, 1).astype(x.dtype, copy=False)
+
+
+ACTIVATIONS = ("none", "relu", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh",
+               "leaky_relu")
+
+
+def apply_activation(x, activation, alpha=0.0, beta=0.0, clip_min=-math.inf, clip_max=math.inf):
+    """FusedConv's / SqueezeExcite's epilogue: clamp(f(x), clip_min, clip_max)."""
+    if activation == "none":
+        y = x
+    elif activation == "relu":
+        y = np.maximum(x, 0)
+    elif activation == "hardswish":
+        y = x * _hardsigmoid(x, 1 / 6, 0.5)
+    elif activation == "hardsigmoid":
+        y = _hardsigmoid(x, alpha, beta)
+    elif activation == "sigmoid":
+        y = _sigmoid(x)
+    elif activation == "silu":
+        y = x * _sigmoid(x)
+    elif activation == "tanh":
+        y = np.tanh(x)
+    elif activation == "leaky_relu":
+        y = np.where(x < 0, x * x.dtype.type(alpha), x)
+    elif activation in EXTRA_ACTIVATIONS:
+        y = EXTRA_ACTIVATIONS[activation](x, alpha, beta)
+    else:
+        names = ", ".join(ACTIVATIONS + tuple(EXTRA_ACTIVATIONS))
+        raise _Err(f"unknown activation {activation!r} (one of {names})")
+    if clip_min > -math.inf:
+        y = np.maximum(y, y.dtype.type(clip_min))
+    if clip_max < math.inf:
+        y = np.minimum(y, y.dtype.type(clip_max))
+    return y.astype(x.dtype, copy=False)
+
+
+def epilogue_attrs(node):
+    """(activation, alpha, beta, clip_min, clip_max) of a FusedConv / SqueezeExcite."""
+    return (_a(node, "activation", "none"), float(_a(node, "alpha", 0.0)),
+            float(_a(node, "beta", 0.0)), float(_a(node, "clip_min", -math.inf)),
+            float(_a(node, "clip_max", math.inf)))
+
+
+# FusedConv / SqueezeExcite epilogue activations beyond ACTIVATIONS; float64 inside.
 def _act(fn):
     def run(x, alpha, beta):
         with np.errstate(all="ignore"):
@@ -271,7 +329,7 @@ def _act(fn):
     return run
 
 
-evaluate.EXTRA_ACTIVATIONS.update({
+EXTRA_ACTIVATIONS = {
     "gelu": _act(lambda x, a, b: gelu(x)),
     "gelu_tanh": _act(lambda x, a, b: gelu(x, "tanh")),
     "mish": _act(lambda x, a, b: mish(x)),
@@ -281,9 +339,80 @@ evaluate.EXTRA_ACTIVATIONS.update({
     "celu": _act(lambda x, a, b: celu(x, a)),
     "softsign": _act(lambda x, a, b: softsign(x)),
     "thresholded_relu": _act(lambda x, a, b: thresholded_relu(x, a)),
-})
+}
 
-evaluate._SAME.update({"Erf", "Gelu", "Mish", "Softplus", "Softsign", "Exp", "Log", "Sqrt",
-                       "Abs", "Neg", "Reciprocal", "Sin", "Cos", "Elu", "Celu", "Selu",
-                       "ThresholdedRelu", "PRelu", "LogSoftmax"})
-evaluate._BROADCAST.add("Pow")
+
+def _in_dtype(fn):
+    def run(node, ins, opset):
+        x = _float_input(_need(ins[0], "X"))
+        return [fn(node, x).astype(x.dtype, copy=False)]
+    return run
+
+
+_op("Relu")(lambda node, ins, opset: [np.maximum(_need(ins[0], "X"), 0).astype(
+    ins[0].dtype, copy=False)])
+_op("LeakyRelu")(_in_dtype(
+    lambda n, x: np.where(x < 0, x * x.dtype.type(_a(n, "alpha", 0.01)), x)))
+_op("HardSwish")(_in_dtype(lambda n, x: x * _hardsigmoid(x, 1 / 6, 0.5)))
+_op("HardSigmoid")(_in_dtype(
+    lambda n, x: _hardsigmoid(x, float(_a(n, "alpha", 0.2)), float(_a(n, "beta", 0.5)))))
+_op("Sigmoid")(_in_dtype(lambda n, x: _sigmoid(x)))
+_op("Tanh")(_in_dtype(lambda n, x: np.tanh(x)))
+
+
+@_op("Clip")
+def _e_clip(node, ins, opset):
+    x = _need(ins[0], "X")
+    lo, hi = clip_bounds(node, ins, opset)
+    y = x
+    if lo is not None:
+        y = np.maximum(y, x.dtype.type(lo))
+    if hi is not None:
+        y = np.minimum(y, x.dtype.type(hi))
+    return [np.array(y, dtype=x.dtype, copy=True)]
+
+
+def _binary(fn):
+    def run(node, ins, opset):
+        a, b = _need(ins[0], "A"), _need(ins[1], "B")
+        if a.dtype != b.dtype:
+            raise _Err(f"input dtypes differ: {a.dtype} and {b.dtype}")
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise _Err(f"shapes {a.shape} and {b.shape} do not broadcast") from None
+        return [np.asarray(fn(a, b)).astype(a.dtype, copy=False)]
+    return run
+
+
+def _div(a, b):
+    if a.dtype.kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b
+    if np.any(b == 0):
+        raise _Err("integer division by zero")
+    q = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (b < 0), -q, q)
+
+
+_op("Add")(_binary(np.add))
+_op("Sub")(_binary(np.subtract))
+_op("Mul")(_binary(np.multiply))
+_op("Div")(_binary(_div))
+
+
+@_op("Softmax")
+def _e_softmax(node, ins, opset):
+    x = _float_input(_need(ins[0], "input"))
+    if x.ndim == 0:
+        raise _Err("input must have rank >= 1")
+    default = -1 if opset >= 13 else 1
+    axis = _axis(int(node.attrs.get("axis", default)), x.ndim)
+    if opset >= 13:
+        t = x.astype(np.float64)
+        e = np.exp(t - t.max(axis=axis, keepdims=True))
+        return [(e / e.sum(axis=axis, keepdims=True)).astype(x.dtype)]
+    lead = int(np.prod(x.shape[:axis], dtype=np.int64))
+    t = x.astype(np.float64).reshape(lead, -1)
+    e = np.exp(t - t.max(axis=1, keepdims=True))
+    return [(e / e.sum(axis=1, keepdims=True)).reshape(x.shape).astype(x.dtype)]

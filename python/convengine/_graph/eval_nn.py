@@ -1,5 +1,7 @@
-"""numpy reference (ONNX semantics) of the normalisation and reductions ops, registered into
-`evaluate`'s op table with its `_op` decorator.
+"""numpy reference (ONNX semantics) of the normalisation, reduction and matrix ops, registered
+into the interpreter's op table (eval_registry.py): BatchNormalization (inference and training
+statistics), LayerNormalization, InstanceNormalization, GroupNormalization, LpNormalization,
+LRN, MeanVarianceNormalization, Reduce*, ArgMax / ArgMin, Gemm and MatMul.
 
 Floating inputs are computed in float64 and the result cast back to the input's dtype (float32
 runtime tensors, float64 or integer constants when folding). Integer inputs keep integer
@@ -12,12 +14,8 @@ import math
 
 import numpy as np
 
-from . import evaluate
-from .evaluate import ONNX_DTYPES, _a, _axis, _Err, _float_input, _in, _ints, _need, _op
-
-# shape-preserving (the first output): shape inference needs no stand-in evaluation
-evaluate._SAME.update({"LayerNormalization", "InstanceNormalization", "GroupNormalization",
-                       "LpNormalization", "LRN", "MeanVarianceNormalization"})
+from .eval_registry import _float_input, _need, _op
+from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints
 
 REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
               "ReduceProd", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
@@ -298,15 +296,37 @@ def _e_mvn(node, ins, opset):
 
 
 # ---------------------------------------------------------------------------------------------
-# BatchNormalization with training_mode=1: the batch's own statistics. torch exports timm's
-# weight standardisation (StdConv2d, ScaledStdConv2d of NF-Nets, BiT) this way, on constant
-# weights, so it must fold; the planner still refuses it on run-time tensors (inference only).
+# BatchNormalization
 
-_bn_inference = evaluate._EVAL[("", "BatchNormalization")]
+def _bn_inference(node, ins, opset):
+    x, scale, bias, mean, var = (_need(ins[i], n) for i, n in
+                                 enumerate(("X", "scale", "B", "input_mean", "input_var")))
+    if len([o for o in node.outputs if o]) > 1:
+        raise _Err("the training outputs (running mean/var) are not supported")
+    _float_input(x)
+    if x.ndim < 2:
+        raise _Err(f"input must have rank >= 2, got {x.shape}")
 
+    def p(t, what):
+        t = np.asarray(t, np.float64)
+        if t.shape == (x.shape[1],):
+            return t.reshape((1, -1) + (1,) * (x.ndim - 2))
+        if t.shape == x.shape[1:]:      # spatial=0 (opset < 9)
+            return t[None]
+        raise _Err(f"{what} has shape {t.shape}, expected ({x.shape[1]},)")
+
+    eps = float(_a(node, "epsilon", 1e-5))
+    s = p(scale, "scale") / np.sqrt(p(var, "input_var") + eps)
+    y = (x.astype(np.float64) - p(mean, "input_mean")) * s + p(bias, "B")
+    return [y.astype(x.dtype)]
+
+
+# training_mode=1 takes the batch's own statistics: torch exports timm's weight
+# standardisation (StdConv2d, ScaledStdConv2d of NF-Nets, BiT) this way, on constant weights,
+# so it must fold; the planner still refuses it on run-time tensors (inference only).
 
 @_op("BatchNormalization")
-def _e_bn_training(node, ins, opset):
+def _e_bn(node, ins, opset):
     if not int(_a(node, "training_mode", 0)):
         return _bn_inference(node, ins, opset)
     x, scale, bias, mean, var = (_need(ins[i], n) for i, n in
@@ -332,3 +352,38 @@ def _e_bn_training(node, ins, opset):
     run_mean = mean * mom + m.reshape(-1) * (1 - mom)
     run_var = var * mom + v.reshape(-1) * (1 - mom)
     return [y.astype(x.dtype), run_mean.astype(x.dtype), run_var.astype(x.dtype)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Gemm, MatMul
+
+@_op("Gemm")
+def _e_gemm(node, ins, opset):
+    a, b, c = _need(ins[0], "A"), _need(ins[1], "B"), _in(ins, 2)
+    if a.ndim != 2 or b.ndim != 2:
+        raise _Err(f"A and B must be 2D, got {a.shape} and {b.shape}")
+    if int(_a(node, "transA", 0)):
+        a = a.T
+    if int(_a(node, "transB", 0)):
+        b = b.T
+    if a.shape[1] != b.shape[0]:
+        raise _Err(f"inner dimensions differ: A' {a.shape}, B' {b.shape}")
+    wide = np.float64 if a.dtype.kind == "f" else a.dtype
+    y = float(_a(node, "alpha", 1.0)) * (a.astype(wide) @ b.astype(wide))
+    if c is not None:
+        try:
+            np.broadcast_shapes(c.shape, y.shape)
+        except ValueError:
+            raise _Err(f"C {c.shape} does not broadcast to {y.shape}") from None
+        y = y + float(_a(node, "beta", 1.0)) * c.astype(wide)
+    return [y.astype(a.dtype)]
+
+
+@_op("MatMul")
+def _e_matmul(node, ins, opset):
+    a, b = _need(ins[0], "A"), _need(ins[1], "B")
+    wide = np.float64 if a.dtype.kind == "f" else a.dtype
+    try:
+        return [np.matmul(a.astype(wide), b.astype(wide)).astype(a.dtype)]
+    except ValueError as e:
+        raise _Err(f"shapes {a.shape} and {b.shape}: {e}") from None

@@ -9,10 +9,11 @@ import numpy as np
 
 from ..model import Model
 from .epilogue import is_plain_conv
-from .evaluate import _Err, analyze, cast_dtype, dropout_is_identity
 from .ops import attr
 from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, rewrite_pass,
                       unique_name, used_names)
+from .rules import _Err, cast_dtype, dropout_is_identity
+from .shape_inference import analyze
 
 
 def fold_constants(model: Model) -> Model:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Node
-from .evaluate import TensorInfo
 from .ops import attr
 from .rewrite import needs_info, remove_nodes, rewrite_pass, unique_name
+from .shape_inference import TensorInfo
 
 _ONNX = ("", "ai.onnx")
 _UNARY = {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "Gelu",

@@ -25,6 +25,8 @@ from .lower_data import DataLowering
 from .lower_math import MathLowering
 from .lower_nn import NormLowering
 from .ops import attr
+from .rules import (clip_bounds, conv_geometry, pad_params, pool_geometry, reshape_target,
+                    resize_params, resize_taps, shape_value, span, transposed_out, window_out)
 from .views import (ALIGN, ARENA, CONSTS, PlanError, Root, Step, T, _axis, _broadcast, _cl_order,
                     _cl_view, _contig_strides, _ints, _layout_order, _nonempty)
 
@@ -177,8 +179,8 @@ class Planner(MathLowering, NormLowering, DataLowering):
             where = f"node {node.name or node.op_type} ({node.op_type})"
             try:
                 self.node(node, where)
-            except (evaluate._Err, ValueError, TypeError, IndexError, KeyError,
-                    ZeroDivisionError, OverflowError) as e:
+            except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
+                    OverflowError) as e:
                 # PlanError / ModelError messages that already name a node keep their text
                 msg = str(e)
                 raise PlanError(msg if isinstance(e, ModelError) and msg.startswith("node ")
@@ -193,9 +195,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
         if op == "Constant":
             return self._constant(node, where)
         if op == "Shape" and isinstance(ins[0], T):
-            shape = np.array(ins[0].shape, np.int64)
-            start, end = attr(node, "start"), attr(node, "end")
-            self.vals[node.outputs[0]] = shape[start:end]
+            self.vals[node.outputs[0]] = shape_value(ins[0].shape, node)
             return
         if all(v is None or isinstance(v, np.ndarray) for v in ins) and op not in ("Dropout",):
             return self._fold(node, ins, where)
@@ -235,7 +235,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
             raise PlanError(f"{where}: weight rank {w.ndim} differs from input rank {x.rank}")
         if not 1 <= x.rank - 2 <= 3:
             raise PlanError(f"{where}: input must have 1-3 spatial axes, got shape {x.shape}")
-        group, win, c_out = evaluate.conv_geometry(node, x.shape, w.shape, transposed)
+        group, win, c_out = conv_geometry(node, x.shape, w.shape, transposed)
         strides, dil, osp = win.strides, win.dilations, win.out
         pb, pe = list(win.pad_begin), list(win.pad_end)
         outp = [0] * len(osp)
@@ -244,8 +244,8 @@ class Planner(MathLowering, NormLowering, DataLowering):
             # pads >= 0; an output longer than that (negative end pad) is output padding.
             for i in range(len(osp)):
                 pe[i] = max(pe[i], 0)
-                span = (w.shape[2 + i] - 1) * dil[i] + 1
-                outp[i] = osp[i] - ((x.shape[2 + i] - 1) * strides[i] - pb[i] - pe[i] + span)
+                outp[i] = osp[i] - transposed_out(x.shape[2 + i], span(w.shape[2 + i], dil[i]),
+                                                  strides[i], pb[i], pe[i])
         if b is not None:
             b = np.ascontiguousarray(b, dtype=np.float32).reshape(-1)
             if b.shape[0] != c_out:
@@ -292,8 +292,8 @@ class Planner(MathLowering, NormLowering, DataLowering):
         strides = _ints(attr(node, "strides"), 2, 1, "strides", where)
         dil = _ints(attr(node, "dilations"), 2, 1, "dilations", where)
         pads = _ints(attr(node, "pads"), 4, 0, "pads", where)
-        osp = [(x.shape[2 + i] + pads[i] + pads[2 + i] - (w.shape[2 + i] - 1) * dil[i] - 1)
-               // strides[i] + 1 for i in range(2)]
+        osp = [window_out(x.shape[2 + i], span(w.shape[2 + i], dil[i]), strides[i], pads[i],
+                          pads[2 + i]) for i in range(2)]
         if min(osp) < 1:
             raise PlanError(f"{where}: output size {osp} is below 1 (input {list(x.shape[2:])}, "
                             f"kernel {list(w.shape[2:])}, pads {pads}, dilations {dil})")
@@ -378,7 +378,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
     # ------------------------------------------------------------------ pooling / resize
     def _pool(self, node, ins, where, is_max):
         x = self.cl(ins[0], where)
-        k, win = evaluate.pool_geometry(node, x.shape)
+        k, win = pool_geometry(node, x.shape)
         s, d, osp = win.strides, win.dilations, win.out
         pb, pe = list(win.pad_begin), list(win.pad_end)
         ceil = bool(attr(node, "ceil_mode"))
@@ -413,58 +413,12 @@ class Planner(MathLowering, NormLowering, DataLowering):
 
     def op_Resize(self, node, ins, where):
         x = ins[0]
-        scales = sizes = None
-        if node.op_type == "Upsample":
-            scales = attr(node, "scales")
-            if len(node.inputs) > 1 and node.inputs[1]:
-                scales = self.const(node.inputs[1], where, "scales")
-        else:
-            if len(node.inputs) > 2 and node.inputs[2]:
-                scales = self.const(node.inputs[2], where, "scales")
-            if len(node.inputs) > 3 and node.inputs[3]:
-                sizes = self.const(node.inputs[3], where, "sizes")
-            if len(node.inputs) > 1 and node.inputs[1]:
-                self.const(node.inputs[1], where, "roi")  # roi matters only to tf_crop_and_resize
-        r = x.rank
-        axes = attr(node, "axes") if node.op_type == "Resize" else None
-        if axes is not None:
-            axes = [_axis(a, r, where) for a in axes]
-            if sizes is not None and np.asarray(sizes).size:
-                full = list(x.shape)
-                for a, v in zip(axes, np.asarray(sizes).reshape(-1)):
-                    full[a] = int(v)
-                sizes = full
-            elif scales is not None and np.asarray(scales).size:
-                full = [1.0] * r
-                for a, v in zip(axes, np.asarray(scales).reshape(-1)):
-                    full[a] = float(v)
-                scales = full
-        policy = attr(node, "keep_aspect_ratio_policy") if node.op_type == "Resize" else "stretch"
-        if sizes is not None and np.asarray(sizes).size and policy != "stretch":
-            sz = [int(v) for v in np.asarray(sizes).reshape(-1)]
-            ax = axes if axes is not None else list(range(r))
-            ratios = [sz[a] / x.shape[a] for a in ax]
-            f = min(ratios) if policy == "not_larger" else max(ratios)
-            scales = [1.0] * r
-            for a in ax:
-                scales[a] = f
-            sizes = [int(math.floor(x.shape[i] * scales[i] + 0.5)) if i in ax else x.shape[i]
-                     for i in range(r)]
-            out = sizes
-            scl = scales
-        elif sizes is not None and np.asarray(sizes).size:
-            sizes = [int(v) for v in np.asarray(sizes).reshape(-1)]
-            if len(sizes) != r:
-                raise PlanError(f"{where}: sizes has {len(sizes)} entries for rank {r}")
-            scl = [sizes[i] / x.shape[i] for i in range(r)]
-            out = sizes
-        elif scales is not None and np.asarray(scales).size:
-            scl = [float(v) for v in np.asarray(scales).reshape(-1)]
-            if len(scl) != r or min(scl) <= 0:
-                raise PlanError(f"{where}: scales must have {r} positive entries")
-            out = [int(math.floor(x.shape[i] * scl[i])) for i in range(r)]
-        elif policy == "stretch":
-            raise PlanError(f"{where}: Resize needs scales or sizes")
+        what = ("scales",) if node.op_type == "Upsample" or self.opset < 11 else \
+            ("roi", "scales", "sizes")
+        consts = [None] + [self.const(n, where, w) if n else None
+                           for n, w in zip(node.inputs[1:], what)]
+        p = resize_params(node, x.shape, consts, self.opset)
+        r, out, mode = x.rank, p.out, p.mode
         if not 3 <= r <= 5 or out[0] != x.shape[0] or out[1] != x.shape[1]:
             raise PlanError(f"{where}: only the spatial axes of a 3D, 4D or 5D tensor can be "
                             f"resized (input {list(x.shape)}, output {out})")
@@ -473,27 +427,24 @@ class Planner(MathLowering, NormLowering, DataLowering):
         if math.prod(out) > MAX_ELEMENTS or max(out[2:]) > MAX_RESIZE_AXIS:
             raise PlanError(f"{where}: output size {out} is too large (at most {MAX_ELEMENTS} "
                             f"elements, {MAX_RESIZE_AXIS} along an axis)")
-        mode = attr(node, "mode")
-        if mode not in ("nearest", "linear", "bilinear", "cubic"):
+        if mode not in ("nearest", "linear", "cubic"):
             raise PlanError(f"{where}: Resize mode {mode!r} is not supported")
-        ctm = attr(node, "coordinate_transformation_mode") if node.op_type == "Resize" else "asymmetric"
-        if node.op_type == "Resize" and self.opset < 11:
-            ctm = "asymmetric"
-        nmode = attr(node, "nearest_mode") if node.op_type == "Resize" else "floor"
-        if node.op_type == "Resize" and self.opset < 11:
-            nmode = "floor"
-        if ctm == "tf_crop_and_resize":
+        if p.ctm == "tf_crop_and_resize":
             raise PlanError(f"{where}: tf_crop_and_resize is not supported")
         xin = self.cl(x, where)
         y = self.out(node, 0, tuple(out), _cl_order(r))
         name = node.name or where
 
         def tables(n_in, n_out, scale):
+            idx, w, _ = resize_taps(n_in, n_out, scale, mode, p.ctm, p.nearest_mode, p.cubic_a,
+                                    p.exclude_outside)
+            w = w.astype(np.float32)
             if mode == "cubic":
-                return _cubic_axis(_resize_coords(n_in, n_out, scale, ctm, where), n_in,
-                                   float(attr(node, "cubic_coeff_a")),
-                                   bool(attr(node, "exclude_outside")))
-            return _resize_axis(n_in, n_out, scale, ctm, mode != "nearest", nmode, where)
+                return [idx.reshape(-1).tolist(), w.reshape(-1).tolist()]
+            if mode == "nearest":
+                return [idx[:, 0].tolist(), idx[:, 0].tolist(), w[:, 0].tolist(),
+                        np.zeros(n_out, np.float32).tolist()]
+            return [idx[:, 0].tolist(), idx[:, 1].tolist(), w[:, 0].tolist(), w[:, 1].tolist()]
 
         def resize2d(step_name, src, dst, ax_h, ax_w):
             # ax_*: (n_in, n_out, scale) of the two axes of the 4D channels-last views
@@ -503,7 +454,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
             else:
                 self.step("add_resize", step_name, [src, dst, mode != "nearest", *t], [src], [dst])
 
-        sh = x.shape
+        sh, scl = x.shape, [float(v) for v in p.scales]
         if r == 4:
             resize2d(name, xin, y, (sh[2], out[2], scl[2]), (sh[3], out[3], scl[3]))
         elif r == 3:  # (N, C, L) as (N, C, 1, L)
@@ -535,7 +486,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
     def op_Clip(self, node, ins, where):
         bounds = [self.const(node.inputs[i], where, what) if len(node.inputs) > i and node.inputs[i]
                   else None for i, what in ((1, "min"), (2, "max"))]
-        lo, hi = evaluate.clip_bounds(node, [ins[0]] + bounds, None)
+        lo, hi = clip_bounds(node, [ins[0]] + bounds, None)
         for v, what in ((lo, "min"), (hi, "max")):
             if v is not None and math.isnan(v):
                 raise PlanError(f"{where}: Clip {what} is NaN")
@@ -709,7 +660,7 @@ class Planner(MathLowering, NormLowering, DataLowering):
     def op_Reshape(self, node, ins, where):
         x = ins[0]
         spec = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "shape")).reshape(-1)]
-        shape = evaluate.reshape_target(x.shape, spec, bool(attr(node, "allowzero")))
+        shape = reshape_target(x.shape, spec, bool(attr(node, "allowzero")))
         self._reshape_to(node, x, shape, where)
 
     def op_Flatten(self, node, ins, where):
@@ -884,26 +835,12 @@ class Planner(MathLowering, NormLowering, DataLowering):
 
     def op_Pad(self, node, ins, where):
         x = ins[0]
-        mode = attr(node, "mode")
+        consts = [None] + [self.const(n, where, w) if n else None
+                           for n, w in zip(node.inputs[1:], ("pads", "constant_value", "axes"))]
+        mode, pb, pe, value = pad_params(node, x.rank, consts, self.opset)
         if mode not in ("constant", "reflect", "edge", "wrap"):
             raise PlanError(f"{where}: Pad mode {mode!r} is not supported")
-        pads = attr(node, "pads")
-        value = float(attr(node, "value") or 0.0)
-        if len(node.inputs) > 1 and node.inputs[1]:
-            pads = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "pads")).reshape(-1)]
-        if len(node.inputs) > 2 and node.inputs[2]:
-            cv = np.asarray(self.const(node.inputs[2], where, "constant_value")).reshape(-1)
-            value = float(cv[0]) if cv.size else 0.0
-        axes = None
-        if len(node.inputs) > 3 and node.inputs[3]:
-            axes = [_axis(a, x.rank, where)
-                    for a in np.asarray(self.const(node.inputs[3], where)).reshape(-1)]
-        axes = list(range(x.rank)) if axes is None else axes
-        if pads is None or len(pads) != 2 * len(axes):
-            raise PlanError(f"{where}: pads must have 2 x {len(axes)} entries")
-        pb, pe = [0] * x.rank, [0] * x.rank
-        for i, a in enumerate(axes):
-            pb[a], pe[a] = pads[i], pads[len(axes) + i]
+        pads, value = pb + pe, float(value)
         # Negative pads crop: pad a view of the kept part.
         keep = [x.shape[i] - max(0, -pb[i]) - max(0, -pe[i]) for i in range(x.rank)]
         if any(k <= 0 for k in keep):
@@ -1009,73 +946,6 @@ def _depthwise_io(g) -> set:
 
 # Longest Resize output axis: its index and weight tables are built in float64 here.
 MAX_RESIZE_AXIS = 1 << 24
-
-
-def _resize_coords(n_in, n_out, scale, ctm, where):
-    """Source coordinate of every output index along one axis, computed in float32 as ONNX
-    Runtime does (float64 moves exact ties: 5 -> 3 with scale 0.6 and half_pixel puts output 1
-    at 1.9999999, which 'floor' sends to 1 instead of ORT's 2); returned as float64."""
-    f = np.float32
-    o = np.arange(n_out, dtype=np.float32)
-    scale = f(scale)
-    if ctm == "half_pixel":
-        x = (o + f(0.5)) / scale - f(0.5)
-    elif ctm == "pytorch_half_pixel":
-        x = (o + f(0.5)) / scale - f(0.5) if n_out > 1 else np.zeros(n_out, np.float32)
-    elif ctm == "align_corners":
-        length = f(n_in) * scale  # ONNX: the unrounded output length when scales are given
-        x = o * f(n_in - 1) / (length - f(1)) if length > 1 else np.zeros(n_out, np.float32)
-    elif ctm == "asymmetric":
-        x = o / scale
-    elif ctm == "half_pixel_symmetric":
-        adj = f(n_out) / (scale * f(n_in))
-        offset = f(n_in) / f(2) * (f(1) - adj)
-        x = offset + (o + f(0.5)) / scale - f(0.5)
-    else:
-        raise PlanError(f"{where}: coordinate_transformation_mode {ctm!r} is not supported")
-    return x.astype(np.float64)
-
-
-def _cubic_axis(x, n_in, a, exclude_outside):
-    """Cubic convolution (Keys, coefficient a) along one axis: the indices and weights of the
-    4 taps floor(x) - 1 .. floor(x) + 2 of each output, flattened (output-major). Taps outside
-    the input read the border (ONNX, torch); with exclude_outside their weight is dropped and
-    the rest renormalised."""
-    f = np.floor(x)
-    d = np.abs((x - f)[:, None] - np.arange(-1, 3)[None, :])
-    w = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
-                 np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0.0))
-    idx = f.astype(np.int64)[:, None] + np.arange(-1, 3)[None, :]
-    if exclude_outside:
-        w = np.where((idx >= 0) & (idx < n_in), w, 0.0)
-        s = w.sum(axis=1, keepdims=True)
-        w = np.divide(w, s, out=np.zeros_like(w), where=s != 0)
-    idx = np.clip(idx, 0, n_in - 1)
-    return [idx.reshape(-1).tolist(), w.astype(np.float32).reshape(-1).tolist()]
-
-
-def _resize_axis(n_in, n_out, scale, ctm, linear, nmode, where):
-    x = _resize_coords(n_in, n_out, scale, ctm, where)
-    if linear:
-        f = np.floor(x)
-        l1 = (x - f).astype(np.float32)
-        i0 = np.clip(f, 0, n_in - 1).astype(np.int64)
-        i1 = np.clip(f + 1, 0, n_in - 1).astype(np.int64)
-        l0 = (1 - l1).astype(np.float32)
-        return [i0.tolist(), i1.tolist(), l0.tolist(), l1.tolist()]
-    if nmode == "round_prefer_floor":
-        i = np.where(x - np.floor(x) == 0.5, np.floor(x), np.round(x))
-    elif nmode == "round_prefer_ceil":
-        i = np.where(x - np.floor(x) == 0.5, np.ceil(x), np.round(x))
-    elif nmode == "floor":
-        i = np.floor(x)
-    elif nmode == "ceil":
-        i = np.ceil(x)
-    else:
-        raise PlanError(f"{where}: nearest_mode {nmode!r} is not supported")
-    i = np.clip(i, 0, n_in - 1).astype(np.int64)
-    ones = np.ones(n_out, np.float32)
-    return [i.tolist(), i.tolist(), ones.tolist(), np.zeros(n_out, np.float32).tolist()]
 
 
 # ---------------------------------------------------------------------- whole-plan assembly

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 
 from ..model import Model, Node
-from .evaluate import analyze
+from .shape_inference import analyze
 
 
 class Index:

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from .._graph.rules import span, transposed_out, window_out
 from ..model import CUSTOM_DOMAIN, Graph, Model, Node, ValueInfo
 
 
@@ -128,12 +129,8 @@ class Builder:
         r = len(spatial)
         out = []
         for i in range(r):
-            span = dilation[i] * (k[i] - 1) + 1
-            padded = spatial[i] + pads[i] + pads[i + r]
-            num = padded - span
-            o = (-(-num // stride[i]) if ceil else num // stride[i]) + 1
-            if ceil and (o - 1) * stride[i] >= spatial[i] + pads[i]:
-                o -= 1
+            o = window_out(spatial[i], span(k[i], dilation[i]), stride[i], pads[i], pads[i + r],
+                           ceil)
             if o < 1:
                 raise ValueError(f"{self.name}: window {k} does not fit input {spatial}")
             out.append(o)
@@ -182,7 +179,7 @@ class Builder:
         cin, sp, k, stride, dilation, pads = self._conv_geometry(x, k, stride, pad, 1)
         r = len(sp)
         opad = _tuple(output_padding, r)
-        out = tuple((sp[i] - 1) * stride[i] - pads[i] - pads[i + r] + k[i] + opad[i]
+        out = tuple(transposed_out(sp[i], k[i], stride[i], pads[i], pads[i + r], opad[i])
                     for i in range(r))
         full = self._full(name)
         eff_fan = cin // groups * math.prod(k) / math.prod(stride)
