@@ -43,7 +43,7 @@ class DeformConvOp {
  private:
   DeformShape shape_;
   native::ClampParams clamp_;
-  size_t mr_, nr_, nblocks_, block_;
+  size_t mr_, nr_, kr_, nblocks_, block_;
   std::vector<float> packed_, zero_;
 };
 

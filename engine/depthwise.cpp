@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/dispatch.h"
+#include "engine/packing.h"
 
 namespace ce {
 
@@ -29,7 +30,6 @@ constexpr size_t kTile = native::kDwTile;
 // so the segment's input lines should stay in L1 between strips.
 constexpr int64_t kSegment = 64;
 constexpr int64_t kMinParallelMacs = 100 * 1000;
-
 
 class DepthwiseConv final : public ConvOp {
  public:
@@ -64,18 +64,14 @@ class DepthwiseConv final : public ConvOp {
       row_ = k_.row_kxk;
     }
 
-    // Tap-major packing per tile of 16 output channels, bias first, zero padded.
-    tiles_ = ceil_div(oc_, static_cast<int64_t>(kTile));
-    tile_stride_ = kTile * (1 + taps_);
-    packed_.assign(tiles_ * tile_stride_ + 16, 0.0f);
+    // Panels of kTile output channels, one weight per tap (native/dwconv/dwconv.h), 64-byte
+    // aligned inside packed_.
+    const PanelLayout L{kTile, 1, static_cast<size_t>(taps_), 1};
+    tiles_ = L.blocks(oc_);
+    tile_stride_ = L.block_floats();
+    packed_.assign(L.floats(oc_) + 16, 0.0f);
     packed_off_ = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);
-    float* pk = packed_.data() + packed_off_;
-    for (int64_t oc = 0; oc < oc_; ++oc) {
-      float* blk = pk + (oc / kTile) * tile_stride_;
-      const size_t lane = oc % kTile;
-      blk[lane] = bias ? bias[oc] : 0.0f;
-      for (int64_t t = 0; t < taps_; ++t) blk[kTile * (1 + t) + lane] = weight[oc * taps_ + t];
-    }
+    pack_conv_weights(packed_.data() + packed_off_, L, 1, oc_, weight, taps_, nullptr, bias);
 
     // Channel multiplier: which input lanes feed each block of 8 output channels.
     if (mult_ > 1) {

@@ -13,10 +13,6 @@ namespace ce {
 
 namespace {
 
-
-// Floor division for a possibly negative numerator (torch's div_rtn), positive divisor.
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // The valid taps of one window along one axis: taps i in [first, first + count) land on input
 // index start + i * dilation inside [0, size).
 struct Span {

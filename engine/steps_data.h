@@ -10,6 +10,12 @@
 
 namespace ce {
 
+// dst = src (one shape, any strides; dst must not overlap src unless it is src). Per image a
+// (C, P) <-> (P, C) transpose (channels-first <-> channels-last) runs the blocked transpose.
+std::unique_ptr<Step> make_copy_step(const TRef& src, const TRef& dst);
+// dst = value everywhere.
+std::unique_ptr<Step> make_fill_step(float value, const TRef& dst);
+
 // Floor, Ceil, Round (half to even), Sign on any strides; Not on a 0/1 mask (1 - x).
 enum class DataUnaryKind { kFloor, kCeil, kRound, kSign, kNot };
 std::unique_ptr<Step> make_data_unary_step(DataUnaryKind kind, const TRef& x, const TRef& out);
