@@ -7,6 +7,7 @@
 #include "engine/matmul.h"
 #include "engine/plan_builder.h"
 #include "engine/resize.h"
+#include "engine/rules.h"
 #include "engine/squeeze_excite.h"
 #include "engine/steps_conv.h"
 #include "engine/steps_data.h"
@@ -132,9 +133,8 @@ bool pool2d_fits(bool max, const Vec& k, const Vec& st, const Vec& d, const Vec&
     return false;
   bool pads = false;
   for (int i = 0; i < 2; ++i) {
-    const int64_t span = (k[i] - 1) * d[i] + 1;
     if (k[i] < 1 || st[i] < 1 || d[i] < 1 || pb[i] < 0 || pe[i] < 0 || in.shape[2 + i] < 1 ||
-        pb[i] > span / 2 || pe[i] > span / 2 || (!max && d[i] != 1))
+        !rules::pool_pads_fit(k[i], d[i], pb[i], pe[i]) || (!max && d[i] != 1))
       return false;
     pads = pads || pb[i] || pe[i];
   }
