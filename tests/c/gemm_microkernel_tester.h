@@ -190,8 +190,7 @@ class GemmMicrokernelTester {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (size_t it = 0; it < iterations_; ++it) {
       GuardedArray<float> a((m_ - 1) * a_stride() + k_, detail::nan_float());
-      for (size_t i = 0; i < m_; ++i)
-        for (size_t kk = 0; kk < k_; ++kk) a[i * a_stride() + kk] = dist(rng);
+      fill_rows(a, rng, dist);
       // Panels: nr init values, then k rows of nr weights, zero past n. The init values of an
       // accumulating call are not read: NaN.
       const size_t panels = (n_ + nr_ - 1) / nr_;
@@ -309,8 +308,7 @@ class GemmMicrokernelTester {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (size_t it = 0; it < iterations_; ++it) {
       GuardedArray<float> a((m_ - 1) * a_stride() + k_, detail::nan_float());
-      for (size_t i = 0; i < m_; ++i)
-        for (size_t kk = 0; kk < k_; ++kk) a[i * a_stride() + kk] = dist(rng);
+      fill_rows(a, rng, dist);
       // Blocks of nr columns at w_stride: k rows of nr floats, zero past n; NaN between blocks.
       // A multiple of 8 floats ends at the page boundary, so every block is 32-byte aligned.
       const size_t blocks = nw / nr_;
@@ -363,6 +361,12 @@ class GemmMicrokernelTester {
   }
 
  private:
+  // m rows of k random floats at a_stride (the floats between them keep their NaN).
+  template <class Dist>
+  void fill_rows(GuardedArray<float>& a, std::mt19937& rng, Dist& dist) const {
+    for (size_t i = 0; i < m_; ++i)
+      for (size_t kk = 0; kk < k_; ++kk) a[i * a_stride() + kk] = dist(rng);
+  }
   size_t c_col(size_t j) const { return (j / nr_) * cn_stride() + j % nr_; }
   size_t c_index(size_t i, size_t j) const { return i * cm_stride() + c_col(j); }
   size_t c_size() const { return (m_ - 1) * cm_stride() + c_col(n_ - 1) + 1; }
