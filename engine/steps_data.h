@@ -1,7 +1,7 @@
-// Plan steps of the data-movement, sampling and shape-arithmetic ops (bound in
-// python/src/bind_plan_data.cpp, lowered by python/convengine/_graph/lower_data.py). Expand,
-// Tile, DepthToSpace and SpaceToDepth need no step of their own: they are views or strided
-// copies (make_copy_step). A bool tensor computed at run time is a float mask of 0 and 1.
+// Plan steps of the data-movement, sampling and shape-arithmetic ops (built by
+// engine/build_data.cpp and build_core.cpp, lowered by python/convengine/_graph/lower_data.py).
+// Expand, Tile, DepthToSpace and SpaceToDepth need no step of their own: they are views or
+// strided copies (make_copy_step). A bool tensor computed at run time is a float mask of 0 / 1.
 #pragma once
 #include <memory>
 #include <vector>
