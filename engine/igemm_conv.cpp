@@ -78,7 +78,8 @@ class IGemmConv final : public ConvOp {
  private:
   IGemmKernel k_;
   size_t kc_, ks_, cout_g_, nblocks_, block_, m_, mtiles_;
-  std::vector<float> packed_, zero_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
   std::vector<const float*> ind_;
 };
 
@@ -188,7 +189,7 @@ class IGemmDeconv final : public ConvOp {
   struct Phase {
     int64_t r[3], cnt[3];
     size_t ks = 0, block = 0, wblocks = 0;
-    std::vector<float> packed;
+    Buffer packed;
     std::vector<const float*> ind;
   };
   struct Item {
@@ -354,7 +355,7 @@ class IGemmPrunedConv final : public ConvOp {
  private:
   struct Group {
     size_t ks = 0, block = 0;
-    std::vector<float> packed;
+    Buffer packed;
   };
   struct Tile {
     size_t group, m0, mr, ind;

@@ -1,6 +1,5 @@
 #include "engine/packing.h"
 
-#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -79,18 +78,18 @@ void pack_winograd_filters_2d(float* dst, const WinogradLayout& L, size_t groups
             : r == 4 && P == 64 ? &transform_2d<8, 4>
                                 : nullptr;
   if (!fn) throw std::logic_error("Winograd: no filter transform for this tile");
-  std::fill_n(dst, L.floats(groups, cout_g), 0.0f);
   // A task per (group, block of nr output channels): for each input channel it fills one
   // nr-float row of every position's block, whole cache lines written by one thread.
   pool.parallel_for(groups * nblocks, [&](size_t task) {
     const size_t g = task / nblocks, b = task % nblocks;
-    const size_t oc_end = std::min(cout_g, (b + 1) * nr);
     std::vector<double> u(P);
-    for (size_t ic = 0; ic < cin_g; ++ic)
-      for (size_t oc = b * nr; oc < oc_end; ++oc) {
-        fn(G, weight + ((g * cout_g + oc) * cin_g + ic) * r * r, u.data());
+    for (size_t ic = 0; ic < L.kc; ++ic)
+      for (size_t j = 0; j < nr; ++j) {
+        const size_t oc = b * nr + j;
+        const bool real = ic < cin_g && oc < cout_g;
+        if (real) fn(G, weight + ((g * cout_g + oc) * cin_g + ic) * r * r, u.data());
         for (size_t p = 0; p < P; ++p)
-          dst[((g * P + p) * nblocks + b) * block + ic * nr + oc % nr] = static_cast<float>(u[p]);
+          dst[((g * P + p) * nblocks + b) * block + ic * nr + j] = real ? static_cast<float>(u[p]) : 0.0f;
       }
   });
 }
@@ -98,17 +97,20 @@ void pack_winograd_filters_2d(float* dst, const WinogradLayout& L, size_t groups
 void pack_winograd_filters_1d(float* dst, const WinogradLayout& L, size_t groups, size_t cout_g,
                               size_t cin_g, size_t r, const double* G, const float* weight) {
   const size_t P = L.positions, nr = L.nr, nblocks = L.blocks(cout_g), block = L.block_floats();
-  std::fill_n(dst, L.floats(groups, cout_g), 0.0f);
   for (size_t g = 0; g < groups; ++g)
-    for (size_t oc = 0; oc < cout_g; ++oc)
-      for (size_t ic = 0; ic < cin_g; ++ic) {
-        const float* w = weight + ((g * cout_g + oc) * cin_g + ic) * r;
-        for (size_t p = 0; p < P; ++p) {
-          double u = 0.0;
-          for (size_t k = 0; k < r; ++k) u += G[p * r + k] * w[k];
-          dst[((g * P + p) * nblocks + oc / nr) * block + ic * nr + oc % nr] = static_cast<float>(u);
+    for (size_t b = 0; b < nblocks; ++b)
+      for (size_t ic = 0; ic < L.kc; ++ic)
+        for (size_t j = 0; j < nr; ++j) {
+          const size_t oc = b * nr + j;
+          const bool real = ic < cin_g && oc < cout_g;
+          const float* w = weight + ((g * cout_g + oc) * cin_g + ic) * r;
+          for (size_t p = 0; p < P; ++p) {
+            double u = 0.0;
+            if (real)
+              for (size_t k = 0; k < r; ++k) u += G[p * r + k] * w[k];
+            dst[((g * P + p) * nblocks + b) * block + ic * nr + j] = static_cast<float>(u);
+          }
         }
-      }
 }
 
 void pack_transposed(float* dst, const float* src, size_t rows, size_t cols) {

@@ -1,8 +1,8 @@
 // Weight packing for every microkernel family: each routine reads weights in their framework
 // layout (torch / ONNX) and writes the layout a kernel family reads, given the kernel's layout
 // parameters (NR, KR, ...) rather than constants, so kernels of other tiles pack through the
-// same code. Every routine writes the whole packed region (zeros where no weight maps). Ops
-// pack once, at construction.
+// same code. Every routine writes the whole packed region once (zeros where no weight maps),
+// so the destination need not be initialised. Ops pack once, at construction.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -41,22 +41,28 @@ struct PanelLayout {
 };
 
 // Packs `cout` output channels into L.blocks(cout) blocks at dst: init value bias[oc] (0 when
-// bias is null) and weight get(oc, t, k) for tap t < L.ks, reduction index k < L.kc.
+// bias is null) and weight get(oc, t, k) for tap t < L.ks, reduction index k < L.kc. Writes
+// the blocks in order, every float once.
 template <class Get>
 void pack_panels(float* dst, const PanelLayout& L, size_t cout, const float* bias, const Get& get) {
-  const size_t block = L.block_floats(), n = L.floats(cout);
-  for (size_t i = 0; i < n; ++i) dst[i] = 0.0f;
-  for (size_t oc = 0; oc < cout; ++oc) {
-    float* b = dst + (oc / L.nr) * block;
-    const size_t j = oc % L.nr;
-    b[j] = bias ? bias[oc] : 0.0f;
-    if (L.kr == 1) {
-      for (size_t t = 0; t < L.ks; ++t)
-        for (size_t k = 0; k < L.kc; ++k) b[L.nr * (1 + t * L.kc + k) + j] = get(oc, t, k);
-      continue;
+  const size_t nr = L.nr, kr = L.kr, kcp = L.kc_padded();
+  float* p = dst;
+  for (size_t oc0 = 0; oc0 < cout; oc0 += nr) {
+    const size_t nb = cout - oc0 < nr ? cout - oc0 : nr;  // channels in this block
+    for (size_t j = 0; j < nr; ++j) *p++ = j < nb && bias ? bias[oc0 + j] : 0.0f;
+    for (size_t t = 0; t < L.ks; ++t) {
+      if (kr == 1) {
+        for (size_t k = 0; k < L.kc; ++k, p += nr) {
+          for (size_t j = 0; j < nb; ++j) p[j] = get(oc0 + j, t, k);
+          for (size_t j = nb; j < nr; ++j) p[j] = 0.0f;
+        }
+        continue;
+      }
+      for (size_t k0 = 0; k0 < kcp; k0 += kr)
+        for (size_t j = 0; j < nr; ++j)
+          for (size_t r = 0; r < kr; ++r)
+            *p++ = j < nb && k0 + r < L.kc ? get(oc0 + j, t, k0 + r) : 0.0f;
     }
-    for (size_t t = 0; t < L.ks; ++t)
-      for (size_t k = 0; k < L.kc; ++k) b[L.index(j, t, k)] = get(oc, t, k);
   }
 }
 

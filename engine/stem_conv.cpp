@@ -135,7 +135,8 @@ class IGemmRowsConv final : public ConvOp {
   int64_t wp_ = 0;
   size_t image_floats_ = 0;
   size_t kc_, ks_, cout_, block_, m_, mtiles_, nc_tile_;
-  std::vector<float> packed_, zero_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
   std::vector<const float*> ind_;
 };
 
