@@ -247,7 +247,8 @@ std::unique_ptr<Step> build_batchnorm(const StepArgs& a) {
   const ArrayArg *m = &a.array(2), *v = &a.array(3), *g = &a.array(4), *b = &a.array(5);
   for (const ArrayArg* p : {m, v, g, b}) expect_count(a, *p, c, "batch norm parameters");
   auto op = std::make_unique<BatchNormOp>(c, m->f32(), v->f32(), g->f32(), b->f32(), a.d(6));
-  auto step = std::make_unique<ViewStep<BatchNormOp>>(std::move(op), in, a.ref(1), "scaleshift", 0.0);
+  auto step =
+      std::make_unique<ViewStep<BatchNormOp>>(std::move(op), in, a.ref(1), "scaleshift", 0.0);
   step->op = "BatchNormalization";
   return step;
 }

@@ -81,7 +81,8 @@ std::string Window2d::infer_window() {
         pad_end[i] < 0 || in[i] > kBig || kernel[i] > kBig || stride[i] > kBig ||
         dilation[i] > kBig || pad_begin[i] > kBig || pad_end[i] > kBig)
       return "sizes, strides and dilations must be in [1, 2^31] and pads in [0, 2^31]";
-    out[i] = rules::window_output(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
+    out[i] =
+        rules::window_output(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
     if (out[i] < 1) return "output size is below 1";
   }
   return {};

@@ -17,7 +17,6 @@ namespace ce {
 
 namespace {
 
-
 class IGemmConv final : public ConvOp {
  public:
   IGemmConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)

@@ -11,7 +11,8 @@ std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const 
   std::vector<const float*> ind(tiles * ks * mr);
   for (size_t m = 0; m < tiles * mr; ++m) {
     const int64_t mm = std::min<int64_t>(m, m_total - 1);
-    const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1], od = mm / (s.out[2] * s.out[1]);
+    const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1],
+                  od = mm / (s.out[2] * s.out[1]);
     for (size_t t = 0; t < ks; ++t) {
       const int64_t kw = t % s.kernel[2], kh = (t / s.kernel[2]) % s.kernel[1],
                     kd = t / (s.kernel[2] * s.kernel[1]);

@@ -16,7 +16,9 @@ namespace ce {
 inline const float* indirection_offset(int64_t floats) {
   return reinterpret_cast<const float*>(static_cast<uintptr_t>(floats) * sizeof(float));
 }
-inline size_t addr_in_floats(const float* p) { return reinterpret_cast<uintptr_t>(p) / sizeof(float); }
+inline size_t addr_in_floats(const float* p) {
+  return reinterpret_cast<uintptr_t>(p) / sizeof(float);
+}
 
 // Offset in floats (from the image's first pixel, pixel stride s.in_ps()) of the input pixel
 // that kernel tap (kd, kh, kw) of output pixel (od, oh, ow) reads, or -1 when it reads padding.

@@ -88,8 +88,9 @@ void pack_winograd_filters_2d(float* dst, const WinogradLayout& L, size_t groups
         const size_t oc = b * nr + j;
         const bool real = ic < cin_g && oc < cout_g;
         if (real) fn(G, weight + ((g * cout_g + oc) * cin_g + ic) * r * r, u.data());
+        float* d = dst + (g * P * nblocks + b) * block + ic * nr + j;
         for (size_t p = 0; p < P; ++p)
-          dst[((g * P + p) * nblocks + b) * block + ic * nr + j] = real ? static_cast<float>(u[p]) : 0.0f;
+          d[p * nblocks * block] = real ? static_cast<float>(u[p]) : 0.0f;
       }
   });
 }

@@ -15,7 +15,9 @@
 namespace ce::rules {
 
 // Extent of a dilated kernel: dilation (kernel - 1) + 1.
-constexpr int64_t window_span(int64_t kernel, int64_t dilation) { return dilation * (kernel - 1) + 1; }
+constexpr int64_t window_span(int64_t kernel, int64_t dilation) {
+  return dilation * (kernel - 1) + 1;
+}
 
 // Output length along one axis of a conv or pooling window over an input padded by pad_begin
 // and pad_end: floor((in + pads - span) / stride) + 1. With ceil_mode the division rounds up,
@@ -44,7 +46,8 @@ constexpr bool output_padding_fits(int64_t output_padding, int64_t stride, int64
 
 // torch's pooling: each pad at most half the dilated kernel.
 constexpr bool pool_pads_fit(int64_t kernel, int64_t dilation, int64_t pad_begin, int64_t pad_end) {
-  return 2 * pad_begin <= window_span(kernel, dilation) && 2 * pad_end <= window_span(kernel, dilation);
+  const int64_t span = window_span(kernel, dilation);
+  return 2 * pad_begin <= span && 2 * pad_end <= span;
 }
 
 // ONNX auto_pad.
@@ -88,11 +91,13 @@ struct Geometry {
 };
 
 inline void check_window_args(const std::vector<int64_t>& in, const std::vector<int64_t>& kernel,
-                              const std::vector<int64_t>& stride, const std::vector<int64_t>& dilation,
+                              const std::vector<int64_t>& stride,
+                              const std::vector<int64_t>& dilation,
                               const std::vector<int64_t>& pads) {
   const size_t n = in.size();
   if (kernel.size() != n || stride.size() != n || dilation.size() != n)
-    throw std::invalid_argument("kernel, strides and dilations must have one value per spatial axis");
+    throw std::invalid_argument(
+        "kernel, strides and dilations must have one value per spatial axis");
   if (!pads.empty() && pads.size() != 2 * n)
     throw std::invalid_argument("pads must have two values per spatial axis (begins, then ends)");
   for (size_t i = 0; i < n; ++i)
@@ -119,7 +124,8 @@ inline Geometry window_geometry(const std::vector<int64_t>& in, const std::vecto
     }
     g.pad_begin.push_back(p.begin);
     g.pad_end.push_back(p.end);
-    g.out.push_back(window_output(in[i], kernel[i], stride[i], dilation[i], p.begin, p.end, ceil_mode));
+    g.out.push_back(
+        window_output(in[i], kernel[i], stride[i], dilation[i], p.begin, p.end, ceil_mode));
   }
   return g;
 }
@@ -151,14 +157,16 @@ inline Geometry transposed_geometry(const std::vector<int64_t>& in,
       const int64_t full = transposed_output(in[i], kernel[i], stride[i], dilation[i], 0, 0, op);
       const int64_t want = output_shape.empty() ? in[i] * stride[i] : output_shape[i];
       if (want - full >= stride[i])
-        throw std::invalid_argument("output_shape is larger than any input of this size can produce");
+        throw std::invalid_argument(
+            "output_shape is larger than any input of this size can produce");
       p = split_pads(full - want, auto_pad == AutoPad::kSameUpper);
     } else if (auto_pad == AutoPad::kNotSet && !pads.empty()) {
       p = {pads[i], pads[n + i]};
     }
     g.pad_begin.push_back(p.begin);
     g.pad_end.push_back(p.end);
-    g.out.push_back(transposed_output(in[i], kernel[i], stride[i], dilation[i], p.begin, p.end, op));
+    g.out.push_back(
+        transposed_output(in[i], kernel[i], stride[i], dilation[i], p.begin, p.end, op));
   }
   return g;
 }

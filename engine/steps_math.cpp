@@ -306,7 +306,8 @@ class SoftmaxStep final : public Step {
 
 }  // namespace
 
-std::unique_ptr<Step> make_binary_step(BinaryKind kind, const TRef& a, const TRef& b, const TRef& out) {
+std::unique_ptr<Step> make_binary_step(BinaryKind kind, const TRef& a, const TRef& b,
+                                       const TRef& out) {
   return std::make_unique<BinaryStep>(kind, a, b, out);
 }
 

@@ -1,8 +1,9 @@
 // Plan steps of the element-wise math ops (ONNX semantics, float32 tensors of any strides):
 // Add / Sub / Mul / Div, the activations, unary functions, PRelu and Pow, the variadic
-// Min / Max / Sum / Mean, Softmax and LogSoftmax. Inputs are viewed with the output's shape (broadcast axes have stride 0); the
-// iteration is strided.h's (the output's memory order, contiguous axes merged), split into
-// tasks of whole rows or of row pieces so that one long contiguous row also uses every thread.
+// Min / Max / Sum / Mean, Softmax and LogSoftmax. Inputs are viewed with the output's shape
+// (broadcast axes have stride 0); the iteration is strided.h's (the output's memory order,
+// contiguous axes merged), split into tasks of whole rows or of row pieces so that one long
+// contiguous row also uses every thread.
 #pragma once
 #include <memory>
 #include <string>
@@ -15,7 +16,8 @@ namespace ce {
 
 // y = a op b; a and b are viewed with y's shape (broadcast axes have stride 0).
 enum class BinaryKind { kAdd, kSub, kMul, kDiv };
-std::unique_ptr<Step> make_binary_step(BinaryKind kind, const TRef& a, const TRef& b, const TRef& out);
+std::unique_ptr<Step> make_binary_step(BinaryKind kind, const TRef& a, const TRef& b,
+                                       const TRef& out);
 
 // y = act(x): an activation as the conv epilogue computes it (engine/epilogue.h).
 std::unique_ptr<Step> make_unary_step(const Activation& act, const TRef& x, const TRef& out);

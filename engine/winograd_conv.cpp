@@ -155,7 +155,8 @@ class WinogradConv final : public ConvOp {
     const WinogradLayout L{nr, kc_, positions_};
     packed_.resize(L.floats(s.groups, cout_g_));
     const size_t r = s.kernel[axis >= 0 ? axis : 2];
-    const std::vector<double> G = filter_matrix(axis >= 0 ? 9 - static_cast<int>(r) : m, static_cast<int>(r));
+    const std::vector<double> G =
+        filter_matrix(axis >= 0 ? 9 - static_cast<int>(r) : m, static_cast<int>(r));
     if (axis >= 0)
       pack_winograd_filters_1d(packed_.data(), L, s.groups, cout_g_, cin_g_, r, G.data(), weight);
     else
