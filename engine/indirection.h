@@ -20,13 +20,22 @@ inline size_t addr_in_floats(const float* p) {
   return reinterpret_cast<uintptr_t>(p) / sizeof(float);
 }
 
+// Input coordinate along axis a (0 d, 1 h, 2 w) that kernel tap k of output o reads: the
+// window's start plus the tap's step. Inside the input when in [0, s.in[a]), padding otherwise.
+inline int64_t conv_window_start(const ConvShape& s, int a, int64_t o) {
+  return o * s.stride[a] - s.pad_begin[a];
+}
+inline int64_t conv_tap_step(const ConvShape& s, int a, int64_t k) { return k * s.dilation[a]; }
+inline int64_t conv_tap_coord(const ConvShape& s, int a, int64_t o, int64_t k) {
+  return conv_window_start(s, a, o) + conv_tap_step(s, a, k);
+}
+
 // Offset in floats (from the image's first pixel, pixel stride s.in_ps()) of the input pixel
 // that kernel tap (kd, kh, kw) of output pixel (od, oh, ow) reads, or -1 when it reads padding.
 inline int64_t conv_tap_input(const ConvShape& s, int64_t od, int64_t oh, int64_t ow, int64_t kd,
                               int64_t kh, int64_t kw) {
-  const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
-  const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
-  const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
+  const int64_t id = conv_tap_coord(s, 0, od, kd), ih = conv_tap_coord(s, 1, oh, kh),
+                iw = conv_tap_coord(s, 2, ow, kw);
   if (id < 0 || id >= s.in[0] || ih < 0 || ih >= s.in[1] || iw < 0 || iw >= s.in[2]) return -1;
   return ((id * s.in[1] + ih) * s.in[2] + iw) * s.in_ps();
 }
