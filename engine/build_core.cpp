@@ -3,8 +3,17 @@
 // the planner writes them, python/convengine/_graph/planner.py).
 #include <cmath>
 
+#include "engine/elementwise.h"
+#include "engine/matmul.h"
 #include "engine/plan_builder.h"
-#include "engine/plan_steps.h"
+#include "engine/resize.h"
+#include "engine/rules.h"
+#include "engine/squeeze_excite.h"
+#include "engine/steps_conv.h"
+#include "engine/steps_data.h"
+#include "engine/steps_math.h"
+#include "engine/steps_pool.h"
+#include "engine/strided.h"
 
 namespace ce {
 
@@ -124,9 +133,8 @@ bool pool2d_fits(bool max, const Vec& k, const Vec& st, const Vec& d, const Vec&
     return false;
   bool pads = false;
   for (int i = 0; i < 2; ++i) {
-    const int64_t span = (k[i] - 1) * d[i] + 1;
     if (k[i] < 1 || st[i] < 1 || d[i] < 1 || pb[i] < 0 || pe[i] < 0 || in.shape[2 + i] < 1 ||
-        pb[i] > span / 2 || pe[i] > span / 2 || (!max && d[i] != 1))
+        !rules::pool_pads_fit(k[i], d[i], pb[i], pe[i]) || (!max && d[i] != 1))
       return false;
     pads = pads || pb[i] || pe[i];
   }
@@ -204,7 +212,8 @@ std::unique_ptr<Step> resize_step(const StepArgs& a, ResizeMode mode, Resize2dOp
   s.channels = in.shape[1];
   s.in[0] = in.shape[2], s.in[1] = in.shape[3];
   s.out[0] = out.shape[2], s.out[1] = out.shape[3];
-  auto step = make_resize_step(std::make_unique<Resize2dOp>(s, std::move(h), std::move(w)), in, out);
+  auto step = std::make_unique<ViewStep<Resize2dOp>>(
+      std::make_unique<Resize2dOp>(s, std::move(h), std::move(w)), in, out, "resize2d", 0.0);
   step->op = "Resize";
   return step;
 }
@@ -225,7 +234,8 @@ std::unique_ptr<Step> build_resize_cubic(const StepArgs& a) {
 std::unique_ptr<Step> build_shuffle(const StepArgs& a) {
   const TRef& in = a.ref(0);
   if (in.rank < 2) a.fail("ChannelShuffle needs (N, C, ...)");
-  auto step = make_shuffle_step(std::make_unique<ChannelShuffleOp>(in.shape[1], a.i(2)), in, a.ref(1));
+  auto step = std::make_unique<ViewStep<ChannelShuffleOp>>(
+      std::make_unique<ChannelShuffleOp>(in.shape[1], a.i(2)), in, a.ref(1), "zip", 0.0);
   step->op = "ChannelShuffle";
   return step;
 }
@@ -237,7 +247,8 @@ std::unique_ptr<Step> build_batchnorm(const StepArgs& a) {
   const ArrayArg *m = &a.array(2), *v = &a.array(3), *g = &a.array(4), *b = &a.array(5);
   for (const ArrayArg* p : {m, v, g, b}) expect_count(a, *p, c, "batch norm parameters");
   auto op = std::make_unique<BatchNormOp>(c, m->f32(), v->f32(), g->f32(), b->f32(), a.d(6));
-  auto step = make_batchnorm_step(std::move(op), in, a.ref(1));
+  auto step =
+      std::make_unique<ViewStep<BatchNormOp>>(std::move(op), in, a.ref(1), "scaleshift", 0.0);
   step->op = "BatchNormalization";
   return step;
 }

@@ -9,6 +9,7 @@
 #include "engine/gemm_conv.h"
 #include "engine/group_conv.h"
 #include "engine/igemm_conv.h"
+#include "engine/rules.h"
 #include "engine/stem_conv.h"
 #include "engine/winograd_conv.h"
 
@@ -43,12 +44,10 @@ void ConvShape::infer_output() {
       fail("has a window on an axis the input does not have");
   }
   for (int i = 0; i < 3; ++i) {
-    if (transposed) {
-      const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
-      out[i] = (in[i] - 1) * stride[i] - pad_begin[i] - pad_end[i] + span + output_padding[i];
-    } else {
-      out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
-    }
+    out[i] = transposed ? rules::transposed_output(in[i], kernel[i], stride[i], dilation[i],
+                                                   pad_begin[i], pad_end[i], output_padding[i])
+                        : rules::window_output(in[i], kernel[i], stride[i], dilation[i],
+                                               pad_begin[i], pad_end[i]);
     if (out[i] < 1) throw std::invalid_argument("convolution output size is below 1: " + describe());
   }
 }
@@ -82,7 +81,8 @@ std::string Window2d::infer_window() {
         pad_end[i] < 0 || in[i] > kBig || kernel[i] > kBig || stride[i] > kBig ||
         dilation[i] > kBig || pad_begin[i] > kBig || pad_end[i] > kBig)
       return "sizes, strides and dilations must be in [1, 2^31] and pads in [0, 2^31]";
-    out[i] = conv_output_size(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
+    out[i] =
+        rules::window_output(in[i], kernel[i], stride[i], dilation[i], pad_begin[i], pad_end[i]);
     if (out[i] < 1) return "output size is below 1";
   }
   return {};

@@ -14,15 +14,6 @@
 
 namespace ce {
 
-// Output length of a (non-transposed) convolution or pooling window along one axis; 0 when the
-// dilated kernel does not fit in the padded input.
-inline int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
-                                int64_t pad_begin, int64_t pad_end) {
-  const int64_t span = dilation * (kernel - 1) + 1;
-  const int64_t padded = in + pad_begin + pad_end;
-  return padded < span ? 0 : (padded - span) / stride + 1;
-}
-
 // The sliding-window geometry of a 2D op whose output size follows conv arithmetic (deformable
 // and locally connected conv): sizes are (h, w).
 struct Window2d {

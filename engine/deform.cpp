@@ -6,11 +6,11 @@
 #include <stdexcept>
 
 #include "engine/dispatch.h"
+#include "engine/packing.h"
 
 namespace ce {
 
 namespace {
-
 
 // Per-thread scratch, reused across calls: the sampled columns of one tile, the GEMM row
 // pointers and the gather's corner pointers and coefficients.
@@ -55,21 +55,13 @@ DeformConvOp::DeformConvOp(const DeformShape& s, const float* weight, const floa
   const IGemmKernel& k = igemm_kernel();
   mr_ = k.mr;
   nr_ = k.nr;
-  const int64_t kc = s.cin_g(), ks = s.taps(), cout_g = s.cout_g();
-  nblocks_ = ceil_div(static_cast<size_t>(cout_g), nr_);
-  block_ = nr_ * (1 + ks * kc);
-  // IGEMM packing per group and NR block: NR biases, then (tap, input channel) rows of NR.
-  packed_.assign(s.groups * nblocks_ * block_, 0.0f);
-  for (int64_t g = 0; g < s.groups; ++g)
-    for (int64_t oc = 0; oc < cout_g; ++oc) {
-      float* b = packed_.data() + (g * nblocks_ + oc / nr_) * block_;
-      const size_t j = oc % nr_;
-      const int64_t o = g * cout_g + oc;
-      b[j] = bias ? bias[o] : 0.0f;
-      for (int64_t t = 0; t < ks; ++t)
-        for (int64_t ic = 0; ic < kc; ++ic)
-          b[nr_ + (t * kc + ic) * nr_ + j] = weight[(o * kc + ic) * ks + t];
-    }
+  kr_ = k.kr;
+  const size_t kc = s.cin_g(), ks = s.taps(), cout_g = s.cout_g();
+  const PanelLayout L{nr_, kr_, ks, kc};
+  nblocks_ = L.blocks(cout_g);
+  block_ = L.block_floats();
+  packed_.resize(s.groups * L.floats(cout_g));
+  pack_conv_weights(packed_.data(), L, s.groups, cout_g, weight, ks, nullptr, bias);
   zero_.assign(s.c_in + 16, 0.0f);
 }
 
@@ -91,7 +83,7 @@ void DeformConvOp::forward(const TensorView& in, const TensorView& offset, const
 
   const IGemmKernel& gemm = igemm_kernel();
   const DeformBilinearKernel& gather = deform_bilinear_kernel();
-  if (gemm.mr != mr_ || gemm.nr != nr_)
+  if (gemm.mr != mr_ || gemm.nr != nr_ || gemm.kr != kr_)
     throw std::logic_error("deform_conv2d: the instruction set changed since the weights were packed");
 
   const size_t MR = mr_, NR = nr_;

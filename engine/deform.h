@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/buffer.h"
 #include "engine/conv.h"
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
@@ -43,8 +44,9 @@ class DeformConvOp {
  private:
   DeformShape shape_;
   native::ClampParams clamp_;
-  size_t mr_, nr_, nblocks_, block_;
-  std::vector<float> packed_, zero_;
+  size_t mr_, nr_, kr_, nblocks_, block_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
 };
 
 }  // namespace ce

@@ -18,7 +18,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/buffer.h"
 #include "engine/dispatch.h"
+#include "engine/packing.h"
 
 namespace ce {
 
@@ -29,7 +31,6 @@ constexpr size_t kTile = native::kDwTile;
 // so the segment's input lines should stay in L1 between strips.
 constexpr int64_t kSegment = 64;
 constexpr int64_t kMinParallelMacs = 100 * 1000;
-
 
 class DepthwiseConv final : public ConvOp {
  public:
@@ -64,18 +65,14 @@ class DepthwiseConv final : public ConvOp {
       row_ = k_.row_kxk;
     }
 
-    // Tap-major packing per tile of 16 output channels, bias first, zero padded.
-    tiles_ = ceil_div(oc_, static_cast<int64_t>(kTile));
-    tile_stride_ = kTile * (1 + taps_);
-    packed_.assign(tiles_ * tile_stride_ + 16, 0.0f);
-    packed_off_ = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);
-    float* pk = packed_.data() + packed_off_;
-    for (int64_t oc = 0; oc < oc_; ++oc) {
-      float* blk = pk + (oc / kTile) * tile_stride_;
-      const size_t lane = oc % kTile;
-      blk[lane] = bias ? bias[oc] : 0.0f;
-      for (int64_t t = 0; t < taps_; ++t) blk[kTile * (1 + t) + lane] = weight[oc * taps_ + t];
-    }
+    // Panels of kTile output channels, one weight per tap (native/dwconv/dwconv.h), then 16
+    // zeros.
+    const PanelLayout L{kTile, 1, static_cast<size_t>(taps_), 1};
+    tiles_ = L.blocks(oc_);
+    tile_stride_ = L.block_floats();
+    packed_.resize(L.floats(oc_) + 16);
+    pack_conv_weights(packed_.data(), L, 1, oc_, weight, taps_, nullptr, bias);
+    std::fill_n(packed_.data() + L.floats(oc_), 16, 0.0f);
 
     // Channel multiplier: which input lanes feed each block of 8 output channels.
     if (mult_ > 1) {
@@ -153,7 +150,7 @@ class DepthwiseConv final : public ConvOp {
     // Multiplier 1: input pointers start at the call's first channel; otherwise at channel 0
     // and the multiplier table gives absolute input channels.
     const int64_t choff = mult_ > 1 ? 0 : oc0;
-    const float* w = packed_.data() + packed_off_ + (oc0 / kTile) * tile_stride_;
+    const float* w = packed_.data() + (oc0 / kTile) * tile_stride_;
     native::DwParams p = params_;
     const bool pass = epilogue_.needs_pass(res != nullptr);
     if (pass) p.min = -INFINITY, p.max = INFINITY;
@@ -214,8 +211,8 @@ class DepthwiseConv final : public ConvOp {
   int64_t c_, mult_, oc_, kd_, kh_, kw_, taps_;
   int64_t tiles_, tile_stride_;
   int64_t x_lo_, x_hi_;
-  size_t packed_off_ = 0;
-  std::vector<float> packed_, zero_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
   std::vector<int32_t> mult_table_;
 };
 

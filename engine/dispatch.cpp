@@ -5,8 +5,8 @@
 namespace ce {
 
 const IGemmKernel& igemm_kernel(Isa isa) {
-  static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, "f32-igemm-6x16-fma3"};
-  static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, "f32-igemm-4x8-scalar"};
+  static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, 1, "f32-igemm-6x16-fma3"};
+  static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, 1, "f32-igemm-4x8-scalar"};
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
@@ -25,10 +25,10 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
 }
 
 const DeformBilinearKernel& deform_bilinear_kernel(Isa isa) {
-  static const DeformBilinearKernel avx2{native::f32_deform_bilinear_c16__fma3,
-                                         "f32-deform-bilinear-c16-fma3"};
-  static const DeformBilinearKernel scalar{native::f32_deform_bilinear_c4__scalar,
-                                           "f32-deform-bilinear-c4-scalar"};
+  static const DeformBilinearKernel avx2{native::f32_deform_bilinear_16c__fma3,
+                                         "f32-deform-bilinear-16c-fma3"};
+  static const DeformBilinearKernel scalar{native::f32_deform_bilinear_4c__scalar,
+                                           "f32-deform-bilinear-4c-scalar"};
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
@@ -41,7 +41,7 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
   static const ElementwiseKernels avx2{native::f32_vclamp__avx2,   native::f32_vhswish__avx2,
                                        native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
-                                       native::f32_vsilu__avx2,    native::f32_vscaleshift_c32__avx2,
+                                       native::f32_vsilu__avx2,    native::f32_vscaleshift_32c__avx2,
                                        native::f32_vscaleshift_cw__avx2, "avx2"};
   static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
                                          native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
@@ -76,8 +76,8 @@ native::ZipFn zip_kernel(size_t groups, Isa isa) {
 }
 
 const PoolKernels& pool_kernels(Isa isa) {
-  static const PoolKernels avx2{native::f32_maxpool_c32__avx2, native::f32_avgpool_c32__avx2,
-                                native::f32_gavgpool_c32__avx2, native::f32_gavgpool_cw__avx2,
+  static const PoolKernels avx2{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
+                                native::f32_gavgpool_32c__avx2, native::f32_gavgpool_cw__avx2,
                                 "avx2"};
   static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
                                   native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
@@ -86,19 +86,23 @@ const PoolKernels& pool_kernels(Isa isa) {
 }
 
 native::IBilinearFn ibilinear_kernel(Isa isa) {
-  return isa == Isa::kAvx2 ? native::f32_ibilinear_c16__avx2 : native::f32_ibilinear__scalar;
+  return isa == Isa::kAvx2 ? native::f32_ibilinear_16c__avx2 : native::f32_ibilinear__scalar;
 }
 
 const DataKernels& data_kernels(Isa isa) {
-  static const DataKernels avx2{native::f32_vround__avx2, native::f32_gridsample_blend_c16__fma3,
-                                native::f32_gridsample_2d_c8__fma3, "avx2"};
+  static const DataKernels avx2{native::f32_vround__avx2, native::f32_gridsample_blend_16c__fma3,
+                                native::f32_gridsample_2d_8c__fma3, "avx2"};
   static const DataKernels scalar{native::f32_vround__scalar, native::f32_gridsample_blend__scalar,
-                                  native::f32_gridsample_2d_c8__scalar, "scalar"};
+                                  native::f32_gridsample_2d_8c__scalar, "scalar"};
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::TransposeFn transpose_kernel(Isa isa) {
   return isa == Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
+}
+
+native::FmaPeakFn fma_peak_kernel(Isa isa) {
+  return isa == Isa::kAvx2 ? native::f32_fma_peak__fma3 : nullptr;
 }
 
 native::VEpilogueFn epilogue_kernel(Isa isa) {
@@ -115,16 +119,16 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
       {f32_wino_f63_input__fma3, f32_wino_f63_output__fma3, f32_wino_gemm_6x16__fma3,
        "f32-wino-f63-8c-fma3"}};
   static const WinogradKernels scalar[3] = {
-      {f32_wino_f23_input__scalar, f32_wino_f23_output__scalar, f32_wino_gemm__scalar,
+      {f32_wino_f23_input__scalar, f32_wino_f23_output__scalar, f32_wino_gemm_6x16__scalar,
        "f32-wino-f23-scalar"},
-      {f32_wino_f43_input__scalar, f32_wino_f43_output__scalar, f32_wino_gemm__scalar,
+      {f32_wino_f43_input__scalar, f32_wino_f43_output__scalar, f32_wino_gemm_6x16__scalar,
        "f32-wino-f43-scalar"},
-      {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, f32_wino_gemm__scalar,
+      {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, f32_wino_gemm_6x16__scalar,
        "f32-wino-f63-scalar"}};
   static const WinogradKernels avx2_f54{f32_wino_f63_input__fma3, f32_wino_f54_output__fma3,
                                         f32_wino_gemm_6x16__fma3, "f32-wino-f54-8c-fma3"};
   static const WinogradKernels scalar_f54{f32_wino_f63_input__scalar, f32_wino_f54_output__scalar,
-                                          f32_wino_gemm__scalar, "f32-wino-f54-scalar"};
+                                          f32_wino_gemm_6x16__scalar, "f32-wino-f54-scalar"};
   if (m == 5) return isa == Isa::kAvx2 ? avx2_f54 : scalar_f54;
   const int i = m == 2 ? 0 : m == 4 ? 1 : 2;
   return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
@@ -132,25 +136,20 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
 
 const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
   using namespace native;
+#define CE_WINO1D(FMR, isa, name)                                                                 \
+  {f32_wino1d_a8_input__##isa, f32_wino1d_##FMR##_output__##isa, f32_wino_gemm_6x16__##isa, name}
   static const WinogradKernels avx2[5] = {
-      {f32_wino1d_a8_input__fma3, f32_wino1d_m6_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f6-8c-fma3"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_m5_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f5-8c-fma3"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_m4_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f4-8c-fma3"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_m3_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f3-8c-fma3"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_m2_output__fma3, f32_wino_gemm_6x16__fma3, "f32-wino1d-f2-8c-fma3"}};
+      CE_WINO1D(f63, fma3, "f32-wino1d-f63-8c-fma3"), CE_WINO1D(f54, fma3, "f32-wino1d-f54-8c-fma3"),
+      CE_WINO1D(f45, fma3, "f32-wino1d-f45-8c-fma3"), CE_WINO1D(f36, fma3, "f32-wino1d-f36-8c-fma3"),
+      CE_WINO1D(f27, fma3, "f32-wino1d-f27-8c-fma3")};
   static const WinogradKernels scalar[5] = {
-      {f32_wino1d_a8_input__scalar, f32_wino1d_m6_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f6-scalar"},
-      {f32_wino1d_a8_input__scalar, f32_wino1d_m5_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f5-scalar"},
-      {f32_wino1d_a8_input__scalar, f32_wino1d_m4_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f4-scalar"},
-      {f32_wino1d_a8_input__scalar, f32_wino1d_m3_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f3-scalar"},
-      {f32_wino1d_a8_input__scalar, f32_wino1d_m2_output__scalar, f32_wino_gemm__scalar, "f32-wino1d-f2-scalar"}};
+      CE_WINO1D(f63, scalar, "f32-wino1d-f63-scalar"), CE_WINO1D(f54, scalar, "f32-wino1d-f54-scalar"),
+      CE_WINO1D(f45, scalar, "f32-wino1d-f45-scalar"), CE_WINO1D(f36, scalar, "f32-wino1d-f36-scalar"),
+      CE_WINO1D(f27, scalar, "f32-wino1d-f27-scalar")};
+#undef CE_WINO1D
   const int i = std::clamp(r, 3, 7) - 3;
   return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
 }
-
-}  // namespace ce
-
-namespace ce {
 
 // Measured on Zen 3, 1 thread, GFLOP/s of the bare kernel over a whole layer (peak 102.4); the
 // 4x16, 5x16 and 8x8 instantiations of gemm-fma3.h lost everywhere and were removed (Zen 4 in
@@ -163,34 +162,26 @@ namespace ce {
 // 6x16 is the default; 4x24 when 24-wide panels pad the columns by more than 3% less.
 const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel k6x16{native::f32_gemm_6x16__fma3, native::f32_gemm_6x16_prfm__fma3,
-                                native::f32_gemm_1x16__fma3, 6, 16, "f32-gemm-6x16-fma3"};
+                                native::f32_gemm_1x16__fma3, 6, 16, 1, "f32-gemm-6x16-fma3"};
   static const GemmKernel k4x24{native::f32_gemm_4x24__fma3, native::f32_gemm_4x24_prfm__fma3,
-                                native::f32_gemm_1x24__fma3, 4, 24, "f32-gemm-4x24-fma3"};
+                                native::f32_gemm_1x24__fma3, 4, 24, 1, "f32-gemm-4x24-fma3"};
   static const GemmKernel scalar{native::f32_gemm_4x8__scalar, native::f32_gemm_4x8__scalar,
-                                 native::f32_gemm_4x8__scalar, 4, 8, "f32-gemm-4x8-scalar"};
+                                 native::f32_gemm_4x8__scalar, 4, 8, 1, "f32-gemm-4x8-scalar"};
   if (isa != Isa::kAvx2) return scalar;
   const size_t pad16 = (nc + 15) / 16 * 16, pad24 = (nc + 23) / 24 * 24;
   return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;
 }
 
-}  // namespace ce
-
-namespace ce {
-
 const GConvKernel& gconv_kernel(Isa isa) {
-  static const GConvKernel avx2{native::f32_gconv_8p8c__fma3, "f32-gconv-8p8c-fma3"};
-  static const GConvKernel scalar{native::f32_gconv_8p8c__scalar, "f32-gconv-8p8c-scalar"};
+  static const GConvKernel avx2{native::f32_gconv_8p8c__fma3, 8, 8, "f32-gconv-8p8c-fma3"};
+  static const GConvKernel scalar{native::f32_gconv_8p8c__scalar, 8, 8, "f32-gconv-8p8c-scalar"};
   return isa == Isa::kAvx2 ? avx2 : scalar;
 }
 
-}  // namespace ce
-
-namespace ce {
-
 const NnKernels& nn_kernels(Isa isa) {
   using namespace native;
-  static const NnKernels avx2{f32_rreduce_32__avx2, f32_vreduce_32__avx2, f32_layernorm_rows__avx2,
-                              f32_vmoments_8c__avx2, f32_vnorm_32__avx2, f32_lrn__avx2, "avx2"};
+  static const NnKernels avx2{f32_rreduce_u32__avx2, f32_vreduce_32c__avx2, f32_layernorm_rows__avx2,
+                              f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
   static const NnKernels scalar{f32_rreduce__scalar, f32_vreduce__scalar, f32_layernorm_rows__scalar,
                                 f32_vmoments__scalar, f32_vnorm__scalar, f32_lrn__scalar, "scalar"};
   return isa == Isa::kAvx2 ? avx2 : scalar;

@@ -15,14 +15,17 @@
 #include "native/round/round.h"
 #include "native/local/local.h"
 #include "native/norm/norm.h"
+#include "native/peak/peak.h"
 #include "native/reduce/reduce.h"
 #include "native/winograd/winograd.h"
 
 namespace ce {
 
+// Tiles: mr rows (output pixels) x nr output channels per call; kr reduction indices stored
+// together per channel in the packed weights (engine/packing.h).
 struct IGemmKernel {
   native::IGemmFn fn;
-  size_t mr, nr;
+  size_t mr, nr, kr;
   const char* name;
 };
 
@@ -112,6 +115,9 @@ const DataKernels& data_kernels(Isa isa = active_isa());
 // Layout conversion (engine/layout): a 2D block transpose.
 native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
+// The FMA throughput probe (engine/peak): nullptr where there is none (scalar).
+native::FmaPeakFn fma_peak_kernel(Isa isa = active_isa());
+
 // Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
 native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
 
@@ -128,37 +134,26 @@ const WinogradKernels& winograd_kernels(int m, Isa isa = active_isa());
 // 1D F(9 - r, r) along one axis, r in 3..7 (same contracts; see native/winograd/winograd.h).
 const WinogradKernels& winograd1d_kernels(int r, Isa isa = active_isa());
 
-}  // namespace ce
-
-namespace ce {
-
 // Pointwise GEMM (engine/gemm_conv): 6x16 unless 24-wide panels pad c_out/groups less.
 // prfm: the same tile, also prefetching the next tile's rows of A and C (fn itself where
 // there is no such variant).
 struct GemmKernel {
   native::GemmFn fn, prfm;
   native::GemmFn row;  // tiles of one row (mr == 1), same packing
-  size_t mr, nr;
+  size_t mr, nr, kr;
   const char* name;
 };
 
 const GemmKernel& gemm_kernel(size_t nc, Isa isa = active_isa());
 
-}  // namespace ce
-
-namespace ce {
-
 // Grouped conv with tiny groups (engine/group_conv): 8 output pixels x 8-channel blocks.
 struct GConvKernel {
   native::GConvFn fn;
+  size_t mr, nr;  // output pixels and output channels (lanes) per call
   const char* name;
 };
 
 const GConvKernel& gconv_kernel(Isa isa = active_isa());
-
-}  // namespace ce
-
-namespace ce {
 
 // Reductions and normalisation (engine/steps_nn).
 struct NnKernels {

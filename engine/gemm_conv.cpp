@@ -9,11 +9,11 @@
 
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
+#include "engine/packing.h"
 
 namespace ce {
 
 namespace {
-
 
 // K is split into blocks only above kMaxKc. Measured with the 6x16 kernel on Zen 3 (1 thread,
 // M-tile-outer loop): M=196 K=2048 N=512 ran at 97.3 GFLOP/s unsplit vs 93.8 with kc=512;
@@ -44,24 +44,18 @@ class GemmConv final : public ConvOp {
     const size_t nkb = kc_ <= kMaxKc ? 1 : ceil_div(kc_, kBlockKc);
     for (size_t b = 0, k0 = 0; b < nkb; ++b) {
       const size_t kc = (kc_ - k0) / (nkb - b);
-      kblocks_.push_back({k0, kc, group_stride_});
-      group_stride_ += npanels_ * NR * (1 + kc);
+      const PanelLayout L{NR, k_.kr, 1, kc};
+      kblocks_.push_back({k0, kc, group_stride_, L.block_floats()});
+      group_stride_ += L.floats(cout_g_);
       k0 += kc;
     }
-    // Per group, per K block, per NR panel: NR biases (zeros after the first K block), then
-    // kc rows of NR weights; channels past cout_g are zero.
-    packed_.assign(s.groups * group_stride_, 0.0f);
+    // Per group, per K block: the block's panels (bias only in the first block's).
+    packed_.resize(s.groups * group_stride_);
     for (int64_t g = 0; g < s.groups; ++g)
-      for (const KBlock& kb : kblocks_) {
-        float* dst = packed_.data() + g * group_stride_ + kb.offset;
-        for (size_t oc = 0; oc < cout_g_; ++oc) {
-          float* p = dst + (oc / NR) * NR * (1 + kb.kc);
-          const size_t j = oc % NR;
-          if (kb.k0 == 0 && bias) p[j] = bias[g * cout_g_ + oc];
-          const float* wrow = weight + (g * cout_g_ + oc) * kc_ + kb.k0;
-          for (size_t k = 0; k < kb.kc; ++k) p[NR + k * NR + j] = wrow[k];
-        }
-      }
+      for (const KBlock& kb : kblocks_)
+        pack_gemm_weights(packed_.data() + g * group_stride_ + kb.offset,
+                          PanelLayout{NR, k_.kr, 1, kb.kc}, cout_g_, kc_, kb.k0,
+                          weight + g * cout_g_ * kc_, bias ? bias + g * cout_g_ : nullptr);
     // Column chunk: as many panels as keep the weight chunk within kChunkBytes.
     const size_t max_kc = kblocks_[0].kc;
     chunk_panels_ = std::clamp<size_t>(kChunkBytes / (max_kc * NR * sizeof(float)), 1, npanels_);
@@ -118,7 +112,7 @@ class GemmConv final : public ConvOp {
         const native::GemmFn tile_fn = mr == 1 ? k_.row : fn;
         for (size_t b = 0; b < nkb; ++b) {
           const KBlock& kb = kblocks_[b];
-          const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * NR * (1 + kb.kc);
+          const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * kb.panel;
           tile_fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
                   b + 1 == nkb ? last_params : &no_clamp);
         }
@@ -129,7 +123,7 @@ class GemmConv final : public ConvOp {
 
  private:
   struct KBlock {
-    size_t k0, kc, offset;
+    size_t k0, kc, offset, panel;  // panel: floats per NR-wide panel
   };
   GemmKernel k_;
   size_t kc_, cout_g_, npanels_, chunk_panels_, group_stride_ = 0;

@@ -10,10 +10,6 @@ namespace ce {
 // place through the pixel stride (no indirection).
 bool gemm_applies(const ConvShape& s);
 
-// Whether two views' memory ranges overlap (a residual given as the output itself).
-inline bool views_overlap(const TensorView& a, const TensorView& b) {
-  return a.data < b.data + b.n * b.image_stride() && b.data < a.data + a.n * a.image_stride();
-}
 std::unique_ptr<ConvOp> make_gemm_conv(const ConvShape& s, const float* weight, const float* bias,
                                        const Activation& act);
 

@@ -8,15 +8,12 @@
 
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
-#include "engine/gemm_conv.h"
-#include "engine/igemm_conv.h"
+#include "engine/indirection.h"
+#include "engine/packing.h"
 
 namespace ce {
 
 namespace {
-
-constexpr size_t MR = 8;  // output pixels per kernel call (native/gemm/gconv.h)
-
 
 class GroupConv final : public ConvOp {
  public:
@@ -25,24 +22,19 @@ class GroupConv final : public ConvOp {
     cin_g_ = s.cin_g();
     cout_g_ = s.cout_g();
     ks_ = s.taps();
-    win_ = 8 * cin_g_ / cout_g_;
-    nblocks_ = ceil_div(s.c_out, 8);
-    block_ = 8 * (1 + ks_ * cin_g_);
-    // Per block of 8 output channels: 8 biases, then per tap and group-local input channel i
-    // the 8 lanes' weights (lane l: output channel 8b + l, zero past c_out).
-    packed_.assign(nblocks_ * block_, 0.0f);
-    for (int64_t oc = 0; oc < s.c_out; ++oc) {
-      float* p = packed_.data() + (oc / 8) * block_;
-      const size_t l = oc % 8;
-      p[l] = bias ? bias[oc] : 0.0f;
-      for (size_t t = 0; t < ks_; ++t)
-        for (size_t i = 0; i < cin_g_; ++i)
-          p[8 + (t * cin_g_ + i) * 8 + l] = weight[(oc * cin_g_ + i) * ks_ + t];
-    }
+    const size_t NR = k_.nr;
+    win_ = NR * cin_g_ / cout_g_;
+    // Blocks of NR output channels over all groups: per tap and group-local input channel i,
+    // lane l holds output channel NR b + l.
+    const PanelLayout L{NR, 1, ks_, cin_g_};
+    nblocks_ = L.blocks(s.c_out);
+    block_ = L.block_floats();
+    packed_.resize(L.floats(s.c_out));
+    pack_conv_weights(packed_.data(), L, 1, s.c_out, weight, ks_, nullptr, bias);
     zero_.assign(16, 0.0f);
     m_ = s.out[0] * s.out[1] * s.out[2];
-    mtiles_ = ceil_div(m_, MR);
-    ind_ = conv_indirection(s, MR, zero_.data());
+    mtiles_ = ceil_div(m_, k_.mr);
+    ind_ = conv_indirection(s, k_.mr, zero_.data());
   }
 
   const char* algorithm() const override { return "group"; }
@@ -50,6 +42,7 @@ class GroupConv final : public ConvOp {
   void run(const TensorView& in, const TensorView& out, const TensorView* res,
            ThreadPool& pool) const override {
     const ConvShape& s = shape_;
+    const size_t MR = k_.mr, NR = k_.nr;
     const size_t threads = pool.num_threads();
     // Channel chunks only when pixel tiles alone give the threads too few tasks.
     size_t chunk_blocks = nblocks_;
@@ -67,7 +60,7 @@ class GroupConv final : public ConvOp {
     const bool save_res = res && views_overlap(*res, out);
     pool.parallel_for_3d(in.n, m_chunks, c_chunks, [&](size_t n, size_t mc, size_t cc) {
       const size_t b0 = cc * chunk_blocks;
-      const size_t nc = std::min<size_t>(chunk_blocks * 8, s.c_out - b0 * 8);
+      const size_t nc = std::min<size_t>(chunk_blocks * NR, s.c_out - b0 * NR);
       const size_t a_offset = base + n * in.image_stride() + b0 * win_;
       const size_t in_valid = s.c_in - b0 * win_;
       const float* w = packed_.data() + b0 * block_;
@@ -75,8 +68,8 @@ class GroupConv final : public ConvOp {
       const size_t t_end = std::min(mtiles_, (mc + 1) * per_chunk);
       for (size_t t = mc * per_chunk; t < t_end; ++t) {
         const size_t m0 = t * MR, mr = std::min(MR, m_ - m0);
-        float* c = out.data + n * out.image_stride() + m0 * out_ps + b0 * 8;
-        const float* r = residual_at(res, n, m0, b0 * 8);
+        float* c = out.data + n * out.image_stride() + m0 * out_ps + b0 * NR;
+        const float* r = residual_at(res, n, m0, b0 * NR);
         size_t r_stride = res ? res->ps() : 0;
         if (save_res) {
           for (size_t i = 0; i < mr; ++i) std::copy(r + i * r_stride, r + i * r_stride + nc, &saved[i * nc]);

@@ -10,48 +10,26 @@
 
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
+#include "engine/indirection.h"
+#include "engine/packing.h"
 
 namespace ce {
 
 namespace {
 
-
-// Packs one group's weights for the taps in `taps` (indices into the full kernel). get(oc, ic, t)
-// returns the weight of group-local output channel oc, input channel ic, full-kernel tap t.
-template <class Get>
-void pack_group(float* dst, size_t nr, int64_t cout_g, int64_t kc, const std::vector<int64_t>& taps,
-                const float* bias, Get get) {
-  const size_t ks = taps.size();
-  const size_t block = nr * (1 + ks * kc);
-  for (int64_t oc = 0; oc < cout_g; ++oc) {
-    float* b = dst + (oc / nr) * block;
-    const size_t j = oc % nr;
-    b[j] = bias ? bias[oc] : 0.0f;
-    for (size_t tp = 0; tp < ks; ++tp)
-      for (int64_t ic = 0; ic < kc; ++ic) b[nr + (tp * kc + ic) * nr + j] = get(oc, ic, taps[tp]);
-  }
-}
-
-
 class IGemmConv final : public ConvOp {
  public:
   IGemmConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
       : ConvOp(s, act), k_(igemm_kernel()) {
-    const size_t MR = k_.mr, NR = k_.nr;
+    const size_t MR = k_.mr;
     kc_ = s.cin_g();
     ks_ = s.taps();
     cout_g_ = s.cout_g();
-    nblocks_ = ceil_div(cout_g_, NR);
-    block_ = NR * (1 + ks_ * kc_);
-    packed_.assign(s.groups * nblocks_ * block_, 0.0f);
-    std::vector<int64_t> all_taps(ks_);
-    for (size_t t = 0; t < ks_; ++t) all_taps[t] = t;
-    for (int64_t g = 0; g < s.groups; ++g) {
-      const float* wg = weight + g * cout_g_ * kc_ * ks_;
-      pack_group(packed_.data() + g * nblocks_ * block_, NR, cout_g_, kc_, all_taps,
-                 bias ? bias + g * cout_g_ : nullptr,
-                 [&](int64_t oc, int64_t ic, int64_t t) { return wg[(oc * kc_ + ic) * ks_ + t]; });
-    }
+    const PanelLayout L{k_.nr, k_.kr, ks_, kc_};
+    nblocks_ = L.blocks(cout_g_);
+    block_ = L.block_floats();
+    packed_.resize(s.groups * L.floats(cout_g_));
+    pack_conv_weights(packed_.data(), L, s.groups, cout_g_, weight, ks_, nullptr, bias);
     zero_.assign(kc_ + 16, 0.0f);
 
     m_ = s.out[0] * s.out[1] * s.out[2];
@@ -99,7 +77,8 @@ class IGemmConv final : public ConvOp {
  private:
   IGemmKernel k_;
   size_t kc_, ks_, cout_g_, nblocks_, block_, m_, mtiles_;
-  std::vector<float> packed_, zero_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
   std::vector<const float*> ind_;
 };
 
@@ -113,7 +92,6 @@ class IGemmDeconv final : public ConvOp {
     nblocks_ = ceil_div(cout_g_, NR);
     const int64_t ks_full = s.taps();
     zero_.assign(kc_ + 16, 0.0f);
-    const int64_t ps = s.in_ps();
 
     // Per axis and phase r = o mod stride: the taps that reach it and its output count.
     std::vector<std::vector<int64_t>> axis_taps[3];
@@ -144,13 +122,11 @@ class IGemmDeconv final : public ConvOp {
             for (int64_t kh : th)
               for (int64_t kw : tw) taps.push_back((kd * s.kernel[1] + kh) * s.kernel[2] + kw);
           p.ks = taps.size();
-          p.block = NR * (1 + p.ks * kc_);
-          p.packed.assign(s.groups * nblocks_ * p.block, 0.0f);
-          for (int64_t g = 0; g < s.groups; ++g)
-            pack_group(p.packed.data() + g * nblocks_ * p.block, NR, cout_g_, kc_, taps,
-                       bias ? bias + g * cout_g_ : nullptr, [&](int64_t oc, int64_t ic, int64_t t) {
-                         return weight[((g * kc_ + ic) * cout_g_ + oc) * ks_full + t];
-                       });
+          const PanelLayout L{NR, k_.kr, p.ks, kc_};
+          p.block = L.block_floats();
+          p.packed.resize(s.groups * L.floats(cout_g_));
+          pack_deconv_weights(p.packed.data(), L, s.groups, cout_g_, weight, ks_full, taps.data(),
+                              bias);
           p.wblocks = ceil_div(static_cast<size_t>(p.cnt[2]), MR);
           const size_t rows = p.cnt[0] * p.cnt[1];
           p.ind.resize(rows * p.wblocks * p.ks * MR);
@@ -163,14 +139,9 @@ class IGemmDeconv final : public ConvOp {
               for (int64_t kd : td)
                 for (int64_t kh : th)
                   for (int64_t kw : tw) {
-                    const int64_t nd = od + s.pad_begin[0] - kd * s.dilation[0];
-                    const int64_t nh = oh + s.pad_begin[1] - kh * s.dilation[1];
-                    const int64_t nw = ow + s.pad_begin[2] - kw * s.dilation[2];
-                    const int64_t id = nd / s.stride[0], ih = nh / s.stride[1], iw = nw / s.stride[2];
-                    const bool inside = nd >= 0 && nh >= 0 && nw >= 0 && id < s.in[0] &&
-                                        ih < s.in[1] && iw < s.in[2];
+                    const int64_t off = deconv_tap_input(s, od, oh, ow, kd, kh, kw);
                     p.ind[((row * p.wblocks + wi / MR) * p.ks + tp) * MR + wi % MR] =
-                        inside ? indirection_offset(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero_.data();
+                        off < 0 ? zero_.data() : indirection_offset(off);
                     ++tp;
                   }
             }
@@ -217,7 +188,7 @@ class IGemmDeconv final : public ConvOp {
   struct Phase {
     int64_t r[3], cnt[3];
     size_t ks = 0, block = 0, wblocks = 0;
-    std::vector<float> packed;
+    Buffer packed;
     std::vector<const float*> ind;
   };
   struct Item {
@@ -247,7 +218,7 @@ class IGemmPrunedConv final : public ConvOp {
     cout_g_ = s.cout_g();
     nblocks_ = ceil_div(cout_g_, NR);
     zero_.assign(kc_ + 16, 0.0f);
-    const int64_t ps = s.in_ps(), ks_full = s.taps();
+    const int64_t ks_full = s.taps();
     const int64_t O[3] = {s.out[0], s.out[1], s.out[2]};
     // Groups of taps with equal output boxes, the full-output box first.
     std::vector<std::array<int64_t, 6>> keys;
@@ -286,14 +257,11 @@ class IGemmPrunedConv final : public ConvOp {
       const auto& b = keys[gi];
       Group g;
       g.ks = taps[gi].size();
-      g.block = NR * (1 + g.ks * kc_);
-      g.packed.assign(s.groups * nblocks_ * g.block, 0.0f);
-      for (int64_t grp = 0; grp < s.groups; ++grp) {
-        const float* wg = weight + grp * cout_g_ * kc_ * ks_full;
-        pack_group(g.packed.data() + grp * nblocks_ * g.block, NR, cout_g_, kc_, taps[gi],
-                   bias && gi == 0 && full_ ? bias + grp * cout_g_ : nullptr,
-                   [&](int64_t oc, int64_t ic, int64_t t) { return wg[(oc * kc_ + ic) * ks_full + t]; });
-      }
+      const PanelLayout L{NR, k_.kr, g.ks, kc_};
+      g.block = L.block_floats();
+      g.packed.resize(s.groups * L.floats(cout_g_));
+      pack_conv_weights(g.packed.data(), L, s.groups, cout_g_, weight, ks_full, taps[gi].data(),
+                        gi == 0 && full_ ? bias : nullptr);
       for (size_t rb = 0; rb < nrb; ++rb) {
         std::vector<int64_t> pix;
         for (int64_t r = rb * row_block_; r < std::min<int64_t>(rows_, (rb + 1) * row_block_); ++r) {
@@ -313,13 +281,10 @@ class IGemmPrunedConv final : public ConvOp {
           for (int64_t t : taps[gi]) {
             const int64_t kd = t / (s.kernel[1] * s.kernel[2]), kh = t / s.kernel[2] % s.kernel[1],
                           kw = t % s.kernel[2];
-            for (size_t j = 0; j < MR; ++j) {
+            for (size_t j = 0; j < MR; ++j) {  // every tap of a group reads inside the input
               const int64_t m = pix[i + std::min(j, mr - 1)];
               const int64_t ow = m % O[2], oh = m / O[2] % O[1], od = m / (O[2] * O[1]);
-              const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
-              const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
-              const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
-              ind_.push_back(indirection_offset(((id * s.in[1] + ih) * s.in[2] + iw) * ps));
+              ind_.push_back(indirection_offset(conv_tap_input(s, od, oh, ow, kd, kh, kw)));
             }
           }
           tiles_[rb].push_back(tile);
@@ -389,7 +354,7 @@ class IGemmPrunedConv final : public ConvOp {
  private:
   struct Group {
     size_t ks = 0, block = 0;
-    std::vector<float> packed;
+    Buffer packed;
   };
   struct Tile {
     size_t group, m0, mr, ind;
@@ -409,33 +374,9 @@ class IGemmPrunedConv final : public ConvOp {
 
 }  // namespace
 
-std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const float* zero) {
-  const size_t ks = s.taps();
-  const size_t m_total = s.out[0] * s.out[1] * s.out[2];
-  const size_t tiles = (m_total + mr - 1) / mr;
-  std::vector<const float*> ind(tiles * ks * mr);
-  const int64_t ps = s.in_ps();
-  for (size_t m = 0; m < tiles * mr; ++m) {
-    const int64_t mm = std::min<int64_t>(m, m_total - 1);
-    const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1], od = mm / (s.out[2] * s.out[1]);
-    for (size_t t = 0; t < ks; ++t) {
-      const int64_t kw = t % s.kernel[2], kh = (t / s.kernel[2]) % s.kernel[1],
-                    kd = t / (s.kernel[2] * s.kernel[1]);
-      const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
-      const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
-      const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
-      const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1] && iw >= 0 && iw < s.in[2];
-      ind[(m / mr) * ks * mr + t * mr + m % mr] =
-          inside ? indirection_offset(((id * s.in[1] + ih) * s.in[2] + iw) * ps) : zero;
-    }
-  }
-  return ind;
-}
-
 Interval tap_outputs(const ConvShape& s, int a, int64_t k) {
   // outputs o with 0 <= o * stride - pad + k * dilation <= in - 1
   const int64_t st = s.stride[a], off = k * s.dilation[a] - s.pad_begin[a];
-  auto floor_div = [](int64_t x, int64_t y) { return x >= 0 ? x / y : -((-x + y - 1) / y); };
   const int64_t lo = std::max<int64_t>(0, -floor_div(off, st));
   const int64_t hi = std::min<int64_t>(s.out[a] - 1, floor_div(s.in[a] - 1 - off, st));
   return {lo, hi};

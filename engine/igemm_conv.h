@@ -1,24 +1,10 @@
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "engine/conv.h"
 
 namespace ce {
-
-// Relative indirection: entries hold offsets in floats from address 0 and the microkernel adds
-// the input's address through a_offset, so one buffer serves every input pointer, image and
-// group (native/gemm/igemm.h).
-inline const float* indirection_offset(int64_t floats) {
-  return reinterpret_cast<const float*>(static_cast<uintptr_t>(floats) * sizeof(float));
-}
-inline size_t addr_in_floats(const float* p) { return reinterpret_cast<uintptr_t>(p) / sizeof(float); }
-
-// The indirection buffer of a (non-transposed) conv: for every tile of `mr` output pixels
-// (the last tile padded by repeating the last pixel), ks = taps pointers per row, tap-major
-// ([tile][tap][row]); a tap in the padding points at `zero`.
-std::vector<const float*> conv_indirection(const ConvShape& s, size_t mr, const float* zero);
 
 // The outputs [lo, hi] along axis a (0 d, 1 h, 2 w) for which tap k reads inside the input
 // (hi < lo: none).

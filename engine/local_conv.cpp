@@ -7,11 +7,9 @@
 
 #include "engine/conv.h"
 #include "engine/dispatch.h"
+#include "engine/packing.h"
 
 namespace ce {
-
-namespace {
-}  // namespace
 
 void LocalConvShape::infer_output() {
   auto fail = [&](const std::string& what) {
@@ -38,9 +36,7 @@ LocalConvOp::LocalConvOp(const LocalConvShape& s, const float* weight, const flo
     weight_ = owned_.data();
   }
   bias_.assign(P * CO, 0.0f);
-  if (bias)
-    for (size_t o = 0; o < CO; ++o)
-      for (size_t p = 0; p < P; ++p) bias_[p * CO + o] = bias[o * P + p];
+  if (bias) pack_transposed(bias_.data(), bias, CO, P);
 }
 
 void LocalConvOp::forward(const TensorView& in, const TensorView& out, ThreadPool& pool) const {

@@ -8,14 +8,11 @@
 #include <vector>
 
 #include "engine/elementwise.h"
+#include "engine/rules.h"
 
 namespace ce {
 
 namespace {
-
-
-// Floor division for a possibly negative numerator (torch's div_rtn), positive divisor.
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // The valid taps of one window along one axis: taps i in [first, first + count) land on input
 // index start + i * dilation inside [0, size).
@@ -54,12 +51,10 @@ void PoolShape::infer_output() {
     if (dilation[i] < 1) fail("dilation must be >= 1");
     if (kind == PoolKind::kAverage && dilation[i] != 1) fail("average pooling has no dilation");
     if (pad_begin[i] < 0 || pad_end[i] < 0) fail("padding must be >= 0");
-    const int64_t span = dilation[i] * (kernel[i] - 1) + 1;
-    if (pad_begin[i] > span / 2 || pad_end[i] > span / 2)
+    if (!rules::pool_pads_fit(kernel[i], dilation[i], pad_begin[i], pad_end[i]))
       fail("padding must be at most half of the effective kernel size");
-    int64_t o = floor_div(in[i] + pad_begin[i] + pad_end[i] - span + (ceil_mode ? stride[i] - 1 : 0),
-                          stride[i]) + 1;
-    if (ceil_mode && (o - 1) * stride[i] >= in[i] + pad_begin[i]) --o;
+    const int64_t o = rules::window_output(in[i], kernel[i], stride[i], dilation[i], pad_begin[i],
+                                           pad_end[i], ceil_mode);
     if (o < 1) fail("output size would be " + std::to_string(o) + " (< 1)");
     out[i] = o;
   }

@@ -9,13 +9,12 @@
 
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
-#include "engine/igemm_conv.h"
+#include "engine/indirection.h"
+#include "engine/packing.h"
 
 namespace ce {
 
 namespace {
-
-
 
 // Per calling thread: the W-padded input copy (grow-only, so repeated calls do not fault in
 // fresh pages).
@@ -28,24 +27,15 @@ class IGemmRowsConv final : public ConvOp {
  public:
   IGemmRowsConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
       : ConvOp(s, act), k_(igemm_kernel()) {
-    const size_t MR = k_.mr, NR = k_.nr;
+    const size_t MR = k_.mr;
     const int64_t C = s.c_in, KD = s.kernel[0], KH = s.kernel[1], KW = s.kernel[2];
     kc_ = KW * C;
     ks_ = KD * KH;
     cout_ = s.c_out;
-    nblocks_ = ceil_div(cout_, NR);
-    block_ = NR * (1 + ks_ * kc_);
-    packed_.assign(nblocks_ * block_, 0.0f);
-    for (size_t oc = 0; oc < cout_; ++oc) {
-      float* b = packed_.data() + (oc / NR) * block_;
-      const size_t j = oc % NR;
-      b[j] = bias ? bias[oc] : 0.0f;
-      for (int64_t seg = 0; seg < KD * KH; ++seg)
-        for (int64_t kx = 0; kx < KW; ++kx)
-          for (int64_t ic = 0; ic < C; ++ic)
-            b[NR + (seg * kc_ + kx * C + ic) * NR + j] =
-                weight[((oc * C + ic) * KD * KH + seg) * KW + kx];
-    }
+    const PanelLayout L{k_.nr, k_.kr, ks_, kc_};
+    block_ = L.block_floats();
+    packed_.resize(L.floats(cout_));
+    pack_conv_row_weights(packed_.data(), L, cout_, C, KW, weight, bias);
     zero_.assign(kc_ + 16, 0.0f);
 
     copy_ = s.pad_begin[2] > 0 || s.pad_end[2] > 0 || s.in_ps() != C;
@@ -56,21 +46,14 @@ class IGemmRowsConv final : public ConvOp {
 
     m_ = s.out[0] * s.out[1] * s.out[2];
     mtiles_ = ceil_div(m_, MR);
-    ind_.resize(mtiles_ * ks_ * MR);
-    for (size_t m = 0; m < mtiles_ * MR; ++m) {
-      const int64_t mm = std::min<int64_t>(m, m_ - 1);
-      const int64_t ow = mm % s.out[2], oh = (mm / s.out[2]) % s.out[1],
-                    od = mm / (s.out[2] * s.out[1]);
-      for (size_t seg = 0; seg < ks_; ++seg) {
-        const int64_t kh = seg % KH, kd = seg / KH;
-        const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
-        const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
-        const int64_t iw = ow * s.stride[2];  // padded coordinates (no copy: no W padding)
-        const bool inside = id >= 0 && id < s.in[0] && ih >= 0 && ih < s.in[1];
-        ind_[(m / MR) * ks_ * MR + seg * MR + m % MR] =
-            inside ? indirection_offset(((id * s.in[1] + ih) * row_w + iw) * C) : zero_.data();
-      }
-    }
+    // The rows' pointers are those of a conv with one tap per row over the source rows
+    // (padded coordinates: the copy holds the W padding, no copy means there is none).
+    ConvShape rows = s;
+    rows.kernel[2] = 1;
+    rows.pad_begin[2] = rows.pad_end[2] = 0;
+    rows.in[2] = row_w;
+    rows.in_pixel_stride = C;
+    ind_ = conv_indirection(rows, MR, zero_.data());
 
     // Output channels per task: whole pixels up to 128 channels. Splitting the stem's 64 into
     // 16-channel tasks (weights in L1) was 7% slower: each output line is then written in four
@@ -151,8 +134,9 @@ class IGemmRowsConv final : public ConvOp {
   bool copy_ = false;
   int64_t wp_ = 0;
   size_t image_floats_ = 0;
-  size_t kc_, ks_, cout_, nblocks_, block_, m_, mtiles_, nc_tile_;
-  std::vector<float> packed_, zero_;
+  size_t kc_, ks_, cout_, block_, m_, mtiles_, nc_tile_;
+  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  std::vector<float> zero_;
   std::vector<const float*> ind_;
 };
 

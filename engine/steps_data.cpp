@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "engine/dispatch.h"
+#include "engine/layout.h"
 #include "engine/strided.h"
 
 namespace ce {
@@ -487,7 +489,72 @@ class GridSampleStep final : public Step {
   std::vector<float> zeros_, nans_;
 };
 
+// A copy is the unary step with f the identity: dst = src.
+class CopyStep final : public StridedUnaryStep {
+ public:
+  CopyStep(const TRef& src, const TRef& dst) : StridedUnaryStep(src, dst, "copy source") {}
+  void run(const RunBuffers& rb, ThreadPool& pool) const override {
+    float* d = rb.at(out_);
+    const float* s = rb.at(x_);
+    // Channels-first <-> channels-last (per image, a (C, P) <-> (P, C) transpose): the
+    // blocked transpose kernel. Axes after merging: (N, C, P) or (C, P) when N == 1.
+    const TRef* ops[2] = {&out_, &x_};
+    const Iter<2> it = make_iter<2>(out_.shape, out_.rank, ops);
+    if (it.rank == 2 || it.rank == 3) {
+      const int o = it.rank - 2;  // index of the first of the two transposed axes
+      const int64_t A = it.shape[o], Bn = it.shape[o + 1];
+      const int64_t batch = it.rank == 3 ? it.shape[0] : 1;
+      const bool packed = it.rank == 2 || (it.st[0][0] == A * Bn && it.st[1][0] == A * Bn);
+      const int64_t *ds = it.st[0] + o, *ss = it.st[1] + o;
+      const bool serial = batch * A * Bn < kParallelElements;
+      if (packed && ds[1] == 1 && ds[0] == Bn && ss[0] == 1 && ss[1] == A) {
+        transpose_blocked(s, d, batch, Bn, A, pool, serial);  // src (Bn, A) -> dst (A, Bn)
+        return;
+      }
+      if (packed && ss[1] == 1 && ss[0] == Bn && ds[0] == 1 && ds[1] == A) {
+        transpose_blocked(s, d, batch, A, Bn, pool, serial);  // src (A, Bn) -> dst (Bn, A)
+        return;
+      }
+    }
+    for_each_row(rb, pool, [&](float* const* p, int64_t n, const int64_t* st) {
+      if (st[0] == 1 && st[1] == 1) {
+        std::memmove(p[0], p[1], n * sizeof(float));
+      } else {
+        for (int64_t i = 0; i < n; ++i) p[0][i * st[0]] = p[1][i * st[1]];
+      }
+    });
+  }
+};
+
+class FillStep final : public Step {
+ public:
+  FillStep(float v, const TRef& dst) : v_(v), dst_(dst) {
+    writes = {dst};
+    algorithm = "strided";
+  }
+  void run(const RunBuffers& rb, ThreadPool& pool) const override {
+    const TRef* ops[1] = {&dst_};
+    const Iter<1> it = make_iter<1>(dst_.shape, dst_.rank, ops);
+    float* const base[1] = {rb.at(dst_)};
+    for_rows<1>(it, base, pool, [&](float* const* p, int64_t n, const int64_t* s) {
+      for (int64_t i = 0; i < n; ++i) p[0][i * s[0]] = v_;
+    });
+  }
+
+ private:
+  float v_;
+  TRef dst_;
+};
+
 }  // namespace
+
+std::unique_ptr<Step> make_copy_step(const TRef& src, const TRef& dst) {
+  return std::make_unique<CopyStep>(src, dst);
+}
+
+std::unique_ptr<Step> make_fill_step(float value, const TRef& dst) {
+  return std::make_unique<FillStep>(value, dst);
+}
 
 std::unique_ptr<Step> make_data_unary_step(DataUnaryKind kind, const TRef& x, const TRef& out) {
   return std::make_unique<DataUnaryStep>(kind, x, out);

@@ -1,7 +1,7 @@
-// Plan steps of the data-movement, sampling and shape-arithmetic ops (bound in
-// python/src/bind_plan_data.cpp, lowered by python/convengine/_graph/lower_data.py). Expand,
-// Tile, DepthToSpace and SpaceToDepth need no step of their own: they are views or strided
-// copies (make_copy_step). A bool tensor computed at run time is a float mask of 0 and 1.
+// Plan steps of the data-movement, sampling and shape-arithmetic ops (built by
+// engine/build_data.cpp and build_core.cpp, lowered by python/convengine/_graph/lower_data.py).
+// Expand, Tile, DepthToSpace and SpaceToDepth need no step of their own: they are views or
+// strided copies (make_copy_step). A bool tensor computed at run time is a float mask of 0 / 1.
 #pragma once
 #include <memory>
 #include <vector>
@@ -9,6 +9,12 @@
 #include "engine/plan.h"
 
 namespace ce {
+
+// dst = src (one shape, any strides; dst must not overlap src unless it is src). Per image a
+// (C, P) <-> (P, C) transpose (channels-first <-> channels-last) runs the blocked transpose.
+std::unique_ptr<Step> make_copy_step(const TRef& src, const TRef& dst);
+// dst = value everywhere.
+std::unique_ptr<Step> make_fill_step(float value, const TRef& dst);
 
 // Floor, Ceil, Round (half to even), Sign on any strides; Not on a 0/1 mask (1 - x).
 enum class DataUnaryKind { kFloor, kCeil, kRound, kSign, kNot };

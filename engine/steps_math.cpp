@@ -242,7 +242,82 @@ class LogSoftmaxStep final : public Step {
   TRef x_, y_;
 };
 
+class BinaryStep final : public StridedBinaryStep {
+ public:
+  BinaryStep(BinaryKind k, const TRef& a, const TRef& b, const TRef& out)
+      : StridedBinaryStep(a, b, out), kind_(k) {}
+  void run(const RunBuffers& rb, ThreadPool& pool) const override {
+    switch (kind_) {
+      case BinaryKind::kAdd: return map_elements(rb, pool, [](float x, float y) { return x + y; });
+      case BinaryKind::kSub: return map_elements(rb, pool, [](float x, float y) { return x - y; });
+      case BinaryKind::kMul: return map_elements(rb, pool, [](float x, float y) { return x * y; });
+      case BinaryKind::kDiv: return map_elements(rb, pool, [](float x, float y) { return x / y; });
+    }
+  }
+
+ private:
+  BinaryKind kind_;
+};
+
+class UnaryStep final : public StridedUnaryStep {
+ public:
+  UnaryStep(const Activation& act, const TRef& x, const TRef& out)
+      : StridedUnaryStep(x, out), ep_(act) {}
+  void run(const RunBuffers& rb, ThreadPool& pool) const override {
+    map_rows(rb, pool, [&](const float* x, float* y, int64_t n) {
+      if (x != y) std::memmove(y, x, n * sizeof(float));  // a hostile file may overlap them
+      ep_.apply(y, 1, n, 0, nullptr, 0);
+    });
+  }
+
+ private:
+  Epilogue ep_;
+};
+
+class SoftmaxStep final : public Step {
+ public:
+  SoftmaxStep(int axis, const TRef& x, const TRef& out) : axis_(axis), x_(x), out_(out) {
+    require_same_shape(x, out, "softmax input");
+    if (axis < 0 || axis >= x.rank) throw std::invalid_argument("softmax: axis out of range");
+    reads = {x};
+    writes = {out};
+    algorithm = "strided";
+  }
+  void run(const RunBuffers& rb, ThreadPool& pool) const override {
+    const int64_t len = x_.shape[axis_], sx = x_.strides[axis_], so = out_.strides[axis_];
+    for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool, [&](const float* x, float* o) {
+      float m = -INFINITY;
+      for (int64_t j = 0; j < len; ++j) m = std::max(m, x[j * sx]);
+      double sum = 0.0;
+      for (int64_t j = 0; j < len; ++j) {
+        const float e = std::exp(x[j * sx] - m);
+        o[j * so] = e;
+        sum += e;
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t j = 0; j < len; ++j) o[j * so] *= inv;
+    });
+  }
+
+ private:
+  int axis_;
+  TRef x_, out_;
+};
+
 }  // namespace
+
+std::unique_ptr<Step> make_binary_step(BinaryKind kind, const TRef& a, const TRef& b,
+                                       const TRef& out) {
+  return std::make_unique<BinaryStep>(kind, a, b, out);
+}
+
+std::unique_ptr<Step> make_unary_step(const Activation& act, const TRef& x, const TRef& out) {
+  return std::make_unique<UnaryStep>(act, x, out);
+}
+
+std::unique_ptr<Step> make_softmax_step(int axis, const TRef& x, const TRef& out) {
+  return std::make_unique<SoftmaxStep>(axis, x, out);
+}
 
 std::unique_ptr<Step> make_math_unary_step(const std::string& kind, float alpha, float beta,
                                            const TRef& x, const TRef& y) {

@@ -1,5 +1,5 @@
-// Plan steps of the normalisation and reduction ops (python/src/bind_plan_nn.cpp registers
-// them). Axis sets are bit masks over the input's axes (bit a: axis a is reduced / normalised).
+// Plan steps of the normalisation and reduction ops (engine/build_nn.cpp builds them). Axis
+// sets are bit masks over the input's axes (bit a: axis a is reduced / normalised).
 #pragma once
 #include <cstdint>
 #include <memory>

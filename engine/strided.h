@@ -1,11 +1,14 @@
-// Helpers for plan steps (engine/plan_steps.cpp and the step files beside it): tensor checks,
-// the generic strided iteration that element-wise, copy and reduction steps share, and the bases
-// of the element-wise unary and binary steps.
+// Helpers for plan steps (the engine/steps_*.cpp files and the ops' own step files): tensor
+// checks, the generic strided iteration that element-wise, copy and reduction steps share, the
+// bases of the element-wise unary and binary steps, and the step that runs a one-input engine
+// operator on channels-last views.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+
+#include <memory>
 
 #include "engine/plan.h"
 #include "engine/thread_pool.h"
@@ -216,8 +219,9 @@ inline void require_same_shape(const TRef& a, const TRef& out, const char* what)
 // out = f(x)
 class StridedUnaryStep : public Step {
  protected:
-  StridedUnaryStep(const TRef& x, const TRef& out) : x_(x), out_(out) {
-    require_same_shape(x, out, "unary input");
+  StridedUnaryStep(const TRef& x, const TRef& out, const char* what = "unary input")
+      : x_(x), out_(out) {
+    require_same_shape(x, out, what);
     reads = {x};
     writes = {out};
     algorithm = "strided";
@@ -285,6 +289,30 @@ class StridedBinaryStep : public Step {
   }
 
   TRef a_, b_, out_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One-input, one-output engine operator on channels-last views.
+template <class Op>
+class ViewStep final : public Step {
+ public:
+  ViewStep(std::unique_ptr<Op> op, const TRef& in, const TRef& out, const char* algo, double fl)
+      : op_(std::move(op)), in_(in), out_(out) {
+    require_cl(in, "input");
+    require_cl(out, "output");
+    reads.push_back(in);
+    writes.push_back(out);
+    algorithm = algo;
+    flops = fl;
+  }
+  void run(const RunBuffers& b, ThreadPool& pool) const override {
+    op_->forward(channels_last_view(in_, b.base[in_.buf]), channels_last_view(out_, b.base[out_.buf]),
+                 pool);
+  }
+
+ private:
+  std::unique_ptr<Op> op_;
+  TRef in_, out_;
 };
 
 }  // namespace ce

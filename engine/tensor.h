@@ -21,4 +21,9 @@ struct TensorView {
   }
 };
 
+// Whether two views' memory ranges overlap (a residual given as the output itself).
+inline bool views_overlap(const TensorView& a, const TensorView& b) {
+  return a.data < b.data + b.n * b.image_stride() && b.data < a.data + a.n * a.image_stride();
+}
+
 }  // namespace ce

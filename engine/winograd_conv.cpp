@@ -11,6 +11,7 @@
 
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
+#include "engine/packing.h"
 
 namespace ce {
 
@@ -92,7 +93,9 @@ struct Geometry {
   double packed_floats() const { return double(groups) * u_bytes() / sizeof(float); }
 };
 
-struct Plan {
+// How one call's work is cut into tasks: `tiles` tiles (every image) in tile_blocks blocks of
+// tile_block, output channels in oc_blocks blocks of oc_block.
+struct WinogradBlocking {
   size_t tiles, tile_block, tile_blocks, oc_block, oc_blocks;
 };
 
@@ -103,9 +106,9 @@ struct Plan {
 // kUStreamed (it is streamed again for every block) large enough that U adds at most half the
 // block's own traffic, up to kBlockCap. With several threads and fewer than 4 tasks per
 // thread, output channels are split too (blocks of at least 32).
-Plan make_plan(const Geometry& g, size_t n, int threads) {
+WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads) {
   const size_t MR = g.mr, th = std::max(1, threads);
-  Plan p;
+  WinogradBlocking p;
   p.tiles = n * g.tiles;
   const size_t mtiles = ceil_div(p.tiles, MR);
   const size_t per_tile = g.positions * (g.kc + g.occ) * sizeof(float);
@@ -149,12 +152,16 @@ class WinogradConv final : public ConvOp {
 
     // U = G g G^T (1D: G g) in double, packed per (group, position, block of NR output
     // channels): kc rows of NR weights, zero past cin_g and cout_g.
-    packed_.assign(s.groups * positions_ * nblocks_ * block_, 0.0f);
-    if (axis >= 0) {
-      pack_1d(weight);
-    } else {
-      pack_2d(weight);
-    }
+    const WinogradLayout L{nr, kc_, positions_};
+    packed_.resize(L.floats(s.groups, cout_g_));
+    const size_t r = s.kernel[axis >= 0 ? axis : 2];
+    const std::vector<double> G =
+        filter_matrix(axis >= 0 ? 9 - static_cast<int>(r) : m, static_cast<int>(r));
+    if (axis >= 0)
+      pack_winograd_filters_1d(packed_.data(), L, s.groups, cout_g_, cin_g_, r, G.data(), weight);
+    else
+      pack_winograd_filters_2d(packed_.data(), L, s.groups, cout_g_, cin_g_, r, G.data(), weight,
+                               ThreadPool::global());
     bias_.assign(s.c_out + 8, 0.0f);
     if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
     build_tiles();
@@ -163,70 +170,6 @@ class WinogradConv final : public ConvOp {
 
   const char* algorithm() const override {
     return axis_ >= 0 ? "winograd1d" : shape_.kernel[2] != 3 ? "winograd_f5x4" : m_ == 2 ? "winograd_f2" : m_ == 4 ? "winograd_f4" : "winograd_f6";
-  }
-
- private:
-  void pack_1d(const float* weight) {
-    const ConvShape& s = shape_;
-    const size_t nr = native::kWinoGemmNr, r = s.kernel[axis_];
-    const std::vector<double> G = filter_matrix(9 - static_cast<int>(r), static_cast<int>(r));
-    for (int64_t g = 0; g < s.groups; ++g)
-      for (size_t oc = 0; oc < cout_g_; ++oc)
-        for (size_t ic = 0; ic < cin_g_; ++ic) {
-          const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * r;
-          for (size_t p = 0; p < 8; ++p) {
-            double u = 0.0;
-            for (size_t k = 0; k < r; ++k) u += G[p * r + k] * w[k];
-            packed_[((g * 8 + p) * nblocks_ + oc / nr) * block_ + ic * nr + oc % nr] =
-                static_cast<float>(u);
-          }
-        }
-  }
-
-  // U = G g G^T of one r x r filter into u[A * A], in double; A and R fixed at compile time
-  // (resnet50's F(2x2, 3x3) transforms took 50 of its 118 ms load with runtime bounds, Zen 4).
-  template <size_t A, size_t R>
-  static void transform_2d(const double* G, const float* w, double* u) {
-    double gw[A * R];
-    for (size_t i = 0; i < A; ++i)
-      for (size_t x = 0; x < R; ++x) {
-        double t = 0.0;
-        for (size_t y = 0; y < R; ++y) t += G[i * R + y] * w[y * R + x];
-        gw[i * R + x] = t;
-      }
-    for (size_t i = 0; i < A; ++i)
-      for (size_t j = 0; j < A; ++j) {
-        double v = 0.0;
-        for (size_t x = 0; x < R; ++x) v += gw[i * R + x] * G[j * R + x];
-        u[i * A + j] = v;
-      }
-  }
-
-  void pack_2d(const float* weight) {
-    const ConvShape& s = shape_;
-    const size_t nr = native::kWinoGemmNr;
-    const size_t r = s.kernel[2], A = alpha_;
-    const std::vector<double> G = filter_matrix(m_, static_cast<int>(r));
-    // F(2), F(4), F(6) of 3x3 and winograd_s2's F(5x5, 4x4)
-    auto fn = r == 3 && A == 4 ? &transform_2d<4, 3> : r == 3 && A == 6 ? &transform_2d<6, 3>
-            : r == 3 && A == 8 ? &transform_2d<8, 3> : r == 4 && A == 8 ? &transform_2d<8, 4>
-            : nullptr;
-    if (!fn) throw std::logic_error("Winograd: no filter transform for this tile");
-    // A task per (group, block of NR output channels): for each input channel it fills one
-    // NR-float row of every position's block, whole cache lines written by one thread.
-    ThreadPool::global().parallel_for(static_cast<size_t>(s.groups) * nblocks_, [&](size_t t) {
-      const size_t g = t / nblocks_, b = t % nblocks_;
-      const size_t oc_end = std::min(cout_g_, (b + 1) * nr);
-      std::vector<double> u(A * A);
-      for (size_t ic = 0; ic < cin_g_; ++ic)
-        for (size_t oc = b * nr; oc < oc_end; ++oc) {
-          const float* w = weight + ((g * cout_g_ + oc) * cin_g_ + ic) * r * r;
-          fn(G.data(), w, u.data());
-          for (size_t p = 0; p < A * A; ++p)
-            packed_[((g * positions_ + p) * nblocks_ + b) * block_ + ic * nr + oc % nr] =
-                static_cast<float>(u[p]);
-        }
-    });
   }
 
  public:
@@ -240,30 +183,30 @@ class WinogradConv final : public ConvOp {
       if (residual) r2 = *residual, r2.n *= r2.d, r2.d = 1;
       return run(i2, o2, residual ? &r2 : nullptr, pool);
     }
-    const Plan plan = make_plan(geom_, in.n, pool.num_threads());
-    const size_t groups = shape_.groups, blocks = plan.tile_blocks;
-    const size_t tasks = groups * blocks * plan.oc_blocks;
+    const WinogradBlocking blk = make_blocking(geom_, in.n, pool.num_threads());
+    const size_t groups = shape_.groups, blocks = blk.tile_blocks;
+    const size_t tasks = groups * blocks * blk.oc_blocks;
     auto task = [&](size_t i, const float* v) {
-      const size_t g = i / (blocks * plan.oc_blocks);
-      const size_t tb = i / plan.oc_blocks % blocks;
-      run_task(in, out, residual, plan, g, tb, i % plan.oc_blocks, v);
+      const size_t g = i / (blocks * blk.oc_blocks);
+      const size_t tb = i / blk.oc_blocks % blocks;
+      run_task(in, out, residual, blk, g, tb, i % blk.oc_blocks, v);
     };
-    if (plan.oc_blocks == 1) {
+    if (blk.oc_blocks == 1) {
       pool.parallel_for(tasks, [&](size_t i) { task(i, nullptr); });
       return;
     }
     // Output channels split across tasks: transform every tile's input once, in parallel, into
     // one buffer [group][tile block][position][tile][channel], then run the tasks on it.
-    const size_t vs = odd_lines(plan.tile_block * kc_), per_block = positions_ * vs;
+    const size_t vs = odd_lines(blk.tile_block * kc_), per_block = positions_ * vs;
     thread_local Buffer shared;
     if (shared.size() < groups * blocks * per_block) shared.resize(groups * blocks * per_block);
     float* v = shared.data();
-    pool.parallel_for(groups * plan.tiles, [&](size_t i) {
-      const size_t g = i / plan.tiles, t = i % plan.tiles, tb = t / plan.tile_block;
-      transform_input(in, g, t, v + (g * blocks + tb) * per_block + (t % plan.tile_block) * kc_, vs);
+    pool.parallel_for(groups * blk.tiles, [&](size_t i) {
+      const size_t g = i / blk.tiles, t = i % blk.tiles, tb = t / blk.tile_block;
+      transform_input(in, g, t, v + (g * blocks + tb) * per_block + (t % blk.tile_block) * kc_, vs);
     });
     pool.parallel_for(tasks, [&](size_t i) {
-      const size_t g = i / (blocks * plan.oc_blocks), tb = i / plan.oc_blocks % blocks;
+      const size_t g = i / (blocks * blk.oc_blocks), tb = i / blk.oc_blocks % blocks;
       task(i, v + (g * blocks + tb) * per_block);
     });
   }
@@ -361,11 +304,12 @@ class WinogradConv final : public ConvOp {
   // One task: tiles [tb * TB, +TB) of group g, output channels [ob * oc_block, +oc_block).
   // v_done: the block's transformed inputs when already computed, else nullptr.
   void run_task(const TensorView& in, const TensorView& out, const TensorView* residual,
-                const Plan& plan, size_t g, size_t tb, size_t ob, const float* v_done) const {
+                const WinogradBlocking& blk, size_t g, size_t tb, size_t ob,
+                const float* v_done) const {
     const ConvShape& s = shape_;
     const size_t MR = native::kWinoGemmMr, NR = native::kWinoGemmNr, P = positions_;
-    const size_t TB = plan.tile_block;
-    const size_t t0 = tb * TB, nt = std::min(TB, plan.tiles - t0);
+    const size_t TB = blk.tile_block;
+    const size_t t0 = tb * TB, nt = std::min(TB, blk.tiles - t0);
     const size_t v_stride = odd_lines(TB * kc_), m_stride = odd_lines(TB * occ_);
     thread_local Buffer scratch;
     const size_t need = P * ((v_done ? 0 : v_stride) + m_stride);
@@ -394,8 +338,8 @@ class WinogradConv final : public ConvOp {
       op.res_row_stride = axis_ >= 0 ? 0 : dh * s.out[2] * rps;
       op.res_pixel_stride = step * rps;
     }
-    const size_t oc_end = std::min(cout_g_, (ob + 1) * plan.oc_block);
-    for (size_t oc = ob * plan.oc_block; oc < oc_end; oc += occ_) {
+    const size_t oc_end = std::min(cout_g_, (ob + 1) * blk.oc_block);
+    for (size_t oc = ob * blk.oc_block; oc < oc_end; oc += occ_) {
       const size_t ncc = std::min(occ_, oc_end - oc);
       for (size_t p = 0; p < P; ++p) {
         const float* Vp = V + p * v_stride;
@@ -557,7 +501,7 @@ double kernel_efficiency(double kc) { return 6 * kc / (6 * kc + 40); }
 
 double winograd_seconds(const ConvShape& s, int m, int axis) {
   const Geometry g(s, m, axis, native::kWinoGemmMr, native::kWinoGemmNr);
-  const Plan p = make_plan(g, 1, 1);
+  const WinogradBlocking p = make_blocking(g, 1, 1);
   const double P = g.positions, cout_pad = round_up(g.cout_g, g.nr);
   const double gemm =
       g.groups * P * g.tiles * g.kc * cout_pad * 2 / (100e9 * kernel_efficiency(g.kc));

@@ -232,6 +232,18 @@ inline __m256 elu(__m256 x, __m256 alpha, __m256 beta, __m256 gamma) {
 
 inline __m256 softsign(__m256 x) { return _mm256_div_ps(x, _mm256_add_ps(splat(1.0f), abs(x))); }
 
+// min(a, b) and max(a, b), NaN when either is NaN (minps / maxps return their second operand
+// for NaN, so a NaN a is put back).
+inline __m256 min(__m256 a, __m256 b) {
+  return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
+inline __m256 max(__m256 a, __m256 b) {
+  return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
+
+// PRelu: a < 0 ? a * b : a, by the sign bit (-0 gives -0 * b).
+inline __m256 prelu(__m256 a, __m256 b) { return _mm256_blendv_ps(a, _mm256_mul_ps(a, b), a); }
+
 // x > alpha ? x : 0, and NaN for NaN.
 inline __m256 threshold(__m256 x, __m256 alpha) {
   return _mm256_and_ps(x, _mm256_cmp_ps(x, alpha, _CMP_NLE_UQ));

@@ -36,7 +36,7 @@ using VScaleShiftFn = void (*)(size_t rows, size_t channels, const float* x, siz
                                const float* scale, const float* shift, float* y, size_t y_stride,
                                const ClampParams* params);
 
-void f32_vscaleshift_c32__avx2(size_t rows, size_t channels, const float* x, size_t x_stride,
+void f32_vscaleshift_32c__avx2(size_t rows, size_t channels, const float* x, size_t x_stride,
                                const float* scale, const float* shift, float* y, size_t y_stride,
                                const ClampParams* params);
 void f32_vscaleshift__scalar(size_t rows, size_t channels, const float* x, size_t x_stride,

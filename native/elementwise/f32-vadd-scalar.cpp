@@ -11,10 +11,4 @@ void f32_vadd__scalar(size_t n, const float* a, const float* b, float* y, const 
   for (size_t i = 0; i < n; ++i) y[i] = (a[i] + b[i]) * s;
 }
 
-void f32_vaddc__scalar(size_t n, const float* a, const float* b, float* y, const MathParams* p) {
-  const float s = p->alpha;
-  const float bv = b[0];
-  for (size_t i = 0; i < n; ++i) y[i] = (a[i] + bv) * s;
-}
-
 }  // namespace ce::native

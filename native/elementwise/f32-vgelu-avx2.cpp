@@ -1,8 +1,7 @@
-// gelu(x) = x Phi(x) through erfc, relative accuracy on both tails (avx2-math.h), and the
-// tanh approximation as x sigmoid(2u) with 2u and its reduction in double. Max relative error
-// against float64 over every 1024th float32 with |x| in [2^-126, 14] (12 for tanh): 4.0e-7 (at
-// x = -11.7) and 2.7e-7 (at x = -1.81); results below 2^-126 (tanh form: below 2^-126 |x|,
-// x < -10) are flushed to 0. +inf gives +inf, -inf NaN (as torch), NaN propagates.
+// gelu(x) = x Phi(x) through erfc, relative accuracy on both tails (avx2-math.h). Max relative
+// error against float64 over every 1024th float32 with |x| in [2^-126, 14]: 4.0e-7 (at
+// x = -11.7); results below 2^-126 are flushed to 0. +inf gives +inf, -inf NaN (as torch),
+// NaN propagates.
 #include "native/elementwise/avx2-math.h"
 #include "native/elementwise/math.h"
 
@@ -10,10 +9,6 @@ namespace ce::native {
 
 void f32_vgelu__avx2(size_t n, const float* x, float* y, const MathParams*) {
   avx2::map(n, x, y, [&](__m256 v) { return avx2::gelu(v); });
-}
-
-void f32_vgelu_tanh__avx2(size_t n, const float* x, float* y, const MathParams*) {
-  avx2::map(n, x, y, [&](__m256 v) { return avx2::gelu_tanh(v); });
 }
 
 }  // namespace ce::native

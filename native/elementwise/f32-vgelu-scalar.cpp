@@ -1,4 +1,4 @@
-// gelu(x), exact and tanh forms, in double and rounded once (scalar-math.h).
+// gelu(x), exact form, in double and rounded once (scalar-math.h).
 #include "native/elementwise/math.h"
 #include "native/elementwise/scalar-math.h"
 
@@ -10,13 +10,6 @@ void f32_vgelu__scalar(size_t n, const float* x, float* y, const MathParams*) {
   for (size_t i = 0; i < n; ++i) {
     const float v = x[i];
     y[i] = scalar::gelu(v);
-  }
-}
-
-void f32_vgelu_tanh__scalar(size_t n, const float* x, float* y, const MathParams*) {
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    y[i] = scalar::gelu_tanh(v);
   }
 }
 

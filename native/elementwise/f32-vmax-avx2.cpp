@@ -1,15 +1,11 @@
-// max(a, b), NaN when either is NaN (as vmin).
+// max(a, b), NaN when either is NaN (avx2::max).
 #include "native/elementwise/avx2-math.h"
 #include "native/elementwise/math.h"
 
 namespace ce::native {
 
 void f32_vmax__avx2(size_t n, const float* a, const float* b, float* y, const MathParams*) {
-  avx2::map2<false>(n, a, b, y, [&](__m256 u, __m256 v) { return _mm256_blendv_ps(_mm256_max_ps(u, v), u, _mm256_cmp_ps(u, u, _CMP_UNORD_Q)); });
-}
-
-void f32_vmaxc__avx2(size_t n, const float* a, const float* b, float* y, const MathParams*) {
-  avx2::map2<true>(n, a, b, y, [&](__m256 u, __m256 v) { return _mm256_blendv_ps(_mm256_max_ps(u, v), u, _mm256_cmp_ps(u, u, _CMP_UNORD_Q)); });
+  avx2::map2<false>(n, a, b, y, [](__m256 u, __m256 v) { return avx2::max(u, v); });
 }
 
 }  // namespace ce::native

@@ -10,9 +10,4 @@ void f32_vmin__scalar(size_t n, const float* a, const float* b, float* y, const 
   for (size_t i = 0; i < n; ++i) y[i] = scalar::min(a[i], b[i]);
 }
 
-void f32_vminc__scalar(size_t n, const float* a, const float* b, float* y, const MathParams*) {
-  const float bv = b[0];
-  for (size_t i = 0; i < n; ++i) y[i] = scalar::min(a[i], bv);
-}
-
 }  // namespace ce::native

@@ -1,5 +1,5 @@
-// pow(a, b) (C semantics), in double and rounded once: the general exponent, element by
-// element or constant (alpha); the common constant exponents have vector kernels.
+// pow(a, b) (C semantics) element by element, in double and rounded once; the common constant
+// exponents have vector kernels.
 #include "native/elementwise/math.h"
 #include "native/elementwise/scalar-math.h"
 
@@ -10,11 +10,6 @@ namespace ce::native {
 void f32_vpow__scalar(size_t n, const float* a, const float* b, float* y, const MathParams*) {
   for (size_t i = 0; i < n; ++i)
     y[i] = static_cast<float>(std::pow(static_cast<double>(a[i]), static_cast<double>(b[i])));
-}
-
-void f32_vpowc__scalar(size_t n, const float* x, float* y, const MathParams* p) {
-  const double e = p->alpha;
-  for (size_t i = 0; i < n; ++i) y[i] = static_cast<float>(std::pow(static_cast<double>(x[i]), e));
 }
 
 }  // namespace ce::native

@@ -10,9 +10,4 @@ void f32_vprelu__scalar(size_t n, const float* a, const float* b, float* y, cons
   for (size_t i = 0; i < n; ++i) y[i] = std::signbit(a[i]) ? a[i] * b[i] : a[i];
 }
 
-void f32_vpreluc__scalar(size_t n, const float* a, const float* b, float* y, const MathParams*) {
-  const float bv = b[0];
-  for (size_t i = 0; i < n; ++i) y[i] = std::signbit(a[i]) ? a[i] * bv : a[i];
-}
-
 }  // namespace ce::native

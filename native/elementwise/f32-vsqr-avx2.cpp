@@ -1,5 +1,4 @@
-// pow(x, 2) = x x (correctly rounded, as pow) and pow(x, 3) = x x x (two roundings,
-// <= 1 ulp).
+// pow(x, 2) = x x (correctly rounded, as pow).
 #include "native/elementwise/avx2-math.h"
 #include "native/elementwise/math.h"
 
@@ -7,10 +6,6 @@ namespace ce::native {
 
 void f32_vsqr__avx2(size_t n, const float* x, float* y, const MathParams*) {
   avx2::map(n, x, y, [&](__m256 v) { return _mm256_mul_ps(v, v); });
-}
-
-void f32_vcube__avx2(size_t n, const float* x, float* y, const MathParams*) {
-  avx2::map(n, x, y, [&](__m256 v) { return _mm256_mul_ps(_mm256_mul_ps(v, v), v); });
 }
 
 }  // namespace ce::native

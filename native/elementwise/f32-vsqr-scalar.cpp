@@ -1,4 +1,4 @@
-// pow(x, 2) = x x and pow(x, 3) = x x x, as f32-vsqr-avx2.cpp.
+// pow(x, 2) = x x, as f32-vsqr-avx2.cpp.
 #include "native/elementwise/math.h"
 #include "native/elementwise/scalar-math.h"
 
@@ -10,13 +10,6 @@ void f32_vsqr__scalar(size_t n, const float* x, float* y, const MathParams*) {
   for (size_t i = 0; i < n; ++i) {
     const float v = x[i];
     y[i] = v * v;
-  }
-}
-
-void f32_vcube__scalar(size_t n, const float* x, float* y, const MathParams*) {
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    y[i] = v * v * v;
   }
 }
 

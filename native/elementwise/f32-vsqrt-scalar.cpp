@@ -1,4 +1,4 @@
-// sqrt(x) and 1 / sqrt(x), as f32-vsqrt-avx2.cpp.
+// sqrt(x), as f32-vsqrt-avx2.cpp.
 #include <cmath>
 
 #include "native/elementwise/math.h"
@@ -7,10 +7,6 @@ namespace ce::native {
 
 void f32_vsqrt__scalar(size_t n, const float* x, float* y, const MathParams*) {
   for (size_t i = 0; i < n; ++i) y[i] = std::sqrt(x[i]);
-}
-
-void f32_vrsqrt__scalar(size_t n, const float* x, float* y, const MathParams*) {
-  for (size_t i = 0; i < n; ++i) y[i] = 1.0f / std::sqrt(x[i]);
 }
 
 }  // namespace ce::native

@@ -3,7 +3,7 @@
 // with a masked tail. Rows of up to kShort floats go 4 at a time, each pass interleaving the 4
 // rows' independent add chains (one row at a time is latency-bound: 56 x 56 pixels of 96
 // channels, 1 thread, Zen 3: 0.147 -> 0.077 ms); longer rows take the blocked reductions of
-// f32-rreduce-32-avx2 (double totals per 2048 floats).
+// f32-rreduce-u32-avx2 (double totals per 2048 floats).
 #include "native/elementwise/avx2-common.h"
 #include "native/norm/norm.h"
 #include "native/reduce/reduce.h"
@@ -103,8 +103,8 @@ void f32_layernorm_rows__avx2(size_t rows, size_t n, const float* x, size_t x_st
     return;
   }
   for (size_t r = 0; r < rows; ++r, x += x_stride, y += y_stride) {
-    const float m = f32_rreduce_32__avx2(ReduceOp::kSum, n, x, 0.0f) / static_cast<float>(n);
-    const float q = f32_rreduce_32__avx2(ReduceOp::kSumSquare, n, x, m);
+    const float m = f32_rreduce_u32__avx2(ReduceOp::kSum, n, x, 0.0f) / static_cast<float>(n);
+    const float q = f32_rreduce_u32__avx2(ReduceOp::kSumSquare, n, x, m);
     const float rs = static_cast<float>(1.0 / std::sqrt(static_cast<double>(q) / n + eps));
     if (gamma && beta) write<true, true>(n, x, y, gamma, beta, m, rs);
     else if (gamma) write<true, false>(n, x, y, gamma, beta, m, rs);

@@ -1,4 +1,4 @@
-// y = (x - m) * s * g + b, scalar or per-column operands (portable twin of f32-vnorm-32-avx2).
+// y = (x - m) * s * g + b, scalar or per-column operands (portable twin of f32-vnorm-32c-avx2).
 #include "native/norm/norm.h"
 
 namespace ce::native {

@@ -45,7 +45,7 @@ struct NormAffine {
 };
 using VNormFn = void (*)(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                          size_t y_stride, const NormAffine* p);
-void f32_vnorm_32__avx2(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+void f32_vnorm_32c__avx2(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                         size_t y_stride, const NormAffine* p);
 void f32_vnorm__scalar(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                        size_t y_stride, const NormAffine* p);

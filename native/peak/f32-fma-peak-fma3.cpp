@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "native/peak/peak.h"
+
 namespace ce::native {
 
 // 10 independent FMA chains (enough to cover FMA latency x 2 ports on Zen 3 / Skylake):

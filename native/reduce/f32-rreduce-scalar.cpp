@@ -1,4 +1,4 @@
-// One value from n contiguous floats (portable twin of f32-rreduce-32-avx2): sums in double.
+// One value from n contiguous floats (portable twin of f32-rreduce-u32-avx2): sums in double.
 #include <cmath>
 #include <limits>
 

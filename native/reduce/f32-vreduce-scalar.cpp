@@ -1,4 +1,4 @@
-// acc[i] (+)= x[r * stride + i] over rows (portable twin of f32-vreduce-32-avx2).
+// acc[i] (+)= x[r * stride + i] over rows (portable twin of f32-vreduce-32c-avx2).
 #include <cmath>
 
 #include "native/reduce/reduce.h"

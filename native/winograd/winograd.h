@@ -104,8 +104,8 @@ using WinoGemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, siz
                             const float* w, size_t w_stride, float* c, size_t c_stride);
 void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                               const float* w, size_t w_stride, float* c, size_t c_stride);
-void f32_wino_gemm__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                           const float* w, size_t w_stride, float* c, size_t c_stride);
+void f32_wino_gemm_6x16__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                                const float* w, size_t w_stride, float* c, size_t c_stride);
 
 // 1D kernels share the 2D signatures: a window is x in [x0, x1) of 8 elements at pixel_stride
 // (y0 == y1: all padding; row_stride unused); output j < cols at out + j * pixel_stride (rows
@@ -114,16 +114,17 @@ void f32_wino1d_a8_input__fma3(size_t, const float*, size_t, size_t, size_t, siz
                                size_t, float*, size_t);
 void f32_wino1d_a8_input__scalar(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
                                  size_t, float*, size_t);
-#define CE_WINO1D_DECLARE(M)                                                                    \
-  void f32_wino1d_m##M##_output__fma3(size_t, const float*, size_t, float*, size_t, size_t,     \
-                                      size_t, size_t, const WinoOutputParams*);                \
-  void f32_wino1d_m##M##_output__scalar(size_t, const float*, size_t, float*, size_t, size_t,   \
-                                        size_t, size_t, const WinoOutputParams*);
-CE_WINO1D_DECLARE(2)
-CE_WINO1D_DECLARE(3)
-CE_WINO1D_DECLARE(4)
-CE_WINO1D_DECLARE(5)
-CE_WINO1D_DECLARE(6)
+// f<m><r>: F(m, r), m = 9 - r outputs per tile.
+#define CE_WINO1D_DECLARE(FMR)                                                                  \
+  void f32_wino1d_##FMR##_output__fma3(size_t, const float*, size_t, float*, size_t, size_t,    \
+                                       size_t, size_t, const WinoOutputParams*);               \
+  void f32_wino1d_##FMR##_output__scalar(size_t, const float*, size_t, float*, size_t, size_t,  \
+                                         size_t, size_t, const WinoOutputParams*);
+CE_WINO1D_DECLARE(f27)
+CE_WINO1D_DECLARE(f36)
+CE_WINO1D_DECLARE(f45)
+CE_WINO1D_DECLARE(f54)
+CE_WINO1D_DECLARE(f63)
 #undef CE_WINO1D_DECLARE
 
 #define CE_WINO_DECLARE(name)                                                                   \

@@ -55,5 +55,6 @@ void bind_deform(py::module_& m);
 void bind_local(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_plan(py::module_& m);
+void bind_rules(py::module_& m);
 
 }  // namespace ce::bind

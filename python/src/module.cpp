@@ -60,4 +60,5 @@ PYBIND11_MODULE(_native, m) {
   ce::bind::bind_local(m);
   ce::bind::bind_ops(m);
   ce::bind::bind_plan(m);
+  ce::bind::bind_rules(m);
 }

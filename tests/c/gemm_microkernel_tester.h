@@ -1,5 +1,5 @@
 // Microkernel testers for native/gemm/: GEMM (gemm.h), IGEMM (igemm.h) and the tiny-group conv
-// (gconv.h). A tester holds named parameters (setter chains, as in XNNPACK's tester);
+// (gconv.h); and for Winograd's transformed-domain GEMM (native/winograd/winograd.h). A tester holds named parameters (setter chains, as in XNNPACK's tester);
 // Test(kernel) packs random weights as the kernel's contract says, runs the kernel and compares
 // every output with a plain double-precision loop. On a mismatch it prints the parameters and
 // the first wrong element to stderr and returns false.
@@ -31,6 +31,7 @@
 #include "native/gemm/gconv.h"
 #include "native/gemm/gemm.h"
 #include "native/gemm/igemm.h"
+#include "native/winograd/winograd.h"
 
 namespace ce::test {
 
@@ -150,6 +151,10 @@ inline double clamp(double v, float lo, float hi) {
 //   zero_index    IGEMM: row whose pointer is the zero buffer in every tap (SIZE_MAX: none)
 //   zero_tap      IGEMM: tap whose pointers are all the zero buffer (SIZE_MAX: none)
 //   qmin, qmax    clamp, see detail::clamp_bounds
+//   w_stride      Winograd GEMM: floats between NR-wide blocks of B (0: k * nr; a multiple of
+//                 8, the blocks are 32-byte aligned); its cm_stride defaults to round_up(n, nr)
+// The Winograd GEMM (Test(WinoGemmFn)) has no init values, no clamp and writes C in whole
+// blocks: round_up(n, nr) columns per row, those past n zero (cm_stride must leave room).
 class GemmMicrokernelTester {
  public:
   using Self = GemmMicrokernelTester;
@@ -174,6 +179,8 @@ class GemmMicrokernelTester {
   size_t cn_stride() const { return cn_stride_ ? cn_stride_ : nr_; }
   GemmMicrokernelTester& cm_stride(size_t v) { cm_stride_ = v; return *this; }
   size_t cm_stride() const { return cm_stride_ ? cm_stride_ : c_col(n_ - 1) + 1; }
+  GemmMicrokernelTester& w_stride(size_t v) { w_stride_ = v; return *this; }
+  size_t w_stride() const { return w_stride_ ? w_stride_ : k_ * nr_; }
 
   bool Test(native::GemmFn gemm) const {
     if (!valid() || ks_ != 1 || zero_index_ != SIZE_MAX || zero_tap_ != SIZE_MAX || relative_ ||
@@ -183,8 +190,7 @@ class GemmMicrokernelTester {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (size_t it = 0; it < iterations_; ++it) {
       GuardedArray<float> a((m_ - 1) * a_stride() + k_, detail::nan_float());
-      for (size_t i = 0; i < m_; ++i)
-        for (size_t kk = 0; kk < k_; ++kk) a[i * a_stride() + kk] = dist(rng);
+      fill_rows(a, rng, dist);
       // Panels: nr init values, then k rows of nr weights, zero past n. The init values of an
       // accumulating call are not read: NaN.
       const size_t panels = (n_ + nr_ - 1) / nr_;
@@ -290,7 +296,77 @@ class GemmMicrokernelTester {
     return true;
   }
 
+  bool Test(native::WinoGemmFn gemm) const {
+    const size_t nw = (n_ + nr_ - 1) / nr_ * nr_;  // columns written per row
+    const size_t cms = cm_stride_ ? cm_stride_ : nw;
+    if (m_ < 1 || m_ > mr_ || n_ < 1 || k_ < 1 || a_stride() < k_ || w_stride() < k_ * nr_ ||
+        w_stride() % 8 || cms < nw || cn_stride() != nr_ || accumulate_ || ks_ != 1 ||
+        qmin_ != 0 || qmax_ != 255 || relative_ || a_offset_ != 0 || zero_index_ != SIZE_MAX ||
+        zero_tap_ != SIZE_MAX)
+      return fail("Winograd GEMM parameters out of the contract");
+    std::mt19937 rng(seed_);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (size_t it = 0; it < iterations_; ++it) {
+      GuardedArray<float> a((m_ - 1) * a_stride() + k_, detail::nan_float());
+      fill_rows(a, rng, dist);
+      // Blocks of nr columns at w_stride: k rows of nr floats, zero past n; NaN between blocks.
+      // A multiple of 8 floats ends at the page boundary, so every block is 32-byte aligned.
+      const size_t blocks = nw / nr_;
+      GuardedArray<float> w(((blocks - 1) * w_stride() + k_ * nr_ + 7) / 8 * 8, detail::nan_float());
+      std::vector<float> wt(k_ * n_);
+      for (size_t b = 0; b < blocks; ++b)
+        for (size_t kk = 0; kk < k_; ++kk)
+          for (size_t j = 0; j < nr_; ++j) {
+            const size_t col = b * nr_ + j;
+            const float v = col < n_ ? dist(rng) : 0.0f;
+            w[b * w_stride() + kk * nr_ + j] = v;
+            if (col < n_) wt[kk * n_ + col] = v;
+          }
+      GuardedArray<float> c((m_ - 1) * cms + nw, detail::sentinel());
+      for (size_t i = 0; i < m_; ++i)
+        for (size_t j = 0; j < nw; ++j) c[i * cms + j] = detail::nan_float();
+
+      std::vector<double> ref(m_ * n_), abs_sum(m_ * n_);
+      for (size_t i = 0; i < m_; ++i)
+        for (size_t j = 0; j < n_; ++j) {
+          double sum = 0.0, as = 0.0;
+          for (size_t kk = 0; kk < k_; ++kk) {
+            const double p = double(a[i * a_stride() + kk]) * wt[kk * n_ + j];
+            sum += p;
+            as += std::fabs(p);
+          }
+          ref[i * n_ + j] = sum;
+          abs_sum[i * n_ + j] = as;
+        }
+      gemm(m_, n_, k_, a.data(), a_stride(), w.data(), w_stride(), c.data(), cms);
+      for (size_t idx = 0; idx < c.size(); ++idx) {
+        const size_t i = idx / cms, j = idx % cms;
+        char msg[160];
+        if (j >= nw) {
+          if (detail::is_sentinel(c[idx])) continue;
+          std::snprintf(msg, sizeof msg, "iteration %zu: C[%zu][%zu] is past the written blocks "
+                        "but was written", it, i, j);
+          return fail(msg);
+        }
+        const double want = j < n_ ? ref[i * n_ + j] : 0.0;
+        const double tol = j < n_ ? detail::tolerance(k_, abs_sum[i * n_ + j]) : 0.0;
+        if (!(std::fabs(c[idx] - want) <= tol)) {
+          std::snprintf(msg, sizeof msg, "iteration %zu: C[%zu][%zu] = %.9g, want %.9g (tolerance %.3g)",
+                        it, i, j, c[idx], want, tol);
+          return fail(msg);
+        }
+      }
+    }
+    return true;
+  }
+
  private:
+  // m rows of k random floats at a_stride (the floats between them keep their NaN).
+  template <class Dist>
+  void fill_rows(GuardedArray<float>& a, std::mt19937& rng, Dist& dist) const {
+    for (size_t i = 0; i < m_; ++i)
+      for (size_t kk = 0; kk < k_; ++kk) a[i * a_stride() + kk] = dist(rng);
+  }
   size_t c_col(size_t j) const { return (j / nr_) * cn_stride() + j % nr_; }
   size_t c_index(size_t i, size_t j) const { return i * cm_stride() + c_col(j); }
   size_t c_size() const { return (m_ - 1) * cm_stride() + c_col(n_ - 1) + 1; }
@@ -330,16 +406,17 @@ class GemmMicrokernelTester {
   bool fail(const char* what) const {
     std::fprintf(stderr,
                  "    %s\n    [mr %zu nr %zu m %zu n %zu k %zu ks %zu a_stride %zu cm_stride %zu "
-                 "cn_stride %zu accumulate %d a_offset %zu relative %d zero_index %zd zero_tap %zd "
-                 "qmin %u qmax %u seed %u]\n",
+                 "cn_stride %zu w_stride %zu accumulate %d a_offset %zu relative %d zero_index %zd "
+                 "zero_tap %zd qmin %u qmax %u seed %u]\n",
                  what, mr_, nr_, m_, n_, k_, ks_, a_stride(), valid() ? cm_stride() : cm_stride_,
-                 cn_stride(), accumulate_, a_offset_, relative_, static_cast<ssize_t>(zero_index_),
-                 static_cast<ssize_t>(zero_tap_), qmin_, qmax_, seed_);
+                 cn_stride(), w_stride(), accumulate_, a_offset_, relative_,
+                 static_cast<ssize_t>(zero_index_), static_cast<ssize_t>(zero_tap_), qmin_, qmax_,
+                 seed_);
     return false;
   }
 
   size_t mr_ = 1, nr_ = 1, m_ = 1, n_ = 1, k_ = 1, ks_ = 1;
-  size_t a_stride_ = 0, cm_stride_ = 0, cn_stride_ = 0;
+  size_t a_stride_ = 0, cm_stride_ = 0, cn_stride_ = 0, w_stride_ = 0;
   bool accumulate_ = false;
   size_t a_offset_ = 0;
   bool relative_ = false;

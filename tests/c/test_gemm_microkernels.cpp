@@ -1,4 +1,5 @@
-// Every GEMM, IGEMM and tiny-group conv microkernel in native/gemm/ through the testers of
+// Every GEMM, IGEMM and tiny-group conv microkernel in native/gemm/, and Winograd's
+// transformed-domain GEMM (native/winograd/), through the testers of
 // gemm_microkernel_tester.h, with named edge cases per kernel. AVX2/FMA kernels are skipped
 // (with the reason) when the CPU lacks them or CONVENGINE_ISA=scalar asks for the portable
 // kernels only. Also checks that engine/dispatch.cpp hands out only kernels tested here, with
@@ -51,6 +52,11 @@ const Ukernel<native::IGemmFn> kIGemm[] = {
 const Ukernel<native::GConvFn> kGConv[] = {
     {"f32_gconv_8p8c__fma3", native::f32_gconv_8p8c__fma3, 8, 8, 1, true},
     {"f32_gconv_8p8c__scalar", native::f32_gconv_8p8c__scalar, 8, 8, 1, false},
+};
+
+const Ukernel<native::WinoGemmFn> kWinoGemm[] = {
+    {"f32_wino_gemm_6x16__fma3", native::f32_wino_gemm_6x16__fma3, 6, 16, 1, true},
+    {"f32_wino_gemm_6x16__scalar", native::f32_wino_gemm_6x16__scalar, 6, 16, 1, false},
 };
 
 uint32_t g_seed = 1;
@@ -487,6 +493,65 @@ void gconv_cases(Runner& r, const Ukernel<native::GConvFn>& u) {
   });
 }
 
+// The Winograd GEMM: every m, n around and past the 16-column blocks, k from 1 to past the
+// engine's padded channel counts, strided A, C and B blocks.
+void wino_gemm_cases(Runner& r, const Ukernel<native::WinoGemmFn>& u) {
+  if (!r.begin(u.name, u.fma3)) return;
+  const size_t mr = u.mr, nr = u.nr;
+  const native::WinoGemmFn fn = u.fn;
+  auto base = [&] { return GemmMicrokernelTester().mr(mr).nr(nr).m(mr).n(nr).k(8).seed(next_seed()); };
+  const std::vector<size_t> ks{1, 2, 7, 8, 9, 16, 64, 67};
+  r.run("full_tile", [&] {
+    for (size_t k : ks)
+      if (!base().k(k).Test(fn)) return false;
+    return true;
+  });
+  r.run("k_large", [&] {
+    for (size_t k : {256, 1031})
+      if (!base().k(k).n(2 * nr + 3).Test(fn)) return false;
+    return true;
+  });
+  r.run("subtile", [&] {
+    for (size_t k : {1, 8, 17})
+      for (size_t m = 1; m <= mr; ++m)
+        for (size_t n = 1; n <= nr; ++n)
+          if (!base().k(k).m(m).n(n).Test(fn)) return false;
+    return true;
+  });
+  r.run("n_gt_nr", [&] {
+    for (size_t k : ks)
+      for (size_t m = 1; m <= mr; ++m)
+        for (size_t n : {nr + 1, 2 * nr - 1, 2 * nr, 3 * nr + 5, 4 * nr})
+          if (!base().k(k).m(m).n(n).Test(fn)) return false;
+    return true;
+  });
+  r.run("strided_a", [&] {
+    for (size_t k : ks)
+      for (size_t m = 1; m <= mr; ++m)
+        if (!base().k(k).m(m).n(2 * nr + 1).a_stride(k + 5).Test(fn)) return false;
+    return true;
+  });
+  r.run("strided_cm", [&] {
+    for (size_t m = 1; m <= mr; ++m)
+      for (size_t n : {size_t{3}, nr, 2 * nr + 7})
+        if (!base().k(9).m(m).n(n).cm_stride((n + nr - 1) / nr * nr + 13).Test(fn)) return false;
+    return true;
+  });
+  r.run("strided_w", [&] {
+    for (size_t k : {1, 8, 24})
+      for (size_t m = 1; m <= mr; ++m)
+        if (!base().k(k).m(m).n(3 * nr - 2).w_stride(k * nr + 24).Test(fn)) return false;
+    return true;
+  });
+  r.run("strided_all", [&] {
+    for (size_t m = 1; m <= mr; ++m)
+      if (!base().k(19).m(m).n(2 * nr + 9).a_stride(23).cm_stride(3 * nr + 11).w_stride(19 * nr + 8)
+               .iterations(2).Test(fn))
+        return false;
+    return true;
+  });
+}
+
 // engine/dispatch.cpp hands out only the kernels above, with their tile sizes; returns the
 // names of the kernels above it never hands out.
 bool check_dispatch(std::vector<std::string>* unused) {
@@ -527,6 +592,18 @@ bool check_dispatch(std::vector<std::string>* unused) {
     found = false;
     for (const auto& u : kGConv) found |= u.fn == gc;
     if (!found) fail("gconv_kernel() is not a tested gconv kernel");
+    auto wino_gemm = [&](native::WinoGemmFn fn, const char* what) {
+      used.insert(reinterpret_cast<const void*>(fn));
+      for (const auto& u : kWinoGemm)
+        if (u.fn == fn) {
+          if (u.mr != native::kWinoGemmMr || u.nr != native::kWinoGemmNr)
+            fail(std::string(what) + " " + u.name + " with a tile other than the driver's");
+          return;
+        }
+      fail(std::string(what) + " is not a tested Winograd GEMM kernel");
+    };
+    for (int m : {2, 4, 5, 6}) wino_gemm(ce::winograd_kernels(m, isa).gemm, "winograd_kernels().gemm");
+    for (int rr = 3; rr <= 7; ++rr) wino_gemm(ce::winograd1d_kernels(rr, isa).gemm, "winograd1d_kernels().gemm");
   }
   auto note = [&](const char* name, const void* fn) {
     if (!used.count(fn)) unused->push_back(name);
@@ -535,6 +612,7 @@ bool check_dispatch(std::vector<std::string>* unused) {
     note(u.name, reinterpret_cast<const void*>(u.fn));
   for (const auto& u : kIGemm) note(u.name, reinterpret_cast<const void*>(u.fn));
   for (const auto& u : kGConv) note(u.name, reinterpret_cast<const void*>(u.fn));
+  for (const auto& u : kWinoGemm) note(u.name, reinterpret_cast<const void*>(u.fn));
   return failures.empty();
 }
 
@@ -557,6 +635,7 @@ int main(int argc, char** argv) {
   for (const auto& u : kGemm) gemm_cases(r, u);
   for (const auto& u : kIGemm) igemm_cases(r, u);
   for (const auto& u : kGConv) gconv_cases(r, u);
+  for (const auto& u : kWinoGemm) wino_gemm_cases(r, u);
 
   std::vector<std::string> unused;
   const bool dispatch_ok = filter.empty() ? check_dispatch(&unused) : true;

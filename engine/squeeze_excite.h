@@ -1,0 +1,20 @@
+// SqueezeExcite as one plan step (a graph pass fuses Mul(x, gate(linear2(act(linear1(
+// GlobalAveragePool(x)))))) into it): the mean by the global-average driver, both linears as
+// axpy sweeps over transposed weights (vectorisable without reassociating a reduction), the
+// gating by the scale-shift kernel in parallel over pixel chunks.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "engine/epilogue.h"
+#include "engine/plan.h"
+
+namespace ce {
+
+// out = x * gate(W2 act(W1 mean(x) + b1) + b2), w1 (mid, c), w2 (c, mid); out may be x itself.
+std::unique_ptr<Step> make_squeeze_excite_step(int64_t c, int64_t mid, const float* w1,
+                                               const float* b1, const float* w2, const float* b2,
+                                               const Activation& act, const Activation& gate,
+                                               const TRef& in, const TRef& out);
+
+}  // namespace ce

@@ -1,0 +1,11 @@
+// PRelu: a < 0 ? a * b : a (avx2::prelu), b one value for every element.
+#include "native/elementwise/avx2-math.h"
+#include "native/elementwise/math.h"
+
+namespace ce::native {
+
+void f32_vpreluc__avx2(size_t n, const float* a, const float* b, float* y, const MathParams*) {
+  avx2::map2<true>(n, a, b, y, [](__m256 u, __m256 v) { return avx2::prelu(u, v); });
+}
+
+}  // namespace ce::native

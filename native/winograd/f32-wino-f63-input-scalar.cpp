@@ -1,0 +1,10 @@
+#include "native/winograd/wino-scalar.h"
+
+namespace ce::native {
+
+void f32_wino_f63_input__scalar(size_t channels, const float* in, size_t rs, size_t ps, size_t y0,
+                                size_t y1, size_t x0, size_t x1, float* v, size_t vs) {
+  wino_scalar::input_tile<8>(kWinoBT6, channels, in, rs, ps, y0, y1, x0, x1, v, vs);
+}
+
+}  // namespace ce::native
