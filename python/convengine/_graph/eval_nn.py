@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .eval_registry import _float_input, _need, _op
-from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints
+from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints, gemm_shapes
 
 REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
               "ReduceProd", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
@@ -360,14 +360,11 @@ def _e_bn(node, ins, opset):
 @_op("Gemm")
 def _e_gemm(node, ins, opset):
     a, b, c = _need(ins[0], "A"), _need(ins[1], "B"), _in(ins, 2)
-    if a.ndim != 2 or b.ndim != 2:
-        raise _Err(f"A and B must be 2D, got {a.shape} and {b.shape}")
+    gemm_shapes(node, a.shape, b.shape)
     if int(_a(node, "transA", 0)):
         a = a.T
     if int(_a(node, "transB", 0)):
         b = b.T
-    if a.shape[1] != b.shape[0]:
-        raise _Err(f"inner dimensions differ: A' {a.shape}, B' {b.shape}")
     wide = np.float64 if a.dtype.kind == "f" else a.dtype
     y = float(_a(node, "alpha", 1.0)) * (a.astype(wide) @ b.astype(wide))
     if c is not None:

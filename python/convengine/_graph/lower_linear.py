@@ -10,30 +10,26 @@ import math
 import numpy as np
 
 from .ops import attr
+from .rules import gemm_shapes, matmul_shape
 from .views import PlanError, T, _broadcast, _nonempty
 
 
 class LinearLowering:
     def op_Gemm(self, node, ins, where):
         a = self.rt(node.inputs[0], where)
-        if a.rank != 2:
-            raise PlanError(f"{where}: Gemm input A must be 2D, got {a.shape}")
+        bv = self.vals.get(node.inputs[1])
+        if isinstance(bv, np.ndarray):
+            _nonempty(bv, node.inputs[1], where, "B")
+        m, k, n = gemm_shapes(node, a.shape, bv.shape)
         ta, tb = int(attr(node, "transA")), int(attr(node, "transB"))
         alpha, beta = float(attr(node, "alpha")), float(attr(node, "beta"))
         if ta:
             a = T(a.shape[::-1], a.strides[::-1], a.buf, a.offset, a.root)
-        bv = self.vals.get(node.inputs[1])
-        if isinstance(bv, np.ndarray):
-            _nonempty(bv, node.inputs[1], where, "B")
         c = None
         if len(node.inputs) > 2 and node.inputs[2]:
             c = self.vals.get(node.inputs[2])
-        m, k = a.shape
         if isinstance(bv, np.ndarray):
             bmat = bv.T if tb else bv
-            if bmat.ndim != 2 or bmat.shape[0] != k:
-                raise PlanError(f"{where}: B shape {bv.shape} does not match A {a.shape}")
-            n = bmat.shape[1]
             w = np.ascontiguousarray((alpha * bmat.astype(np.float64)).T, np.float32)[:, :, None]
             bias = None
             rest = None
@@ -69,7 +65,7 @@ class LinearLowering:
             b = T(b.shape[::-1], b.strides[::-1], b.buf, b.offset, b.root)
         if alpha != 1.0 or (c is not None):
             raise PlanError(f"{where}: Gemm with a runtime B supports alpha 1 and no C only")
-        y = self.out(node, 0, (m, b.shape[1]))
+        y = self.out(node, 0, (m, n))
         self.step("add_matmul", node.name or where, [a, b, y], [a, b], [y])
 
     def op_MatMul(self, node, ins, where):
@@ -77,15 +73,13 @@ class LinearLowering:
         bv = self.vals.get(node.inputs[1])
         if isinstance(bv, np.ndarray):
             _nonempty(bv, node.inputs[1], where, "B")
+        out_shape = matmul_shape(a.shape, bv.shape)
         if isinstance(bv, np.ndarray) and bv.ndim == 2 and a.rank >= 2 and a.is_contiguous():
             k, n = bv.shape
-            if a.shape[-1] != k:
-                raise PlanError(f"{where}: shapes {a.shape} and {bv.shape} do not match")
             m = math.prod(a.shape[:-1])
             w = np.ascontiguousarray(bv.T, np.float32)[:, :, None]
             x3 = T((1, k, m), (0, 1, k), a.buf, a.offset, a.root)
-            shape = (*a.shape[:-1], n)
-            y = self.out(node, 0, shape)
+            y = self.out(node, 0, out_shape)
             y3 = T((1, n, m), (0, 1, n), y.buf, y.offset, y.root)
             self.step("add_conv", node.name or where,
                       [x3, y3, None, w, None, 1, [1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0],
@@ -101,8 +95,6 @@ class LinearLowering:
             b = T((b.shape[0], 1), (b.strides[0], 0), b.buf, b.offset, b.root)
             squeeze.append(-1)
         batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
-        if a.shape[-1] != b.shape[-2]:
-            raise PlanError(f"{where}: shapes {a.shape} and {b.shape} do not match")
         shape = (*batch, a.shape[-2], b.shape[-1])
         y = self.new(shape)
         self.step("add_matmul", node.name or where,

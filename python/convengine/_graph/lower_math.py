@@ -16,8 +16,8 @@ import math
 import numpy as np
 
 from .ops import attr
-from .rules import clip_bounds
-from .views import CONSTS, PlanError, T, _axis, _broadcast, _layout_order
+from .rules import clip_bounds, softmax_axis
+from .views import CONSTS, PlanError, T, _broadcast, _layout_order
 
 # ONNX op -> kernel kind of add_math_unary, for the ops without attributes
 _UNARY = {"Erf": "erf", "Mish": "mish", "Softplus": "softplus", "Softsign": "softsign",
@@ -181,12 +181,9 @@ class MathLowering:
         """Softmax / LogSoftmax (`method` the plan's step) along one axis; below opset 13 the
         input is coerced to 2-D, (prod(:axis), prod(axis:))."""
         x = ins[0]
-        axis = int(attr(node, "axis"))
-        if self.opset < 13 and "axis" not in node.attrs:
-            axis = 1
-        axis = _axis(axis, x.rank, where)
+        axis, flat = softmax_axis(node, x.rank, self.opset)
         name = node.name or where
-        if self.opset < 13 and axis != x.rank - 1:
+        if flat and axis != x.rank - 1:
             xc = self.contiguous(x, where)
             n = math.prod(x.shape[axis:])
             flat = T((math.prod(x.shape[:axis]), n), (n, 1), xc.buf, xc.offset, xc.root)

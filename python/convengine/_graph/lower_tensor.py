@@ -16,8 +16,10 @@ import numpy as np
 
 from .memory import concat_order
 from .ops import attr
-from .rules import pad_params, reshape_target
-from .views import PlanError, T, _axis, _contig_strides, _layout_order
+from .rules_tensor import (concat_shape, flatten_shape, gather_params, pad_params, reshape_target,
+                           slice_ranges, split_parts, squeeze_axes, transpose_perm,
+                           unsqueeze_axes)
+from .views import PlanError, T, _contig_strides, _layout_order
 
 
 class TensorLowering:
@@ -35,60 +37,31 @@ class TensorLowering:
         self._reshape_to(node, x, shape, where)
 
     def op_Flatten(self, node, ins, where):
-        x = ins[0]
-        axis = int(attr(node, "axis"))
-        if not -x.rank <= axis <= x.rank:
-            raise PlanError(f"{where}: axis {axis} out of range")
-        if axis < 0:
-            axis += x.rank
-        self._reshape_to(node, x, (math.prod(x.shape[:axis]), math.prod(x.shape[axis:])), where)
+        self._reshape_to(node, ins[0], flatten_shape(node, ins[0].shape), where)
 
-    def _axes(self, node, where, rank):
-        axes = attr(node, "axes")
-        if len(node.inputs) > 1 and node.inputs[1]:
-            axes = [int(v) for v in np.asarray(self.const(node.inputs[1], where, "axes")).reshape(-1)]
-        if axes is None:
-            return None
-        axes = [_axis(a, rank, where) for a in axes]
-        if len(set(axes)) != len(axes):
-            raise PlanError(f"{where}: axes {axes} repeat")
-        return axes
+    def _opt_const(self, node, i, where, what):
+        """The value of optional constant input i, None when absent."""
+        n = node.inputs[i] if len(node.inputs) > i else ""
+        return self.const(n, where, what) if n else None
 
     def op_Squeeze(self, node, ins, where):
         x = ins[0]
-        axes = self._axes(node, where, x.rank)
-        if axes is None:
-            axes = [i for i, d in enumerate(x.shape) if d == 1]
-        for a in axes:
-            if x.shape[a] != 1:
-                raise PlanError(f"{where}: cannot squeeze axis {a} of size {x.shape[a]}")
+        axes = squeeze_axes(node, x.shape, self._opt_const(node, 1, where, "axes"))
         keep = [i for i in range(x.rank) if i not in axes]
         self.set_view(node, 0, T(tuple(x.shape[i] for i in keep), tuple(x.strides[i] for i in keep),
                                  x.buf, x.offset, x.root))
 
     def op_Unsqueeze(self, node, ins, where):
         x = ins[0]
-        axes = self._axes(node, where, x.rank + len(self._axes_raw(node, where)))
         shape, strides = list(x.shape), list(x.strides)
-        for a in sorted(axes):
+        for a in unsqueeze_axes(node, x.rank, self._opt_const(node, 1, where, "axes")):
             shape.insert(a, 1)
             strides.insert(a, 0)
         self.set_view(node, 0, T(tuple(shape), tuple(strides), x.buf, x.offset, x.root))
 
-    def _axes_raw(self, node, where):
-        axes = attr(node, "axes")
-        if len(node.inputs) > 1 and node.inputs[1]:
-            axes = np.asarray(self.const(node.inputs[1], where, "axes")).reshape(-1)
-        if axes is None:
-            raise PlanError(f"{where}: Unsqueeze needs axes")
-        return list(axes)
-
     def op_Transpose(self, node, ins, where):
         x = ins[0]
-        perm = attr(node, "perm")
-        perm = list(range(x.rank))[::-1] if perm is None else [int(p) for p in perm]
-        if sorted(perm) != list(range(x.rank)):
-            raise PlanError(f"{where}: perm {perm} is not a permutation of {x.rank} axes")
+        perm = transpose_perm(node, x.rank)
         self.set_view(node, 0, T(tuple(x.shape[p] for p in perm), tuple(x.strides[p] for p in perm),
                                  x.buf, x.offset, x.root))
 
@@ -103,42 +76,21 @@ class TensorLowering:
 
     def op_Slice(self, node, ins, where):
         x = ins[0]
-        get = lambda i: ([int(v) for v in np.asarray(self.const(node.inputs[i], where)).reshape(-1)]
-                         if len(node.inputs) > i and node.inputs[i] else None)
-        starts, ends, axes, steps = get(1), get(2), get(3), get(4)
-        axes = list(range(len(starts))) if axes is None else [_axis(a, x.rank, where) for a in axes]
-        steps = [1] * len(starts) if steps is None else steps
-        if not len(starts) == len(ends) == len(axes) == len(steps):
-            raise PlanError(f"{where}: starts, ends, axes and steps differ in length "
-                            f"({len(starts)}, {len(ends)}, {len(axes)}, {len(steps)})")
-        if len(set(axes)) != len(axes):
-            raise PlanError(f"{where}: axes {axes} repeat an axis")
+        ranges = slice_ranges(x.shape, *(self._opt_const(node, i, where, what) for i, what in
+                                         enumerate(("starts", "ends", "axes", "steps"), 1)))
         shape, strides, offset = list(x.shape), list(x.strides), x.offset
-        for st, en, ax, sp in zip(starts, ends, axes, steps):
-            if sp == 0:
-                raise PlanError(f"{where}: slice step 0")
-            idx = range(shape[ax])[slice(st, en, sp)]
-            n = len(idx)
+        for ax, first, step, n in ranges:
             if n:
-                offset += idx.start * strides[ax]
+                offset += first * strides[ax]
             shape[ax] = n
             if n > 1:  # a length-1 axis keeps its stride (a huge step would overflow it)
-                strides[ax] *= sp
+                strides[ax] *= step
         self.set_view(node, 0, T(tuple(shape), tuple(strides), x.buf, offset, x.root))
 
     def op_Split(self, node, ins, where):
         x = ins[0]
-        axis = _axis(attr(node, "axis"), x.rank, where)
-        split = attr(node, "split")
-        if len(node.inputs) > 1 and node.inputs[1]:
-            split = [int(v) for v in np.asarray(self.const(node.inputs[1], where)).reshape(-1)]
-        n = len(node.outputs)
-        if split is None:
-            size = x.shape[axis]
-            per = -(-size // n)
-            split = [min(per, size - i * per) for i in range(n)]
-        if sum(split) != x.shape[axis] or len(split) != n or min(split) < 0:
-            raise PlanError(f"{where}: split {split} does not divide axis of size {x.shape[axis]}")
+        axis, split = split_parts(node, x.shape, self._opt_const(node, 1, where, "split"),
+                                  self.opset)
         off = 0
         for i, s in enumerate(split):
             shape = list(x.shape)
@@ -149,48 +101,29 @@ class TensorLowering:
 
     def op_Gather(self, node, ins, where):
         x = ins[0]
-        idx = self.const(node.inputs[1], where, "indices")
-        axis = _axis(attr(node, "axis"), x.rank, where)
-        if idx.ndim != 0:
-            flat = [int(v) for v in np.asarray(idx).reshape(-1)]
-            if len(flat) > 4096:
-                raise PlanError(f"{where}: Gather of more than 4096 runtime slices")
-            shape = x.shape[:axis] + tuple(idx.shape) + x.shape[axis + 1:]
-            y = self.out(node, 0, shape)
-            inner = T(x.shape[:axis] + (len(flat),) + x.shape[axis + 1:], None, y.buf, y.offset, y.root)
-            inner.strides = _contig_strides(inner.shape)
-            for j, i in enumerate(flat):
-                if not -x.shape[axis] <= i < x.shape[axis]:
-                    raise PlanError(f"{where}: index {i} out of range")
-                i %= x.shape[axis]
-                keep = [a for a in range(x.rank) if a != axis]
-                src = T(tuple(x.shape[a] for a in keep), tuple(x.strides[a] for a in keep), x.buf,
-                        x.offset + i * x.strides[axis], x.root)
-                dst = T(src.shape, tuple(inner.strides[a] for a in keep), y.buf,
-                        y.offset + j * inner.strides[axis], y.root)
-                self.step("add_copy", f"{node.name or where}/{j}", ["Gather", src, dst], [src], [dst])
-            return
-        i = int(idx)
-        if not -x.shape[axis] <= i < x.shape[axis]:
-            raise PlanError(f"{where}: index {i} out of range")
-        i %= x.shape[axis]
+        axis, idx = gather_params(node, x.shape, self.const(node.inputs[1], where, "indices"))
         keep = [a for a in range(x.rank) if a != axis]
-        self.set_view(node, 0, T(tuple(x.shape[a] for a in keep), tuple(x.strides[a] for a in keep),
-                                 x.buf, x.offset + i * x.strides[axis], x.root))
+        if idx.ndim == 0:
+            self.set_view(node, 0, T(tuple(x.shape[a] for a in keep),
+                                     tuple(x.strides[a] for a in keep),
+                                     x.buf, x.offset + int(idx) * x.strides[axis], x.root))
+            return
+        flat = [int(v) for v in idx.reshape(-1)]
+        if len(flat) > 4096:
+            raise PlanError(f"{where}: Gather of more than 4096 runtime slices")
+        shape = x.shape[:axis] + tuple(idx.shape) + x.shape[axis + 1:]
+        y = self.out(node, 0, shape)
+        inner = _contig_strides(x.shape[:axis] + (len(flat),) + x.shape[axis + 1:])
+        for j, i in enumerate(flat):
+            src = T(tuple(x.shape[a] for a in keep), tuple(x.strides[a] for a in keep), x.buf,
+                    x.offset + i * x.strides[axis], x.root)
+            dst = T(src.shape, tuple(inner[a] for a in keep), y.buf, y.offset + j * inner[axis],
+                    y.root)
+            self.step("add_copy", f"{node.name or where}/{j}", ["Gather", src, dst], [src], [dst])
 
     def op_Concat(self, node, ins, where):
         ts = [self.rt(n, where) for n in node.inputs]
-        r = ts[0].rank
-        axis = int(attr(node, "axis"))
-        if not -r <= axis < r:
-            raise PlanError(f"{where}: axis {axis} out of range for rank {r}")
-        axis %= r
-        for t in ts:
-            if t.rank != r or any(t.shape[i] != ts[0].shape[i] for i in range(r) if i != axis):
-                raise PlanError(f"{where}: input shapes {[t.shape for t in ts]} differ off the "
-                                f"concat axis")
-        shape = list(ts[0].shape)
-        shape[axis] = sum(t.shape[axis] for t in ts)
+        axis, shape = concat_shape(node, [t.shape for t in ts])
         name = node.outputs[0]
         y = self.vals.get(name) if name in self.slot_parents else None
         if y is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Model
-from .ops import attr
+from .rules_tensor import concat_axis
 from .views import _cl_order, _layout_order
 
 # producers that make views of their input (no step of their own writes the tensor)
@@ -53,8 +53,7 @@ def concat_slots(model: Model, shapes: dict, vals: dict):
         if n.outputs[0] not in shapes:
             continue
         r = len(shapes[n.outputs[0]])
-        axis = int(attr(n, "axis")) % max(r, 1)
-        if not (3 <= r <= 5 and axis == 1):
+        if not (3 <= r <= 5 and concat_axis(n, r) == 1):
             continue
         off = 0
         seen = set()

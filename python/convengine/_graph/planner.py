@@ -38,7 +38,7 @@ from .lower_resize import ResizeLowering
 from .lower_tensor import TensorLowering
 from .memory import concat_slots
 from .ops import attr
-from .rules import shape_value
+from .rules_tensor import shape_value
 from .views import (ALIGN, ARENA, CONSTS, PlanError, Root, Step, T, _cl_order, _contig_strides,
                     _nonempty)
 

@@ -4,9 +4,10 @@ Sliding windows (Conv, ConvTranspose, DeformConv, MaxPool, AveragePool; torch's 
 sizes are the same arithmetic): output sizes, explicit pads and auto_pad, ceil_mode, the
 transposed conv's output_padding and output_shape. Resize and Upsample: output sizes from
 scales or sizes (axes, keep_aspect_ratio_policy, the opset-10 form), the coordinate
-transformations and the taps and weights of nearest, linear and cubic along one axis. Pad's
-pads by opset, Reshape targets, Shape's start/end, Clip's bounds, Dropout in inference, Cast
-targets.
+transformations and the taps and weights of nearest, linear and cubic along one axis. Clip's
+bounds, Softmax's axis by opset, Gemm's and MatMul's shapes, Dropout in inference, Cast targets.
+The tensor ops' rules (Reshape, Shape, Pad, Split, Slice, Squeeze, Unsqueeze, Concat, Flatten,
+Transpose, Gather) are rules_tensor.py's; both share the readers here (_a, _ints, _axis).
 
 Pure functions of shapes and attribute values (a Node is read only for its attributes, with the
 op table's defaults). Used by the numpy interpreter (evaluate.py, eval_*.py), shape inference
@@ -61,7 +62,8 @@ def _axis(a, rank, what="axis", allow_end=False):
     """A possibly negative axis as an index in [0, rank) ([0, rank] with allow_end)."""
     hi = rank + 1 if allow_end else rank
     if not -rank <= a < hi:
-        raise _Err(f"{what} {a} is out of range for rank {rank}")
+        raise _Err(f"axis {a} out of range for rank {rank}" if what == "axis" else
+                   f"{what} {a} is out of range for rank {rank}")
     return a + rank if a < 0 else a
 
 
@@ -255,68 +257,7 @@ def pool_geometry(node, x_shape):
 
 
 # ---------------------------------------------------------------------------------------------
-# tensors
-
-def reshape_target(in_shape, shape, allowzero=False):
-    """Reshape's output shape: 0 copies the input dimension (unless allowzero), one -1 is
-    inferred."""
-    shape = list(shape)
-    out = []
-    for i, d in enumerate(shape):
-        if d == 0 and not allowzero:
-            if i >= len(in_shape):
-                raise _Err(f"shape {shape}: 0 at position {i} has no input dimension to copy")
-            out.append(in_shape[i])
-        else:
-            out.append(d)
-    if out.count(-1) > 1 or any(d < -1 for d in out):
-        raise _Err(f"shape {shape} is not a valid reshape target")
-    total = int(np.prod(in_shape, dtype=np.int64))
-    if -1 in out:
-        rest = int(np.prod([d for d in out if d != -1], dtype=np.int64))
-        if rest == 0 or total % rest:
-            raise _Err(f"cannot reshape {tuple(in_shape)} to {shape}")
-        out[out.index(-1)] = total // rest
-    if int(np.prod(out, dtype=np.int64)) != total:
-        raise _Err(f"cannot reshape {tuple(in_shape)} to {shape}")
-    return tuple(out)
-
-
-def shape_value(shape, node):
-    """Shape's output for an input of `shape`: the dims from start to end, both clamped."""
-    r = len(shape)
-    start = int(_a(node, "start", 0))
-    end = _a(node, "end")
-    end = r if end is None else int(end)
-    start = min(max(start + r if start < 0 else start, 0), r)
-    end = min(max(end + r if end < 0 else end, 0), r)
-    return np.array(shape[start:end], np.int64)
-
-
-def pad_params(node, rank, ins, opset):
-    """(mode, begin, end, value) of a Pad: per-axis pads (negative ones crop) from the
-    attributes (opset < 11) or from the pads / constant_value / axes inputs (`ins`, the
-    constant inputs; ins[0], the data, is not read)."""
-    mode = _a(node, "mode", "constant")
-    if opset < 11 or (len(node.inputs) < 2 and node.attrs.get("pads") is not None):
-        pads = _ints(node.attrs.get("pads"))
-        value = float(_a(node, "value", 0.0))
-        axes = None
-    else:
-        pads = _ints(_in(ins, 1), "pads")
-        cv = _in(ins, 2)
-        value = np.asarray(cv).reshape(-1)[0] if cv is not None and np.size(cv) else 0
-        axes = _ints(_in(ins, 3), "axes")
-    if pads is None:
-        raise _Err("pads are missing")
-    axes = list(range(rank)) if axes is None else [_axis(a, rank, "axes") for a in axes]
-    if len(pads) != 2 * len(axes):
-        raise _Err(f"pads {pads} must have {2 * len(axes)} values")
-    begin, end = [0] * rank, [0] * rank
-    for i, a in enumerate(axes):
-        begin[a], end[a] = pads[i], pads[len(axes) + i]
-    return mode, begin, end, value
-
+# element-wise, linear algebra, dtypes
 
 def cast_dtype(to):
     """The numpy dtype of a Cast's `to` (an ONNX TensorProto number or a dtype name)."""
@@ -357,6 +298,47 @@ def dropout_is_identity(node, ins, opset) -> bool | None:
     if len(node.inputs) > 2 and node.inputs[2] and tm is None:
         return None
     return tm is None or not bool(np.asarray(tm).reshape(-1)[0])
+
+
+def softmax_axis(node, rank, opset):
+    """(axis, flat) of a Softmax / LogSoftmax: the axis defaults to -1 from opset 13 and to 1
+    before; before opset 13 (flat True) the input is taken as the 2-D
+    (prod(shape[:axis]), prod(shape[axis:])) and normalised along its second axis."""
+    if rank == 0:
+        raise _Err("input must have rank >= 1")
+    axis = node.attrs.get("axis")
+    if axis is None:
+        axis = -1 if opset >= 13 else 1
+    return _axis(int(axis), rank), opset < 13
+
+
+def gemm_shapes(node, a_shape, b_shape):
+    """(M, K, N) of a Gemm: A' = transpose(A) with transA is (M, K), B' = transpose(B) with
+    transB is (K, N)."""
+    if len(a_shape) != 2 or len(b_shape) != 2:
+        raise _Err(f"A and B must be 2D, got {tuple(a_shape)} and {tuple(b_shape)}")
+    m, k = a_shape[::-1] if int(_a(node, "transA", 0)) else a_shape
+    kb, n = b_shape[::-1] if int(_a(node, "transB", 0)) else b_shape
+    if k != kb:
+        raise _Err(f"inner dimensions differ: A' {(m, k)}, B' {(kb, n)}")
+    return m, k, n
+
+
+def matmul_shape(a_shape, b_shape):
+    """MatMul's output shape (numpy's matmul): a 1-D A is a row (1, K), a 1-D B a column
+    (K, 1), whose axis the output drops; the batch axes broadcast."""
+    a, b = tuple(a_shape), tuple(b_shape)
+    if not a or not b:
+        raise _Err(f"operands must have rank >= 1, got {a} and {b}")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise _Err(f"shapes {a} and {b} do not match")
+    try:
+        batch = tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
+    except ValueError:
+        raise _Err(f"batch axes of {a} and {b} do not broadcast") from None
+    return batch + ((a2[-2],) if len(a) > 1 else ()) + ((b2[-1],) if len(b) > 1 else ())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""ONNX's rules of the tensor ops, each written once: Reshape targets, Shape's start/end, Pad's
+pads by opset, Split's part sizes by opset, Slice's ranges, Squeeze's and Unsqueeze's axes,
+Concat's and Flatten's shapes, Transpose's perm and Gather's indices.
+
+Pure functions of shapes, attribute values and constant inputs (a Node is read only for its
+attributes, with the op table's defaults), used by the numpy interpreter (eval_tensor.py; the
+shape inference evaluates these ops on stand-ins) and the planner (lower_tensor.py), so that
+the tensors the planner makes as views are the ones the interpreter computes. Where an op
+takes an attribute before some opset and an input after (Split's split, Squeeze's and
+Unsqueeze's axes), the input wins when both are there. A broken rule raises rules._Err (a
+ValueError) with the reason; the caller names the node.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .rules import _a, _axis, _Err, _in, _ints
+
+
+def reshape_target(in_shape, shape, allowzero=False):
+    """Reshape's output shape: 0 copies the input dimension (unless allowzero), one -1 is
+    inferred."""
+    shape = list(shape)
+    out = []
+    for i, d in enumerate(shape):
+        if d == 0 and not allowzero:
+            if i >= len(in_shape):
+                raise _Err(f"shape {shape}: 0 at position {i} has no input dimension to copy")
+            out.append(in_shape[i])
+        else:
+            out.append(d)
+    if out.count(-1) > 1 or any(d < -1 for d in out):
+        raise _Err(f"shape {shape} is not a valid reshape target")
+    total = int(np.prod(in_shape, dtype=np.int64))
+    if -1 in out:
+        rest = int(np.prod([d for d in out if d != -1], dtype=np.int64))
+        if rest == 0 or total % rest:
+            raise _Err(f"cannot reshape {tuple(in_shape)} to {shape}")
+        out[out.index(-1)] = total // rest
+    if int(np.prod(out, dtype=np.int64)) != total:
+        raise _Err(f"cannot reshape {tuple(in_shape)} to {shape}")
+    return tuple(out)
+
+
+def shape_value(shape, node):
+    """Shape's output for an input of `shape`: the dims from start to end, both clamped."""
+    r = len(shape)
+    start = int(_a(node, "start", 0))
+    end = _a(node, "end")
+    end = r if end is None else int(end)
+    start = min(max(start + r if start < 0 else start, 0), r)
+    end = min(max(end + r if end < 0 else end, 0), r)
+    return np.array(shape[start:end], np.int64)
+
+
+def pad_params(node, rank, ins, opset):
+    """(mode, begin, end, value) of a Pad: per-axis pads (negative ones crop) from the
+    attributes (opset < 11) or from the pads / constant_value / axes inputs (`ins`, the
+    constant inputs; ins[0], the data, is not read)."""
+    mode = _a(node, "mode", "constant")
+    if opset < 11 or (len(node.inputs) < 2 and node.attrs.get("pads") is not None):
+        pads = _ints(node.attrs.get("pads"))
+        value = float(_a(node, "value", 0.0))
+        axes = None
+    else:
+        pads = _ints(_in(ins, 1), "pads")
+        cv = _in(ins, 2)
+        value = np.asarray(cv).reshape(-1)[0] if cv is not None and np.size(cv) else 0
+        axes = _ints(_in(ins, 3), "axes")
+    if pads is None:
+        raise _Err("pads are missing")
+    axes = list(range(rank)) if axes is None else [_axis(a, rank, "axes") for a in axes]
+    if len(pads) != 2 * len(axes):
+        raise _Err(f"pads {pads} must have {2 * len(axes)} values")
+    begin, end = [0] * rank, [0] * rank
+    for i, a in enumerate(axes):
+        begin[a], end[a] = pads[i], pads[len(axes) + i]
+    return mode, begin, end, value
+
+
+
+def split_parts(node, shape, split, opset):
+    """(axis, part sizes) of a Split of an input of `shape` into len(node.outputs) parts.
+    `split` is the split input's value (opset >= 13) or None; the attribute serves before.
+    Without split: num_outputs (opset 18) gives parts of ceil(size / n) with a smaller (maybe
+    empty) last one, as onnxruntime and ONNX's reference (refused when even that last part
+    would be negative: 5 into 4); else (before opset 18) equal parts, refused when the axis
+    does not divide evenly (ONNX's shape inference, onnxruntime). From opset 18 one of split
+    and num_outputs must be given."""
+    axis = _axis(int(_a(node, "axis", 0)), len(shape))
+    dim, n = shape[axis], len(node.outputs)
+    split = _ints(split, "split") if split is not None else _ints(node.attrs.get("split"), "split")
+    num = node.attrs.get("num_outputs")
+    if split is not None and num is not None:
+        raise _Err(f"both split {split} and num_outputs {num} are given")
+    if split is None and num is not None:
+        num = int(num)
+        if num != n:
+            raise _Err(f"num_outputs {num} differs from the {n} outputs")
+        chunk = -(-dim // num)
+        split = [chunk] * (num - 1) + [dim - chunk * (num - 1)]
+        if split[-1] < 0:
+            raise _Err(f"axis {axis} of size {dim} does not split into num_outputs {num} parts "
+                       f"of {chunk} with a smaller last one")
+    elif split is None:
+        if opset >= 18:
+            raise _Err("neither the split input nor num_outputs is given (one is required "
+                       "from opset 18)")
+        if dim % n:
+            raise _Err(f"axis {axis} of size {dim} does not split evenly into {n} parts; "
+                       f"give split")
+        split = [dim // n] * n
+    if len(split) != n or sum(split) != dim or any(s < 0 for s in split):
+        raise _Err(f"split {split} does not divide axis {axis} of size {dim} into {n} parts")
+    return axis, split
+
+
+def slice_ranges(shape, starts, ends, axes=None, steps=None):
+    """Slice (the opset-10 form: starts, ends and the optional axes and steps as integer
+    inputs) as (axis, first, step, count) per sliced axis: the elements first,
+    first + step, ... (count of them) of that axis. A negative start or end counts from the
+    end; then both are clamped into [0, size] for a positive step and into [-1, size - 1] for a
+    negative one (ends past either end of an axis, INT64_MAX included, mean the end)."""
+    starts, ends = _ints(starts, "starts"), _ints(ends, "ends")
+    if starts is None or ends is None:
+        raise _Err("starts and ends are required")
+    axes = list(range(len(starts))) if axes is None else _ints(axes, "axes")
+    steps = [1] * len(starts) if steps is None else _ints(steps, "steps")
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise _Err(f"starts {starts}, ends {ends}, axes {axes}, steps {steps} differ in length")
+    out, seen = [], set()
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        a = _axis(a, len(shape))
+        if a in seen:
+            raise _Err(f"axes {axes} repeat an axis")
+        seen.add(a)
+        if st == 0:
+            raise _Err("steps must not be 0")
+        d = shape[a]
+        s = s + d if s < 0 else s
+        e = e + d if e < 0 else e
+        if st > 0:
+            s, e = min(max(s, 0), d), min(max(e, 0), d)
+            count = max(0, -(-(e - s) // st))
+        else:
+            s, e = min(max(s, -1), d - 1), min(max(e, -1), d - 1)
+            count = max(0, -(-(s - e) // -st))
+        out.append((a, s, st, count))
+    return out
+
+
+def _axes_of(node, axes):
+    """The axes input's value if given, else the axes attribute (before opset 13)."""
+    return _ints(axes, "axes") if axes is not None else _ints(node.attrs.get("axes"), "axes")
+
+
+def squeeze_axes(node, shape, axes=None):
+    """The sorted axes a Squeeze removes from an input of `shape` (`axes`: the axes input's
+    value or None). None or empty axes remove every axis of size 1 (onnxruntime; ONNX's
+    reference before opset 13)."""
+    axes = _axes_of(node, axes)
+    if not axes:
+        return [i for i, d in enumerate(shape) if d == 1]
+    out = [_axis(a, len(shape), "axes") for a in axes]
+    if len(set(out)) != len(out):
+        raise _Err(f"axes {axes} repeat")
+    for a in out:
+        if shape[a] != 1:
+            raise _Err(f"cannot squeeze axis {a} of size {shape[a]}")
+    return sorted(out)
+
+
+def unsqueeze_axes(node, rank, axes=None):
+    """The sorted axes of the output of an Unsqueeze of a rank-`rank` input that are new
+    (size 1); negative axes count from the end of the output."""
+    axes = _axes_of(node, axes)
+    if axes is None:
+        raise _Err("axes are missing")
+    out = [_axis(a, rank + len(axes), "axes") for a in axes]
+    if len(set(out)) != len(out):
+        raise _Err(f"axes {axes} repeat")
+    return sorted(out)
+
+
+def concat_axis(node, rank):
+    """Concat's axis in [0, rank)."""
+    return _axis(int(_a(node, "axis")), rank)
+
+
+def concat_shape(node, shapes):
+    """(axis, output shape) of a Concat of inputs of `shapes` (equal off the axis)."""
+    if not shapes:
+        raise _Err("no inputs")
+    r = len(shapes[0])
+    axis = concat_axis(node, r)
+    for s in shapes:
+        if len(s) != r or any(s[i] != shapes[0][i] for i in range(r) if i != axis):
+            raise _Err(f"input shapes {[tuple(s) for s in shapes]} do not concatenate along "
+                       f"axis {axis}")
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    return axis, tuple(out)
+
+
+def flatten_shape(node, shape):
+    """Flatten's 2-D output shape: (prod(shape[:axis]), prod(shape[axis:])), axis in
+    [-rank, rank]."""
+    axis = _axis(int(_a(node, "axis", 1)), len(shape), allow_end=True)
+    return math.prod(shape[:axis]), math.prod(shape[axis:])
+
+
+def transpose_perm(node, rank):
+    """Transpose's perm: the attribute, by default the axes reversed."""
+    perm = _ints(_a(node, "perm"), "perm")
+    if perm is None:
+        return list(range(rank))[::-1]
+    if sorted(perm) != list(range(rank)):
+        raise _Err(f"perm {perm} is not a permutation of {rank} axes")
+    return perm
+
+
+def gather_params(node, shape, indices):
+    """(axis, indices) of a Gather from an input of `shape`: the indices (integers, negative
+    ones counting from the end of the axis) as int64 in [0, size)."""
+    axis = _axis(int(_a(node, "axis", 0)), len(shape))
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise _Err(f"indices must be integers, got {idx.dtype}")
+    d = shape[axis]
+    if np.any(idx < -d) or np.any(idx >= d):
+        raise _Err(f"indices out of range [{-d}, {d}) for axis {axis}")
+    return axis, np.where(idx < 0, idx + d, idx).astype(np.int64)
