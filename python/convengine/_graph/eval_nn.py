@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .eval_registry import _float_input, _need, _op
-from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints, gemm_shapes
+from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints, gemm_shapes, matmul_shape
 
 REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
               "ReduceProd", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
@@ -379,8 +379,6 @@ def _e_gemm(node, ins, opset):
 @_op("MatMul")
 def _e_matmul(node, ins, opset):
     a, b = _need(ins[0], "A"), _need(ins[1], "B")
+    matmul_shape(a.shape, b.shape)
     wide = np.float64 if a.dtype.kind == "f" else a.dtype
-    try:
-        return [np.matmul(a.astype(wide), b.astype(wide)).astype(a.dtype)]
-    except ValueError as e:
-        raise _Err(f"shapes {a.shape} and {b.shape}: {e}") from None
+    return [np.matmul(a.astype(wide), b.astype(wide)).astype(a.dtype)]

@@ -24,7 +24,8 @@ import numpy as np
 
 from .eval_nn import group_params, reduce_axes
 from .ops import attr
-from .views import T, PlanError, _axis, _broadcast, _cl_order, _layout_order
+from .rules import _axis
+from .views import T, PlanError, _broadcast, _cl_order, _layout_order
 
 _INDEX_EXACT = 1 << 24                  # float32 holds every integer below this
 # ops that only move an ArgMax result's values (so they stay indices)
@@ -65,7 +66,7 @@ class NormLowering:
         x = ins[0]
         if x.rank == 0:
             raise PlanError(f"{where}: data must have rank >= 1")
-        axis = _axis(attr(node, "axis"), x.rank, where)
+        axis = _axis(attr(node, "axis"), x.rank)
         if x.shape[axis] > _INDEX_EXACT:
             raise PlanError(f"{where}: axis {axis} has {x.shape[axis]} entries; indices are held "
                             f"as float32, exact below {_INDEX_EXACT}")
@@ -138,7 +139,7 @@ class NormLowering:
         x = ins[0]
         if x.rank == 0:
             raise PlanError(f"{where}: X must have rank >= 1")
-        axis = _axis(attr(node, "axis"), x.rank, where)
+        axis = _axis(attr(node, "axis"), x.rank)
         norm_shape = x.shape[axis:]
         g = _broadcast(self._param(node, 1, norm_shape, where, "Scale"), x.shape)
         b = None
@@ -236,7 +237,7 @@ class NormLowering:
         x = ins[0]
         if x.rank == 0:
             raise PlanError(f"{where}: input must have rank >= 1")
-        axis = _axis(attr(node, "axis"), x.rank, where)
+        axis = _axis(attr(node, "axis"), x.rank)
         p = int(attr(node, "p"))
         if p not in (1, 2):
             raise PlanError(f"{where}: p must be 1 or 2, got {p}")
@@ -247,7 +248,7 @@ class NormLowering:
 
     def op_MeanVarianceNormalization(self, node, ins, where):
         x = ins[0]
-        axes = sorted(_axis(a, x.rank, where) for a in attr(node, "axes"))
+        axes = sorted(_axis(a, x.rank) for a in attr(node, "axes"))
         if len(set(axes)) != len(axes):
             raise PlanError(f"{where}: axes {axes} repeat an axis")
         y = self.out(node, 0, x.shape, _layout_order(x))

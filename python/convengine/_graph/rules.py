@@ -60,6 +60,7 @@ def _ints(v, what="attribute"):
 
 def _axis(a, rank, what="axis", allow_end=False):
     """A possibly negative axis as an index in [0, rank) ([0, rank] with allow_end)."""
+    a = int(a)
     hi = rank + 1 if allow_end else rank
     if not -rank <= a < hi:
         raise _Err(f"axis {a} out of range for rank {rank}" if what == "axis" else

@@ -121,8 +121,10 @@ def slice_ranges(shape, starts, ends, axes=None, steps=None):
     """Slice (the opset-10 form: starts, ends and the optional axes and steps as integer
     inputs) as (axis, first, step, count) per sliced axis: the elements first,
     first + step, ... (count of them) of that axis. A negative start or end counts from the
-    end; then both are clamped into [0, size] for a positive step and into [-1, size - 1] for a
-    negative one (ends past either end of an axis, INT64_MAX included, mean the end)."""
+    end; then for a positive step both are clamped into [0, size], for a negative one the start
+    into [0, size - 1] and the end into [-1, size - 1] (the ONNX text and onnxruntime: a start
+    before the axis with a negative step keeps element 0, where numpy's slicing and ONNX's
+    Python reference give nothing)."""
     starts, ends = _ints(starts, "starts"), _ints(ends, "ends")
     if starts is None or ends is None:
         raise _Err("starts and ends are required")
@@ -145,7 +147,7 @@ def slice_ranges(shape, starts, ends, axes=None, steps=None):
             s, e = min(max(s, 0), d), min(max(e, 0), d)
             count = max(0, -(-(e - s) // st))
         else:
-            s, e = min(max(s, -1), d - 1), min(max(e, -1), d - 1)
+            s, e = min(max(s, 0), d - 1), min(max(e, -1), d - 1)
             count = max(0, -(-(s - e) // -st))
         out.append((a, s, st, count))
     return out
