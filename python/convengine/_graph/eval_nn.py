@@ -6,7 +6,9 @@ LRN, MeanVarianceNormalization, Reduce*, ArgMax / ArgMin, Gemm and MatMul.
 Floating inputs are computed in float64 and the result cast back to the input's dtype (float32
 runtime tensors, float64 or integer constants when folding). Integer inputs keep integer
 results where ONNX defines them (ReduceSum/Max/Min/Prod/SumSquare/L1 exactly, ReduceMean,
-ReduceL2 and ReduceLogSum rounded toward zero as numpy's integer casts do).
+ReduceL2 and ReduceLogSum rounded toward zero as numpy's integer casts do). The rules they
+share with the planner (Reduce* axes, GroupNormalization's scale / bias forms, Gemm and MatMul
+shapes) are rules.py's.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import math
 import numpy as np
 
 from .eval_registry import _float_input, _need, _op
-from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints, gemm_shapes, matmul_shape
+from .rules import (ONNX_DTYPES, _a, _axis, _Err, _in, _ints, gemm_shapes, group_params,
+                    matmul_shape, reduce_axes, reduce_shape)
 
 REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
               "ReduceProd", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
@@ -23,29 +26,6 @@ REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "
 
 # ---------------------------------------------------------------------------------------------
 # reductions
-
-def reduce_axes(node, axes_input, rank):
-    """The sorted axes a Reduce* node reduces over a rank-`rank` input: [] with
-    noop_with_empty_axes and no axes (a reduction of every element alone: ReduceSumSquare
-    squares, ReduceL1 takes |x|, as onnxruntime). `axes_input` is the value of the
-    optional axes input (opset 18+, ReduceSum 13+) or None; the attribute form (older opsets)
-    is read from the node. Every axis when neither gives any."""
-    axes = _ints(axes_input, "axes") if axes_input is not None else _ints(_a(node, "axes"))
-    if not axes:
-        if int(_a(node, "noop_with_empty_axes", 0)):
-            return []
-        return list(range(rank))
-    out = sorted(_axis(int(a), rank, "axes") for a in axes)
-    if len(set(out)) != len(out):
-        raise _Err(f"axes {axes} repeat an axis")
-    return out
-
-
-def reduce_shape(shape, axes, keepdims):
-    if keepdims:
-        return tuple(1 if i in axes else d for i, d in enumerate(shape))
-    return tuple(d for i, d in enumerate(shape) if i not in axes)
-
 
 def _reduce(op):
     def run(node, ins, opset):
@@ -210,19 +190,6 @@ def _e_instance_norm(node, ins, opset):
     t = x.astype(np.float64)
     m, v = _stats(t, tuple(range(2, x.ndim)))
     return [((t - m) / np.sqrt(v + eps) * g + b).astype(x.dtype)]
-
-
-def group_params(p, c, groups, what):
-    """GroupNormalization scale / bias as one value per channel: opset 18 gives one per group
-    (shape (G,)), opset 21 one per channel (shape (C,)); the shape tells which (they agree
-    when G == C), so both forms are taken at any opset."""
-    p = np.asarray(p, np.float64)
-    if p.shape == (c,):
-        return p
-    if p.shape == (groups,):
-        return np.repeat(p, c // groups)
-    raise _Err(f"{what} has shape {list(p.shape)}, expected [{groups}] (per group, opset 18) "
-               f"or [{c}] (per channel, opset 21)")
 
 
 @_op("GroupNormalization")

@@ -21,10 +21,12 @@ import math
 
 import numpy as np
 
-from .eval_data import COMPARISONS, LOGICAL, block_size, expand_shape, gather_elements_index, \
-    gather_nd_index, grid_sample_params, tile_repeats
+from .eval_data import COMPARISONS, LOGICAL
 from .ops import attr
 from .rules import _axis
+from .rules_resize import grid_sample_params
+from .rules_tensor import (block_size, expand_shape, gather_elements_index, gather_nd_index,
+                           tile_repeats)
 from .views import CONSTS, PlanError, T, _broadcast, _cl_order, _layout_order
 
 _MAX_COPY_STEPS = 256   # views of more than 8 axes are copied in this many pieces at most

@@ -22,9 +22,8 @@ import math
 
 import numpy as np
 
-from .eval_nn import group_params, reduce_axes
 from .ops import attr
-from .rules import _axis
+from .rules import _axis, group_params, reduce_axes
 from .views import T, PlanError, _broadcast, _cl_order, _layout_order
 
 _INDEX_EXACT = 1 << 24                  # float32 holds every integer below this

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .._functional._checks import MAX_ELEMENTS
-from .rules import resize_params, resize_taps
+from .rules_resize import resize_params, resize_taps
 from .views import PlanError, _cl_order, _cl_view
 
 # Longest Resize output axis: its index and weight tables are built in float64 here.

@@ -1,10 +1,13 @@
 """ONNX's rules of the tensor ops, each written once: Reshape targets, Shape's start/end, Pad's
 pads by opset, Split's part sizes by opset, Slice's ranges, Squeeze's and Unsqueeze's axes,
-Concat's and Flatten's shapes, Transpose's perm and Gather's indices.
+Concat's and Flatten's shapes, Transpose's perm and Gather's indices; Expand's shape, Tile's
+repeats, DepthToSpace / SpaceToDepth block sizes, the source indices of GatherElements and
+GatherND, and the element limit of what they make.
 
 Pure functions of shapes, attribute values and constant inputs (a Node is read only for its
-attributes, with the op table's defaults), used by the numpy interpreter (eval_tensor.py; the
-shape inference evaluates these ops on stand-ins) and the planner (lower_tensor.py), so that
+attributes, with the op table's defaults), used by the numpy interpreter (eval_tensor.py,
+eval_data.py; the shape inference evaluates these ops on stand-ins) and the planner
+(lower_tensor.py, lower_data.py), so that
 the tensors the planner makes as views are the ones the interpreter computes. Where an op
 takes an attribute before some opset and an input after (Split's split, Squeeze's and
 Unsqueeze's axes), the input wins when both are there. A broken rule raises rules._Err (a
@@ -16,6 +19,7 @@ import math
 
 import numpy as np
 
+from .._functional._checks import MAX_ELEMENTS
 from .rules import _a, _axis, _Err, _in, _ints
 
 
@@ -234,3 +238,119 @@ def gather_params(node, shape, indices):
     if np.any(idx < -d) or np.any(idx >= d):
         raise _Err(f"indices out of range [{-d}, {d}) for axis {axis}")
     return axis, np.where(idx < 0, idx + d, idx).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# data movement: Expand, Tile, DepthToSpace / SpaceToDepth, GatherElements, GatherND
+
+def _limit(shape, what="output"):
+    n = math.prod(int(d) for d in shape)
+    if n > MAX_ELEMENTS:
+        raise _Err(f"{what} shape {tuple(shape)} has {n} elements, more than the limit of "
+                   f"{MAX_ELEMENTS}")
+
+
+def _int_vector(v, what):
+    if v is None:
+        raise _Err(f"{what} is missing")
+    v = np.asarray(v)
+    if v.dtype.kind not in "iu" or v.ndim != 1:
+        raise _Err(f"{what} must be a 1-D integer tensor, got {v.dtype} of shape {list(v.shape)}")
+    return [int(d) for d in v]
+
+
+def expand_shape(in_shape, shape):
+    """Output shape of Expand: the two shapes broadcast against each other (a 1 in `shape`
+    keeps the input's dimension)."""
+    if any(d < 0 for d in shape):
+        raise _Err(f"shape {list(shape)} has a negative dimension")
+    try:
+        return tuple(int(d) for d in np.broadcast_shapes(tuple(in_shape), tuple(shape)))
+    except ValueError:
+        raise _Err(f"input shape {tuple(in_shape)} cannot be expanded to {list(shape)}") from None
+
+
+def tile_repeats(node, x_shape, repeats):
+    reps = _int_vector(repeats, "repeats")
+    if len(reps) != len(x_shape):
+        raise _Err(f"repeats {reps} must have one entry per input axis ({len(x_shape)})")
+    if any(r < 0 for r in reps):
+        raise _Err(f"repeats {reps} must be >= 0")
+    return reps
+
+
+def block_size(node, x_shape, space_to_depth):
+    """The blocksize of DepthToSpace / SpaceToDepth, checked against the 4-D input shape."""
+    b = int(_a(node, "blocksize"))
+    if b < 1:
+        raise _Err(f"blocksize must be >= 1, got {b}")
+    if len(x_shape) != 4:
+        raise _Err(f"input must be 4-D (N, C, H, W), got shape {tuple(x_shape)}")
+    if space_to_depth:
+        if x_shape[2] % b or x_shape[3] % b:
+            raise _Err(f"height and width {tuple(x_shape[2:])} must be divisible by blocksize {b}")
+    elif x_shape[1] % (b * b):
+        raise _Err(f"channels {x_shape[1]} must be divisible by blocksize^2 = {b * b}")
+    mode = _a(node, "mode", "DCR")
+    if mode not in ("DCR", "CRD"):
+        raise _Err(f"mode must be DCR or CRD, got {mode!r}")
+    return b
+
+
+# GatherElements, GatherND: the index of data each output element reads, as one integer array
+# per data axis (each of the output's shape); the planner turns them into element offsets.
+
+def _wrap(idx, size, axis):
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        bad = idx[(idx < -size) | (idx >= size)].flat[0]
+        raise _Err(f"index {int(bad)} is out of range [{-size}, {size}) for axis {axis}")
+    return np.where(idx < 0, idx + size, idx)
+
+
+def gather_elements_index(node, shape, idx):
+    if idx.dtype.kind not in "iu":
+        raise _Err(f"indices must be integers, got {idx.dtype}")
+    idx = idx.astype(np.int64)
+    r = len(shape)
+    if r == 0 or idx.ndim != r:
+        raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have the "
+                   f"same rank >= 1")
+    axis = _axis(int(_a(node, "axis", 0)), r)
+    for a in range(r):
+        if a != axis and idx.shape[a] > shape[a]:
+            raise _Err(f"indices shape {idx.shape} exceeds data shape {tuple(shape)} on axis {a}")
+    _limit(idx.shape)
+    return tuple(_wrap(idx, shape[a], a) if a == axis else
+                 np.broadcast_to(np.arange(idx.shape[a]).reshape(
+                     [-1 if b == a else 1 for b in range(r)]), idx.shape)
+                 for a in range(r))
+
+
+def gather_nd_index(node, shape, idx):
+    if idx.dtype != np.int64:
+        raise _Err(f"indices must be int64, got {idx.dtype}")
+    r, q, b = len(shape), idx.ndim, int(_a(node, "batch_dims", 0))
+    if r < 1 or q < 1:
+        raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have "
+                   f"rank >= 1")
+    if not 0 <= b < min(r, q):
+        raise _Err(f"batch_dims {b} must be in [0, min(data rank {r}, indices rank {q}))")
+    if tuple(idx.shape[:b]) != tuple(shape[:b]):
+        raise _Err(f"the first batch_dims={b} axes of indices {idx.shape} and data "
+                   f"{tuple(shape)} differ")
+    k = idx.shape[-1]
+    if not 1 <= k <= r - b:
+        raise _Err(f"indices' last axis ({k}) must be in [1, {r - b}] (data rank - batch_dims)")
+    tail = tuple(shape[b + k:])
+    out = tuple(idx.shape[:-1]) + tail
+    _limit(out)
+    rank = len(out)
+
+    def along(pos, n):
+        return np.broadcast_to(np.arange(n).reshape([-1 if i == pos else 1
+                                                     for i in range(rank)]), out)
+    lead = (1,) * len(tail)
+    return (tuple(along(a, shape[a]) for a in range(b)) +
+            tuple(np.broadcast_to(_wrap(idx[..., j], shape[b + j], b + j).reshape(
+                idx.shape[:-1] + lead), out) for j in range(k)) +
+            tuple(along(q - 1 + t, n) for t, n in enumerate(tail)))

@@ -4,7 +4,7 @@ and otherwise its shape and dtype as far as the graph input shapes are static; s
 dimensions become `Sym`. The passes read shapes from it.
 
 The shape rule of each op: shape-preserving and broadcasting ops by table here, convolutions,
-pooling and Resize through rules.py, everything else by evaluating the op on zero-stride
+pooling and Resize through rules.py and rules_resize.py, everything else by evaluating the op on zero-stride
 stand-ins of its inputs (evaluate.eval_node).
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 from ..model import DTYPES, Model, ModelError
 from .evaluate import eval_node
 from .rules import (_a, _ints, cast_dtype, conv_geometry, gemm_shapes, matmul_shape,
-                    pool_geometry, resize_params, window_geometry)
+                    pool_geometry, window_geometry)
+from .rules_resize import resize_params
 from .rules_tensor import shape_value
 
 __all__ = ["analyze", "TensorInfo", "Sym"]
