@@ -229,3 +229,26 @@ def test_slice_sweep_agrees(starts, ends, axes, steps):
     for o in (ours[0], raw[0], interp[0]):
         assert o.shape == ref.shape
         assert_close(o, ref)
+
+
+def test_a_short_perm_after_a_transpose_is_refused_as_written():
+    """The layout pass reads perm by the same rule: a perm that does not fit the rank leaves the
+    Transpose pair alone (was: merged into a perm the model never had), so the refusal names
+    the node and the perm it was given, as the interpreter's and onnxruntime's do."""
+    g = helper.make_graph(
+        [helper.make_node("Transpose", ["x"], ["t"], name="first", perm=[1, 0, 2]),
+         helper.make_node("Transpose", ["t"], ["y"], name="thenode", perm=[1, 0])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = min(m.ir_version, 10)
+    feeds = _feeds({"x": (2, 3, 4)})
+    with pytest.raises(ORT_REFUSALS):
+        _ort(m, feeds)
+    model = from_onnx(m)
+    match = r"node thenode \(Transpose\): perm \[1, 0\] is not a permutation of 3 axes"
+    for optimize in (True, False):
+        with pytest.raises(ModelError, match=match):
+            ce.InferenceSession(model, optimize=optimize)
+    with pytest.raises(ModelError, match="node 'thenode' .*perm \\[1, 0\\]"):
+        run_numpy(model, feeds)
