@@ -141,9 +141,7 @@ class TensorLowering:
         x = ins[0]
         consts = [None] + [self.const(n, where, w) if n else None
                            for n, w in zip(node.inputs[1:], ("pads", "constant_value", "axes"))]
-        mode, pb, pe, value = pad_params(node, x.rank, consts, self.opset)
-        if mode not in ("constant", "reflect", "edge", "wrap"):
-            raise PlanError(f"{where}: Pad mode {mode!r} is not supported")
+        mode, pb, pe, value = pad_params(node, x.shape, consts, self.opset)
         pads, value = pb + pe, float(value)
         # Negative pads crop: pad a view of the kept part.
         keep = [x.shape[i] - max(0, -pb[i]) - max(0, -pe[i]) for i in range(x.rank)]
@@ -152,10 +150,6 @@ class TensorLowering:
         x = T(tuple(keep), x.strides, x.buf,
               x.offset + sum(max(0, -pb[i]) * x.strides[i] for i in range(x.rank)), x.root)
         pb, pe = [max(0, p) for p in pb], [max(0, p) for p in pe]
-        if mode == "reflect" and any(max(pb[i], pe[i]) >= x.shape[i] for i in range(x.rank)
-                                     if pb[i] or pe[i]):
-            raise PlanError(f"{where}: reflect pads {pads} must be smaller than the padded "
-                            f"axes of input shape {x.shape}")
         shape = tuple(x.shape[i] + pb[i] + pe[i] for i in range(x.rank))
         y = self.out(node, 0, shape, _layout_order(x) if 3 <= x.rank <= 5 else None)
         name = node.name or where

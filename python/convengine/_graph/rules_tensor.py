@@ -59,11 +59,15 @@ def shape_value(shape, node):
     return np.array(shape[start:end], np.int64)
 
 
-def pad_params(node, rank, ins, opset):
-    """(mode, begin, end, value) of a Pad: per-axis pads (negative ones crop) from the
-    attributes (opset < 11) or from the pads / constant_value / axes inputs (`ins`, the
-    constant inputs; ins[0], the data, is not read)."""
+def pad_params(node, shape, ins, opset):
+    """(mode, begin, end, value) of a Pad of an input of `shape`: per-axis pads (negative ones
+    crop first) from the attributes (opset < 11) or from the pads / constant_value / axes inputs
+    (`ins`, the constant inputs; ins[0], the data, is not read). reflect, edge and wrap need
+    the cropped axis they pad to be non-empty, reflect pads smaller than it."""
     mode = _a(node, "mode", "constant")
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise _Err(f"unknown mode {mode!r}")
+    rank = len(shape)
     if opset < 11 or (len(node.inputs) < 2 and node.attrs.get("pads") is not None):
         pads = _ints(node.attrs.get("pads"))
         value = float(_a(node, "value", 0.0))
@@ -81,6 +85,15 @@ def pad_params(node, rank, ins, opset):
     begin, end = [0] * rank, [0] * rank
     for i, a in enumerate(axes):
         begin[a], end[a] = pads[i], pads[len(axes) + i]
+    for i, (b, e) in enumerate(zip(begin, end)):
+        kept = shape[i] - max(0, -b) - max(0, -e)
+        b, e = max(0, b), max(0, e)
+        if mode == "constant" or not (b or e):
+            continue
+        if kept <= 0:
+            raise _Err(f"{mode} padding of an empty axis {i}")
+        if mode == "reflect" and max(b, e) >= kept:
+            raise _Err(f"reflect pads {b}, {e} must be smaller than axis {i} of size {kept}")
     return mode, begin, end, value
 
 
