@@ -293,9 +293,9 @@ def test_stack_of_channels_last_maps_keeps_channels_innermost():
     """torch.stack(dim=1) of two channels-last (N, C, H, W) maps (SK-Net's split attention) is
     Unsqueeze + Concat(axis=1): the new axis goes outside, C stays innermost. Under the channel
     rule the stack axis was innermost and the attention Mul ran rows of 2 elements."""
-    from convengine._graph.planner import _concat_order
+    from convengine._graph.memory import concat_order
     from convengine._graph.views import T
     cl = T((2, 1, 64, 7, 9), (64 * 63, 0, 1, 64 * 9, 64))   # Unsqueeze of a channels-last map
-    order = _concat_order([cl, cl], 1)
+    order = concat_order([cl, cl], 1)
     assert order == [0, 1, 3, 4, 2]
-    assert _concat_order([T((2, 8, 7, 9), (504, 1, 72, 8))] * 2, 1) == [0, 2, 3, 1]  # channel concat
+    assert concat_order([T((2, 8, 7, 9), (504, 1, 72, 8))] * 2, 1) == [0, 2, 3, 1]  # channel concat

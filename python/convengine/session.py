@@ -9,7 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _native
-from .model import Model, ModelError, load
+from ._graph import passes, planner
+from ._graph.compiled import LoadedPlan
+from ._graph.validate import validate_model
+from .model import Model, ModelError, ValueInfo, load
+from .onnx_import import from_onnx
 
 
 @dataclass(frozen=True)
@@ -75,23 +79,16 @@ class InferenceSession:
                 self._load_compiled(p)
                 return
             if p.endswith(".onnx"):
-                from .onnx_import import from_onnx
                 model = from_onnx(p)
             else:
                 model = load(p)
         else:
             raise TypeError("InferenceSession takes a Model or a path, got "
                             f"{type(path_or_model).__name__}")
-        from ._graph.validate import validate_model
         validate_model(model)
         self._source = model
         if optimize:
-            try:
-                from ._graph import passes
-            except ImportError:  # the passes are not part of this build
-                passes = None
-            if passes is not None:
-                model = passes.optimize(model, disabled=tuple(disabled_passes))
+            model = passes.optimize(model, disabled=tuple(disabled_passes))
         elif disabled_passes:
             raise ValueError("disabled_passes given with optimize=False")
         self.model = model
@@ -160,7 +157,6 @@ class InferenceSession:
         for the CPU that loads it. Returns the number of bytes written."""
         if self.model is None:
             raise ValueError("this session was loaded from a compiled model; copy the file")
-        from ._graph import planner
         plan = planner.build(self.model, self._shapes(input_shapes), self._algorithms,
                              self._zero_copy, self._default_algorithm, keep_file=True)
         data = plan.file
@@ -180,8 +176,6 @@ class InferenceSession:
 
     # ------------------------------------------------------------------ internals
     def _load_compiled(self, path):
-        from ._graph.planner import LoadedPlan
-        from .model import ValueInfo
         with open(path, "rb") as f:
             data = f.read()
         plan = LoadedPlan(_native.load_compiled(data))
@@ -215,7 +209,6 @@ class InferenceSession:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
-                    from ._graph import planner
                     plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy,
                                          self._default_algorithm)
                     self._plans[key] = plan

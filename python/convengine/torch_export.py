@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ._graph.ops import attr
+from ._graph.rules_tensor import pad_params
 from .model import Model, ModelError
 
 
@@ -235,17 +236,12 @@ def _run(torch, node, a, opset):
             attr(node, "gate_alpha") * g + attr(node, "gate_beta"), 0, 1)
         return [x * g[:, :, None, None]]
     if op == "Pad":
-        pads = a[1] if len(a) > 1 and a[1] is not None else attr(node, "pads")
-        pads = [int(v) for v in pads]
-        if len(a) > 2 and a[2] is not None and a[2].numel():
-            val = float(a[2].reshape(-1)[0])
-        else:
-            val = float(attr(node, "value") or 0.0)
-        r = x.dim()
-        axes = [int(v) % r for v in a[3]] if len(a) > 3 and a[3] is not None else range(r)
-        mode = attr(node, "mode") or "constant"
-        for k, ax in enumerate(axes):
-            b, e = pads[k], pads[len(pads) // 2 + k]
+        consts = [None] + [None if v is None else v.cpu().numpy() for v in a[1:4]]
+        mode, begin, end, val = pad_params(node, tuple(x.shape), consts, opset)
+        val, r = float(val), x.dim()
+        for ax, (b, e) in enumerate(zip(begin, end)):
+            if not (b or e):
+                continue
             x = x.narrow(ax, max(0, -b), x.shape[ax] - max(0, -b) - max(0, -e))
             b, e, n = max(0, b), max(0, e), x.shape[ax]
             if mode == "constant":

@@ -3,19 +3,19 @@ registered into the interpreter's op table (eval_registry.py): rounding, Sign, M
 comparisons and logical ops, Where, Expand, Tile, DepthToSpace / SpaceToDepth, GridSample,
 GatherElements, GatherND, Range, EyeLike, CumSum and Size. Every dtype numpy holds in constants
 is computed in that dtype, as onnxruntime does (integer Mod as ONNX defines it, bool outputs of
-the comparisons)."""
+the comparisons). The shape and index rules they share with the planner are rules_tensor.py's
+and rules_resize.py's."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from .._functional._checks import MAX_ELEMENTS
 from .eval_registry import _need, _op
-from .rules import _a, _axis, _Err, _in, cast_dtype, cubic_weights
-GRID_MODES = {"bilinear": "linear", "linear": "linear", "nearest": "nearest",
-              "bicubic": "cubic", "cubic": "cubic"}
-GRID_PADDING = ("zeros", "border", "reflection")
+from .rules import _a, _axis, _Err, _in, cast_dtype
+from .rules_resize import cubic_weights, grid_sample_params
+from .rules_tensor import (_int_vector, _limit, block_size, expand_shape, gather_elements_index,
+                           gather_nd_index, tile_repeats)
 
 
 def _same_dtype(*xs):
@@ -30,13 +30,6 @@ def _bshape(*xs):
         return tuple(np.broadcast_shapes(*(x.shape for x in xs)))
     except ValueError:
         raise _Err(f"shapes {', '.join(str(x.shape) for x in xs)} do not broadcast") from None
-
-
-def _limit(shape, what="output"):
-    n = math.prod(int(d) for d in shape)
-    if n > MAX_ELEMENTS:
-        raise _Err(f"{what} shape {tuple(shape)} has {n} elements, more than the limit of "
-                   f"{MAX_ELEMENTS}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,24 +136,6 @@ def _e_where(node, ins, opset):
 # ---------------------------------------------------------------------------------------------
 # data movement
 
-def _int_vector(v, what):
-    v = np.asarray(_need(v, what))
-    if v.dtype.kind not in "iu" or v.ndim != 1:
-        raise _Err(f"{what} must be a 1-D integer tensor, got {v.dtype} of shape {list(v.shape)}")
-    return [int(d) for d in v]
-
-
-def expand_shape(in_shape, shape):
-    """Output shape of Expand: the two shapes broadcast against each other (a 1 in `shape`
-    keeps the input's dimension)."""
-    if any(d < 0 for d in shape):
-        raise _Err(f"shape {list(shape)} has a negative dimension")
-    try:
-        return tuple(int(d) for d in np.broadcast_shapes(tuple(in_shape), tuple(shape)))
-    except ValueError:
-        raise _Err(f"input shape {tuple(in_shape)} cannot be expanded to {list(shape)}") from None
-
-
 @_op("Expand")
 def _e_expand(node, ins, opset):
     x = _need(ins[0], "input")
@@ -169,39 +144,12 @@ def _e_expand(node, ins, opset):
     return [np.broadcast_to(x, out).copy()]
 
 
-def tile_repeats(node, x_shape, repeats):
-    reps = _int_vector(repeats, "repeats")
-    if len(reps) != len(x_shape):
-        raise _Err(f"repeats {reps} must have one entry per input axis ({len(x_shape)})")
-    if any(r < 0 for r in reps):
-        raise _Err(f"repeats {reps} must be >= 0")
-    return reps
-
-
 @_op("Tile")
 def _e_tile(node, ins, opset):
     x = _need(ins[0], "input")
     reps = tile_repeats(node, x.shape, _in(ins, 1))
     _limit([d * r for d, r in zip(x.shape, reps)])
     return [np.tile(x, reps) if x.ndim else x.copy()]
-
-
-def block_size(node, x_shape, space_to_depth):
-    """The blocksize of DepthToSpace / SpaceToDepth, checked against the 4-D input shape."""
-    b = int(_a(node, "blocksize"))
-    if b < 1:
-        raise _Err(f"blocksize must be >= 1, got {b}")
-    if len(x_shape) != 4:
-        raise _Err(f"input must be 4-D (N, C, H, W), got shape {tuple(x_shape)}")
-    if space_to_depth:
-        if x_shape[2] % b or x_shape[3] % b:
-            raise _Err(f"height and width {tuple(x_shape[2:])} must be divisible by blocksize {b}")
-    elif x_shape[1] % (b * b):
-        raise _Err(f"channels {x_shape[1]} must be divisible by blocksize^2 = {b * b}")
-    mode = _a(node, "mode", "DCR")
-    if mode not in ("DCR", "CRD"):
-        raise _Err(f"mode must be DCR or CRD, got {mode!r}")
-    return b
 
 
 @_op("DepthToSpace")
@@ -230,28 +178,6 @@ def _e_space_to_depth(node, ins, opset):
 
 # ---------------------------------------------------------------------------------------------
 # GridSample
-
-def grid_sample_params(node, x_shape, grid_shape):
-    """(mode in linear/nearest/cubic, padding_mode, align_corners, output shape) of a
-    GridSample, checked (opset 16 and opset 20 mode names are both accepted)."""
-    mode = _a(node, "mode", "bilinear")
-    if mode not in GRID_MODES:
-        raise _Err(f"mode must be one of {', '.join(GRID_MODES)}, got {mode!r}")
-    mode = GRID_MODES[mode]
-    pad = _a(node, "padding_mode", "zeros")
-    if pad not in GRID_PADDING:
-        raise _Err(f"padding_mode must be one of {', '.join(GRID_PADDING)}, got {pad!r}")
-    align = int(_a(node, "align_corners", 0))
-    if align not in (0, 1):
-        raise _Err(f"align_corners must be 0 or 1, got {align}")
-    r = len(x_shape) - 2
-    if r < 1:
-        raise _Err(f"input must have rank >= 3 (N, C, spatial...), got shape {tuple(x_shape)}")
-    if len(grid_shape) != r + 2 or grid_shape[-1] != r or grid_shape[0] != x_shape[0]:
-        raise _Err(f"grid must have shape (N={x_shape[0]}, *output spatial, {r}) for input "
-                   f"{tuple(x_shape)}, got {tuple(grid_shape)}")
-    return mode, pad, align, (x_shape[0], x_shape[1]) + tuple(grid_shape[1:-1])
-
 
 def _reflect(x, lo, hi):
     """Reflects coordinates into [lo, hi] by the nearer border, repeatedly (float64)."""
@@ -349,64 +275,7 @@ def _e_grid_sample(node, ins, opset):
 
 
 # ---------------------------------------------------------------------------------------------
-# GatherElements, GatherND: the index of data each output element reads, as one integer array
-# per data axis (each of the output's shape); the planner turns them into element offsets.
-
-def _wrap(idx, size, axis):
-    if idx.size and (idx.min() < -size or idx.max() >= size):
-        bad = idx[(idx < -size) | (idx >= size)].flat[0]
-        raise _Err(f"index {int(bad)} is out of range [{-size}, {size}) for axis {axis}")
-    return np.where(idx < 0, idx + size, idx)
-
-
-def gather_elements_index(node, shape, idx):
-    if idx.dtype.kind not in "iu":
-        raise _Err(f"indices must be integers, got {idx.dtype}")
-    idx = idx.astype(np.int64)
-    r = len(shape)
-    if r == 0 or idx.ndim != r:
-        raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have the "
-                   f"same rank >= 1")
-    axis = _axis(int(_a(node, "axis", 0)), r)
-    for a in range(r):
-        if a != axis and idx.shape[a] > shape[a]:
-            raise _Err(f"indices shape {idx.shape} exceeds data shape {tuple(shape)} on axis {a}")
-    _limit(idx.shape)
-    return tuple(_wrap(idx, shape[a], a) if a == axis else
-                 np.broadcast_to(np.arange(idx.shape[a]).reshape(
-                     [-1 if b == a else 1 for b in range(r)]), idx.shape)
-                 for a in range(r))
-
-
-def gather_nd_index(node, shape, idx):
-    if idx.dtype != np.int64:
-        raise _Err(f"indices must be int64, got {idx.dtype}")
-    r, q, b = len(shape), idx.ndim, int(_a(node, "batch_dims", 0))
-    if r < 1 or q < 1:
-        raise _Err(f"data (shape {tuple(shape)}) and indices (shape {idx.shape}) must have "
-                   f"rank >= 1")
-    if not 0 <= b < min(r, q):
-        raise _Err(f"batch_dims {b} must be in [0, min(data rank {r}, indices rank {q}))")
-    if tuple(idx.shape[:b]) != tuple(shape[:b]):
-        raise _Err(f"the first batch_dims={b} axes of indices {idx.shape} and data "
-                   f"{tuple(shape)} differ")
-    k = idx.shape[-1]
-    if not 1 <= k <= r - b:
-        raise _Err(f"indices' last axis ({k}) must be in [1, {r - b}] (data rank - batch_dims)")
-    tail = tuple(shape[b + k:])
-    out = tuple(idx.shape[:-1]) + tail
-    _limit(out)
-    rank = len(out)
-
-    def along(pos, n):
-        return np.broadcast_to(np.arange(n).reshape([-1 if i == pos else 1
-                                                     for i in range(rank)]), out)
-    lead = (1,) * len(tail)
-    return (tuple(along(a, shape[a]) for a in range(b)) +
-            tuple(np.broadcast_to(_wrap(idx[..., j], shape[b + j], b + j).reshape(
-                idx.shape[:-1] + lead), out) for j in range(k)) +
-            tuple(along(q - 1 + t, n) for t, n in enumerate(tail)))
-
+# GatherElements, GatherND
 
 @_op("GatherElements")
 def _e_gather_elements(node, ins, opset):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .eval_registry import _float_input, _need, _op
-from .rules import _a, _axis, _Err, clip_bounds
+from .rules import _a, _Err, clip_bounds, softmax_axis
 
 _erf64 = np.frompyfunc(math.erf, 1, 1)
 _erfc64 = np.frompyfunc(math.erfc, 1, 1)
@@ -253,12 +253,9 @@ for _name in ("Min", "Max", "Sum", "Mean"):
 @_op("LogSoftmax")
 def _e_log_softmax(node, ins, opset):
     x = _float(ins[0], "LogSoftmax")
-    if x.ndim == 0:
-        raise _Err("input must have rank >= 1")
-    default = -1 if opset >= 13 else 1
-    axis = _axis(int(node.attrs.get("axis", default)), x.ndim)
+    axis, flat = softmax_axis(node, x.ndim, opset)
     t = x.astype(np.float64)
-    if opset < 13:
+    if flat:
         lead = int(np.prod(x.shape[:axis], dtype=np.int64))
         t, axis = t.reshape(lead, -1), 1
     with np.errstate(all="ignore"):
@@ -404,11 +401,8 @@ _op("Div")(_binary(_div))
 @_op("Softmax")
 def _e_softmax(node, ins, opset):
     x = _float_input(_need(ins[0], "input"))
-    if x.ndim == 0:
-        raise _Err("input must have rank >= 1")
-    default = -1 if opset >= 13 else 1
-    axis = _axis(int(node.attrs.get("axis", default)), x.ndim)
-    if opset >= 13:
+    axis, flat = softmax_axis(node, x.ndim, opset)
+    if not flat:
         t = x.astype(np.float64)
         e = np.exp(t - t.max(axis=axis, keepdims=True))
         return [(e / e.sum(axis=axis, keepdims=True)).astype(x.dtype)]

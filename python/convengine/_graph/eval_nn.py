@@ -6,7 +6,9 @@ LRN, MeanVarianceNormalization, Reduce*, ArgMax / ArgMin, Gemm and MatMul.
 Floating inputs are computed in float64 and the result cast back to the input's dtype (float32
 runtime tensors, float64 or integer constants when folding). Integer inputs keep integer
 results where ONNX defines them (ReduceSum/Max/Min/Prod/SumSquare/L1 exactly, ReduceMean,
-ReduceL2 and ReduceLogSum rounded toward zero as numpy's integer casts do).
+ReduceL2 and ReduceLogSum rounded toward zero as numpy's integer casts do). The rules they
+share with the planner (Reduce* axes, GroupNormalization's scale / bias forms, Gemm and MatMul
+shapes) are rules.py's.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import math
 import numpy as np
 
 from .eval_registry import _float_input, _need, _op
-from .rules import ONNX_DTYPES, _a, _axis, _Err, _in, _ints
+from .rules import (ONNX_DTYPES, _a, _axis, _Err, _in, _ints, gemm_shapes, group_params,
+                    matmul_shape, reduce_axes, reduce_shape)
 
 REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
               "ReduceProd", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
@@ -23,29 +26,6 @@ REDUCE_OPS = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "
 
 # ---------------------------------------------------------------------------------------------
 # reductions
-
-def reduce_axes(node, axes_input, rank):
-    """The sorted axes a Reduce* node reduces over a rank-`rank` input: [] with
-    noop_with_empty_axes and no axes (a reduction of every element alone: ReduceSumSquare
-    squares, ReduceL1 takes |x|, as onnxruntime). `axes_input` is the value of the
-    optional axes input (opset 18+, ReduceSum 13+) or None; the attribute form (older opsets)
-    is read from the node. Every axis when neither gives any."""
-    axes = _ints(axes_input, "axes") if axes_input is not None else _ints(_a(node, "axes"))
-    if not axes:
-        if int(_a(node, "noop_with_empty_axes", 0)):
-            return []
-        return list(range(rank))
-    out = sorted(_axis(int(a), rank, "axes") for a in axes)
-    if len(set(out)) != len(out):
-        raise _Err(f"axes {axes} repeat an axis")
-    return out
-
-
-def reduce_shape(shape, axes, keepdims):
-    if keepdims:
-        return tuple(1 if i in axes else d for i, d in enumerate(shape))
-    return tuple(d for i, d in enumerate(shape) if i not in axes)
-
 
 def _reduce(op):
     def run(node, ins, opset):
@@ -212,19 +192,6 @@ def _e_instance_norm(node, ins, opset):
     return [((t - m) / np.sqrt(v + eps) * g + b).astype(x.dtype)]
 
 
-def group_params(p, c, groups, what):
-    """GroupNormalization scale / bias as one value per channel: opset 18 gives one per group
-    (shape (G,)), opset 21 one per channel (shape (C,)); the shape tells which (they agree
-    when G == C), so both forms are taken at any opset."""
-    p = np.asarray(p, np.float64)
-    if p.shape == (c,):
-        return p
-    if p.shape == (groups,):
-        return np.repeat(p, c // groups)
-    raise _Err(f"{what} has shape {list(p.shape)}, expected [{groups}] (per group, opset 18) "
-               f"or [{c}] (per channel, opset 21)")
-
-
 @_op("GroupNormalization")
 def _e_group_norm(node, ins, opset):
     x = _nc_input(ins, "X")
@@ -360,14 +327,11 @@ def _e_bn(node, ins, opset):
 @_op("Gemm")
 def _e_gemm(node, ins, opset):
     a, b, c = _need(ins[0], "A"), _need(ins[1], "B"), _in(ins, 2)
-    if a.ndim != 2 or b.ndim != 2:
-        raise _Err(f"A and B must be 2D, got {a.shape} and {b.shape}")
+    gemm_shapes(node, a.shape, b.shape)
     if int(_a(node, "transA", 0)):
         a = a.T
     if int(_a(node, "transB", 0)):
         b = b.T
-    if a.shape[1] != b.shape[0]:
-        raise _Err(f"inner dimensions differ: A' {a.shape}, B' {b.shape}")
     wide = np.float64 if a.dtype.kind == "f" else a.dtype
     y = float(_a(node, "alpha", 1.0)) * (a.astype(wide) @ b.astype(wide))
     if c is not None:
@@ -382,8 +346,6 @@ def _e_gemm(node, ins, opset):
 @_op("MatMul")
 def _e_matmul(node, ins, opset):
     a, b = _need(ins[0], "A"), _need(ins[1], "B")
+    matmul_shape(a.shape, b.shape)
     wide = np.float64 if a.dtype.kind == "f" else a.dtype
-    try:
-        return [np.matmul(a.astype(wide), b.astype(wide)).astype(a.dtype)]
-    except ValueError as e:
-        raise _Err(f"shapes {a.shape} and {b.shape}: {e}") from None
+    return [np.matmul(a.astype(wide), b.astype(wide)).astype(a.dtype)]

@@ -1,6 +1,6 @@
 """numpy reference (ONNX semantics, onnxruntime's arithmetic) of Resize and Upsample, registered
 into the interpreter's op table (eval_registry.py). Output sizes, coordinate transformations
-and the per-axis taps come from rules.py (the planner builds its tables from the same taps);
+and the per-axis taps come from rules_resize.py (the planner builds its tables from the same taps);
 here each resized axis is a dense (output x input) matrix applied in float64."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 
 from .._functional._checks import MAX_ELEMENTS
 from .eval_registry import _need, _op
-from .rules import _a, _Err, resize_params, resize_taps
+from .rules import _a, _Err
+from .rules_resize import resize_params, resize_taps
 
 
 def _axis_matrix(n_in, idx, w):

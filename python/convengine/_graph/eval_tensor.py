@@ -1,9 +1,10 @@
 """numpy reference (ONNX semantics) of the tensor ops, registered into the interpreter's op
 table (eval_registry.py): Concat, Split, Slice, Pad, Flatten, Reshape, Transpose, Squeeze,
 Unsqueeze, Identity, Dropout, Constant, ConstantOfShape, Shape, Gather, Cast and the custom
-ChannelShuffle. Their opset-dependent forms (Split, Squeeze and Unsqueeze taking attributes or
-inputs) are read here; Pad's pads, Reshape's target, Shape's slice, Dropout's inference rule
-and Cast's dtype are rules.py's."""
+ChannelShuffle. Their shape rules (Split's parts by opset, Slice's ranges, Squeeze's and
+Unsqueeze's axes by opset, Pad's pads, Concat, Flatten, Reshape, Transpose, Gather, Shape) are
+rules_tensor.py's, shared with the planner; Dropout's inference rule and Cast's dtype are
+rules.py's."""
 from __future__ import annotations
 
 import math
@@ -13,8 +14,10 @@ import numpy as np
 from .._functional._checks import MAX_ELEMENTS
 from ..model import CUSTOM_DOMAIN
 from .eval_registry import _const_ints, _need, _op
-from .rules import (_a, _axis, _Err, _in, _ints, cast_dtype, dropout_is_identity, pad_params,
-                    reshape_target, shape_value)
+from .rules import _a, _Err, _in, cast_dtype, dropout_is_identity
+from .rules_tensor import (concat_shape, flatten_shape, gather_params, pad_params, reshape_target,
+                           shape_value, slice_ranges, split_parts, squeeze_axes, transpose_perm,
+                           unsqueeze_axes)
 
 
 @_op("Concat")
@@ -22,38 +25,16 @@ def _e_concat(node, ins, opset):
     xs = [_need(x, "input") for x in ins if x is not None]
     if not xs:
         raise _Err("no inputs")
-    r = xs[0].ndim
-    axis = _axis(int(_a(node, "axis")), r)
-    for x in xs:
-        if x.ndim != r or x.shape[:axis] + x.shape[axis + 1:] != \
-                xs[0].shape[:axis] + xs[0].shape[axis + 1:] or x.dtype != xs[0].dtype:
-            raise _Err(f"inputs {[t.shape for t in xs]} ({[str(t.dtype) for t in xs]}) do not "
-                       f"concatenate along axis {axis}")
+    axis, _ = concat_shape(node, [x.shape for x in xs])
+    if any(x.dtype != xs[0].dtype for x in xs):
+        raise _Err(f"inputs of dtypes {[str(t.dtype) for t in xs]} do not concatenate")
     return [np.concatenate(xs, axis=axis)]
 
 
 @_op("Split")
 def _e_split(node, ins, opset):
     x = _need(ins[0], "input")
-    axis = _axis(int(_a(node, "axis", 0)), x.ndim)
-    dim = x.shape[axis]
-    n_out = len(node.outputs)
-    split = _in(ins, 1)
-    split = _ints(split) if split is not None else _ints(node.attrs.get("split"))
-    num = node.attrs.get("num_outputs")
-    if split is None:
-        if num is not None:
-            num = int(num)
-            if num != n_out:
-                raise _Err(f"num_outputs {num} differs from the {n_out} outputs")
-            chunk = -(-dim // num)
-            split = [min(chunk, max(0, dim - i * chunk)) for i in range(num)]
-        else:
-            if dim % n_out:
-                raise _Err(f"axis {axis} of size {dim} does not split evenly into {n_out}")
-            split = [dim // n_out] * n_out
-    if len(split) != n_out or sum(split) != dim or any(s < 0 for s in split):
-        raise _Err(f"split {split} does not divide axis {axis} of size {dim} into {n_out} parts")
+    axis, split = split_parts(node, x.shape, _in(ins, 1), opset)
     idx = np.cumsum(split)[:-1]
     return [p.copy() for p in np.split(x, idx, axis=axis)]
 
@@ -61,37 +42,19 @@ def _e_split(node, ins, opset):
 @_op("Slice")
 def _e_slice(node, ins, opset):
     x = _need(ins[0], "data")
-    starts = _const_ints(_in(ins, 1), "starts")
-    ends = _const_ints(_in(ins, 2), "ends")
-    axes = _ints(_in(ins, 3)) if _in(ins, 3) is not None else list(range(len(starts)))
-    steps = _ints(_in(ins, 4)) if _in(ins, 4) is not None else [1] * len(starts)
-    if not len(starts) == len(ends) == len(axes) == len(steps):
-        raise _Err(f"starts {starts}, ends {ends}, axes {axes}, steps {steps} differ in length")
     sl = [slice(None)] * x.ndim
-    seen = set()
-    for s, e, a, st in zip(starts, ends, axes, steps):
-        a = _axis(a, x.ndim, "axes")
-        if a in seen:
-            raise _Err(f"axis {a} repeats in axes {axes}")
-        seen.add(a)
-        if st == 0:
-            raise _Err("steps must not be 0")
-        d = x.shape[a]
-        s = s + d if s < 0 else s
-        e = e + d if e < 0 else e
-        if st > 0:
-            s, e = min(max(s, 0), d), min(max(e, 0), d)
-            sl[a] = slice(s, e, st)
-        else:
-            s, e = min(max(s, -1), d - 1), min(max(e, -1), d - 1)
-            sl[a] = slice(s, e if e >= 0 else None, st) if s >= 0 else slice(0, 0)
+    for a, first, step, count in slice_ranges(x.shape, _need(_in(ins, 1), "starts"),
+                                              _need(_in(ins, 2), "ends"), _in(ins, 3),
+                                              _in(ins, 4)):
+        stop = first + step * count
+        sl[a] = slice(first, stop if stop >= 0 else None, step) if count else slice(0, 0)
     return [x[tuple(sl)].copy()]
 
 
 @_op("Pad")
 def _e_pad(node, ins, opset):
     x = _need(ins[0], "data")
-    mode, begin, end, value = pad_params(node, x.ndim, ins, opset)
+    mode, begin, end, value = pad_params(node, x.shape, ins, opset)
     crop = tuple(slice(max(0, -b), x.shape[i] - max(0, -e)) for i, (b, e) in
                  enumerate(zip(begin, end)))
     x = x[crop]
@@ -101,23 +64,13 @@ def _e_pad(node, ins, opset):
         raise _Err(f"padded shape {tuple(out)} has more than {MAX_ELEMENTS} elements")
     if mode == "constant":
         return [np.pad(x, width, mode="constant", constant_values=x.dtype.type(value))]
-    if mode in ("reflect", "edge", "wrap"):
-        for i, (b, e) in enumerate(width):
-            if (b or e) and x.shape[i] == 0:
-                raise _Err(f"{mode} padding of an empty axis {i}")
-            if mode == "reflect" and (b or e) and (max(b, e) >= x.shape[i]):
-                raise _Err(f"reflect pads {b}, {e} must be smaller than axis {i} of size "
-                           f"{x.shape[i]}")
-        return [np.pad(x, width, mode=mode)]
-    raise _Err(f"unknown mode {mode!r}")
+    return [np.pad(x, width, mode=mode)]
 
 
 @_op("Flatten")
 def _e_flatten(node, ins, opset):
     x = _need(ins[0], "input")
-    axis = _axis(int(_a(node, "axis", 1)), x.ndim, allow_end=True)
-    lead = int(np.prod(x.shape[:axis], dtype=np.int64))
-    return [x.reshape(lead, int(np.prod(x.shape[axis:], dtype=np.int64))).copy()]
+    return [x.reshape(flatten_shape(node, x.shape)).copy()]
 
 
 @_op("Reshape")
@@ -130,47 +83,21 @@ def _e_reshape(node, ins, opset):
 @_op("Transpose")
 def _e_transpose(node, ins, opset):
     x = _need(ins[0], "data")
-    perm = _ints(_a(node, "perm"))
-    if perm is None:
-        perm = list(range(x.ndim))[::-1]
-    if sorted(perm) != list(range(x.ndim)):
-        raise _Err(f"perm {perm} is not a permutation of {x.ndim} axes")
-    return [np.ascontiguousarray(x.transpose(perm))]
-
-
-def _axes_of(node, ins, opset):
-    if _in(ins, 1) is not None:
-        return _ints(ins[1], "axes")
-    return _ints(node.attrs.get("axes"))
+    return [np.ascontiguousarray(x.transpose(transpose_perm(node, x.ndim)))]
 
 
 @_op("Squeeze")
 def _e_squeeze(node, ins, opset):
     x = _need(ins[0], "data")
-    axes = _axes_of(node, ins, opset)
-    if axes is None:
-        axes = [i for i, d in enumerate(x.shape) if d == 1]
-    axes = [_axis(a, x.ndim, "axes") for a in axes]
-    if len(set(axes)) != len(axes):
-        raise _Err(f"axes {axes} repeat")
-    for a in axes:
-        if x.shape[a] != 1:
-            raise _Err(f"cannot squeeze axis {a} of size {x.shape[a]}")
+    axes = squeeze_axes(node, x.shape, _in(ins, 1))
     return [x.reshape([d for i, d in enumerate(x.shape) if i not in axes]).copy()]
 
 
 @_op("Unsqueeze")
 def _e_unsqueeze(node, ins, opset):
     x = _need(ins[0], "data")
-    axes = _axes_of(node, ins, opset)
-    if axes is None:
-        raise _Err("axes are missing")
-    r = x.ndim + len(axes)
-    axes = [_axis(a, r, "axes") for a in axes]
-    if len(set(axes)) != len(axes):
-        raise _Err(f"axes {axes} repeat")
     shape = list(x.shape)
-    for a in sorted(axes):
+    for a in unsqueeze_axes(node, x.ndim, _in(ins, 1)):
         shape.insert(a, 1)
     return [x.reshape(shape).copy()]
 
@@ -238,14 +165,9 @@ def _e_shape(node, ins, opset):
 
 @_op("Gather")
 def _e_gather(node, ins, opset):
-    x, idx = _need(ins[0], "data"), _need(ins[1], "indices")
-    if idx.dtype.kind not in "iu":
-        raise _Err(f"indices must be integers, got {idx.dtype}")
-    axis = _axis(int(_a(node, "axis", 0)), x.ndim)
-    d = x.shape[axis]
-    if np.any(idx < -d) or np.any(idx >= d):
-        raise _Err(f"indices out of range [{-d}, {d}) for axis {axis}")
-    return [np.take(x, np.where(idx < 0, idx + d, idx), axis=axis)]
+    x = _need(ins[0], "data")
+    axis, idx = gather_params(node, x.shape, _need(ins[1], "indices"))
+    return [np.take(x, idx, axis=axis)]
 
 
 @_op("Cast")

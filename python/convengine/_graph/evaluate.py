@@ -8,7 +8,8 @@ eval_conv.py (Conv, ConvTranspose, DeformConv, LocalConv, FusedConv, SqueezeExci
 eval_pool.py, eval_resize.py, eval_tensor.py (shapes, layout, indexing, constants),
 eval_math.py, eval_nn.py and eval_data.py. ONNX semantics for every op of ops.py, the
 opset-dependent forms included; the shape and coordinate rules they share with the planner are
-in rules.py, shape inference (analyze) is in shape_inference.py.
+in rules.py, rules_tensor.py and rules_resize.py, shape inference (analyze) is in
+shape_inference.py.
 """
 from __future__ import annotations
 

@@ -21,10 +21,13 @@ import math
 
 import numpy as np
 
-from .eval_data import COMPARISONS, LOGICAL, block_size, expand_shape, gather_elements_index, \
-    gather_nd_index, grid_sample_params, tile_repeats
+from .eval_data import COMPARISONS, LOGICAL
 from .ops import attr
-from .views import CONSTS, PlanError, T, _axis, _broadcast, _cl_order, _layout_order
+from .rules import _axis
+from .rules_resize import grid_sample_params
+from .rules_tensor import (block_size, expand_shape, gather_elements_index, gather_nd_index,
+                           tile_repeats)
+from .views import CONSTS, PlanError, T, _broadcast, _cl_order, _layout_order
 
 _MAX_COPY_STEPS = 256   # views of more than 8 axes are copied in this many pieces at most
 
@@ -197,7 +200,7 @@ class DataLowering:
         if ax.size != 1 or ax.dtype.kind not in "iu":
             raise PlanError(f"{where}: axis must be an integer scalar, got {ax.dtype} of shape "
                             f"{list(ax.shape)}")
-        axis = _axis(int(ax.reshape(-1)[0]), x.rank, where)
+        axis = _axis(int(ax.reshape(-1)[0]), x.rank)
         y = self._out_like(node, x.shape, x)
         self.step("add_cumsum", node.name or where,
                   [x, y, axis, bool(attr(node, "exclusive")), bool(attr(node, "reverse"))],

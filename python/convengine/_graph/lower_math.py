@@ -1,5 +1,8 @@
-"""Planner lowerings of the element-wise math and activations ops: `op_<OpType>(node, ins, where)` methods
-mixed into `planner.Planner` (they use its tensor helpers: rt, out, new, cl, step).
+"""Planner lowerings of the element-wise ops: the activations the conv epilogue also knows
+(Relu, LeakyRelu, Clip, HardSwish, HardSigmoid, Sigmoid, Tanh), the four arithmetic ops, the
+float math ops (Erf, Gelu, Exp, Log, Pow, PRelu, Min / Max / Sum / Mean, ...) and Softmax /
+LogSoftmax: `op_<OpType>(node, ins, where)` methods mixed into `planner.Planner` (they use its
+tensor helpers: rt, out, new, cl, step).
 
 Every op here is one C++ step over strided views (engine/steps_math.h): the output takes the
 memory order of the input it has the shape of, so a channels-last conv output stays
@@ -8,10 +11,13 @@ output's shape. Constant operands (a PRelu slope, a Pow exponent) enter the plan
 pool once; a constant scalar exponent selects Pow's kernel at plan time."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .ops import attr
-from .views import CONSTS, PlanError, _broadcast, _layout_order
+from .rules import clip_bounds, softmax_axis
+from .views import CONSTS, PlanError, T, _broadcast, _layout_order
 
 # ONNX op -> kernel kind of add_math_unary, for the ops without attributes
 _UNARY = {"Erf": "erf", "Mish": "mish", "Softplus": "softplus", "Softsign": "softsign",
@@ -113,6 +119,80 @@ class MathLowering:
 
     def op_LogSoftmax(self, node, ins, where):
         self._softmax(node, ins, where, "add_log_softmax")
+
+    # ------------------------------------------------------------------ element-wise
+    def _unary(self, node, ins, where, act):
+        x = ins[0]
+        y = self.out(node, 0, x.shape, _layout_order(x))
+        self.step("add_unary", node.name or where, [node.op_type, x, y, *act], [x], [y])
+
+    def op_Relu(self, node, ins, where):
+        self._unary(node, ins, where, ("none", 0.0, 0.0, 0.0, np.inf))
+
+    def op_LeakyRelu(self, node, ins, where):
+        self._unary(node, ins, where, ("leaky_relu", float(attr(node, "alpha")), 0.0, -np.inf, np.inf))
+
+    def op_Clip(self, node, ins, where):
+        bounds = [self.const(node.inputs[i], where, what) if len(node.inputs) > i and node.inputs[i]
+                  else None for i, what in ((1, "min"), (2, "max"))]
+        lo, hi = clip_bounds(node, [ins[0]] + bounds, None)
+        for v, what in ((lo, "min"), (hi, "max")):
+            if v is not None and math.isnan(v):
+                raise PlanError(f"{where}: Clip {what} is NaN")
+        lo = -np.inf if lo is None else lo
+        hi = np.inf if hi is None else hi
+        if lo > hi:  # ONNX: every output is max
+            lo = hi
+        self._unary(node, ins, where, ("none", 0.0, 0.0, float(lo), float(hi)))
+
+    def op_HardSwish(self, node, ins, where):
+        self._unary(node, ins, where, ("hardswish", 0.0, 0.0, -np.inf, np.inf))
+
+    def op_HardSigmoid(self, node, ins, where):
+        self._unary(node, ins, where, ("hardsigmoid", float(attr(node, "alpha")),
+                                       float(attr(node, "beta")), -np.inf, np.inf))
+
+    def op_Sigmoid(self, node, ins, where):
+        self._unary(node, ins, where, ("sigmoid", 0.0, 0.0, -np.inf, np.inf))
+
+    def op_Tanh(self, node, ins, where):
+        self._unary(node, ins, where, ("tanh", 0.0, 0.0, -np.inf, np.inf))
+
+    def _binary(self, node, ins, where):
+        a = self.rt(node.inputs[0], where)
+        b = self.rt(node.inputs[1], where)
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+        ref = a if tuple(a.shape) == shape and a.buf != CONSTS else (
+            b if tuple(b.shape) == shape else a)
+        if tuple(ref.shape) == shape:
+            order = _layout_order(ref)
+        else:
+            order = None
+        y = self.out(node, 0, shape, order)
+        self.step("add_binary", node.name or where,
+                  [node.op_type, _broadcast(a, shape), _broadcast(b, shape), y], [a, b], [y])
+
+    op_Add = op_Sub = op_Mul = op_Div = _binary
+
+    def op_Softmax(self, node, ins, where):
+        self._softmax(node, ins, where, "add_softmax")
+
+    def _softmax(self, node, ins, where, method):
+        """Softmax / LogSoftmax (`method` the plan's step) along one axis; below opset 13 the
+        input is coerced to 2-D, (prod(:axis), prod(axis:))."""
+        x = ins[0]
+        axis, flat = softmax_axis(node, x.rank, self.opset)
+        name = node.name or where
+        if flat and axis != x.rank - 1:
+            xc = self.contiguous(x, where)
+            n = math.prod(x.shape[axis:])
+            flat = T((math.prod(x.shape[:axis]), n), (n, 1), xc.buf, xc.offset, xc.root)
+            y = self.out(node, 0, x.shape)
+            yf = T(flat.shape, flat.strides, y.buf, y.offset, y.root)
+            self.step(method, name, [flat, yf, 1], [flat], [yf])
+            return
+        y = self.out(node, 0, x.shape, _layout_order(x))
+        self.step(method, name, [x, y, axis], [x], [y])
 
 
 def _unary_method(kind):

@@ -1,7 +1,8 @@
-"""Planner lowerings of the normalisation and reductions ops: `op_<OpType>(node, ins, where)` methods
-mixed into `planner.Planner` (they use its tensor helpers: rt, out, new, cl, step).
+"""Planner lowerings of the normalisation and reduction ops: `op_<OpType>(node, ins, where)`
+methods mixed into `planner.Planner` (they use its tensor helpers: rt, out, new, cl, step).
 
-Layouts: LayerNormalization, LpNormalization, MeanVarianceNormalization and the Reduce* ops take
+Layouts: BatchNormalization runs on channels-last tensors (a (N, C) input as a broadcast Mul and
+Add). LayerNormalization, LpNormalization, MeanVarianceNormalization and the Reduce* ops take
 their input in whatever layout it has (the step iterates it in memory order, vectorised along
 the innermost axis: over the normalised / reduced elements when that axis is one of them, over
 neighbouring outputs otherwise) and write an output laid out like the input. So ConvNeXt's
@@ -21,9 +22,9 @@ import math
 
 import numpy as np
 
-from .eval_nn import group_params, reduce_axes
 from .ops import attr
-from .views import T, PlanError, _axis, _broadcast, _layout_order
+from .rules import _axis, group_params, reduce_axes
+from .views import T, PlanError, _broadcast, _cl_order, _layout_order
 
 _INDEX_EXACT = 1 << 24                  # float32 holds every integer below this
 # ops that only move an ArgMax result's values (so they stay indices)
@@ -64,7 +65,7 @@ class NormLowering:
         x = ins[0]
         if x.rank == 0:
             raise PlanError(f"{where}: data must have rank >= 1")
-        axis = _axis(attr(node, "axis"), x.rank, where)
+        axis = _axis(attr(node, "axis"), x.rank)
         if x.shape[axis] > _INDEX_EXACT:
             raise PlanError(f"{where}: axis {axis} has {x.shape[axis]} entries; indices are held "
                             f"as float32, exact below {_INDEX_EXACT}")
@@ -94,6 +95,33 @@ class NormLowering:
                     f"may only reach graph outputs, through data-movement views")
 
     # ------------------------------------------------------------------ normalisation
+    def op_BatchNormalization(self, node, ins, where):
+        if int(attr(node, "training_mode") or 0):
+            raise PlanError(f"{where}: training_mode=1 is not supported (inference only)")
+        if ins[0].rank < 2:
+            raise PlanError(f"{where}: input must have shape (N, C, ...), got {ins[0].shape}")
+        params = [np.ascontiguousarray(self.const(n, where), np.float32) for n in node.inputs[1:5]]
+        for v, what in zip(params, ("scale", "B", "input_mean", "input_var")):
+            if v.shape != (ins[0].shape[1],):
+                raise PlanError(f"{where}: {what} has shape {v.shape}, expected "
+                                f"({ins[0].shape[1]},), one value per channel")
+        scale, bias, mean, var = params
+        if ins[0].rank == 2:  # (N, C): y = x * a + c, per channel, in two broadcast steps
+            x, name = ins[0], node.name or where
+            a = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + float(attr(node, "epsilon")))
+            c = bias - mean.astype(np.float64) * a
+            ta, tc = (_broadcast(self.const_t(f"{name}/{k}", v.astype(np.float32)), x.shape)
+                      for k, v in (("a", a), ("c", c)))
+            tmp = self.new(x.shape)
+            self.step("add_binary", name, ["Mul", x, ta, tmp], [x], [tmp])
+            y = self.out(node, 0, x.shape)
+            self.step("add_binary", name, ["Add", tmp, tc, y], [tmp], [y])
+            return
+        x = self.cl(ins[0], where)
+        y = self.out(node, 0, x.shape, _cl_order(x.rank))
+        self.step("add_batchnorm", node.name or where,
+                  [x, y, mean, var, scale, bias, float(attr(node, "epsilon"))], [x], [y])
+
     def _param(self, node, i, shape, where, what):
         """Input i (constant or runtime) viewed with `shape` by unidirectional broadcasting."""
         t = self.rt(node.inputs[i], where)
@@ -110,7 +138,7 @@ class NormLowering:
         x = ins[0]
         if x.rank == 0:
             raise PlanError(f"{where}: X must have rank >= 1")
-        axis = _axis(attr(node, "axis"), x.rank, where)
+        axis = _axis(attr(node, "axis"), x.rank)
         norm_shape = x.shape[axis:]
         g = _broadcast(self._param(node, 1, norm_shape, where, "Scale"), x.shape)
         b = None
@@ -208,7 +236,7 @@ class NormLowering:
         x = ins[0]
         if x.rank == 0:
             raise PlanError(f"{where}: input must have rank >= 1")
-        axis = _axis(attr(node, "axis"), x.rank, where)
+        axis = _axis(attr(node, "axis"), x.rank)
         p = int(attr(node, "p"))
         if p not in (1, 2):
             raise PlanError(f"{where}: p must be 1 or 2, got {p}")
@@ -219,7 +247,7 @@ class NormLowering:
 
     def op_MeanVarianceNormalization(self, node, ins, where):
         x = ins[0]
-        axes = sorted(_axis(a, x.rank, where) for a in attr(node, "axes"))
+        axes = sorted(_axis(a, x.rank) for a in attr(node, "axes"))
         if len(set(axes)) != len(axes):
             raise PlanError(f"{where}: axes {axes} repeat an axis")
         y = self.out(node, 0, x.shape, _layout_order(x))

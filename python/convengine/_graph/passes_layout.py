@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Node
-from .ops import attr
 from .rewrite import needs_info, remove_nodes, rewrite_pass, unique_name
+from .rules_tensor import transpose_perm
 from .shape_inference import TensorInfo
 
 _ONNX = ("", "ai.onnx")
@@ -24,8 +24,12 @@ _BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Sum", "Mean", "PRel
 
 
 def _perm(n, rank):
-    p = attr(n, "perm")
-    return list(range(rank))[::-1] if p is None else [int(v) for v in p]
+    """The Transpose's perm (rules_tensor.transpose_perm); None when it does not fit the rank
+    (the node is left alone: the planner refuses it by name)."""
+    try:
+        return transpose_perm(n, rank)
+    except ValueError:
+        return None
 
 
 @needs_info(True)
@@ -83,6 +87,8 @@ def _sink_transposes(m, idx, info):
                 continue
             r = len(x.shape)
             p0, p1 = _perm(t0, r), _perm(e, r)
+            if p0 is None or p1 is None:
+                continue
             comp = [p0[k] for k in p1]
             src, out = t0.inputs[0], e.outputs[0]
             producer = idx.node_of(src)
@@ -112,6 +118,8 @@ def _sink_transposes(m, idx, info):
                 continue
             r = len(x.shape)
             p = _perm(tr, r)
+            if p is None:
+                continue
             inv = list(np.argsort(p))
             ins = list(e.inputs)
             ins[k] = tr.inputs[0]

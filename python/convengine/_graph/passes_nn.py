@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Node
-from .eval_nn import reduce_axes
 from .rewrite import needs_info, remove_nodes, replace_node, rewrite_pass, unique_name
+from .rules import reduce_axes
 
 _ONNX = ("", "ai.onnx")
 

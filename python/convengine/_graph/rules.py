@@ -1,12 +1,14 @@
-"""ONNX's shape and coordinate rules, each written once.
+"""ONNX's shape rules, each written once, and the readers every rules module shares.
 
 Sliding windows (Conv, ConvTranspose, DeformConv, MaxPool, AveragePool; torch's conv and pool
 sizes are the same arithmetic): output sizes, explicit pads and auto_pad, ceil_mode, the
-transposed conv's output_padding and output_shape. Resize and Upsample: output sizes from
-scales or sizes (axes, keep_aspect_ratio_policy, the opset-10 form), the coordinate
-transformations and the taps and weights of nearest, linear and cubic along one axis. Pad's
-pads by opset, Reshape targets, Shape's start/end, Clip's bounds, Dropout in inference, Cast
-targets.
+transposed conv's output_padding and output_shape. Clip's bounds, Softmax's axis by opset,
+Gemm's and MatMul's shapes, Dropout in inference, Cast targets, the axes of Reduce* and the
+scale / bias forms of GroupNormalization. The tensor ops' rules (Reshape, Shape, Pad, Split,
+Slice, Squeeze, Unsqueeze, Concat, Flatten, Transpose, Gather, Expand, Tile, DepthToSpace,
+GatherElements, GatherND) are in rules_tensor.py, Resize's, Upsample's and GridSample's in
+rules_resize.py; they read attributes and inputs with the helpers here (_a, _ints, _axis, _in)
+and raise _Err.
 
 Pure functions of shapes and attribute values (a Node is read only for its attributes, with the
 op table's defaults). Used by the numpy interpreter (evaluate.py, eval_*.py), shape inference
@@ -18,7 +20,6 @@ names the node or argument.
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
 
 import numpy as np
 
@@ -59,9 +60,11 @@ def _ints(v, what="attribute"):
 
 def _axis(a, rank, what="axis", allow_end=False):
     """A possibly negative axis as an index in [0, rank) ([0, rank] with allow_end)."""
+    a = int(a)
     hi = rank + 1 if allow_end else rank
     if not -rank <= a < hi:
-        raise _Err(f"{what} {a} is out of range for rank {rank}")
+        raise _Err(f"axis {a} out of range for rank {rank}" if what == "axis" else
+                   f"{what} {a} is out of range for rank {rank}")
     return a + rank if a < 0 else a
 
 
@@ -255,68 +258,7 @@ def pool_geometry(node, x_shape):
 
 
 # ---------------------------------------------------------------------------------------------
-# tensors
-
-def reshape_target(in_shape, shape, allowzero=False):
-    """Reshape's output shape: 0 copies the input dimension (unless allowzero), one -1 is
-    inferred."""
-    shape = list(shape)
-    out = []
-    for i, d in enumerate(shape):
-        if d == 0 and not allowzero:
-            if i >= len(in_shape):
-                raise _Err(f"shape {shape}: 0 at position {i} has no input dimension to copy")
-            out.append(in_shape[i])
-        else:
-            out.append(d)
-    if out.count(-1) > 1 or any(d < -1 for d in out):
-        raise _Err(f"shape {shape} is not a valid reshape target")
-    total = int(np.prod(in_shape, dtype=np.int64))
-    if -1 in out:
-        rest = int(np.prod([d for d in out if d != -1], dtype=np.int64))
-        if rest == 0 or total % rest:
-            raise _Err(f"cannot reshape {tuple(in_shape)} to {shape}")
-        out[out.index(-1)] = total // rest
-    if int(np.prod(out, dtype=np.int64)) != total:
-        raise _Err(f"cannot reshape {tuple(in_shape)} to {shape}")
-    return tuple(out)
-
-
-def shape_value(shape, node):
-    """Shape's output for an input of `shape`: the dims from start to end, both clamped."""
-    r = len(shape)
-    start = int(_a(node, "start", 0))
-    end = _a(node, "end")
-    end = r if end is None else int(end)
-    start = min(max(start + r if start < 0 else start, 0), r)
-    end = min(max(end + r if end < 0 else end, 0), r)
-    return np.array(shape[start:end], np.int64)
-
-
-def pad_params(node, rank, ins, opset):
-    """(mode, begin, end, value) of a Pad: per-axis pads (negative ones crop) from the
-    attributes (opset < 11) or from the pads / constant_value / axes inputs (`ins`, the
-    constant inputs; ins[0], the data, is not read)."""
-    mode = _a(node, "mode", "constant")
-    if opset < 11 or (len(node.inputs) < 2 and node.attrs.get("pads") is not None):
-        pads = _ints(node.attrs.get("pads"))
-        value = float(_a(node, "value", 0.0))
-        axes = None
-    else:
-        pads = _ints(_in(ins, 1), "pads")
-        cv = _in(ins, 2)
-        value = np.asarray(cv).reshape(-1)[0] if cv is not None and np.size(cv) else 0
-        axes = _ints(_in(ins, 3), "axes")
-    if pads is None:
-        raise _Err("pads are missing")
-    axes = list(range(rank)) if axes is None else [_axis(a, rank, "axes") for a in axes]
-    if len(pads) != 2 * len(axes):
-        raise _Err(f"pads {pads} must have {2 * len(axes)} values")
-    begin, end = [0] * rank, [0] * rank
-    for i, a in enumerate(axes):
-        begin[a], end[a] = pads[i], pads[len(axes) + i]
-    return mode, begin, end, value
-
+# element-wise, linear algebra, dtypes
 
 def cast_dtype(to):
     """The numpy dtype of a Cast's `to` (an ONNX TensorProto number or a dtype name)."""
@@ -359,194 +301,81 @@ def dropout_is_identity(node, ins, opset) -> bool | None:
     return tm is None or not bool(np.asarray(tm).reshape(-1)[0])
 
 
+def softmax_axis(node, rank, opset):
+    """(axis, flat) of a Softmax / LogSoftmax: the axis defaults to -1 from opset 13 and to 1
+    before; before opset 13 (flat True) the input is taken as the 2-D
+    (prod(shape[:axis]), prod(shape[axis:])) and normalised along its second axis."""
+    if rank == 0:
+        raise _Err("input must have rank >= 1")
+    axis = node.attrs.get("axis")
+    if axis is None:
+        axis = -1 if opset >= 13 else 1
+    return _axis(int(axis), rank), opset < 13
+
+
+def gemm_shapes(node, a_shape, b_shape):
+    """(M, K, N) of a Gemm: A' = transpose(A) with transA is (M, K), B' = transpose(B) with
+    transB is (K, N)."""
+    if len(a_shape) != 2 or len(b_shape) != 2:
+        raise _Err(f"A and B must be 2D, got {tuple(a_shape)} and {tuple(b_shape)}")
+    m, k = a_shape[::-1] if int(_a(node, "transA", 0)) else a_shape
+    kb, n = b_shape[::-1] if int(_a(node, "transB", 0)) else b_shape
+    if k != kb:
+        raise _Err(f"inner dimensions differ: A' {(m, k)}, B' {(kb, n)}")
+    return m, k, n
+
+
+def matmul_shape(a_shape, b_shape):
+    """MatMul's output shape (numpy's matmul): a 1-D A is a row (1, K), a 1-D B a column
+    (K, 1), whose axis the output drops; the batch axes broadcast."""
+    a, b = tuple(a_shape), tuple(b_shape)
+    if not a or not b:
+        raise _Err(f"operands must have rank >= 1, got {a} and {b}")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise _Err(f"shapes {a} and {b} do not match")
+    try:
+        batch = tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
+    except ValueError:
+        raise _Err(f"batch axes of {a} and {b} do not broadcast") from None
+    return batch + ((a2[-2],) if len(a) > 1 else ()) + ((b2[-1],) if len(b) > 1 else ())
+
+
 # ---------------------------------------------------------------------------------------------
-# Resize / Upsample
+# reductions and normalisation
 
-class ResizeParams(NamedTuple):
-    mode: str               # nearest, linear, cubic
-    out: list               # output shape
-    scales: np.ndarray      # per axis, float32 (sizes / input with sizes given)
-    ctm: str                # coordinate_transformation_mode
-    nearest_mode: str       # ... or "simple" (Upsample and opset-10 Resize)
-    roi: np.ndarray | None  # tf_crop_and_resize: [starts..., ends...] of every axis
-    cubic_a: float = -0.75
-    exclude_outside: bool = False
-
-
-def _resize_scales(scales, r, x_shape):
-    scales = np.asarray(scales, np.float32).reshape(-1)
-    if scales.size != r:
-        raise _Err(f"scales {scales.tolist()} must have {r} values")
-    return [int(np.float32(d) * s) for d, s in zip(x_shape, scales)], scales
-
-
-def resize_params(node, x_shape, ins, opset) -> ResizeParams:
-    """The output shape and per-axis scales of a Resize or Upsample from its constant inputs
-    `ins` (None where absent; ins[0], the data, is not read). As onnxruntime: an output size is
-    int(float32(n_in) * scale); with sizes, the scale is float32(size) / float32(n_in)."""
-    r = len(x_shape)
-    mode = _a(node, "mode", "nearest")
-    if node.op_type == "Upsample":
-        scales = _in(ins, 1) if len(node.inputs) > 1 else node.attrs.get("scales")
-        if scales is None:
-            raise _Err("scales are missing")
-        out, scales = _resize_scales(scales, r, x_shape)
-        mode = "linear" if mode == "bilinear" else mode
-        return ResizeParams(mode, out, scales, "asymmetric", "simple", None)
-    if opset < 11:
-        scales = _in(ins, 1)
-        if scales is None:
-            raise _Err("scales is missing")
-        out, scales = _resize_scales(scales, r, x_shape)
-        return ResizeParams(mode, out, scales, "asymmetric", "simple", None)
-    roi, scales, sizes = _in(ins, 1), _in(ins, 2), _in(ins, 3)
-    if scales is not None and np.size(scales) == 0:
-        scales = None
-    if sizes is not None and np.size(sizes) == 0:
-        sizes = None
-    if (scales is None) == (sizes is None):
-        raise _Err("exactly one of scales and sizes must be given")
-    axes = _ints(_a(node, "axes"))
-    for a in axes or ():
-        if not -r <= a < r:
-            raise _Err(f"axis {a} out of range for rank {r}")
-    axes = list(range(r)) if axes is None else [a % r for a in axes]
-    full_scales = np.ones(r, np.float32)
-    out = list(x_shape)
-    if scales is not None:
-        scales = np.asarray(scales, np.float32).reshape(-1)
-        if scales.size != len(axes) or np.any(scales <= 0):
-            raise _Err(f"scales {scales.tolist()} must be {len(axes)} positive values")
-        for a, s in zip(axes, scales):
-            full_scales[a] = s
-            out[a] = int(np.float32(x_shape[a]) * s)
-    else:
-        sizes = _ints(sizes, "sizes")
-        if len(sizes) != len(axes) or any(s < 1 for s in sizes):
-            raise _Err(f"sizes {sizes} must be {len(axes)} positive values")
-        policy = _a(node, "keep_aspect_ratio_policy", "stretch")
-        if policy == "stretch":
-            for a, s in zip(axes, sizes):
-                out[a] = s
-                full_scales[a] = np.float32(s) / np.float32(x_shape[a])
-        elif policy in ("not_larger", "not_smaller"):
-            ratios = [np.float32(s) / np.float32(x_shape[a]) for a, s in zip(axes, sizes)]
-            sc = min(ratios) if policy == "not_larger" else max(ratios)
-            for a in axes:
-                full_scales[a] = sc
-                out[a] = int(np.floor(np.float32(x_shape[a]) * sc + np.float32(0.5)))
-        else:
-            raise _Err(f"unknown keep_aspect_ratio_policy {policy!r}")
-    ctm = _a(node, "coordinate_transformation_mode", "half_pixel")
-    roi_full = None
-    if ctm == "tf_crop_and_resize":
-        if roi is None:
-            raise _Err("roi is missing")
-        roi_v = np.asarray(roi, np.float32).reshape(-1)
-        if roi_v.size != 2 * len(axes):
-            raise _Err(f"roi must have {2 * len(axes)} values")
-        roi_full = np.array([0.0] * r + [1.0] * r, np.float32)
-        for i, a in enumerate(axes):
-            roi_full[a], roi_full[r + a] = roi_v[i], roi_v[len(axes) + i]
-    if int(_a(node, "antialias", 0)):
-        raise _Err("antialias=1 is not supported")
-    return ResizeParams(mode, out, full_scales, ctm,
-                        _a(node, "nearest_mode", "round_prefer_floor"), roi_full,
-                        float(_a(node, "cubic_coeff_a", -0.75)),
-                        bool(_a(node, "exclude_outside", 0)))
+def reduce_axes(node, axes_input, rank):
+    """The sorted axes a Reduce* node reduces over a rank-`rank` input: [] with
+    noop_with_empty_axes and no axes (a reduction of every element alone: ReduceSumSquare
+    squares, ReduceL1 takes |x|, as onnxruntime). `axes_input` is the value of the
+    optional axes input (opset 18+, ReduceSum 13+) or None; the attribute form (older opsets)
+    is read from the node. Every axis when neither gives any."""
+    axes = _ints(axes_input, "axes") if axes_input is not None else _ints(_a(node, "axes"))
+    if not axes:
+        if int(_a(node, "noop_with_empty_axes", 0)):
+            return []
+        return list(range(rank))
+    out = sorted(_axis(int(a), rank, "axes") for a in axes)
+    if len(set(out)) != len(out):
+        raise _Err(f"axes {axes} repeat an axis")
+    return out
 
 
-def resize_coords(n_in, n_out, scale, ctm, roi_start=0.0, roi_end=1.0):
-    """Source coordinate (float32) of every output index along one axis.
-
-    As onnxruntime: in float32 (float64 moves exact ties: 5 -> 3 with scale 0.6 and half_pixel
-    puts output 1 at 1.9999999, which 'floor' sends to 1 instead of 2; half_pixel_symmetric is
-    ORT's mix of the two), and with the integer
-    output length n_out wherever the formula has the resized length (align_corners,
-    pytorch_half_pixel, tf_crop_and_resize), also when scales are given: torch's align_corners
-    and the ONNX text's length_resized. The ONNX reference implementation divides by the
-    unrounded n_in * scale there, which differs when that is not an integer."""
-    f = np.float32
-    x = np.arange(n_out, dtype=np.float32)
-    scale = f(scale)
-    zeros = np.zeros(n_out, np.float32)
-    if ctm == "half_pixel":
-        return (x + f(0.5)) / scale - f(0.5)
-    if ctm == "pytorch_half_pixel":
-        return (x + f(0.5)) / scale - f(0.5) if n_out > 1 else zeros
-    if ctm == "half_pixel_symmetric":  # onnxruntime computes the sum in float64
-        adj = f(n_out) / (scale * f(n_in))
-        offset = f(n_in) / f(2) * (f(1) - adj)
-        return (np.float64(offset) + (x + 0.5) / np.float64(scale) - 0.5).astype(np.float32)
-    if ctm == "align_corners":
-        return x * f(n_in - 1) / f(n_out - 1) if n_out > 1 else zeros
-    if ctm == "asymmetric":
-        return x / scale
-    if ctm == "tf_crop_and_resize":
-        rs, re = f(roi_start), f(roi_end)
-        if n_out > 1:
-            return rs * f(n_in - 1) + x * (re - rs) * f(n_in - 1) / f(n_out - 1)
-        return np.full(n_out, f(0.5) * (rs + re) * f(n_in - 1), np.float32)
-    raise _Err(f"unknown coordinate_transformation_mode {ctm!r}")
+def reduce_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def nearest_index(x, nearest_mode, scale):
-    """Resize 'nearest': the source index of coordinates x (not yet clamped into the input).
-    'simple' (Upsample, opset-10 Resize) is ceil when downsampling, else floor."""
-    fl = np.floor(x)
-    half = (x - fl) == 0.5
-    if nearest_mode == "round_prefer_floor":
-        i = np.where(half, fl, np.round(x))
-    elif nearest_mode == "round_prefer_ceil":
-        i = np.where(half, fl + 1, np.round(x))
-    elif nearest_mode == "floor":
-        i = fl
-    elif nearest_mode == "ceil":
-        i = np.ceil(x)
-    elif nearest_mode == "simple":
-        i = np.ceil(x) if scale < 1 else fl
-    else:
-        raise _Err(f"unknown nearest_mode {nearest_mode!r}")
-    return i.astype(np.int64)
-
-
-def cubic_weights(t, a=-0.75):
-    """Keys' cubic convolution weights (coefficient a) of the 4 taps floor(x) - 1 .. floor(x) + 2,
-    t = x - floor(x): shape t.shape + (4,)."""
-    d = np.stack([t + 1, t, 1 - t, 2 - t], axis=-1)
-    return np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
-                    ((a * d - 5 * a) * d + 8 * a) * d - 4 * a)
-
-
-def resize_taps(n_in, n_out, scale, mode, ctm, nearest_mode="round_prefer_floor", cubic_a=-0.75,
-                exclude_outside=False, roi=(0.0, 1.0)):
-    """Resize along one axis as taps: (indices (n_out, k) int64 inside the input, weights
-    (n_out, k) float64, outside (n_out,) bool), k = 1 for nearest, 2 for linear, 4 for cubic.
-    Output o is sum_j weights[o, j] * input[indices[o, j]], or extrapolation_value where
-    `outside` (tf_crop_and_resize coordinates outside the input).
-
-    linear clamps the coordinate into the input first (onnxruntime, torch): at the border the
-    second tap has weight 0. cubic reads the border for taps outside the input (ONNX, torch);
-    with exclude_outside their weight is dropped and the rest renormalised."""
-    x = resize_coords(n_in, n_out, scale, ctm, *roi)
-    outside = (x < 0) | (x > n_in - 1) if ctm == "tf_crop_and_resize" else np.zeros(n_out, bool)
-    if mode == "nearest":
-        idx = nearest_index(x, nearest_mode, scale)[:, None]
-        return np.clip(idx, 0, n_in - 1), np.ones((n_out, 1)), outside
-    xd = x.astype(np.float64)
-    if mode == "linear":
-        xc = np.clip(xd, 0, n_in - 1)
-        i0 = np.floor(xc).astype(np.int64)
-        w1 = xc - i0
-        idx = np.stack([i0, np.minimum(i0 + 1, n_in - 1)], axis=1)
-        return idx, np.stack([1 - w1, w1], axis=1), outside
-    if mode == "cubic":
-        fl = np.floor(xd)
-        w = cubic_weights(xd - fl, cubic_a)
-        idx = fl.astype(np.int64)[:, None] + np.arange(-1, 3)[None, :]
-        if exclude_outside:
-            w = np.where((idx >= 0) & (idx < n_in), w, 0.0)
-            s = w.sum(axis=1, keepdims=True)
-            w = np.divide(w, s, out=np.zeros_like(w), where=s != 0)
-        return np.clip(idx, 0, n_in - 1), w, outside
-    raise _Err(f"unknown mode {mode!r}")
+def group_params(p, c, groups, what):
+    """GroupNormalization scale / bias as one value per channel: opset 18 gives one per group
+    (shape (G,)), opset 21 one per channel (shape (C,)); the shape tells which (they agree
+    when G == C), so both forms are taken at any opset."""
+    p = np.asarray(p, np.float64)
+    if p.shape == (c,):
+        return p
+    if p.shape == (groups,):
+        return np.repeat(p, c // groups)
+    raise _Err(f"{what} has shape {list(p.shape)}, expected [{groups}] (per group, opset 18) "
+               f"or [{c}] (per channel, opset 21)")

@@ -4,7 +4,7 @@ and otherwise its shape and dtype as far as the graph input shapes are static; s
 dimensions become `Sym`. The passes read shapes from it.
 
 The shape rule of each op: shape-preserving and broadcasting ops by table here, convolutions,
-pooling and Resize through rules.py, everything else by evaluating the op on zero-stride
+pooling and Resize through rules.py and rules_resize.py, everything else by evaluating the op on zero-stride
 stand-ins of its inputs (evaluate.eval_node).
 """
 from __future__ import annotations
@@ -15,8 +15,10 @@ import numpy as np
 
 from ..model import DTYPES, Model, ModelError
 from .evaluate import eval_node
-from .rules import (_a, _ints, cast_dtype, conv_geometry, pool_geometry, resize_params,
-                    shape_value, window_geometry)
+from .rules import (_a, _ints, cast_dtype, conv_geometry, gemm_shapes, matmul_shape,
+                    pool_geometry, window_geometry)
+from .rules_resize import resize_params
+from .rules_tensor import shape_value
 
 __all__ = ["analyze", "TensorInfo", "Sym"]
 
@@ -93,18 +95,13 @@ def _infer_node(node, infos, opset):
         b = infos[1]
         if b.shape is None:
             return None
-        m = x.shape[1] if int(_a(node, "transA", 0)) else x.shape[0]
-        n = b.shape[0] if int(_a(node, "transB", 0)) else b.shape[1]
+        m, _, n = gemm_shapes(node, x.shape, b.shape)
         return [((m, n), x.dtype)]
     if op == "MatMul":
         b = infos[1]
         if b.shape is None:
             return None
-        sa, sb = list(x.shape), list(b.shape)
-        if len(sa) == 1 or len(sb) == 1:
-            return [(np.matmul(np.zeros(sa), np.zeros(sb)).shape, x.dtype)]
-        batch = np.broadcast_shapes(tuple(sa[:-2]), tuple(sb[:-2]))
-        return [(tuple(batch) + (sa[-2], sb[-1]), x.dtype)]
+        return [(matmul_shape(x.shape, b.shape), x.dtype)]
     if op in ("Resize", "Upsample"):
         ins = [None if i is None else i.value for i in infos]
         for k in _SHAPE_INPUTS[op]:

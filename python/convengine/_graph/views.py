@@ -1,6 +1,6 @@
 """Runtime tensors of a plan as the planner sees them: strided views (buffer, offset, shape,
 strides in floats, logical ONNX axis order) into the arena, the constant pool, an input or an
-output, plus the helpers every op lowering uses (broadcast views, channels-last views, axes)."""
+output, plus the helpers every op lowering uses (broadcast views, channels-last views)."""
 from __future__ import annotations
 
 import math
@@ -118,14 +118,6 @@ def _ints(v, n, default, what, where):
 def _nonempty(v, name, where, what):
     if v.size == 0:
         raise PlanError(f"{where}: {what} {name!r} of shape {v.shape} is empty")
-
-
-def _axis(a, rank, where):
-    """ONNX axis a (negative counts from the end) of a rank-`rank` tensor, checked."""
-    a = int(a)
-    if not -rank <= a < rank:
-        raise PlanError(f"{where}: axis {a} out of range for rank {rank}")
-    return a % rank
 
 
 def _layout_order(t: T):
