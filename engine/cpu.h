@@ -1,4 +1,6 @@
 #pragma once
+// Which instruction set the CPU has and which one the kernels run on (engine/dispatch.h picks
+// the kernels for it).
 #include <string>
 
 namespace ce {

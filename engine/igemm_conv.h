@@ -1,4 +1,6 @@
 #pragma once
+// Indirect-GEMM convolution ("igemm"): any conv as GEMMs over an indirection buffer of input
+// pointers, one per (output pixel, tap); and "igemm_pruned", which skips taps that read only padding.
 #include <cstdint>
 #include <memory>
 

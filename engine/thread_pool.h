@@ -1,4 +1,6 @@
 #pragma once
+// The engine's thread pool (parallel_for over index ranges, exceptions carried to the caller)
+// and the denormal-flushing scope its tasks run in.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
