@@ -5,9 +5,12 @@
 namespace ce {
 
 const IGemmKernel& igemm_kernel(Isa isa) {
+  static const IGemmKernel avx512{native::f32_igemm_6x32__avx512f, 6, 32, 1,
+                                  "f32-igemm-6x32-avx512f"};
+  if (isa >= Isa::kAvx512) return avx512;
   static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, 1, "f32-igemm-6x16-fma3"};
   static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, 1, "f32-igemm-4x8-scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const DwConvKernels& dwconv_kernels(Isa isa) {
@@ -21,7 +24,7 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const DeformBilinearKernel& deform_bilinear_kernel(Isa isa) {
@@ -29,13 +32,13 @@ const DeformBilinearKernel& deform_bilinear_kernel(Isa isa) {
                                          "f32-deform-bilinear-16c-fma3"};
   static const DeformBilinearKernel scalar{native::f32_deform_bilinear_4c__scalar,
                                            "f32-deform-bilinear-4c-scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const LocalConvKernel& local_conv_kernel(Isa isa) {
   static const LocalConvKernel avx2{native::f32_local_dot_1x4__fma3, "f32-local-dot-1x4-fma3"};
   static const LocalConvKernel scalar{native::f32_local_dot_1x4__scalar, "f32-local-dot-1x4-scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
@@ -47,7 +50,7 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
                                          native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
                                          native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
                                          native::f32_vscaleshift_cw__scalar, "scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const MathKernels& math_kernels(Isa isa) {
@@ -66,12 +69,12 @@ const MathKernels& math_kernels(Isa isa) {
   static const MathKernels scalar CE_MATH(scalar);
 #undef CE_MATH
 #undef CE_K
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::ZipFn zip_kernel(size_t groups, Isa isa) {
-  if (isa == Isa::kAvx2 && groups == 2) return native::x32_zip_x2__avx2;
-  if (isa == Isa::kAvx2 && groups == 4) return native::x32_zip_x4__avx2;
+  if (isa >= Isa::kAvx2 && groups == 2) return native::x32_zip_x2__avx2;
+  if (isa >= Isa::kAvx2 && groups == 4) return native::x32_zip_x4__avx2;
   return native::x32_zip_xm__scalar;
 }
 
@@ -82,11 +85,11 @@ const PoolKernels& pool_kernels(Isa isa) {
   static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
                                   native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
                                   "scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::IBilinearFn ibilinear_kernel(Isa isa) {
-  return isa == Isa::kAvx2 ? native::f32_ibilinear_16c__avx2 : native::f32_ibilinear__scalar;
+  return isa >= Isa::kAvx2 ? native::f32_ibilinear_16c__avx2 : native::f32_ibilinear__scalar;
 }
 
 const DataKernels& data_kernels(Isa isa) {
@@ -94,23 +97,35 @@ const DataKernels& data_kernels(Isa isa) {
                                 native::f32_gridsample_2d_8c__fma3, "avx2"};
   static const DataKernels scalar{native::f32_vround__scalar, native::f32_gridsample_blend__scalar,
                                   native::f32_gridsample_2d_8c__scalar, "scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::TransposeFn transpose_kernel(Isa isa) {
-  return isa == Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
+  return isa >= Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
 }
 
-native::FmaPeakFn fma_peak_kernel(Isa isa) {
-  return isa == Isa::kAvx2 ? native::f32_fma_peak__fma3 : nullptr;
+FmaPeakKernel fma_peak_kernel(Isa isa) {
+  if (isa >= Isa::kAvx512) return {native::f32_fma_peak__avx512f, native::kFmaPeakAvx512fFlops};
+  if (isa >= Isa::kAvx2) return {native::f32_fma_peak__fma3, native::kFmaPeakFma3Flops};
+  return {nullptr, 0};
 }
 
 native::VEpilogueFn epilogue_kernel(Isa isa) {
-  return isa == Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
+  return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
 }
 
 const WinogradKernels& winograd_kernels(int m, Isa isa) {
   using namespace native;
+  static const WinogradKernels avx512[3] = {
+      {f32_wino_f23_input__fma3, f32_wino_f23_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino-f23-8c-fma3+gemm-6x32-avx512f"},
+      {f32_wino_f43_input__fma3, f32_wino_f43_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino-f43-8c-fma3+gemm-6x32-avx512f"},
+      {f32_wino_f63_input__fma3, f32_wino_f63_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino-f63-8c-fma3+gemm-6x32-avx512f"}};
+  static const WinogradKernels avx512_f54{f32_wino_f63_input__fma3, f32_wino_f54_output__fma3,
+                                          f32_wino_gemm_6x32__avx512f,
+                                          "f32-wino-f54-8c-fma3+gemm-6x32-avx512f"};
   static const WinogradKernels avx2[3] = {
       {f32_wino_f23_input__fma3, f32_wino_f23_output__fma3, f32_wino_gemm_6x16__fma3,
        "f32-wino-f23-8c-fma3"},
@@ -129,9 +144,9 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
                                         f32_wino_gemm_6x16__fma3, "f32-wino-f54-8c-fma3"};
   static const WinogradKernels scalar_f54{f32_wino_f63_input__scalar, f32_wino_f54_output__scalar,
                                           f32_wino_gemm_6x16__scalar, "f32-wino-f54-scalar"};
-  if (m == 5) return isa == Isa::kAvx2 ? avx2_f54 : scalar_f54;
+  if (m == 5) return isa >= Isa::kAvx512 ? avx512_f54 : isa >= Isa::kAvx2 ? avx2_f54 : scalar_f54;
   const int i = m == 2 ? 0 : m == 4 ? 1 : 2;
-  return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
+  return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
 }
 
 const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
@@ -142,13 +157,24 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
       CE_WINO1D(f63, fma3, "f32-wino1d-f63-8c-fma3"), CE_WINO1D(f54, fma3, "f32-wino1d-f54-8c-fma3"),
       CE_WINO1D(f45, fma3, "f32-wino1d-f45-8c-fma3"), CE_WINO1D(f36, fma3, "f32-wino1d-f36-8c-fma3"),
       CE_WINO1D(f27, fma3, "f32-wino1d-f27-8c-fma3")};
+  static const WinogradKernels avx512[5] = {
+      {f32_wino1d_a8_input__fma3, f32_wino1d_f63_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino1d-f63-8c-fma3+gemm-6x32-avx512f"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_f54_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino1d-f54-8c-fma3+gemm-6x32-avx512f"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_f45_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino1d-f45-8c-fma3+gemm-6x32-avx512f"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_f36_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino1d-f36-8c-fma3+gemm-6x32-avx512f"},
+      {f32_wino1d_a8_input__fma3, f32_wino1d_f27_output__fma3, f32_wino_gemm_6x32__avx512f,
+       "f32-wino1d-f27-8c-fma3+gemm-6x32-avx512f"}};
   static const WinogradKernels scalar[5] = {
       CE_WINO1D(f63, scalar, "f32-wino1d-f63-scalar"), CE_WINO1D(f54, scalar, "f32-wino1d-f54-scalar"),
       CE_WINO1D(f45, scalar, "f32-wino1d-f45-scalar"), CE_WINO1D(f36, scalar, "f32-wino1d-f36-scalar"),
       CE_WINO1D(f27, scalar, "f32-wino1d-f27-scalar")};
 #undef CE_WINO1D
   const int i = std::clamp(r, 3, 7) - 3;
-  return isa == Isa::kAvx2 ? avx2[i] : scalar[i];
+  return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
 }
 
 // Measured on Zen 3, 1 thread, GFLOP/s of the bare kernel over a whole layer (peak 102.4); the
@@ -160,6 +186,16 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
 //   784 x 80 x 80      92.6  92.2  92.4  78.9  70.2 (one group of layer h)
 //   3136 x 144 x 24    64.4  68.7  70.3  92.6  68.6 (layer e: 16-wide panels pad 24 to 32)
 // 6x16 is the default; 4x24 when 24-wide panels pad the columns by more than 3% less.
+// AVX-512 (bench/gemm_tiles.cpp; Zen 4, 1 thread, zmm peak 117 GFLOP/s, the same as its ymm
+// peak: Zen 4 splits a zmm FMA over two 256-bit pipes):
+//   M x K x N          6x16  7x16  8x16  12x16 6x32  8x32  12x32 6x48  (6x16 is fma3)
+//   3136 x 256 x 256  107.8 104.7 107.5 110.4 111.0 109.4 100.6  83.0
+//   196 x 576 x 96     88.6 107.2 105.4 105.5 106.5 106.2 102.7 106.6
+//   784 x 80 x 80      86.1  99.0 100.1  98.3  86.2  84.0  82.5  85.2
+//   3136 x 144 x 24    61.4  74.1  73.6  80.5  81.3  78.2  77.4  53.6
+// 6x32 is the default; 8x16 when 32-wide panels pad the columns by more than 3% more than
+// 16-wide ones. On a Xeon (two 512-bit FMA ports, 4-cycle latency) a tile needs 8 or more
+// accumulators: 8x16 has 8 (XNNPACK's 7x16 has 7), 6x32 12.
 const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel k6x16{native::f32_gemm_6x16__fma3, native::f32_gemm_6x16_prfm__fma3,
                                 native::f32_gemm_1x16__fma3, 6, 16, 1, "f32-gemm-6x16-fma3"};
@@ -167,7 +203,15 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
                                 native::f32_gemm_1x24__fma3, 4, 24, 1, "f32-gemm-4x24-fma3"};
   static const GemmKernel scalar{native::f32_gemm_4x8__scalar, native::f32_gemm_4x8__scalar,
                                  native::f32_gemm_4x8__scalar, 4, 8, 1, "f32-gemm-4x8-scalar"};
-  if (isa != Isa::kAvx2) return scalar;
+  static const GemmKernel k6x32{native::f32_gemm_6x32__avx512f, native::f32_gemm_6x32_prfm__avx512f,
+                                native::f32_gemm_1x32__avx512f, 6, 32, 1, "f32-gemm-6x32-avx512f"};
+  static const GemmKernel k8x16{native::f32_gemm_8x16__avx512f, native::f32_gemm_8x16_prfm__avx512f,
+                                native::f32_gemm_1x16__avx512f, 8, 16, 1, "f32-gemm-8x16-avx512f"};
+  if (isa < Isa::kAvx2) return scalar;
+  if (isa >= Isa::kAvx512) {
+    const size_t pad16 = (nc + 15) / 16 * 16, pad32 = (nc + 31) / 32 * 32;
+    return pad32 * 100 > pad16 * 103 ? k8x16 : k6x32;
+  }
   const size_t pad16 = (nc + 15) / 16 * 16, pad24 = (nc + 23) / 24 * 24;
   return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;
 }
@@ -175,7 +219,7 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
 const GConvKernel& gconv_kernel(Isa isa) {
   static const GConvKernel avx2{native::f32_gconv_8p8c__fma3, 8, 8, "f32-gconv-8p8c-fma3"};
   static const GConvKernel scalar{native::f32_gconv_8p8c__scalar, 8, 8, "f32-gconv-8p8c-scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const NnKernels& nn_kernels(Isa isa) {
@@ -184,7 +228,7 @@ const NnKernels& nn_kernels(Isa isa) {
                               f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
   static const NnKernels scalar{f32_rreduce__scalar, f32_vreduce__scalar, f32_layernorm_rows__scalar,
                                 f32_vmoments__scalar, f32_vnorm__scalar, f32_lrn__scalar, "scalar"};
-  return isa == Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 }  // namespace ce

@@ -115,8 +115,14 @@ const DataKernels& data_kernels(Isa isa = active_isa());
 // Layout conversion (engine/layout): a 2D block transpose.
 native::TransposeFn transpose_kernel(Isa isa = active_isa());
 
-// The FMA throughput probe (engine/peak): nullptr where there is none (scalar).
-native::FmaPeakFn fma_peak_kernel(Isa isa = active_isa());
+// The FMA throughput probe (engine/peak) of the ISA's widest vectors: fn is nullptr where there
+// is none (scalar).
+struct FmaPeakKernel {
+  native::FmaPeakFn fn;
+  size_t flops_per_iteration;
+};
+
+FmaPeakKernel fma_peak_kernel(Isa isa = active_isa());
 
 // Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
 native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());

@@ -92,12 +92,13 @@ def num_threads(n):
         convengine.set_num_threads(old)
 
 
-@pytest.fixture(params=["avx2", "scalar"])
+@pytest.fixture(params=["avx512", "avx2", "scalar"])
 def isa(request):
-    """Runs a test once per instruction set: the AVX2 kernels and the portable fallback."""
+    """Runs a test once per instruction-set level (engine/cpu.h): AVX-512, AVX2 and the portable
+    fallback; a level the CPU lacks is skipped, with the reason."""
     from convengine import _native
-    if request.param == "avx2" and not _native.cpu_has_avx2_fma():
-        pytest.skip("CPU lacks AVX2/FMA")
+    if not _native.cpu_supports_isa(request.param):
+        pytest.skip(f"the CPU lacks {request.param} (best here: {_native.best_isa()})")
     old = _native.get_isa()
     _native.set_isa(request.param)
     yield request.param

@@ -14,8 +14,9 @@ if HAVE_TORCH:
     import torch
     import torch.nn.functional as TF
 
-# (N, C, spatial, O, groups): odd/prime channels, c_out that picks the 4x24 kernel (24, 72),
-# pixel counts not a multiple of 4, 6 or 8, groups in {1, 2, 3, C/4, C/8}.
+# (N, C, spatial, O, groups): odd/prime channels, c_out that picks the 4x24 kernel (24, 72) on
+# AVX2 and the 8x16 one on AVX-512 (16, 48, 80: 32-wide panels would pad them), pixel counts not
+# a multiple of 4, 6 or 8, groups in {1, 2, 3, C/4, C/8}.
 CASES = [
     (1, 31, (8, 8), 29, 1),
     (3, 17, (5, 7), 33, 1),
@@ -29,6 +30,8 @@ CASES = [
     (1, 64, (4, 5), 16, 8),         # C/8
     (1, 240, (7, 7), 240, 3),       # ShuffleNet layer shape
     (1, 96, (6, 6), 256, 1),        # several column chunks at 2 threads
+    (2, 19, (3, 3), 80, 1),         # AVX-512 8x16, 9 pixels: 8 + 1
+    (1, 23, (5, 3), 47, 1),         # AVX-512 8x16, a partial last panel
 ]
 
 
@@ -71,6 +74,7 @@ def test_gemm_threads(rng, threads):
 PREFETCH_CASES = [
     (1, 67, (61, 67), 53, 1),       # 6x16, 4087 pixels: a 1-row tail tile
     (1, 67, (61, 67), 72, 1),       # 4x24
+    (1, 67, (61, 67), 80, 1),       # AVX-512 8x16
     (1, 134, (37, 59), 98, 2),      # 49 columns per group
     (1, 4099, (8, 9), 50, 1),       # split K
 ]
@@ -127,6 +131,7 @@ ROW_CASES = [
     (1, 9001, (1, 1), 19, 1),
     (1, 37, (7, 1), 50, 1),         # 6x16: a 1-row tail tile
     (1, 38, (5, 1), 48, 1),         # 4x24: a 1-row tail tile
+    (1, 41, (9, 1), 48, 1),         # AVX-512 8x16: a 1-row tail tile
 ]
 
 

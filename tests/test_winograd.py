@@ -134,15 +134,16 @@ def test_winograd_fused_activation_and_residual(algo, act, rng, isa):
     assert_close(y, expect, atol=atol, rtol=1e-5, what=f"{algo} {act}")
 
 
-def test_scalar_and_avx2_agree(rng):
-    if not _native.cpu_has_avx2_fma():
-        pytest.skip("CPU lacks AVX2/FMA")
+@pytest.mark.parametrize("vector_isa", ["avx512", "avx2"])
+def test_scalar_and_vector_kernels_agree(rng, vector_isa):
+    if not _native.cpu_supports_isa(vector_isa):
+        pytest.skip(f"the CPU lacks {vector_isa} (best here: {_native.best_isa()})")
     x = randn(rng, 1, 37, 19, 23)
     w = randn(rng, 29, 37, 3, 3)
     old = _native.get_isa()
     try:
         for algo in WINO:
-            _native.set_isa("avx2")
+            _native.set_isa(vector_isa)
             ya = F.conv2d(x, w, padding=1, algorithm=algo)
             _native.set_isa("scalar")
             ys = F.conv2d(x, w, padding=1, algorithm=algo)

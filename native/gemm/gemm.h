@@ -39,6 +39,12 @@ CE_DECLARE_GEMM(f32_gemm_6x16_prfm__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x24_prfm__fma3)
 CE_DECLARE_GEMM(f32_gemm_1x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_1x24__fma3)
+CE_DECLARE_GEMM(f32_gemm_6x32__avx512f)
+CE_DECLARE_GEMM(f32_gemm_6x32_prfm__avx512f)
+CE_DECLARE_GEMM(f32_gemm_8x16__avx512f)
+CE_DECLARE_GEMM(f32_gemm_8x16_prfm__avx512f)
+CE_DECLARE_GEMM(f32_gemm_1x32__avx512f)
+CE_DECLARE_GEMM(f32_gemm_1x16__avx512f)
 CE_DECLARE_GEMM(f32_gemm_4x8__scalar)
 #undef CE_DECLARE_GEMM
 

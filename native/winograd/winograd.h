@@ -104,6 +104,9 @@ using WinoGemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, siz
                             const float* w, size_t w_stride, float* c, size_t c_stride);
 void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                               const float* w, size_t w_stride, float* c, size_t c_stride);
+// Two blocks per pass with zmm vectors; same contract and packing (the name's 32 is the pass).
+void f32_wino_gemm_6x32__avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                                 const float* w, size_t w_stride, float* c, size_t c_stride);
 void f32_wino_gemm_6x16__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                                 const float* w, size_t w_stride, float* c, size_t c_stride);
 

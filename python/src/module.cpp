@@ -44,10 +44,15 @@ void bind_core(py::module_& m) {
   m.def("get_debug_nan", &debug_nan);
   m.def("set_debug_nan", &set_debug_nan, py::arg("on"),
         "Poison mode: fill every new engine buffer, plan arena and plan output with NaN.");
-  m.def("measure_fma_peak_gflops", [](int repeats) {
+  m.def("cpu_supports_isa", [](const std::string& name) { return cpu_supports(parse_isa(name)); });
+  m.def("best_isa", [] { return std::string(isa_name(best_isa())); });
+  m.def("measure_fma_peak_gflops", [](int repeats, const std::string& isa) {
+    const Isa i = isa.empty() ? best_isa() : parse_isa(isa);
     py::gil_scoped_release nogil;
-    return measure_fma_peak_gflops(ThreadPool::global(), repeats);
-  }, py::arg("repeats") = 5, "Measured FP32 FMA peak of the engine's threads, GFLOP/s.");
+    return measure_fma_peak_gflops(ThreadPool::global(), repeats, i);
+  }, py::arg("repeats") = 5, py::arg("isa") = "",
+        "Measured FP32 FMA peak of the engine's threads with the vectors of `isa` (default: the "
+        "CPU's best), GFLOP/s.");
 }
 
 }  // namespace ce::bind

@@ -1,8 +1,7 @@
 // Every GEMM, IGEMM and tiny-group conv microkernel in native/gemm/, and Winograd's
 // transformed-domain GEMM (native/winograd/), through the testers of
-// gemm_microkernel_tester.h, with named edge cases per kernel. AVX2/FMA kernels are skipped
-// (with the reason) when the CPU lacks them or CONVENGINE_ISA=scalar asks for the portable
-// kernels only. Also checks that engine/dispatch.cpp hands out only kernels tested here, with
+// gemm_microkernel_tester.h, with named edge cases per kernel. A kernel above the CPU's ISA
+// level (engine/cpu.h), or above the one CONVENGINE_ISA forces, is skipped with the reason. Also checks that engine/dispatch.cpp hands out only kernels tested here, with
 // the tile sizes they have, and lists the kernels it never hands out.
 //
 //   test_gemm_microkernels [-v] [FILTER]   FILTER: run the cases whose "kernel.case" contains it
@@ -31,32 +30,43 @@ struct Ukernel {
   Fn fn;
   size_t mr, nr;
   size_t kblock;  // k per step of the kernel's main loop (the 1xNR kernels cut K in quarters)
-  bool fma3;
+  ce::Isa isa;    // the level the kernel needs
 };
 
+constexpr ce::Isa kScalar = ce::Isa::kScalar, kFma3 = ce::Isa::kAvx2, kAvx512f = ce::Isa::kAvx512;
+
 const Ukernel<native::GemmFn> kGemm[] = {
-    {"f32_gemm_6x16__fma3", native::f32_gemm_6x16__fma3, 6, 16, 1, true},
-    {"f32_gemm_6x16_prfm__fma3", native::f32_gemm_6x16_prfm__fma3, 6, 16, 1, true},
-    {"f32_gemm_4x24__fma3", native::f32_gemm_4x24__fma3, 4, 24, 1, true},
-    {"f32_gemm_4x24_prfm__fma3", native::f32_gemm_4x24_prfm__fma3, 4, 24, 1, true},
-    {"f32_gemm_1x16__fma3", native::f32_gemm_1x16__fma3, 1, 16, 4, true},
-    {"f32_gemm_1x24__fma3", native::f32_gemm_1x24__fma3, 1, 24, 4, true},
-    {"f32_gemm_4x8__scalar", native::f32_gemm_4x8__scalar, 4, 8, 1, false},
+    {"f32_gemm_6x16__fma3", native::f32_gemm_6x16__fma3, 6, 16, 1, kFma3},
+    {"f32_gemm_6x16_prfm__fma3", native::f32_gemm_6x16_prfm__fma3, 6, 16, 1, kFma3},
+    {"f32_gemm_4x24__fma3", native::f32_gemm_4x24__fma3, 4, 24, 1, kFma3},
+    {"f32_gemm_4x24_prfm__fma3", native::f32_gemm_4x24_prfm__fma3, 4, 24, 1, kFma3},
+    {"f32_gemm_1x16__fma3", native::f32_gemm_1x16__fma3, 1, 16, 4, kFma3},
+    {"f32_gemm_1x24__fma3", native::f32_gemm_1x24__fma3, 1, 24, 4, kFma3},
+    {"f32_gemm_6x32__avx512f", native::f32_gemm_6x32__avx512f, 6, 32, 1, kAvx512f},
+    {"f32_gemm_6x32_prfm__avx512f", native::f32_gemm_6x32_prfm__avx512f, 6, 32, 1, kAvx512f},
+    {"f32_gemm_8x16__avx512f", native::f32_gemm_8x16__avx512f, 8, 16, 1, kAvx512f},
+    {"f32_gemm_8x16_prfm__avx512f", native::f32_gemm_8x16_prfm__avx512f, 8, 16, 1, kAvx512f},
+    {"f32_gemm_1x32__avx512f", native::f32_gemm_1x32__avx512f, 1, 32, 4, kAvx512f},
+    {"f32_gemm_1x16__avx512f", native::f32_gemm_1x16__avx512f, 1, 16, 4, kAvx512f},
+    {"f32_gemm_4x8__scalar", native::f32_gemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
 const Ukernel<native::IGemmFn> kIGemm[] = {
-    {"f32_igemm_6x16__fma3", native::f32_igemm_6x16__fma3, 6, 16, 1, true},
-    {"f32_igemm_4x8__scalar", native::f32_igemm_4x8__scalar, 4, 8, 1, false},
+    {"f32_igemm_6x16__fma3", native::f32_igemm_6x16__fma3, 6, 16, 1, kFma3},
+    {"f32_igemm_6x32__avx512f", native::f32_igemm_6x32__avx512f, 6, 32, 1, kAvx512f},
+    {"f32_igemm_4x8__scalar", native::f32_igemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
 const Ukernel<native::GConvFn> kGConv[] = {
-    {"f32_gconv_8p8c__fma3", native::f32_gconv_8p8c__fma3, 8, 8, 1, true},
-    {"f32_gconv_8p8c__scalar", native::f32_gconv_8p8c__scalar, 8, 8, 1, false},
+    {"f32_gconv_8p8c__fma3", native::f32_gconv_8p8c__fma3, 8, 8, 1, kFma3},
+    {"f32_gconv_8p8c__scalar", native::f32_gconv_8p8c__scalar, 8, 8, 1, kScalar},
 };
 
 const Ukernel<native::WinoGemmFn> kWinoGemm[] = {
-    {"f32_wino_gemm_6x16__fma3", native::f32_wino_gemm_6x16__fma3, 6, 16, 1, true},
-    {"f32_wino_gemm_6x16__scalar", native::f32_wino_gemm_6x16__scalar, 6, 16, 1, false},
+    {"f32_wino_gemm_6x16__fma3", native::f32_wino_gemm_6x16__fma3, 6, 16, 1, kFma3},
+    // Its tile is the contract's 6 x 16 block (two per pass).
+    {"f32_wino_gemm_6x32__avx512f", native::f32_wino_gemm_6x32__avx512f, 6, 16, 1, kAvx512f},
+    {"f32_wino_gemm_6x16__scalar", native::f32_wino_gemm_6x16__scalar, 6, 16, 1, kScalar},
 };
 
 uint32_t g_seed = 1;
@@ -78,10 +88,12 @@ class Runner {
   Runner(std::string filter, bool verbose) : filter_(std::move(filter)), verbose_(verbose) {}
 
   // Returns false (after printing why) when the kernel cannot run on this machine.
-  bool begin(const char* kernel, bool fma3) {
+  bool begin(const char* kernel, ce::Isa isa) {
     kernel_ = kernel;
-    if (fma3 && !ce::cpu_has_avx2_fma()) return skip("the CPU lacks AVX2/FMA");
-    if (fma3 && ce::active_isa() != ce::Isa::kAvx2) return skip("CONVENGINE_ISA=scalar");
+    if (!ce::cpu_supports(isa))
+      return skip((std::string("the CPU lacks ") + ce::isa_name(isa)).c_str());
+    if (isa > ce::active_isa())
+      return skip((std::string("CONVENGINE_ISA=") + ce::isa_name(ce::active_isa())).c_str());
     return true;
   }
 
@@ -253,7 +265,7 @@ void common_cases(Runner& r, const Ukernel<Fn>& u) {
 }
 
 void gemm_cases(Runner& r, const Ukernel<native::GemmFn>& u) {
-  if (!r.begin(u.name, u.fma3)) return;
+  if (!r.begin(u.name, u.isa)) return;
   common_cases(r, u);
   const size_t mr = u.mr, nr = u.nr, kb = u.kblock;
   auto base = [&] { return GemmMicrokernelTester().mr(mr).nr(nr).m(mr).n(nr).k(kb).seed(next_seed()); };
@@ -283,7 +295,7 @@ void gemm_cases(Runner& r, const Ukernel<native::GemmFn>& u) {
 }
 
 void igemm_cases(Runner& r, const Ukernel<native::IGemmFn>& u) {
-  if (!r.begin(u.name, u.fma3)) return;
+  if (!r.begin(u.name, u.isa)) return;
   common_cases(r, u);
   const size_t mr = u.mr, nr = u.nr, kb = u.kblock;
   const native::IGemmFn fn = u.fn;
@@ -363,7 +375,7 @@ void igemm_cases(Runner& r, const Ukernel<native::IGemmFn>& u) {
 }
 
 void gconv_cases(Runner& r, const Ukernel<native::GConvFn>& u) {
-  if (!r.begin(u.name, u.fma3)) return;
+  if (!r.begin(u.name, u.isa)) return;
   const native::GConvFn fn = u.fn;
   struct Shape {
     size_t cin_g, cout_g;
@@ -496,7 +508,7 @@ void gconv_cases(Runner& r, const Ukernel<native::GConvFn>& u) {
 // The Winograd GEMM: every m, n around and past the 16-column blocks, k from 1 to past the
 // engine's padded channel counts, strided A, C and B blocks.
 void wino_gemm_cases(Runner& r, const Ukernel<native::WinoGemmFn>& u) {
-  if (!r.begin(u.name, u.fma3)) return;
+  if (!r.begin(u.name, u.isa)) return;
   const size_t mr = u.mr, nr = u.nr;
   const native::WinoGemmFn fn = u.fn;
   auto base = [&] { return GemmMicrokernelTester().mr(mr).nr(nr).m(mr).n(nr).k(8).seed(next_seed()); };
@@ -571,7 +583,7 @@ bool check_dispatch(std::vector<std::string>* unused) {
       }
     fail(std::string(what) + " is not a tested GEMM kernel");
   };
-  for (ce::Isa isa : {ce::Isa::kScalar, ce::Isa::kAvx2}) {
+  for (ce::Isa isa : {ce::Isa::kScalar, ce::Isa::kAvx2, ce::Isa::kAvx512}) {
     for (size_t nc = 1; nc <= 512; ++nc) {
       const ce::GemmKernel& k = ce::gemm_kernel(nc, isa);
       gemm_tile(k.fn, k.mr, k.nr, "gemm_kernel().fn");

@@ -1,0 +1,109 @@
+// The MR x (16 * NV) AVX-512 GEMM microkernel body (see gemm.h), instantiated by the
+// f32-gemm-<MR>x<NR>[-prfm]-avx512f.cpp files: MR * NV zmm accumulators, NV loads of W and MR
+// broadcasts of A per step of k (the broadcast folds into the FMA as an embedded {1to16}
+// operand). Tails of nc are masked loads and stores (they touch no memory past the tail).
+// Prefetch as in gemm-fma3.h.
+#pragma once
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "native/gemm/gemm.h"
+#include "native/simd/avx512.h"
+
+namespace ce::native {
+
+template <size_t MR, size_t NV, bool Prefetch = false>
+inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                         bool accumulate, const ClampParams* params) {
+  constexpr size_t NR = 16 * NV;
+  const float* ar[MR];
+  float* cr[MR];
+  ar[0] = a;
+  cr[0] = c;
+#pragma GCC unroll 16
+  for (size_t i = 1; i < MR; ++i) {
+    ar[i] = i < mr ? ar[i - 1] + a_stride : ar[i - 1];
+    cr[i] = i < mr ? cr[i - 1] + cm_stride : cr[i - 1];
+  }
+  const __m512 vmin = _mm512_set1_ps(params->min);
+  const __m512 vmax = _mm512_set1_ps(params->max);
+  const bool prefetch = Prefetch && mr == MR;
+  const size_t row_bytes = kc * sizeof(float);
+  size_t pf_left = prefetch ? MR * ((row_bytes + 63) / 64) : 0;
+  const size_t pf_per = prefetch ? (pf_left * NR + nc - 1) / nc : 0;
+  const char* pf_row = reinterpret_cast<const char*>(a + MR * a_stride);
+  size_t pf_off = 0;
+  char* pf_c = reinterpret_cast<char*>(c + MR * cm_stride);
+  for (;;) {
+    if (prefetch) {
+#pragma GCC unroll 16
+      for (size_t i = 0; i < MR; ++i) __builtin_prefetch(pf_c + i * cm_stride * sizeof(float), 1);
+      pf_c += cn_stride * sizeof(float);
+      for (size_t j = std::min(pf_left, pf_per); j > 0; --j, --pf_left) {
+        __builtin_prefetch(pf_row + pf_off);
+        pf_off += 64;
+        if (pf_off >= row_bytes) {
+          pf_off = 0;
+          pf_row += a_stride * sizeof(float);
+        }
+      }
+    }
+    __mmask16 mask[NV];
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; ++v) mask[v] = avx512::tail_mask(nc > 16 * v ? nc - 16 * v : 0);
+    __m512 acc[MR][NV];
+    if (accumulate) {
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; ++v)
+#pragma GCC unroll 16
+        for (size_t i = 0; i < MR; ++i) acc[i][v] = _mm512_maskz_loadu_ps(mask[v], cr[i] + 16 * v);
+    } else {
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; ++v) {
+        const __m512 b = _mm512_loadu_ps(w + 16 * v);
+#pragma GCC unroll 16
+        for (size_t i = 0; i < MR; ++i) acc[i][v] = b;
+      }
+    }
+    w += NR;
+    for (size_t k = 0; k < kc; ++k) {
+      __m512 b[NV];
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(w + 16 * v);
+      w += NR;
+#pragma GCC unroll 16
+      for (size_t i = 0; i < MR; ++i) {
+        const __m512 va = _mm512_set1_ps(ar[i][k]);
+#pragma GCC unroll 4
+        for (size_t v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(va, b[v], acc[i][v]);
+      }
+    }
+#pragma GCC unroll 16
+    for (size_t i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; ++v)
+        acc[i][v] = _mm512_min_ps(vmax, _mm512_max_ps(vmin, acc[i][v]));
+    // Highest row first: aliased rows (mr < MR) end with the right value either way.
+    if (nc >= NR) {
+#pragma GCC unroll 16
+      for (size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (size_t v = 0; v < NV; ++v) _mm512_storeu_ps(cr[MR - 1 - r] + 16 * v, acc[MR - 1 - r][v]);
+      nc -= NR;
+      if (nc == 0) return;
+#pragma GCC unroll 16
+      for (size_t i = 0; i < MR; ++i) cr[i] += cn_stride;
+    } else {
+#pragma GCC unroll 16
+      for (size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (size_t v = 0; v < NV; ++v)
+          _mm512_mask_storeu_ps(cr[MR - 1 - r] + 16 * v, mask[v], acc[MR - 1 - r][v]);
+      return;
+    }
+  }
+}
+
+}  // namespace ce::native
