@@ -9,8 +9,8 @@ Load: ce_model_load of the .cem file (parse, validate, choose algorithms, pack w
 onnxruntime.InferenceSession(model.onnx) with default options (graph optimisation level "all"),
 both with the given threads; median of --loads, interleaved. Run: the C API (through ctypes on
 the extension module, or on the shared library given with --lib) and the Python session run the
-same compiled plan, interleaved run by run; ms is the median of --runs. Writes
-bench/results/compiled.md and compiled.json.
+same compiled plan, interleaved run by run; ms is the median of --runs. Writes compiled.md and
+compiled.json into bench/results/<cpu>/<isa>/ (convengine._bench.results_dir).
 """
 import argparse
 import json
@@ -23,8 +23,8 @@ import time
 import numpy as np
 
 import convengine as ce
-from convengine import _capi, zoo
-from convengine._bench import cpu_description
+from convengine import _capi, _native, zoo
+from convengine._bench import cpu_description, results_dir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -92,8 +92,13 @@ def main(argv=None):
     ap.add_argument("--loads", type=int, default=7)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--lib", default=None, help="a libconvengine.so (default: the extension)")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "compiled"))
+    ap.add_argument("--out", default=None,
+                    help="path stem of the .md / .json (default bench/results/<cpu>/<isa>/compiled)")
     args = ap.parse_args(argv)
+    if args.out is None:
+        d = results_dir(os.path.join(HERE, "results"))
+        os.makedirs(d, exist_ok=True)
+        args.out = os.path.join(d, "compiled")
     lib = _capi.library(args.lib)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +108,7 @@ def main(argv=None):
                 print(r, flush=True)
                 rows.append(r)
     cpu = cpu_description()
-    lines = [f"# Compiled models: load and run ({cpu})", "",
+    lines = [f"# Compiled models: load and run ({cpu}; {_native.get_isa()} kernels)", "",
              f"Load: median of {args.loads} loads of the .cem file through ce_model_load "
              "(parse, validate, choose algorithms, pack weights) against onnxruntime "
              "InferenceSession creation from the same network's .onnx; run: median of "

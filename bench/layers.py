@@ -14,8 +14,9 @@ the two medians within one round, so load that drifts from round to round cancel
 block starts after a pause, since the peers' worker threads keep spinning for a while after
 they finish and would steal a core. GFLOP/s counts 2 x MACs of the direct algorithm; "% peak"
 divides by the FMA peak measured here, with the same number of threads.
-Writes bench/results/layers.md and layers.json (precision "fast", which admits Winograd F(4,3),
-F(6,3), the 1D and stride-2 Winograd: layers-fast.md and layers-fast.json).
+Writes layers.md and layers.json (precision "fast", which admits Winograd F(4,3), F(6,3), the 1D
+and stride-2 Winograd: layers-fast.md and layers-fast.json) into bench/results/<cpu>/<isa>/
+(convengine._bench.results_dir): one folder per CPU and kernel ISA (CONVENGINE_ISA), never mixed.
 """
 import argparse
 import json
@@ -28,7 +29,7 @@ import numpy as np
 
 import convengine
 from convengine import _native
-from convengine._bench import LAYERS, cpu_description, make_layer, prepare_layer, torch_layer
+from convengine._bench import LAYERS, cpu_description, make_layer, prepare_layer, results_dir, torch_layer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # torch's OpenMP workers and onnxruntime's intra-op threads spin for a while after each run;
@@ -211,8 +212,9 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--precision", choices=("accurate", "fast"), default="accurate")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--out", default=None, help="folder (default bench/results/<cpu>/<isa>)")
     a = ap.parse_args(argv)
+    a.out = a.out or results_dir(os.path.join(HERE, "results"))
     stem = "layers" if a.precision == "accurate" else "layers-fast"
     names = a.layers.split(",")
     print(HEADER)
@@ -232,7 +234,8 @@ def main(argv=None):
     with open(os.path.join(a.out, stem + ".md"), "w") as f:
         f.write(f"# Layer benchmark (precision {a.precision})\n\n`python bench/layers.py "
                 f"--precision {a.precision}` (see its docstring for the method). CPU: "
-                f"{versions['cpu']}. Versions: {versions}. Measured FMA peak: "
+                f"{versions['cpu']}; convengine's {versions['isa']} kernels. Versions: {versions}. "
+                f"Measured FMA peak (the CPU's widest vectors): "
                 + ", ".join(f"{p} GFLOP/s at {t} thread(s)" for t, p in peaks) + ". Batch 1, float32, "
                 f"median of {a.rounds} x {a.runs} interleaved runs. Speedup > 1 means convengine is faster.\n\n")
         f.write(HEADER + "\n" + "\n".join(fmt(r) for r in rows) + "\n")

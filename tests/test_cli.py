@@ -82,6 +82,7 @@ def test_convert_run_inspect(onnx_path, x_path, tmp_path, capsys):
         assert word in text, word
     # per-node table: the conv's output shape and its parameter count (8*3*3*3 + 8 = 224)
     assert "2x8x9x9" in text and "224" in text
+    assert f"kernels: {convengine._native.get_isa()} " in text
 
 
 def test_convert_optimize(onnx_path, x_path, tmp_path, capsys):

@@ -76,6 +76,25 @@ def cpu_description():
     return name + (f", {'/'.join(isas)}" if isas else "")
 
 
+def cpu_slug():
+    """A directory name for this CPU: vendor brand, family and model (a VM may show only the
+    brand), e.g. amd-epyc-f25-m17, intel-xeon-platinum-8481c-f6-m143."""
+    import re
+    d = cpu_description()
+    m = re.search(r"\(family (\S+), model ([^)]+)\)", d)
+    name = d.split(" (family")[0].split(",")[0]
+    name = re.sub(r"\(r\)|\(tm\)|\bcpu\b|@.*$|\bprocessor\b|\b\d+-core\b", "", name.lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "cpu"
+    return slug + (f"-f{m.group(1)}-m{m.group(2)}" if m else "")
+
+
+def results_dir(root):
+    """Where a benchmark run keeps its tables: root/<cpu_slug()>/<kernel ISA>, so tables from
+    different CPUs or instruction sets are never mixed."""
+    import os
+    return os.path.join(root, cpu_slug(), _native.get_isa())
+
+
 def prepare_layer(x_shape, convs, algorithm="auto"):
     """The layer's convs prepared once (weights packed), each for its input's shape;
     algorithm "fast" admits the Winograd tiles of precision='fast'."""

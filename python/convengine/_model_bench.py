@@ -220,7 +220,11 @@ def main(argv=None):
     if vs - set(ENGINES[1:]):
         ap.error(f"--vs takes {', '.join(ENGINES[1:])}; got {sorted(vs - set(ENGINES[1:]))}")
     from . import _native
+    from ._bench import cpu_description
     peak = _native.measure_fma_peak_gflops(1)
+    isa = _native.get_isa()
+    print(f"CPU: {cpu_description()}; convengine's {isa} kernels; FMA peak {peak:.0f} GFLOP/s "
+          "on 1 thread", flush=True)
     results = run(models, threads, args.runs, args.warmup, vs, args.batch)
     md = table(results)
     print(md)
@@ -228,13 +232,14 @@ def main(argv=None):
         for e, why in r["notes"].items():
             print(f"note: {r['model']}: {why}")
     os.makedirs(args.output, exist_ok=True)
-    from ._bench import cpu_description
-    meta = dict(machine=platform.machine(), cpu=cpu_description(), python=platform.python_version(),
-                fma_peak_gflops_1_thread=peak, date=time.strftime("%Y-%m-%d %H:%M"))
+    meta = dict(machine=platform.machine(), cpu=cpu_description(), isa=isa,
+                python=platform.python_version(), fma_peak_gflops_1_thread=peak,
+                date=time.strftime("%Y-%m-%d %H:%M"))
     with open(os.path.join(args.output, "models.json"), "w") as f:
         json.dump(dict(meta=meta, results=results), f, indent=1)
     with open(os.path.join(args.output, "models.md"), "w") as f:
-        f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}. "
+        f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}; convengine's {isa} "
+                "kernels. "
                 f"Measured FMA peak: {peak:.0f} GFLOP/s on 1 "
                 f"thread. Median (p90) ms over {args.runs} runs per engine, batch {args.batch}; "
                 "ratio = peer / convengine (> 1: convengine faster).\n\n" + md + "\n")

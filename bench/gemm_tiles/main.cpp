@@ -1,19 +1,21 @@
 // Tile-shape benchmark of the GEMM microkernel templates (gemm-fma3.h, gemm-avx512f.h): each
-// candidate MR x NR times a whole pointwise layer (M pixels x K x N channels, every tile, one
-// thread), median of many runs, as GFLOP/s and as a share of the FMA peak of its vector width
-// measured in the same run. The tiles dispatch.cpp chooses were picked from this table.
+// candidate MR x NR (candidates-<isa>.cpp) times a whole pointwise layer (M pixels x K x N
+// channels, every tile, one thread), median of many runs, as GFLOP/s and as a share of the FMA
+// peak of its vector width measured in the same run. engine/dispatch.cpp's GEMM tiles were
+// picked from this table; candidates of an ISA the CPU lacks are skipped.
 //
-//   build: cmake --build build/c --target bench_gemm_tiles; run: build/c/bench_gemm_tiles
+//   cmake --build build/c --target bench_gemm_tiles && build/c/bench/bench_gemm_tiles [runs]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/gemm_tiles/candidates.h"
 #include "engine/cpu.h"
-#include "native/gemm/gemm-avx512f.h"
-#include "native/gemm/gemm-fma3.h"
 #include "native/peak/peak.h"
 
 namespace {
@@ -26,23 +28,7 @@ struct Shape {
   const char* what;
 };
 
-struct Candidate {
-  const char* name;
-  GemmFn fn;
-  size_t mr, nr;
-  bool avx512;
-};
-
-template <size_t MR, size_t NV>
-void fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t as, const float* w, float* c,
-          size_t cms, size_t cns, bool acc, const ClampParams* p) {
-  ce::native::gemm_fma3<MR, NV, true>(mr, nc, kc, a, as, w, c, cms, cns, acc, p);
-}
-template <size_t MR, size_t NV>
-void avx512(size_t mr, size_t nc, size_t kc, const float* a, size_t as, const float* w, float* c,
-            size_t cms, size_t cns, bool acc, const ClampParams* p) {
-  ce::native::gemm_avx512f<MR, NV, true>(mr, nc, kc, a, as, w, c, cms, cns, acc, p);
-}
+using ce::bench::Candidate;
 
 double seconds(GemmFn fn, const Candidate& u, const Shape& s, const std::vector<float>& a,
                const std::vector<float>& w, std::vector<float>& c, int runs) {
@@ -80,16 +66,16 @@ int main(int argc, char** argv) {
       {784, 80, 80, "h: one group"},             {3136, 144, 24, "e: 144->24 @56x56"},
       {49, 960, 160, "MobileNetV2 7x7 project"},  {784, 32, 192, "MobileNetV2 expand 28x28"},
       {12544, 16, 96, "MobileNetV2 expand 112x112"}};
-  std::vector<Candidate> cands = {
-      {"6x16-fma3", fma3<6, 2>, 6, 16, false},     {"4x24-fma3", fma3<4, 3>, 4, 24, false},
-      {"7x16-avx512f", avx512<7, 1>, 7, 16, true}, {"8x16-avx512f", avx512<8, 1>, 8, 16, true},
-      {"12x16-avx512f", avx512<12, 1>, 12, 16, true}, {"14x16-avx512f", avx512<14, 1>, 14, 16, true},
-      {"6x32-avx512f", avx512<6, 2>, 6, 32, true}, {"8x32-avx512f", avx512<8, 2>, 8, 32, true},
-      {"12x32-avx512f", avx512<12, 2>, 12, 32, true}, {"14x32-avx512f", avx512<14, 2>, 14, 32, true},
-      {"4x48-avx512f", avx512<4, 3>, 4, 48, true},  {"6x48-avx512f", avx512<6, 3>, 6, 48, true},
-      {"6x64-avx512f", avx512<6, 4>, 6, 64, true}};
+  std::vector<Candidate> cands;
+  if (ce::cpu_supports(ce::Isa::kAvx2)) cands = ce::bench::fma3_candidates();
   const bool has512 = ce::cpu_supports(ce::Isa::kAvx512);
+  if (has512)
+    for (const Candidate& u : ce::bench::avx512f_candidates()) cands.push_back(u);
   const int runs = argc > 1 ? std::atoi(argv[1]) : 31;
+  if (cands.empty()) {
+    std::printf("the CPU lacks AVX2/FMA: no candidates\n");
+    return 0;
+  }
   const double p256 = peak(ce::native::f32_fma_peak__fma3, ce::native::kFmaPeakFma3Flops);
   const double p512 = has512 ? peak(ce::native::f32_fma_peak__avx512f, ce::native::kFmaPeakAvx512fFlops) : 0;
   std::printf("1 thread; FMA peak ymm %.1f GFLOP/s, zmm %.1f; median of %d runs; GFLOP/s (%% of "
@@ -101,7 +87,6 @@ int main(int argc, char** argv) {
     std::vector<float> a(s.m * s.k);
     for (float& x : a) x = d(rng);
     for (const Candidate& u : cands) {
-      if (u.avx512 && !has512) continue;
       const size_t np = (s.n + u.nr - 1) / u.nr;
       std::vector<float> w(np * (s.k + 1) * u.nr);
       for (float& x : w) x = d(rng);
@@ -109,7 +94,7 @@ int main(int argc, char** argv) {
       seconds(u.fn, u, s, a, w, c, 3);
       const double t = seconds(u.fn, u, s, a, w, c, runs);
       const double gf = 2.0 * s.m * s.k * s.n / t / 1e9;
-      std::printf("  %-15s %7.1f (%3.0f%%)\n", u.name, gf, 100 * gf / (u.avx512 ? p512 : p256));
+      std::printf("  %-15s %7.1f (%3.0f%%)\n", u.name, gf, 100 * gf / (std::strstr(u.name, "avx512") ? p512 : p256));
     }
   }
 }
