@@ -104,6 +104,17 @@ class DepthwiseConv final : public ConvOp {
 
   const char* algorithm() const override { return "depthwise"; }
 
+  bool runs_bands() const override { return shape_.kernel[0] == 1 && shape_.in[0] == 1 && mult_ == 1; }
+
+  void run_band(const TensorView& in, int64_t r0, const TensorView& out, int64_t y0,
+                ThreadPool& pool) const override {
+    pool.parallel_for(1, [&](size_t) {
+      for (int64_t n = 0; n < out.n; ++n)
+        for (int64_t oy = y0; oy < y0 + out.h; ++oy)
+          run_row(in, out, nullptr, n * shape_.out[1] + oy, 0, oc_, r0, y0);
+    });
+  }
+
   void run(const TensorView& in, const TensorView& out, const TensorView* res,
            ThreadPool& pool) const override {
     const ConvShape& s = shape_;
@@ -134,9 +145,11 @@ class DepthwiseConv final : public ConvOp {
   }
 
  private:
-  // Output row r = (n * out_d + od) * out_h + oy, channels oc0 .. oc0 + nch - 1.
+  // Output row r = (n * out_d + od) * out_h + oy, channels oc0 .. oc0 + nch - 1. `in` holds
+  // input rows r0 .. r0 + in.h - 1 of each image and `out` output rows y0 .. y0 + out.h - 1
+  // (a band, 2D only; the whole image otherwise).
   void run_row(const TensorView& in, const TensorView& out, const TensorView* res, int64_t r,
-               int64_t oc0, int64_t nch) const {
+               int64_t oc0, int64_t nch, int64_t r0 = 0, int64_t y0 = 0) const {
     const ConvShape& s = shape_;
     const int64_t oy = r % s.out[1], od = (r / s.out[1]) % s.out[0], n = r / (s.out[1] * s.out[0]);
     const int64_t ps = in.ps(), ops = out.ps();
@@ -146,7 +159,7 @@ class DepthwiseConv final : public ConvOp {
     const int64_t sh = s.stride[1], sw = s.stride[2], dh = s.dilation[1], dw = s.dilation[2];
     const int64_t pt = s.pad_begin[1], pl = s.pad_begin[2];
     const float* img = in.data + n * in.image_stride();
-    float* orow = out.pixel(n, od, oy, 0) + oc0;
+    float* orow = out.pixel(n, od, oy - y0, 0) + oc0;
     // Multiplier 1: input pointers start at the call's first channel; otherwise at channel 0
     // and the multiplier table gives absolute input channels.
     const int64_t choff = mult_ > 1 ? 0 : oc0;
@@ -168,7 +181,8 @@ class DepthwiseConv final : public ConvOp {
       for (int64_t ky = 0; ky < kh_; ++ky) {
         const int64_t iy = iy0 + ky * dh;
         rowp[kz * kh_ + ky] =
-            (iz >= 0 && iz < D && iy >= 0 && iy < H ? img + (iz * H + iy) * W * ps : zero) + choff;
+            (iz >= 0 && iz < D && iy >= 0 && iy < H ? img + (iz * in.h + iy - r0) * W * ps : zero) +
+            choff;
       }
     }
 

@@ -66,6 +66,8 @@ class Plan {
            ThreadPool& pool, std::vector<double>* times = nullptr) const;
 
   const std::vector<std::unique_ptr<Step>>& steps() const { return steps_; }
+  // For plan-level rewrites between the last add_step and finalize (engine/steps_conv.h).
+  std::vector<std::unique_ptr<Step>>& mutable_steps() { return steps_; }
   int64_t arena_floats() const { return arena_floats_; }
   int64_t constant_floats() const { return static_cast<int64_t>(consts_.size()); }
   int num_inputs() const { return static_cast<int>(in_shapes_.size()); }

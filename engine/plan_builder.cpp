@@ -1,4 +1,5 @@
 #include "engine/plan_builder.h"
+#include "engine/steps_conv.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -169,6 +170,9 @@ std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
       if (!s.op.empty()) step->op = s.op;
       plan->add_step(std::move(step));
     }
+    // CONVENGINE_FUSE_BANDS=0 keeps every conv its own step (tests and benchmarks compare).
+    const char* fuse = std::getenv("CONVENGINE_FUSE_BANDS");
+    if (!fuse || std::string(fuse) != "0") fuse_conv_bands(plan->mutable_steps());
     plan->finalize(d.arena_floats);
   } catch (const std::bad_alloc&) {
     throw ModelFileError(ErrorCode::kOutOfMemory, "out of memory while building the plan");
