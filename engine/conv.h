@@ -72,15 +72,17 @@ class ConvOp {
   virtual const char* algorithm() const = 0;
   const ConvShape& shape() const { return shape_; }
 
-  // Row bands, for the fused chains of engine/steps_conv.cpp; no view checks. A pointwise op
-  // (1x1, stride 1, no padding) runs any views of whole rows through run_view (with a
-  // residual of out's sizes). An op with runs_bands() computes output rows y0 .. y0 + out.h - 1
-  // of each image from a view holding input rows r0 .. r0 + in.h - 1 (rows outside the image
-  // are padding; the rows the band needs must be there), on the calling thread.
+  // Row bands, for the fused chains of engine/steps_conv.cpp; no view checks. An op with
+  // runs_view() (the pointwise gemm: 1x1, stride 1, no padding, one group) runs any views of
+  // whole rows through run_view (with a residual of out's sizes). An op with runs_bands()
+  // computes output rows y0 .. y0 + out.h - 1 of each image from a view holding input rows
+  // r0 .. r0 + in.h - 1 (rows outside the image are padding; the rows the band needs must be
+  // there), on the calling thread.
   void run_view(const TensorView& in, const TensorView& out, const TensorView* residual,
                 ThreadPool& pool) const {
     run(in, out, residual, pool);
   }
+  virtual bool runs_view() const { return false; }
   virtual bool runs_bands() const { return false; }
   virtual void run_band(const TensorView& in, int64_t r0, const TensorView& out, int64_t y0,
                         ThreadPool& pool) const {}

@@ -62,6 +62,7 @@ class GemmConv final : public ConvOp {
   }
 
   const char* algorithm() const override { return "gemm"; }
+  bool runs_view() const override { return shape_.groups == 1 && shape_.ndim == 2; }
 
   void run(const TensorView& in, const TensorView& out, const TensorView* res,
            ThreadPool& pool) const override {

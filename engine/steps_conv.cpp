@@ -55,25 +55,32 @@ class FusedAwayStep final : public Step {
 // least kMinFuseBytes. Measured on Zen 4, 1 thread, paired medians of fused / unfused
 // (MobileNetV2 blocks, 3x3 depthwise): 16->96->24 at 112x112 s2 (4.8 MB) 0.77, 16->96->16 at
 // 112x112 (4.8 MB) 0.55, 24->144->24 at 56x56 (1.8 MB) 0.94, 24->144->32 at 56x56 s2 0.94,
-// 32->192->32 at 28x28 (0.6 MB) 0.97, 96->576->96 at 14x14 (0.45 MB) 1.00.
+// 32->192->32 at 28x28 (0.6 MB) 0.97, 96->576->96 at 14x14 (0.45 MB) 1.00. Depthwise ->
+// pointwise pairs (+ residual) fuse when the depthwise output is kMinFusePairBytes or more:
+// 32 ch at 112x112 (1.6 MB) 0.98, 128 ch at 56x56 0.95, 96 ch at 56x56 0.98, 256 ch at 28x28
+// (0.8 MB) 0.98.
 constexpr int64_t kBandBytes = 384 * 1024;
 constexpr int64_t kMinFuseBytes = 512 * 1024;
+constexpr int64_t kMinFusePairBytes = 512 * 1024;
 
 // Pointwise expand -> depthwise -> pointwise project (MobileNet's inverted residual, or any
 // depthwise between two 1x1 convs) in bands of output rows: per band, the expand conv fills
 // the input rows the depthwise conv needs (keeping the rows the previous band already has),
 // the depthwise conv writes the band's rows, the project conv reads them; the expanded and
 // depthwise tensors never leave the thread's band buffers (L2). Each thread takes a strip of
-// consecutive bands of one image, so only strip boundaries recompute expanded rows.
+// consecutive bands of one image, so only strip boundaries recompute expanded rows. Without
+// an expand conv (a == nullptr: a depthwise -> pointwise pair) the depthwise conv reads its
+// input tensor directly.
 class BandChainStep final : public Step {
  public:
   BandChainStep(std::unique_ptr<ConvStep> a, std::unique_ptr<ConvStep> b, std::unique_ptr<ConvStep> c)
       : a_(std::move(a)), b_(std::move(b)), c_(std::move(c)) {
-    name = a_->name;
-    op = a_->op;
-    algorithm = std::string(a_->algorithm) + " (bands: + depthwise + gemm)";
-    flops = a_->flops;
-    reads = a_->reads;
+    const ConvStep& first = a_ ? *a_ : *b_;
+    name = first.name;
+    op = first.op;
+    algorithm = first.algorithm + (a_ ? " (bands: + depthwise + gemm)" : " (bands: + gemm)");
+    flops = first.flops;
+    reads = first.reads;
     if (c_->has_res_) reads.push_back(c_->res_);
     writes = c_->writes;
     const ConvShape& d = b_->op_->shape();
@@ -86,12 +93,14 @@ class BandChainStep final : public Step {
     sh_ = d.stride[1];
     pt_ = d.pad_begin[1];
     span_ = (d.kernel[1] - 1) * d.dilation[1] + 1;
-    const int64_t row_bytes = 4 * ch_ * (sh_ * W_ + OW_);
-    rows_ = std::clamp<int64_t>((kBandBytes - 4 * ch_ * W_ * (span_ - sh_)) / row_bytes, 1, OH_);
+    const int64_t row_bytes = 4 * ch_ * ((a_ ? sh_ * W_ : 0) + OW_);
+    const int64_t fixed = a_ ? 4 * ch_ * W_ * (span_ - sh_) : 0;
+    rows_ = std::clamp<int64_t>((kBandBytes - fixed) / row_bytes, 1, OH_);
   }
 
   void run(const RunBuffers& bufs, ThreadPool& pool) const override {
-    const TensorView x = channels_last_view(a_->in_, bufs.base[a_->in_.buf]);
+    const TRef& in = a_ ? a_->in_ : b_->in_;
+    const TensorView x = channels_last_view(in, bufs.base[in.buf]);
     const TensorView y = channels_last_view(c_->out_, bufs.base[c_->out_.buf]);
     TensorView r;
     if (c_->has_res_) r = channels_last_view(c_->res_, bufs.base[c_->res_.buf]);
@@ -107,33 +116,20 @@ class BandChainStep final : public Step {
   void run_strip(const TensorView& x, const TensorView& y, const TensorView* r, int64_t n,
                  int64_t y_begin, int64_t y_end, ThreadPool& pool) const {
     static thread_local std::vector<float> abuf, bbuf;
-    const int64_t arows = (rows_ - 1) * sh_ + span_;
-    abuf.resize(arows * W_ * ch_);
+    if (a_) abuf.resize(((rows_ - 1) * sh_ + span_) * W_ * ch_);
     bbuf.resize(rows_ * OW_ * ch_);
     int64_t have0 = 0, have1 = 0;  // input rows of the depthwise conv now in abuf
     for (int64_t y0 = y_begin; y0 < y_end; y0 += rows_) {
       const int64_t y1 = std::min(y_end, y0 + rows_);
-      const int64_t lo = std::max<int64_t>(0, y0 * sh_ - pt_);
-      const int64_t hi = std::min(H_, (y1 - 1) * sh_ - pt_ + span_);
-      int64_t keep = 0;
-      if (lo < have1 && lo >= have0) {
-        keep = have1 - lo;
-        std::copy(abuf.begin() + (lo - have0) * W_ * ch_, abuf.begin() + (have1 - have0) * W_ * ch_,
-                  abuf.begin());
-      }
-      if (hi > lo + keep) {
-        TensorView xin = x;
-        xin.data = x.pixel(n, 0, lo + keep, 0);
-        xin.n = 1;
-        xin.h = hi - lo - keep;
-        TensorView aout{abuf.data() + keep * W_ * ch_, 1, 1, hi - lo - keep, W_, ch_, 0};
-        a_->op_->run_view(xin, aout, nullptr, pool);
-      }
-      have0 = lo;
-      have1 = hi;
-      const TensorView ain{abuf.data(), 1, 1, hi - lo, W_, ch_, 0};
       const TensorView bout{bbuf.data(), 1, 1, y1 - y0, OW_, ch_, 0};
-      b_->op_->run_band(ain, lo, bout, y0, pool);
+      if (!a_) {
+        TensorView xin = x;
+        xin.data = x.pixel(n, 0, 0, 0);
+        xin.n = 1;
+        b_->op_->run_band(xin, 0, bout, y0, pool);
+      } else {
+        expand_and_filter(x, n, y0, y1, abuf, &have0, &have1, bout, pool);
+      }
       TensorView yout = y;
       yout.data = y.pixel(n, 0, y0, 0);
       yout.n = 1;
@@ -150,7 +146,36 @@ class BandChainStep final : public Step {
     }
   }
 
-  std::unique_ptr<ConvStep> a_, b_, c_;
+  // Output rows y0 .. y1 - 1 of the depthwise conv into bout, from the rows of the expand
+  // conv it needs; abuf holds the expand conv's rows have0 .. have1 - 1 (the previous band's),
+  // of which those still needed move to its front.
+  void expand_and_filter(const TensorView& x, int64_t n, int64_t y0, int64_t y1,
+                         std::vector<float>& abuf, int64_t* have0, int64_t* have1,
+                         const TensorView& bout, ThreadPool& pool) const {
+    const int64_t lo = std::max<int64_t>(0, y0 * sh_ - pt_);
+    const int64_t hi = std::min(H_, (y1 - 1) * sh_ - pt_ + span_);
+    const int64_t row = W_ * ch_;
+    int64_t keep = 0;
+    if (lo < *have1 && lo >= *have0) {
+      keep = *have1 - lo;
+      std::copy(abuf.begin() + (lo - *have0) * row, abuf.begin() + (*have1 - *have0) * row,
+                abuf.begin());
+    }
+    if (hi > lo + keep) {
+      TensorView xin = x;
+      xin.data = x.pixel(n, 0, lo + keep, 0);
+      xin.n = 1;
+      xin.h = hi - lo - keep;
+      const TensorView aout{abuf.data() + keep * row, 1, 1, hi - lo - keep, W_, ch_, 0};
+      a_->op_->run_view(xin, aout, nullptr, pool);
+    }
+    *have0 = lo;
+    *have1 = hi;
+    const TensorView ain{abuf.data(), 1, 1, hi - lo, W_, ch_, 0};
+    b_->op_->run_band(ain, lo, bout, y0, pool);
+  }
+
+  std::unique_ptr<ConvStep> a_, b_, c_;  // a_ may be null
   int64_t ch_, cout_, H_, W_, OH_, OW_, sh_, pt_, span_, rows_;
 };
 
@@ -199,12 +224,7 @@ bool read_only_by(const std::vector<std::unique_ptr<Step>>& steps, size_t i, con
   return true;
 }
 
-bool pointwise(const ConvShape& s) {
-  if (s.transposed || s.groups != 1 || s.ndim != 2) return false;
-  for (int i = 0; i < 3; ++i)
-    if (s.kernel[i] != 1 || s.stride[i] != 1 || s.pad_begin[i] || s.pad_end[i]) return false;
-  return true;
-}
+
 
 class DeformStep final : public Step {
  public:
@@ -246,32 +266,32 @@ class DeformStep final : public Step {
 }  // namespace
 
 void fuse_conv_bands(std::vector<std::unique_ptr<Step>>& steps) {
+  auto away = [](const Step& s, const char* algo) {
+    auto f = std::make_unique<FusedAwayStep>();
+    f->name = s.name;
+    f->op = s.op;
+    f->algorithm = algo;
+    f->flops = s.flops;
+    return f;
+  };
+  // The residual of the last conv is read band by band while the output is written: it is the
+  // output itself (the gemm saves each tile's rows first) or elsewhere.
+  auto residual_fits = [](const ConvStep& c) {
+    return !c.has_res_ || !overlap(c.out_, c.res_) || same_ref(c.out_, c.res_);
+  };
   for (size_t i = 0; i + 2 < steps.size(); ++i) {
     auto* a = dynamic_cast<ConvStep*>(steps[i].get());
     auto* b = dynamic_cast<ConvStep*>(steps[i + 1].get());
     auto* c = dynamic_cast<ConvStep*>(steps[i + 2].get());
     if (!a || !b || !c || a->has_res_ || b->has_res_) continue;
-    if (std::string(a->op_->algorithm()) != "gemm" || std::string(c->op_->algorithm()) != "gemm" ||
-        !b->op_->runs_bands())
-      continue;
-    if (!pointwise(a->op_->shape()) || !pointwise(c->op_->shape())) continue;
+    if (!a->op_->runs_view() || !b->op_->runs_bands() || !c->op_->runs_view()) continue;
     if (!same_ref(a->out_, b->in_) || !same_ref(b->out_, c->in_)) continue;
     if (a->out_.buf != 0 || b->out_.buf != 0) continue;
-    if (overlap(c->out_, a->in_) || (c->has_res_ && overlap(c->out_, c->res_) &&
-                                      !same_ref(c->out_, c->res_)))
-      continue;
+    if (overlap(c->out_, a->in_) || !residual_fits(*c)) continue;
     if (!read_only_by(steps, i, a->out_, i + 1) || !read_only_by(steps, i + 1, b->out_, i + 2))
       continue;
     const ConvShape& d = b->op_->shape();
     if (4 * d.c_in * d.in[1] * d.in[2] < kMinFuseBytes) continue;
-    auto away = [](const Step& s, const char* algo) {
-      auto f = std::make_unique<FusedAwayStep>();
-      f->name = s.name;
-      f->op = s.op;
-      f->algorithm = algo;
-      f->flops = s.flops;
-      return f;
-    };
     std::unique_ptr<Step> fb = away(*b, "depthwise (in the bands of the step before)");
     std::unique_ptr<Step> fc = away(*c, "gemm (in the bands of the step two before)");
     std::unique_ptr<ConvStep> pa(static_cast<ConvStep*>(steps[i].release()));
@@ -281,6 +301,24 @@ void fuse_conv_bands(std::vector<std::unique_ptr<Step>>& steps) {
     steps[i + 1] = std::move(fb);
     steps[i + 2] = std::move(fc);
     i += 2;
+  }
+  // Depthwise -> pointwise pairs left over (no expand conv before them).
+  for (size_t i = 0; i + 1 < steps.size(); ++i) {
+    auto* b = dynamic_cast<ConvStep*>(steps[i].get());
+    auto* c = dynamic_cast<ConvStep*>(steps[i + 1].get());
+    if (!b || !c || b->has_res_ || !b->op_->runs_bands() || !c->op_->runs_view() ||
+        !same_ref(b->out_, c->in_) || b->out_.buf != 0)
+      continue;
+    if (overlap(c->out_, b->in_) || !residual_fits(*c) || !read_only_by(steps, i, b->out_, i + 1))
+      continue;
+    const ConvShape& d = b->op_->shape();
+    if (4 * d.c_out * d.out[1] * d.out[2] < kMinFusePairBytes) continue;
+    std::unique_ptr<Step> fc = away(*c, "gemm (in the bands of the step before)");
+    std::unique_ptr<ConvStep> pb(static_cast<ConvStep*>(steps[i].release()));
+    std::unique_ptr<ConvStep> pc(static_cast<ConvStep*>(steps[i + 1].release()));
+    steps[i] = std::make_unique<BandChainStep>(nullptr, std::move(pb), std::move(pc));
+    steps[i + 1] = std::move(fc);
+    i += 1;
   }
 }
 

@@ -1,5 +1,5 @@
-"""Row-band fusion of 1x1 -> depthwise -> 1x1 conv chains (engine/steps_conv.cpp,
-fuse_conv_bands): which chains fuse, and that fused plans compute what the unfused plan and the
+"""Row-band fusion of 1x1 -> depthwise -> 1x1 conv chains and depthwise -> 1x1 pairs
+(engine/steps_conv.cpp, fuse_conv_bands): which chains fuse, and that fused plans compute what the unfused plan and the
 numpy reference compute, over awkward shapes (odd and prime channels, kernels 3/5/7, strides,
 dilation, asymmetric padding, tall, flat and one-row images, batch 2, residual, activations that
 need the epilogue pass) at 1-3 threads."""
@@ -51,7 +51,11 @@ def block(rng, cin, cexp, cout, hw, k, stride, dilation, pads, batch, residual, 
 
 
 def fused_chains(session):
-    return sum("bands" in (r["algorithm"] or "") for r in session.describe()[1:-1]) // 3
+    return sum("bands: + depthwise + gemm" in (r["algorithm"] or "") for r in session.describe())
+
+
+def fused_pairs(session):
+    return sum("bands: + gemm" in (r["algorithm"] or "") for r in session.describe())
 
 
 def sessions(model, monkeypatch):
@@ -78,6 +82,36 @@ def test_fused_chain_matches_unfused_and_reference(case, threads, rng, isa, monk
     assert_close(y, want, atol=1e-4, rtol=1e-4, what="fused vs reference")
 
 
+# Depthwise -> pointwise pairs (no expand conv): (c, (H, W), k, stride, dilation, pads, batch,
+# act); the pointwise conv adds the block's input back, so the input outlives the pair (a pair
+# whose output the arena places over its input stays unfused). Depthwise output >= 512 KB.
+PAIRS = [
+    (32, (112, 112), 3, 1, 1, None, 1, "Relu"),
+    (19, (90, 77), 5, 1, 2, [4, 3, 4, 5], 2, "Clip"),
+    (41, (1, 4001), 3, 1, 1, None, 1, "HardSwish"),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", PAIRS, ids=[str(c[:5]) for c in PAIRS])
+def test_fused_pair_matches_unfused_and_reference(case, threads, rng, isa, monkeypatch):
+    c, hw, k, stride, dilation, pads, batch, kind = case
+    g = G()
+    x = g.input([batch, c, *hw], "x")
+    pads = pads if pads is not None else [dilation * (k // 2)] * 4
+    d = act(g, conv(g, rng, x, c, c, k=k, group=c, pads=pads, strides=[stride, stride],
+                    dilations=[dilation, dilation]), kind)
+    m = g.model(g("Add", conv(g, rng, d, c, c, k=1, pads=[0, 0, 0, 0]), x))
+    xv = randn(rng, batch, c, *hw)
+    with num_threads(threads):
+        plain, fused = sessions(m, monkeypatch)
+        assert (fused_pairs(plain), fused_pairs(fused)) == (0, 1), [r["algorithm"] for r in fused.describe()]
+        (y,), (y0,) = fused.run(None, {"x": xv}), plain.run(None, {"x": xv})
+    assert_close(y, y0, atol=1e-5, rtol=1e-5, what="fused pair vs unfused")
+    (want,) = run_numpy(m, {"x": xv}).values()
+    assert_close(y, want, atol=1e-4, rtol=1e-4, what="fused pair vs reference")
+
+
 def test_intermediates_read_elsewhere_are_not_fused(rng, monkeypatch):
     x = randn(rng, 1, 16, 112, 112)
     for kw in ({"expanded_output": True}, {"dw_reused": True}):
@@ -101,6 +135,7 @@ def test_zoo_mobilenet_v2_fuses_and_matches(rng, monkeypatch):
     x = randn(rng, 1, 3, 224, 224)
     plain, fused = sessions(m, monkeypatch)
     assert fused_chains(fused) >= 5  # the blocks at 112x112, 56x56 and 28x28
+    assert fused_pairs(fused) == 1    # block 0: depthwise 32 channels at 112x112 -> 16
     name = fused.get_inputs()[0].name
     (y,), (y0,) = fused.run(None, {name: x}), plain.run(None, {name: x})
     assert_close(y, y0, atol=1e-4, rtol=1e-4, what="mobilenet_v2 fused vs unfused")
