@@ -52,7 +52,8 @@ DeformConvOp::DeformConvOp(const DeformShape& s, const float* weight, const floa
                            const Activation& act)
     : shape_(s), clamp_(act.clamp()) {
   shape_.infer_output();
-  const IGemmKernel& k = igemm_kernel();
+  const IGemmKernel& k = igemm_kernel(s.cout_g());
+  gemm_ = k.fn;
   mr_ = k.mr;
   nr_ = k.nr;
   kr_ = k.kr;
@@ -81,10 +82,7 @@ void DeformConvOp::forward(const TensorView& in, const TensorView& offset, const
   if (!same(out, s.out[0], s.out[1], s.c_out))
     throw std::invalid_argument("deform_conv2d: output view does not match " + s.describe());
 
-  const IGemmKernel& gemm = igemm_kernel();
   const DeformBilinearKernel& gather = deform_bilinear_kernel();
-  if (gemm.mr != mr_ || gemm.nr != nr_ || gemm.kr != kr_)
-    throw std::logic_error("deform_conv2d: the instruction set changed since the weights were packed");
 
   const size_t MR = mr_, NR = nr_;
   const int64_t K = s.taps(), H = s.in[0], W = s.in[1], OW = s.out[1];
@@ -182,7 +180,7 @@ void DeformConvOp::forward(const TensorView& in, const TensorView& offset, const
           rows[t * MR + i] = col + (mt + std::min(i, mr - 1)) * row_len + t * cc;
       for (size_t g = g0; g < g1; ++g) {
         float* c = out_img + (m0 + mt) * out_ps + g * cout_g;
-        gemm.fn(mr, cout_g, cin_g, K, rows, packed_.data() + g * nblocks_ * block_, c, out_ps, NR,
+        gemm_(mr, cout_g, cin_g, K, rows, packed_.data() + g * nblocks_ * block_, c, out_ps, NR,
                 (g - g0) * cin_g, zero, &clamp_);
       }
     }

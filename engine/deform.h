@@ -10,6 +10,7 @@
 #include "engine/conv.h"
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
+#include "native/gemm/igemm.h"
 
 namespace ce {
 
@@ -44,6 +45,7 @@ class DeformConvOp {
  private:
   DeformShape shape_;
   native::ClampParams clamp_;
+  native::IGemmFn gemm_;  // the kernel the weights were packed for
   size_t mr_, nr_, kr_, nblocks_, block_;
   Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
   std::vector<float> zero_;

@@ -4,10 +4,21 @@
 
 namespace ce {
 
-const IGemmKernel& igemm_kernel(Isa isa) {
-  static const IGemmKernel avx512{native::f32_igemm_6x32__avx512f, 6, 32, 1,
-                                  "f32-igemm-6x32-avx512f"};
-  if (isa >= Isa::kAvx512) return avx512;
+namespace {
+// Whether 16-wide panels pad nc columns by more than 3% less than 32-wide ones.
+bool pads_less_16(size_t nc) {
+  const size_t pad16 = (nc + 15) / 16 * 16, pad32 = (nc + 31) / 32 * 32;
+  return pad32 * 100 > pad16 * 103;
+}
+}  // namespace
+
+// AVX-512: 6x32 unless 32-wide panels pad the columns more than 16-wide ones (as gemm_kernel).
+const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
+  static const IGemmKernel k6x32{native::f32_igemm_6x32__avx512f, 6, 32, 1,
+                                 "f32-igemm-6x32-avx512f"};
+  static const IGemmKernel k8x16{native::f32_igemm_8x16__avx512f, 8, 16, 1,
+                                 "f32-igemm-8x16-avx512f"};
+  if (isa >= Isa::kAvx512) return pads_less_16(nc) ? k8x16 : k6x32;
   static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, 1, "f32-igemm-6x16-fma3"};
   static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, 1, "f32-igemm-4x8-scalar"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
@@ -208,10 +219,7 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel k8x16{native::f32_gemm_8x16__avx512f, native::f32_gemm_8x16_prfm__avx512f,
                                 native::f32_gemm_1x16__avx512f, 8, 16, 1, "f32-gemm-8x16-avx512f"};
   if (isa < Isa::kAvx2) return scalar;
-  if (isa >= Isa::kAvx512) {
-    const size_t pad16 = (nc + 15) / 16 * 16, pad32 = (nc + 31) / 32 * 32;
-    return pad32 * 100 > pad16 * 103 ? k8x16 : k6x32;
-  }
+  if (isa >= Isa::kAvx512) return pads_less_16(nc) ? k8x16 : k6x32;
   const size_t pad16 = (nc + 15) / 16 * 16, pad24 = (nc + 23) / 24 * 24;
   return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;
 }

@@ -29,7 +29,8 @@ struct IGemmKernel {
   const char* name;
 };
 
-const IGemmKernel& igemm_kernel(Isa isa = active_isa());
+// nc: output channels per group (the panel width is chosen to pad them least).
+const IGemmKernel& igemm_kernel(size_t nc, Isa isa = active_isa());
 
 // Direct depthwise conv: row kernels (interior pixels) by kernel shape, and the indirect
 // kernel for border pixels; all take any channel multiplier. Every scalar row entry is the

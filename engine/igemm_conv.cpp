@@ -20,7 +20,7 @@ namespace {
 class IGemmConv final : public ConvOp {
  public:
   IGemmConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s, act), k_(igemm_kernel()) {
+      : ConvOp(s, act), k_(igemm_kernel(s.cout_g())) {
     const size_t MR = k_.mr;
     kc_ = s.cin_g();
     ks_ = s.taps();
@@ -85,7 +85,7 @@ class IGemmConv final : public ConvOp {
 class IGemmDeconv final : public ConvOp {
  public:
   IGemmDeconv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s, act), k_(igemm_kernel()) {
+      : ConvOp(s, act), k_(igemm_kernel(s.cout_g())) {
     const size_t MR = k_.mr, NR = k_.nr;
     kc_ = s.cin_g();
     cout_g_ = s.cout_g();
@@ -212,7 +212,7 @@ class IGemmDeconv final : public ConvOp {
 class IGemmPrunedConv final : public ConvOp {
  public:
   IGemmPrunedConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s, act), k_(igemm_kernel()) {
+      : ConvOp(s, act), k_(igemm_kernel(s.cout_g())) {
     const size_t MR = k_.mr, NR = k_.nr;
     kc_ = s.cin_g();
     cout_g_ = s.cout_g();

@@ -26,7 +26,7 @@ Buffer& padded_scratch() {
 class IGemmRowsConv final : public ConvOp {
  public:
   IGemmRowsConv(const ConvShape& s, const float* weight, const float* bias, const Activation& act)
-      : ConvOp(s, act), k_(igemm_kernel()) {
+      : ConvOp(s, act), k_(igemm_kernel(s.c_out)) {
     const size_t MR = k_.mr;
     const int64_t C = s.c_in, KD = s.kernel[0], KH = s.kernel[1], KW = s.kernel[2];
     kc_ = KW * C;

@@ -36,6 +36,9 @@ CONV2D = [
     (1, 64, (14, 14), 64, 3, 1, 1, 1, 1),
     (1, 16, (2, 3), 7, 3, 1, (2, 0, 0, 2), 1, 1),  # smaller than the kernel, pads on one side
     (1, 3, (3, 3), 40, 3, 1, 4, 2, 1),           # padding wider than the image
+    (2, 9, (7, 11), 80, 3, 1, 1, 1, 1),          # AVX-512: igemm 8x16, 5 panels
+    (1, 5, (9, 9), 33, 3, 2, 1, 1, 1),           # AVX-512: igemm 8x16, 1-column tail
+    (1, 6, (8, 9), 96, 3, 1, 1, 1, 2),           # AVX-512: 2 groups of 48 columns, igemm 8x16
 ]
 
 

@@ -54,6 +54,7 @@ const Ukernel<native::GemmFn> kGemm[] = {
 const Ukernel<native::IGemmFn> kIGemm[] = {
     {"f32_igemm_6x16__fma3", native::f32_igemm_6x16__fma3, 6, 16, 1, kFma3},
     {"f32_igemm_6x32__avx512f", native::f32_igemm_6x32__avx512f, 6, 32, 1, kAvx512f},
+    {"f32_igemm_8x16__avx512f", native::f32_igemm_8x16__avx512f, 8, 16, 1, kAvx512f},
     {"f32_igemm_4x8__scalar", native::f32_igemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
@@ -590,18 +591,20 @@ bool check_dispatch(std::vector<std::string>* unused) {
       gemm_tile(k.prfm, k.mr, k.nr, "gemm_kernel().prfm");
       gemm_tile(k.row, 0, k.nr, "gemm_kernel().row");
     }
-    const ce::IGemmKernel& ik = ce::igemm_kernel(isa);
-    used.insert(reinterpret_cast<const void*>(ik.fn));
-    bool found = false;
-    for (const auto& u : kIGemm)
-      if (u.fn == ik.fn) {
-        found = true;
-        if (u.mr != ik.mr || u.nr != ik.nr) fail(std::string("igemm_kernel() ") + u.name + " with a wrong tile");
-      }
-    if (!found) fail("igemm_kernel() is not a tested IGEMM kernel");
+    for (size_t nc = 1; nc <= 256; ++nc) {
+      const ce::IGemmKernel& ik = ce::igemm_kernel(nc, isa);
+      used.insert(reinterpret_cast<const void*>(ik.fn));
+      bool found = false;
+      for (const auto& u : kIGemm)
+        if (u.fn == ik.fn) {
+          found = true;
+          if (u.mr != ik.mr || u.nr != ik.nr) fail(std::string("igemm_kernel() ") + u.name + " with a wrong tile");
+        }
+      if (!found) fail("igemm_kernel() is not a tested IGEMM kernel");
+    }
     const native::GConvFn gc = ce::gconv_kernel(isa).fn;
     used.insert(reinterpret_cast<const void*>(gc));
-    found = false;
+    bool found = false;
     for (const auto& u : kGConv) found |= u.fn == gc;
     if (!found) fail("gconv_kernel() is not a tested gconv kernel");
     auto wino_gemm = [&](native::WinoGemmFn fn, const char* what) {
