@@ -1,6 +1,7 @@
 #include "engine/dispatch.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace ce {
 
@@ -197,16 +198,18 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
 //   784 x 80 x 80      92.6  92.2  92.4  78.9  70.2 (one group of layer h)
 //   3136 x 144 x 24    64.4  68.7  70.3  92.6  68.6 (layer e: 16-wide panels pad 24 to 32)
 // 6x16 is the default; 4x24 when 24-wide panels pad the columns by more than 3% less.
-// AVX-512 (bench/gemm_tiles.cpp; Zen 4, 1 thread, zmm peak 117 GFLOP/s, the same as its ymm
-// peak: Zen 4 splits a zmm FMA over two 256-bit pipes):
-//   M x K x N          6x16  7x16  8x16  12x16 6x32  8x32  12x32 6x48  (6x16 is fma3)
-//   3136 x 256 x 256  107.8 104.7 107.5 110.4 111.0 109.4 100.6  83.0
-//   196 x 576 x 96     88.6 107.2 105.4 105.5 106.5 106.2 102.7 106.6
-//   784 x 80 x 80      86.1  99.0 100.1  98.3  86.2  84.0  82.5  85.2
-//   3136 x 144 x 24    61.4  74.1  73.6  80.5  81.3  78.2  77.4  53.6
-// 6x32 is the default; 8x16 when 32-wide panels pad the columns by more than 3% more than
-// 16-wide ones. On a Xeon (two 512-bit FMA ports, 4-cycle latency) a tile needs 8 or more
-// accumulators: 8x16 has 8 (XNNPACK's 7x16 has 7), 6x32 12.
+// AVX-512 (bench/gemm_tiles/; Zen 4, 1 thread; Zen 4 splits a zmm FMA over its two 256-bit
+// pipes, so its zmm peak is its ymm peak, ~117 GFLOP/s):
+//   M x K x N          6x16  7x16  8x16  12x16 6x32  8x32  12x32 8x24  6x40  (6x16: fma3)
+//   3136 x 256 x 256  107.8 104.7 107.5 110.4 111.0 109.4 100.6  98.4 103.3
+//   196 x 576 x 96     88.6 107.2 105.4 105.5 106.5 106.2 102.7 101.0  91.3
+//   784 x 80 x 80      86.1  99.0 100.1  98.3  86.2  84.0  82.5  84.1 110.7
+//   3136 x 144 x 24    61.4  74.1  73.6  80.5  81.3  78.2  77.4  95.0  65.4
+//   784 x 240 x 40     93.2    --  92.1    --  70.6    --    --  83.7 109.7
+// The tile is the first of 6x32, 8x16, 6x40, 8x24 whose panels pad nc to within 3% of the
+// least padding any of them gives. (On Zen 4 fma3's 4x24 beat 8x24 on 24 columns, 107 vs 95;
+// a Xeon's 512-bit FMA ports favour the zmm tile.) On a Xeon (two 512-bit FMA ports, 4-cycle
+// latency) a tile needs 8 or more accumulators: 8x16 has 8 (XNNPACK's 7x16 has 7), 6x32 12.
 const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel k6x16{native::f32_gemm_6x16__fma3, native::f32_gemm_6x16_prfm__fma3,
                                 native::f32_gemm_1x16__fma3, 6, 16, 1, "f32-gemm-6x16-fma3"};
@@ -219,7 +222,17 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel k8x16{native::f32_gemm_8x16__avx512f, native::f32_gemm_8x16_prfm__avx512f,
                                 native::f32_gemm_1x16__avx512f, 8, 16, 1, "f32-gemm-8x16-avx512f"};
   if (isa < Isa::kAvx2) return scalar;
-  if (isa >= Isa::kAvx512) return pads_less_16(nc) ? k8x16 : k6x32;
+  static const GemmKernel k6x40{native::f32_gemm_6x40__avx512f, native::f32_gemm_6x40_prfm__avx512f,
+                                native::f32_gemm_1x40__avx512f, 6, 40, 1, "f32-gemm-6x40-avx512f"};
+  static const GemmKernel k8x24{native::f32_gemm_8x24__avx512f, native::f32_gemm_8x24_prfm__avx512f,
+                                native::f32_gemm_1x24__avx512f, 8, 24, 1, "f32-gemm-8x24-avx512f"};
+  if (isa >= Isa::kAvx512) {
+    const GemmKernel* order[] = {&k6x32, &k8x16, &k6x40, &k8x24};
+    size_t least = SIZE_MAX;
+    for (const GemmKernel* k : order) least = std::min(least, (nc + k->nr - 1) / k->nr * k->nr);
+    for (const GemmKernel* k : order)
+      if ((nc + k->nr - 1) / k->nr * k->nr * 100 <= least * 103) return *k;
+  }
   const size_t pad16 = (nc + 15) / 16 * 16, pad24 = (nc + 23) / 24 * 24;
   return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;
 }

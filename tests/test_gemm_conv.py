@@ -15,8 +15,8 @@ if HAVE_TORCH:
     import torch.nn.functional as TF
 
 # (N, C, spatial, O, groups): odd/prime channels, c_out that picks the 4x24 kernel (24, 72) on
-# AVX2 and the 8x16 one on AVX-512 (16, 48, 80: 32-wide panels would pad them), pixel counts not
-# a multiple of 4, 6 or 8, groups in {1, 2, 3, C/4, C/8}.
+# AVX2, and on AVX-512 the 8x16 (16, 47, 80), 8x24 (24, 72) and 6x40 (40, 119) ones, pixel
+# counts not a multiple of 4, 6 or 8, groups in {1, 2, 3, C/4, C/8}.
 CASES = [
     (1, 31, (8, 8), 29, 1),
     (3, 17, (5, 7), 33, 1),
@@ -32,6 +32,8 @@ CASES = [
     (1, 96, (6, 6), 256, 1),        # several column chunks at 2 threads
     (2, 19, (3, 3), 80, 1),         # AVX-512 8x16, 9 pixels: 8 + 1
     (1, 23, (5, 3), 47, 1),         # AVX-512 8x16, a partial last panel
+    (1, 29, (7, 7), 40, 1),         # AVX-512 6x40
+    (2, 37, (5, 3), 119, 1),        # AVX-512 6x40, 3 panels, the last one partial
 ]
 
 
@@ -75,6 +77,7 @@ PREFETCH_CASES = [
     (1, 67, (61, 67), 53, 1),       # 6x16, 4087 pixels: a 1-row tail tile
     (1, 67, (61, 67), 72, 1),       # 4x24
     (1, 67, (61, 67), 80, 1),       # AVX-512 8x16
+    (1, 67, (61, 67), 120, 1),      # AVX-512 6x40 (72 above: 8x24)
     (1, 134, (37, 59), 98, 2),      # 49 columns per group
     (1, 4099, (8, 9), 50, 1),       # split K
 ]
@@ -132,6 +135,8 @@ ROW_CASES = [
     (1, 37, (7, 1), 50, 1),         # 6x16: a 1-row tail tile
     (1, 38, (5, 1), 48, 1),         # 4x24: a 1-row tail tile
     (1, 41, (9, 1), 48, 1),         # AVX-512 8x16: a 1-row tail tile
+    (1, 11, (1, 1), 120, 1),        # AVX-512 1x40 (24, 72 above: 1x24)
+    (1, 13, (7, 1), 39, 1),         # AVX-512 6x40: a 1-row tail tile, a partial panel
 ]
 
 

@@ -1,8 +1,9 @@
-// The MR x (16 * NV) AVX-512 GEMM microkernel body (see gemm.h), instantiated by the
-// f32-gemm-<MR>x<NR>[-prfm]-avx512f.cpp files: MR * NV zmm accumulators, NV loads of W and MR
-// broadcasts of A per step of k (the broadcast folds into the FMA as an embedded {1to16}
-// operand). Tails of nc are masked loads and stores (they touch no memory past the tail).
-// Prefetch as in gemm-fma3.h.
+// The MR x (16 * NV + 8 * NH) AVX-512 GEMM microkernel body (see gemm.h), instantiated by the
+// f32-gemm-<MR>x<NR>[-prfm]-avx512f.cpp files: MR * NV zmm accumulators (and, NH = 1, MR ymm
+// ones for an 8-column half vector: 24-wide panels without a masked-off half zmm, whose FMAs
+// would cost a full zmm), NV (+ NH) loads of W and MR broadcasts of A per step of k. Tails of
+// nc are masked loads and stores (they touch no memory past the tail). Prefetch as in
+// gemm-fma3.h.
 #pragma once
 #include <immintrin.h>
 
@@ -13,11 +14,12 @@
 
 namespace ce::native {
 
-template <size_t MR, size_t NV, bool Prefetch = false>
+template <size_t MR, size_t NV, bool Prefetch = false, size_t NH = 0>
 inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
                          bool accumulate, const ClampParams* params) {
-  constexpr size_t NR = 16 * NV;
+  static_assert(NH <= 1, "at most one 8-column half vector");
+  constexpr size_t NR = 16 * NV + 8 * NH, H0 = 16 * NV;
   const float* ar[MR];
   float* cr[MR];
   ar[0] = a;
@@ -53,12 +55,17 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
     __mmask16 mask[NV];
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; ++v) mask[v] = avx512::tail_mask(nc > 16 * v ? nc - 16 * v : 0);
+    const __mmask8 hmask = static_cast<__mmask8>(avx512::tail_mask(nc > H0 ? nc - H0 : 0));
     __m512 acc[MR][NV];
+    __m256 acch[MR];
     if (accumulate) {
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; ++v)
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) acc[i][v] = _mm512_maskz_loadu_ps(mask[v], cr[i] + 16 * v);
+      if constexpr (NH > 0)
+#pragma GCC unroll 16
+        for (size_t i = 0; i < MR; ++i) acch[i] = _mm256_maskz_loadu_ps(hmask, cr[i] + H0);
     } else {
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; ++v) {
@@ -66,41 +73,57 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) acc[i][v] = b;
       }
+      if constexpr (NH > 0) {
+        const __m256 b = _mm256_loadu_ps(w + H0);
+#pragma GCC unroll 16
+        for (size_t i = 0; i < MR; ++i) acch[i] = b;
+      }
     }
     w += NR;
     for (size_t k = 0; k < kc; ++k) {
       __m512 b[NV];
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(w + 16 * v);
+      __m256 bh;
+      if constexpr (NH > 0) bh = _mm256_loadu_ps(w + H0);
       w += NR;
 #pragma GCC unroll 16
       for (size_t i = 0; i < MR; ++i) {
         const __m512 va = _mm512_set1_ps(ar[i][k]);
 #pragma GCC unroll 4
         for (size_t v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(va, b[v], acc[i][v]);
+        if constexpr (NH > 0) acch[i] = _mm256_fmadd_ps(_mm512_castps512_ps256(va), bh, acch[i]);
       }
     }
 #pragma GCC unroll 16
-    for (size_t i = 0; i < MR; ++i)
+    for (size_t i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; ++v)
         acc[i][v] = _mm512_min_ps(vmax, _mm512_max_ps(vmin, acc[i][v]));
+      if constexpr (NH > 0)
+        acch[i] = _mm256_min_ps(_mm512_castps512_ps256(vmax),
+                                _mm256_max_ps(_mm512_castps512_ps256(vmin), acch[i]));
+    }
     // Highest row first: aliased rows (mr < MR) end with the right value either way.
     if (nc >= NR) {
 #pragma GCC unroll 16
-      for (size_t r = 0; r < MR; ++r)
+      for (size_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
         for (size_t v = 0; v < NV; ++v) _mm512_storeu_ps(cr[MR - 1 - r] + 16 * v, acc[MR - 1 - r][v]);
+        if constexpr (NH > 0) _mm256_storeu_ps(cr[MR - 1 - r] + H0, acch[MR - 1 - r]);
+      }
       nc -= NR;
       if (nc == 0) return;
 #pragma GCC unroll 16
       for (size_t i = 0; i < MR; ++i) cr[i] += cn_stride;
     } else {
 #pragma GCC unroll 16
-      for (size_t r = 0; r < MR; ++r)
+      for (size_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
         for (size_t v = 0; v < NV; ++v)
           _mm512_mask_storeu_ps(cr[MR - 1 - r] + 16 * v, mask[v], acc[MR - 1 - r][v]);
+        if constexpr (NH > 0) _mm256_mask_storeu_ps(cr[MR - 1 - r] + H0, hmask, acch[MR - 1 - r]);
+      }
       return;
     }
   }

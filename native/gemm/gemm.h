@@ -45,6 +45,12 @@ CE_DECLARE_GEMM(f32_gemm_8x16__avx512f)
 CE_DECLARE_GEMM(f32_gemm_8x16_prfm__avx512f)
 CE_DECLARE_GEMM(f32_gemm_1x32__avx512f)
 CE_DECLARE_GEMM(f32_gemm_1x16__avx512f)
+CE_DECLARE_GEMM(f32_gemm_8x24__avx512f)
+CE_DECLARE_GEMM(f32_gemm_8x24_prfm__avx512f)
+CE_DECLARE_GEMM(f32_gemm_6x40__avx512f)
+CE_DECLARE_GEMM(f32_gemm_6x40_prfm__avx512f)
+CE_DECLARE_GEMM(f32_gemm_1x24__avx512f)
+CE_DECLARE_GEMM(f32_gemm_1x40__avx512f)
 CE_DECLARE_GEMM(f32_gemm_4x8__scalar)
 #undef CE_DECLARE_GEMM
 

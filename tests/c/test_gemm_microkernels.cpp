@@ -48,6 +48,12 @@ const Ukernel<native::GemmFn> kGemm[] = {
     {"f32_gemm_8x16_prfm__avx512f", native::f32_gemm_8x16_prfm__avx512f, 8, 16, 1, kAvx512f},
     {"f32_gemm_1x32__avx512f", native::f32_gemm_1x32__avx512f, 1, 32, 4, kAvx512f},
     {"f32_gemm_1x16__avx512f", native::f32_gemm_1x16__avx512f, 1, 16, 4, kAvx512f},
+    {"f32_gemm_8x24__avx512f", native::f32_gemm_8x24__avx512f, 8, 24, 1, kAvx512f},
+    {"f32_gemm_8x24_prfm__avx512f", native::f32_gemm_8x24_prfm__avx512f, 8, 24, 1, kAvx512f},
+    {"f32_gemm_6x40__avx512f", native::f32_gemm_6x40__avx512f, 6, 40, 1, kAvx512f},
+    {"f32_gemm_6x40_prfm__avx512f", native::f32_gemm_6x40_prfm__avx512f, 6, 40, 1, kAvx512f},
+    {"f32_gemm_1x24__avx512f", native::f32_gemm_1x24__avx512f, 1, 24, 4, kAvx512f},
+    {"f32_gemm_1x40__avx512f", native::f32_gemm_1x40__avx512f, 1, 40, 4, kAvx512f},
     {"f32_gemm_4x8__scalar", native::f32_gemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
