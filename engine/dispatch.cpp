@@ -24,6 +24,12 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
+  static const DwConvKernels avx512{
+      native::f32_dwconv_3x3s1_16c__avx512f, native::f32_dwconv_3x3s2_16c__avx512f,
+      native::f32_dwconv_5x5s1_16c8p__avx512f, native::f32_dwconv_7x7s1_16c8p__avx512f,
+      native::f32_dwconv_5x5_16c8p__avx512f, native::f32_dwconv_kxk_16c8p__avx512f,
+      native::f32_dwconv_ind_64c__avx512f, "f32-dwconv-avx512f"};
+  if (isa >= Isa::kAvx512) return avx512;
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
