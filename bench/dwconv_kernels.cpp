@@ -10,13 +10,15 @@
 //     g++ -O3 -std=c++17 -I. -c native/dwconv/*-fma3.cpp -mavx2 -mfma   (one -c per file), and
 //     the *-avx512f.cpp files with -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma,
 //     then g++ -O3 -std=c++17 -I. bench/dwconv_kernels.cpp *.o -o bench_dwconv
-//   run: bench_dwconv [pairs]
+//   run: bench_dwconv [pairs [layer name substring]]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <random>
+#include <cstring>
 #include <vector>
 
 #include "native/dwconv/dwconv.h"
@@ -24,6 +26,22 @@
 namespace {
 
 using namespace ce::native;
+
+// 64-byte aligned like the engine's buffers (a zmm load of 16 channels is one cache line).
+template <class T>
+struct Align64 {
+  using value_type = T;
+  Align64() = default;
+  template <class U>
+  Align64(const Align64<U>&) {}
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  bool operator==(const Align64&) const { return true; }
+  bool operator!=(const Align64&) const { return false; }
+};
+using Floats = std::vector<float, Align64<float>>;
 
 struct Shape {
   size_t c, m, h, w, k, stride, pad;
@@ -33,7 +51,7 @@ struct Shape {
 struct Layer {
   Shape s;
   size_t oc, ho, wo, hp, wp, taps;
-  std::vector<float> in, wts, out, zero;
+  Floats in, wts, out, zero;
   std::vector<int32_t> table;
   std::vector<const float*> ind;  // ho * wo * taps pointers (indirect runs)
   DwParams p{-1e30f, 1e30f, nullptr};
@@ -91,8 +109,8 @@ struct Layer {
         const size_t len = std::min<size_t>(64, wo - xs);
         for (size_t ky = 0; ky < s.k; ++ky)
           rows[ky] = in.data() + ((y * s.stride + ky) * wp + xs * s.stride) * s.c;
-        fn(oc, len, rows, s.stride * s.c, s.c, s.k, s.k, wts.data(), out.data() + (y * wo + xs) * oc,
-           oc, &p);
+        fn(oc, len, rows, s.stride * s.c, s.c, s.k, s.k, wts.data(),
+           out.data() + (y * wo + xs) * oc, oc, &p);
       }
   }
 
@@ -118,7 +136,7 @@ double median(std::vector<double> v) {
 template <class FA, class FB>
 double diff(Layer& l, FA&& a, FB&& b) {
   a();
-  const std::vector<float> ya = l.out;
+  const Floats ya = l.out;
   std::fill(l.out.begin(), l.out.end(), 0.0f);
   b();
   double m = 0;
@@ -128,9 +146,9 @@ double diff(Layer& l, FA&& a, FB&& b) {
 
 template <class FA, class FB>
 void pair(const char* name, const char* what, FA&& a, FB&& b, int pairs, double err) {
-  // Enough repetitions per sample for ~2 ms.
+  // Enough repetitions per sample for ~1 ms.
   const double t1 = once(a, 1);
-  const int reps = std::max(1, static_cast<int>(2e-3 / std::max(t1, 1e-7)));
+  const int reps = std::max(1, static_cast<int>(1e-3 / std::max(t1, 1e-7)));
   once(a, reps);
   once(b, reps);
   std::vector<double> ta, tb, ratio;
@@ -140,14 +158,17 @@ void pair(const char* name, const char* what, FA&& a, FB&& b, int pairs, double 
     tb.push_back(y);
     ratio.push_back(y / x);
   }
-  std::printf("%-8s %-34s %9.1f %9.1f %7.3f   %.1e\n", name, what, median(ta) * 1e6,
-              median(tb) * 1e6, median(ratio), err);
+  std::printf("%-8s %-34s %9.1f %9.1f %7.3f %7.3f   %.1e\n", name, what, median(ta) * 1e6,
+              median(tb) * 1e6, median(ratio),
+              *std::min_element(tb.begin(), tb.end()) / *std::min_element(ta.begin(), ta.end()),
+              err);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int pairs = argc > 1 ? std::atoi(argv[1]) : 31;
+  const char* only = argc > 2 ? argv[2] : "";  // run only layers whose name contains this
   struct RowCase {
     const char* name;
     DwRowFn fma3, avx512;
@@ -163,6 +184,24 @@ int main(int argc, char** argv) {
       {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
        {24, 1, 56, 56, 3, 1, 1, "24ch 56x56 (tail 8)"}},
       {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {72, 1, 56, 56, 3, 1, 1, "72ch 56x56 (MNv3, tail 8)"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {58, 1, 28, 28, 3, 1, 1, "58ch 28x28 (ShuffleNetV2)"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {116, 1, 14, 14, 3, 1, 1, "116ch 14x14 (ShuffleNetV2)"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {232, 1, 7, 7, 3, 1, 1, "232ch 7x7 (ShuffleNetV2)"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {40, 1, 56, 56, 3, 1, 1, "40ch 56x56"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {36, 1, 56, 56, 3, 1, 1, "36ch 56x56"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
+       {44, 1, 56, 56, 3, 1, 1, "44ch 56x56"}},
+      {"3x3s2", f32_dwconv_3x3s2_8c__fma3, f32_dwconv_3x3s2_16c__avx512f,
+       {116, 1, 28, 28, 3, 2, 1, "116ch 28->14 (ShuffleNetV2)"}},
+      {"3x3s2", f32_dwconv_3x3s2_8c__fma3, f32_dwconv_3x3s2_16c__avx512f,
+       {58, 1, 56, 56, 3, 2, 1, "58ch 56->28 (ShuffleNetV2)"}},
+      {"3x3s1", f32_dwconv_3x3s1_8c__fma3, f32_dwconv_3x3s1_16c__avx512f,
        {32, 2, 56, 56, 3, 1, 1, "32ch x2 56x56 (multiplier)"}},
       {"3x3s2", f32_dwconv_3x3s2_8c__fma3, f32_dwconv_3x3s2_16c__avx512f,
        {96, 1, 112, 112, 3, 2, 1, "96ch 112->56 (MNv2)"}},
@@ -174,6 +213,8 @@ int main(int argc, char** argv) {
        {240, 1, 14, 14, 5, 1, 2, "240ch 14x14 (EffNet)"}},
       {"5x5s1", f32_dwconv_5x5s1_8c8p__fma3, f32_dwconv_5x5s1_16c8p__avx512f,
        {480, 1, 14, 14, 5, 1, 2, "480ch 14x14 (EffNet)"}},
+      {"5x5s1", f32_dwconv_5x5s1_8c8p__fma3, f32_dwconv_5x5s1_16c8p__avx512f,
+       {120, 1, 28, 28, 5, 1, 2, "120ch 28x28 (MNv3, tail 8)"}},
       {"5x5s1", f32_dwconv_5x5s1_8c8p__fma3, f32_dwconv_5x5s1_16c8p__avx512f,
        {32, 2, 28, 28, 5, 1, 2, "32ch x2 28x28 (multiplier)"}},
       {"7x7s1", f32_dwconv_7x7s1_8c8p__fma3, f32_dwconv_7x7s1_16c8p__avx512f,
@@ -198,18 +239,22 @@ int main(int argc, char** argv) {
       {{960, 1, 7, 7, 3, 1, 1, "3x3 960ch 7x7 (MNv2 last)"}},
       {{240, 1, 7, 7, 5, 1, 2, "5x5 240ch 7x7"}},
       {{24, 1, 28, 28, 3, 1, 1, "3x3 24ch 28x28 (tail 8)"}},
+      {{232, 1, 7, 7, 3, 1, 1, "3x3 232ch 7x7 (ShuffleNetV2)"}},
       {{32, 2, 14, 14, 3, 1, 1, "3x3 32ch x2 14x14 (multiplier)"}},
   };
   std::printf("1 thread, %d pairs; microseconds per layer (median), ratio = median of "
-              "avx512f / fma3 per pair\n", pairs);
-  std::printf("%-8s %-34s %9s %9s %7s   %s\n", "kernel", "layer", "fma3", "avx512f", "ratio", "max|A-B|");
+              "avx512f / fma3 per pair, minB/A = fastest avx512f / fastest fma3\n", pairs);
+  std::printf("%-8s %-34s %9s %9s %7s %7s   %s\n", "kernel", "layer", "fma3", "avx512f", "ratio",
+              "minB/A", "max|A-B|");
   for (const RowCase& r : rows) {
+    if (!std::strstr(r.s.what, only)) continue;
     Layer l(r.s);
     auto a = [&] { l.run_rows(r.fma3); };
     auto b = [&] { l.run_rows(r.avx512); };
     pair(r.name, r.s.what, a, b, pairs, diff(l, a, b));
   }
   for (const IndCase& r : inds) {
+    if (!std::strstr(r.s.what, only)) continue;
     Layer l(r.s);
     auto a = [&] { l.run_ind(f32_dwconv_ind_32c__fma3); };
     auto b = [&] { l.run_ind(f32_dwconv_ind_64c__avx512f); };

@@ -13,6 +13,23 @@ const IGemmKernel& igemm_kernel(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
+// Depthwise at the avx512 level: every kernel is the -avx512f one (16-channel zmm strips on rows
+// whose pixels sit on 64-byte boundaries; other rows go to the -fma3 twin inside the kernel).
+// Measured on AMD EPYC Zen 4 (zmm = two ymm halves), 1 thread, bench/dwconv_kernels.cpp:
+// whole layers, 201 alternating pairs, median of the per-pair time ratios avx512f / fma3:
+//   3x3s1  144ch 56x56 0.73, 576ch 14x14 0.75, 32ch 112x112 0.81, 32ch x2 56x56 0.66;
+//          24..232ch with pixel strides not a multiple of 16 (fma3 path) 1.00-1.01
+//   3x3s2  96ch 112->56 0.57, 144ch 56->28 0.78, 32ch x2 0.68; 58, 116ch (fma3 path) 1.00
+//   5x5s1  240ch 14x14 0.88, 480ch 14x14 0.88, 32ch x2 28x28 0.71; 120ch (fma3 path) 1.00
+//   7x7s1  96ch 56x56 0.66, 384ch 14x14 0.71
+//   5x5    s2 144ch 56->28 0.83, 240ch 28->14 0.78
+//   kxk    3x3 s3 144ch 0.71, 9x9 s1 96ch 28x28 0.83
+//   ind    3x3 144ch 14x14 0.78, 576ch 7x7 0.92, 960ch 7x7 0.86, 5x5 240ch 0.90, 24ch 0.95,
+//          232ch 0.85, 32ch x2 0.54
+// In the engine (run_nhwc, 64-byte aligned tensors, borders included): 3x3 s1 144ch 56x56
+// 0.76, 3x3 s2 96ch 0.69, 7x7 s1 96ch 0.78, 5x5 s1 240ch 0.79, 3x3 s1 72ch 56x56 0.96.
+// Here the gain is fewer instructions per channel (loads, stores, loop control); a Xeon with two
+// 512-bit FMA ports also doubles the FMA rate of the compute-bound layers over ymm.
 const DwConvKernels& dwconv_kernels(Isa isa) {
   static const DwConvKernels avx2{
       native::f32_dwconv_3x3s1_8c__fma3, native::f32_dwconv_3x3s2_8c__fma3,

@@ -111,7 +111,9 @@ def test_depthwise(case, rng, isa):
 # Edges of the 16-channel strips (AVX-512) and 8-channel ones (AVX2, scalar): channel counts
 # around multiples of 16 with multipliers 1-3 (a strip's output lanes then read at most 8 input
 # channels, the last strip partly), through every row kernel the driver picks and the border
-# kernel: (k, stride, padding, dilation) and the kernel it selects.
+# kernel: (k, stride, padding, dilation) and the kernel it selects. C = 16, 32, 48 run the
+# AVX-512 kernels' zmm path (pixel strides a multiple of 16 floats), the others their -fma3
+# twin; tests/c/test_dwconv_microkernels.cpp covers zmm channel tails (padded pixel strides).
 TILE_EDGE_KERNELS = [
     (3, 1, (1, 0, 2, 1), 1),   # 3x3s1
     (3, 2, 2, 2),              # 3x3s1 (stride == dilation == 2)
@@ -130,7 +132,7 @@ TILE_EDGE_KERNELS = [
 
 
 @pytest.mark.parametrize("M", [1, 2, 3])
-@pytest.mark.parametrize("C", [1, 15, 16, 17, 31, 33, 47])
+@pytest.mark.parametrize("C", [1, 15, 16, 17, 31, 32, 33, 47, 48])
 def test_depthwise_tile_edges(C, M, rng, isa):
     """Batch 2, rows of 29 pixels: interior runs long enough for the row-sliding blocks (8
     pixels) and every leftover block size (4, 2, 1), and border pixels on both sides."""

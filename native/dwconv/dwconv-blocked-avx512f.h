@@ -9,14 +9,14 @@
 
 namespace ce::native::dw512 {
 
-template <size_t P, int KH, int KW, int kMode>
+template <size_t P, int KH, int KW, class V, int kMode>
 inline void block(const float* const* rows, size_t off, size_t step, size_t dil, size_t kh,
-                  size_t kw, const float* wt, float* o, size_t out_step, Strip s, __m512 vmin,
-                  __m512 vmax) {
+                  size_t kw, const float* wt, float* o, size_t out_step, const Strip& s, V vmin,
+                  V vmax) {
   const size_t nkh = KH ? KH : kh;
   const size_t nkw = KW ? KW : kw;
-  __m512 acc[P];
-  const __m512 vb = _mm512_loadu_ps(wt);
+  V acc[P];
+  const V vb = load<V>(wt);
 #pragma GCC unroll 8
   for (size_t p = 0; p < P; ++p) acc[p] = vb;
   const float* wp = wt + kDwTile;
@@ -27,56 +27,55 @@ inline void block(const float* const* rows, size_t off, size_t step, size_t dil,
     q[1] = q[0] + 3 * step;
     q[2] = q[0] + 6 * step;
     for (size_t kx = 0; kx < nkw; ++kx) {
-      const __m512 wv = _mm512_loadu_ps(wp);
+      const V wv = load<V>(wp);
       wp += kDwTile;
 #pragma GCC unroll 8
       for (size_t p = 0; p < P; ++p)
-        acc[p] = _mm512_fmadd_ps(load_in<kMode>(q[p / 3] + (p % 3) * step, s.load, s.perm), wv,
-                                 acc[p]);
+        acc[p] = fma(load_in<V, kMode>(q[p / 3] + (p % 3) * step, s), wv, acc[p]);
       q[0] += dil;
       q[1] += dil;
       q[2] += dil;
     }
   }
 #pragma GCC unroll 8
-  for (size_t p = 0; p < P; ++p) store<kMode>(o + p * out_step, clamp(acc[p], vmin, vmax), s.store);
+  for (size_t p = 0; p < P; ++p) store<kMode>(o + p * out_step, clamp(acc[p], vmin, vmax), s);
 }
 
-template <int KH, int KW, int kMode>
+template <int KH, int KW, class V, int kMode>
 inline void strip(size_t pixels, const float* const* rows, size_t off, size_t step, size_t dil,
-                  size_t kh, size_t kw, const float* wt, float* o, size_t out_step, Strip s,
-                  __m512 vmin, __m512 vmax) {
+                  size_t kh, size_t kw, const float* wt, float* o, size_t out_step, const Strip& s,
+                  V vmin, V vmax) {
   size_t x = 0;
   for (; x + 8 <= pixels; x += 8)
-    block<8, KH, KW, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
+    block<8, KH, KW, V, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
                             out_step, s, vmin, vmax);
   if (x + 4 <= pixels) {
-    block<4, KH, KW, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
+    block<4, KH, KW, V, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
                             out_step, s, vmin, vmax);
     x += 4;
   }
   if (x + 2 <= pixels) {
-    block<2, KH, KW, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
+    block<2, KH, KW, V, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
                             out_step, s, vmin, vmax);
     x += 2;
   }
   if (x < pixels)
-    block<1, KH, KW, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
+    block<1, KH, KW, V, kMode>(rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
                             out_step, s, vmin, vmax);
 }
 
-// The whole row: strips of 16 output channels, any multiplier.
+// A wide row (dwconv-avx512f.h): strips of 16 output channels, any multiplier.
 template <int KH, int KW>
-inline void row(size_t channels, size_t pixels, const float* const* rows, size_t in_step,
-                size_t in_dil, size_t kh, size_t kw, const float* w, float* out, size_t out_step,
-                const DwParams* params) {
-  const __m512 vmin = _mm512_set1_ps(params->min);
-  const __m512 vmax = _mm512_set1_ps(params->max);
+__attribute__((noinline)) void row(size_t channels, size_t pixels, const float* const* rows,
+                                   size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                   const float* w, float* out, size_t out_step,
+                                   const DwParams* params) {
   const size_t taps = (KH ? KH : kh) * (KW ? KW : kw);
-  for_each_strip(channels, params, [&](auto mode, size_t c, size_t nc, size_t off, Strip s) {
-    strip<KH, KW, decltype(mode)::value>(pixels, rows, off, in_step, in_dil, kh, kw,
-                                         tile_weights(w, c, taps), out + c, out_step, s, vmin,
-                                         vmax);
+  for_each_strip(channels, params, [&](auto v, auto mode, size_t c, size_t off, const Strip& s) {
+    using V = decltype(v);
+    strip<KH, KW, V, decltype(mode)::value>(pixels, rows, off, in_step, in_dil, kh, kw,
+                                            tile_weights(w, c, taps), out + c, out_step, s,
+                                            set1<V>(params->min), set1<V>(params->max));
   });
 }
 

@@ -9,51 +9,53 @@
 
 namespace ce::native::dw512 {
 
-template <int K, int P, int kMode>
+template <int K, int P, class V, int kMode>
 inline void rowslide_block(const float* const* rows, size_t off, size_t dil, const float* wt,
-                           float* o, size_t out_step, Strip s, __m512 vmin, __m512 vmax) {
-  __m512 acc[P];
-  const __m512 vb = _mm512_loadu_ps(wt);
+                           float* o, size_t out_step, const Strip& s, V vmin, V vmax) {
+  V acc[P];
+  const V vb = load<V>(wt);
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) acc[p] = vb;
   const float* wp = wt + kDwTile;
 #pragma GCC unroll 1
   for (int ky = 0; ky < K; ++ky) {
-    __m512 wk[K];
+    V wk[K];
 #pragma GCC unroll 16
-    for (int kx = 0; kx < K; ++kx) wk[kx] = _mm512_loadu_ps(wp + kx * kDwTile);
+    for (int kx = 0; kx < K; ++kx) wk[kx] = load<V>(wp + kx * kDwTile);
     wp += K * kDwTile;
     const float* r = rows[ky] + off;
 #pragma GCC unroll 32
     for (int j = 0; j < P + K - 1; ++j) {
-      const __m512 v = load_in<kMode>(r, s.load, s.perm);
+      const V v = load_in<V, kMode>(r, s);
       r += dil;
 #pragma GCC unroll 16
       for (int kx = 0; kx < K; ++kx) {
         const int p = j - kx;
-        if (p >= 0 && p < P) acc[p] = _mm512_fmadd_ps(v, wk[kx], acc[p]);
+        if (p >= 0 && p < P) acc[p] = fma(v, wk[kx], acc[p]);
       }
     }
   }
 #pragma GCC unroll 16
-  for (int p = 0; p < P; ++p) store<kMode>(o + p * out_step, clamp(acc[p], vmin, vmax), s.store);
+  for (int p = 0; p < P; ++p) store<kMode>(o + p * out_step, clamp(acc[p], vmin, vmax), s);
 }
 
+// A wide row (dwconv-avx512f.h), the DwRowFn signature (kh = kw = K).
 template <int K, int P>
-inline void rowslide_row(size_t channels, size_t pixels, const float* const* rows,
-                         size_t in_step, size_t in_dil, const float* w, float* out,
-                         size_t out_step, const DwParams* params) {
-  const __m512 vmin = _mm512_set1_ps(params->min);
-  const __m512 vmax = _mm512_set1_ps(params->max);
+__attribute__((noinline)) void rowslide_row(size_t channels, size_t pixels,
+                                            const float* const* rows, size_t in_step,
+                                            size_t in_dil, size_t kh, size_t kw, const float* w,
+                                            float* out, size_t out_step, const DwParams* params) {
   const size_t full = pixels / P * P;
-  for_each_strip(channels, params, [&](auto mode, size_t c, size_t nc, size_t off, Strip s) {
+  for_each_strip(channels, params, [&](auto v, auto mode, size_t c, size_t off, const Strip& s) {
+    using V = decltype(v);
     constexpr int kMode = decltype(mode)::value;
+    const V vmin = set1<V>(params->min), vmax = set1<V>(params->max);
     const float* wt = tile_weights(w, c, K * K);
     for (size_t x = 0; x < full; x += P)
-      rowslide_block<K, P, kMode>(rows, off + x * in_step, in_dil, wt, out + c + x * out_step,
-                                  out_step, s, vmin, vmax);
+      rowslide_block<K, P, V, kMode>(rows, off + x * in_step, in_dil, wt, out + c + x * out_step,
+                                     out_step, s, vmin, vmax);
     if (full < pixels)
-      strip<K, K, kMode>(pixels - full, rows, off + full * in_step, in_step, in_dil, K, K, wt,
+      strip<K, K, V, kMode>(pixels - full, rows, off + full * in_step, in_step, in_dil, K, K, wt,
                          out + c + full * out_step, out_step, s, vmin, vmax);
   });
 }
