@@ -164,4 +164,20 @@ inline const float* tile_weights(const float* w, size_t c, size_t taps) {
   return w + (c / kDwTile) * kDwTile * (1 + taps);
 }
 
+// A wide row of a 3x3 sliding-window kernel (f32-dwconv-3x3s{1,2}-16c-avx512f.cpp), where
+// Slide::strip<V, kMode>(pixels, row0, row1, row2, in_dil, weights, out, out_step, strip,
+// vmin, vmax) walks one strip.
+template <class Slide>
+__attribute__((noinline)) void rows3x3(size_t channels, size_t pixels, const float* const* rows,
+                                       size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                       const float* w, float* out, size_t out_step,
+                                       const DwParams* params) {
+  for_each_strip(channels, params, [&](auto v, auto mode, size_t c, size_t off, const Strip& s) {
+    using V = decltype(v);
+    Slide::template strip<V, decltype(mode)::value>(
+        pixels, rows[0] + off, rows[1] + off, rows[2] + off, in_dil, tile_weights(w, c, 9),
+        out + c, out_step, s, set1<V>(params->min), set1<V>(params->max));
+  });
+}
+
 }  // namespace ce::native::dw512

@@ -212,6 +212,31 @@ class Runner {
   std::vector<std::string> failures_;
 };
 
+// The expected outputs of channels c0.. of `pixels` pixels and their tolerances, where
+// pixel(x, t) is the input pixel (channel 0) of tap t of output x; then clamp bounds from their
+// range (when `clamp`) and the call's parameters.
+template <class Pixel>
+native::DwParams reference(const Layer& L, size_t c0, size_t pixels, bool clamp,
+                           std::vector<double>* ref, std::vector<double>* tol, Pixel&& pixel) {
+  ref->assign(pixels * L.oc, 0.0);
+  tol->assign(pixels * L.oc, 0.0);
+  for (size_t x = 0; x < pixels; ++x)
+    for (size_t oc = c0; oc < L.oc; ++oc) {
+      double s = L.b[oc], a = std::fabs(L.b[oc]);
+      for (size_t t = 0; t < L.taps; ++t) {
+        const double p = double(pixel(x, t)[oc / L.M]) * L.w[oc * L.taps + t];
+        s += p;
+        a += std::fabs(p);
+      }
+      (*ref)[x * L.oc + oc] = s;
+      (*tol)[x * L.oc + oc] = ce::test::detail::tolerance(L.taps, a);
+    }
+  float lo = -INFINITY, hi = INFINITY;
+  if (clamp) ce::test::detail::clamp_bounds(*ref, 64, 192, &lo, &hi);
+  for (double& r : *ref) r = ce::test::detail::clamp(r, lo, hi);
+  return L.params(c0, lo, hi);
+}
+
 // One row-kernel call: `pixels` outputs of a kh x kw kernel at the given stride and dilation
 // (in pixels), channels c0..C*M-1 of the layer.
 bool row_case(const char* name, native::DwRowFn fn, size_t C, size_t M, size_t c0, size_t pixels,
@@ -238,25 +263,10 @@ bool row_case(const char* name, native::DwRowFn fn, size_t C, size_t M, size_t c
   const size_t out_floats = pixels * ps_out;
   GuardedArray<float> out(round_up(out_floats + 1, 16), ce::test::detail::sentinel());
   float* o = place(out, out_floats, layout);
-  // Reference, then clamp bounds from its range.
-  std::vector<double> ref(pixels * L.oc, 0.0), tol(pixels * L.oc, 0.0);
-  for (size_t x = 0; x < pixels; ++x)
-    for (size_t oc = c0; oc < L.oc; ++oc) {
-      double s = L.b[oc], a = std::fabs(L.b[oc]);
-      for (size_t ky = 0; ky < kh; ++ky)
-        for (size_t kx = 0; kx < kw; ++kx) {
-          const double v = rows[ky][(x * stride + kx * dil) * ps_in + oc / M];
-          const double p = v * L.w[oc * L.taps + ky * kw + kx];
-          s += p;
-          a += std::fabs(p);
-        }
-      ref[x * L.oc + oc] = s;
-      tol[x * L.oc + oc] = ce::test::detail::tolerance(L.taps, a);
-    }
-  float lo = -INFINITY, hi = INFINITY;
-  if (clamp) ce::test::detail::clamp_bounds(ref, 64, 192, &lo, &hi);
-  for (double& r : ref) r = ce::test::detail::clamp(r, lo, hi);
-  const native::DwParams p = L.params(c0, lo, hi);
+  std::vector<double> ref, tol;
+  const native::DwParams p = reference(L, c0, pixels, clamp, &ref, &tol, [&](size_t x, size_t t) {
+    return rows[t / kw] + (x * stride + (t % kw) * dil) * ps_in;
+  });
   std::vector<const float*> call_rows(kh);
   for (size_t ky = 0; ky < kh; ++ky) call_rows[ky] = rows[ky] + (M == 1 ? c0 : 0);
   fn(L.oc - c0, pixels, call_rows.data(), stride * ps_in, dil * ps_in, kh, kw, L.weights(c0),
@@ -287,22 +297,9 @@ bool ind_case(const char* name, native::DwIndFn fn, size_t C, size_t M, size_t c
   const size_t out_floats = pixels * ps_out;
   GuardedArray<float> out(round_up(out_floats + 1, 16), ce::test::detail::sentinel());
   float* o = place(out, out_floats, layout);
-  std::vector<double> ref(pixels * L.oc, 0.0), tol(pixels * L.oc, 0.0);
-  for (size_t x = 0; x < pixels; ++x)
-    for (size_t oc = c0; oc < L.oc; ++oc) {
-      double s = L.b[oc], a = std::fabs(L.b[oc]);
-      for (size_t t = 0; t < ks; ++t) {
-        const double p = double(taps[x * ks + t][oc / M]) * L.w[oc * ks + t];
-        s += p;
-        a += std::fabs(p);
-      }
-      ref[x * L.oc + oc] = s;
-      tol[x * L.oc + oc] = ce::test::detail::tolerance(ks, a);
-    }
-  float lo = -INFINITY, hi = INFINITY;
-  if (clamp) ce::test::detail::clamp_bounds(ref, 64, 192, &lo, &hi);
-  for (double& r : ref) r = ce::test::detail::clamp(r, lo, hi);
-  const native::DwParams p = L.params(c0, lo, hi);
+  std::vector<double> ref, tol;
+  const native::DwParams p = reference(L, c0, pixels, clamp, &ref, &tol,
+                                       [&](size_t x, size_t t) { return taps[x * ks + t]; });
   std::vector<const float*> call_taps(taps);
   if (M == 1)
     for (auto& t : call_taps) t += c0;
