@@ -27,7 +27,7 @@ namespace ce {
 namespace {
 
 constexpr size_t kTile = native::kDwTile;
-// Interior pixels per row-kernel call: the kernels walk the segment once per 8-channel strip,
+// Interior pixels per row-kernel call: the kernels walk the segment once per channel strip,
 // so the segment's input lines should stay in L1 between strips.
 constexpr int64_t kSegment = 64;
 constexpr int64_t kMinParallelMacs = 100 * 1000;
@@ -226,7 +226,7 @@ class DepthwiseConv final : public ConvOp {
   int64_t tiles_, tile_stride_;
   int64_t x_lo_, x_hi_;
   Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
-  std::vector<float> zero_;
+  Buffer zero_;  // aligned like the activations: a padded row keeps the AVX-512 kernels on zmm
   std::vector<int32_t> mult_table_;
 };
 

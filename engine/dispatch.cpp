@@ -25,6 +25,23 @@ const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
+// Depthwise at the avx512 level: every kernel is the -avx512f one (16-channel zmm strips on rows
+// whose pixels sit on 64-byte boundaries; other rows go to the -fma3 twin inside the kernel).
+// Measured on AMD EPYC Zen 4 (zmm = two ymm halves), 1 thread, bench/dwconv_kernels.cpp:
+// whole layers, 201 alternating pairs, median of the per-pair time ratios avx512f / fma3:
+//   3x3s1  144ch 56x56 0.73, 576ch 14x14 0.75, 32ch 112x112 0.81, 32ch x2 56x56 0.66;
+//          24..232ch with pixel strides not a multiple of 16 (fma3 path) 1.00-1.01
+//   3x3s2  96ch 112->56 0.57, 144ch 56->28 0.78, 32ch x2 0.68; 58, 116ch (fma3 path) 1.00
+//   5x5s1  240ch 14x14 0.88, 480ch 14x14 0.88, 32ch x2 28x28 0.71; 120ch (fma3 path) 1.00
+//   7x7s1  96ch 56x56 0.66, 384ch 14x14 0.71
+//   5x5    s2 144ch 56->28 0.83, 240ch 28->14 0.78
+//   kxk    3x3 s3 144ch 0.71, 9x9 s1 96ch 28x28 0.83
+//   ind    3x3 144ch 14x14 0.78, 576ch 7x7 0.92, 960ch 7x7 0.86, 5x5 240ch 0.90, 24ch 0.95,
+//          232ch 0.85, 32ch x2 0.54
+// In the engine (run_nhwc, 64-byte aligned tensors, borders included): 3x3 s1 144ch 56x56
+// 0.76, 3x3 s2 96ch 0.69, 7x7 s1 96ch 0.78, 5x5 s1 240ch 0.79, 3x3 s1 72ch 56x56 0.96.
+// Here the gain is fewer instructions per channel (loads, stores, loop control); a Xeon with two
+// 512-bit FMA ports also doubles the FMA rate of the compute-bound layers over ymm.
 const DwConvKernels& dwconv_kernels(Isa isa) {
   static const DwConvKernels avx2{
       native::f32_dwconv_3x3s1_8c__fma3, native::f32_dwconv_3x3s2_8c__fma3,
@@ -36,6 +53,12 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
+  static const DwConvKernels avx512{
+      native::f32_dwconv_3x3s1_16c__avx512f, native::f32_dwconv_3x3s2_16c__avx512f,
+      native::f32_dwconv_5x5s1_16c8p__avx512f, native::f32_dwconv_7x7s1_16c8p__avx512f,
+      native::f32_dwconv_5x5_16c8p__avx512f, native::f32_dwconv_kxk_16c8p__avx512f,
+      native::f32_dwconv_ind_64c__avx512f, "f32-dwconv-avx512f"};
+  if (isa >= Isa::kAvx512) return avx512;
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
@@ -237,7 +260,16 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;
 }
 
+// Tiny-group conv at the avx512 level: 8 pixels x 16 channels, twice the groups per block.
+// Measured on AMD EPYC Zen 4, 1 thread, whole layers in the engine (64-byte aligned NHWC, 41
+// alternating pairs, median ratio avx512f / fma3, same bits): ResNeXt 4->4 g32 56x56 0.79,
+// 8->8 g32 28x28 0.66, 2->2 g32 56x56 0.49 (in-lane shuffles where the -fma3 kernel permutes),
+// 2->4 g32 28x28 0.78, 4->8 g32 28x28 0.73, pointwise 4->4 g30 28x28 0.79, 4->4 s2 28->14 0.81,
+// 2->4 g58 14x14 0.89; resnext50_32x4d 0.98 (the grouped layers' share of the model).
 const GConvKernel& gconv_kernel(Isa isa) {
+  static const GConvKernel avx512{native::f32_gconv_8p16c__avx512f, 8, 16,
+                                  "f32-gconv-8p16c-avx512f"};
+  if (isa >= Isa::kAvx512) return avx512;
   static const GConvKernel avx2{native::f32_gconv_8p8c__fma3, 8, 8, "f32-gconv-8p8c-fma3"};
   static const GConvKernel scalar{native::f32_gconv_8p8c__scalar, 8, 8, "f32-gconv-8p8c-scalar"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;

@@ -153,7 +153,8 @@ struct GemmKernel {
 
 const GemmKernel& gemm_kernel(size_t nc, Isa isa = active_isa());
 
-// Grouped conv with tiny groups (engine/group_conv): 8 output pixels x 8-channel blocks.
+// Grouped conv with tiny groups (engine/group_conv): 8 output pixels x blocks of nr channels
+// (8; 16 at the avx512 level).
 struct GConvKernel {
   native::GConvFn fn;
   size_t mr, nr;  // output pixels and output channels (lanes) per call

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/arith.h"
+#include "engine/buffer.h"
 #include "engine/strided.h"
 
 namespace ce {
@@ -115,7 +116,7 @@ class BandChainStep final : public Step {
  private:
   void run_strip(const TensorView& x, const TensorView& y, const TensorView* r, int64_t n,
                  int64_t y_begin, int64_t y_end, ThreadPool& pool) const {
-    static thread_local std::vector<float> abuf, bbuf;
+    static thread_local Buffer abuf, bbuf;  // 64-byte aligned: the zmm depthwise path needs it
     if (a_) abuf.resize(((rows_ - 1) * sh_ + span_) * W_ * ch_);
     bbuf.resize(rows_ * OW_ * ch_);
     int64_t have0 = 0, have1 = 0;  // input rows of the depthwise conv now in abuf
@@ -150,7 +151,7 @@ class BandChainStep final : public Step {
   // conv it needs; abuf holds the expand conv's rows have0 .. have1 - 1 (the previous band's),
   // of which those still needed move to its front.
   void expand_and_filter(const TensorView& x, int64_t n, int64_t y0, int64_t y1,
-                         std::vector<float>& abuf, int64_t* have0, int64_t* have1,
+                         Buffer& abuf, int64_t* have0, int64_t* have1,
                          const TensorView& bout, ThreadPool& pool) const {
     const int64_t lo = std::max<int64_t>(0, y0 * sh_ - pt_);
     const int64_t hi = std::min(H_, (y1 - 1) * sh_ - pt_ + span_);

@@ -108,6 +108,41 @@ def test_depthwise(case, rng, isa):
     check_depthwise(rng, N, C, M, hw, k, s, p, d)
 
 
+# Edges of the 16-channel strips (AVX-512) and 8-channel ones (AVX2, scalar): channel counts
+# around multiples of 16 with multipliers 1-3 (a strip's output lanes then read at most 8 input
+# channels, the last strip partly), through every row kernel the driver picks and the border
+# kernel: (k, stride, padding, dilation) and the kernel it selects. C = 16, 32, 48 run the
+# AVX-512 kernels' zmm path (pixel strides a multiple of 16 floats), the others their -fma3
+# twin; tests/c/test_dwconv_microkernels.cpp covers zmm channel tails (padded pixel strides).
+TILE_EDGE_KERNELS = [
+    (3, 1, (1, 0, 2, 1), 1),   # 3x3s1
+    (3, 2, 2, 2),              # 3x3s1 (stride == dilation == 2)
+    (3, 2, (0, 1, 2, 1), 1),   # 3x3s2
+    (3, 4, (2, 3, 1, 2), 2),   # 3x3s2 (stride == 2 * dilation == 4)
+    (3, 1, (2, 1, 1, 2), 2),   # kxk (stride 1, dilation 2)
+    (5, 1, (2, 1, 2, 3), 1),   # 5x5s1
+    (5, 2, 4, 2),              # 5x5s1 (stride == dilation == 2)
+    (5, 2, (0, 2, 1, 2), 1),   # 5x5, any stride
+    (5, 1, (4, 3, 4, 5), 2),   # 5x5, dilation 2
+    (7, 1, (3, 2, 3, 4), 1),   # 7x7s1
+    (7, 2, 3, 1),              # kxk
+    ((3, 5), 1, (1, 2), 1),    # kxk
+    (1, 2, (0, 1, 1, 0), 1),   # kxk 1x1
+]
+
+
+@pytest.mark.parametrize("M", [1, 2, 3])
+@pytest.mark.parametrize("C", [1, 15, 16, 17, 31, 32, 33, 47, 48])
+def test_depthwise_tile_edges(C, M, rng, isa):
+    """Batch 2, rows of 29 pixels: interior runs long enough for the row-sliding blocks (8
+    pixels) and every leftover block size (4, 2, 1), and border pixels on both sides."""
+    for k, s, p, d in TILE_EDGE_KERNELS:
+        try:
+            check_depthwise(rng, 2, C, M, (7, 29), k, s, p, d, bias=bool(C % 2))
+        except AssertionError as e:
+            raise AssertionError(f"k={k} stride={s} pads={p} dilation={d}: {e}") from None
+
+
 def test_depthwise_random_shapes(rng, isa):
     """A seeded sweep over the whole parameter space (one test, many shapes)."""
     for _ in range(40):

@@ -1,7 +1,8 @@
 """Grouped convolution with tiny groups vectorised across groups (algorithm "group"): every lane
-mode (in-lane 4x4, broadcast cout_g = 8, generic permute), channel tails that are not a multiple
-of 8, strides, dilation, asymmetric padding, 1D/3D, batch 3, fused clamp / activation / residual,
-against the Cython reference on both ISAs and torch where installed."""
+mode (in-lane 4x4 and 2x2, broadcast cout_g = 8, generic permute), channel tails that are not a
+multiple of 8 or 16, strides, dilation, asymmetric padding, 1D/3D, batch 3, fused clamp /
+activation / residual, against the Cython reference on every ISA level and torch where
+installed."""
 import numpy as np
 import pytest
 
@@ -30,6 +31,11 @@ CASES = [
     (1, 32, (3, 11), 32, (1, 5), 1, (0, 2), 1, 4),   # 1x5, 8 per group (C/4 groups)
     (1, 16, (8, 8), 16, 3, 1, 1, 1, 2),        # C/8 groups
     (1, 12, (2, 3), 12, 5, 1, 2, 1, 3),        # image smaller than the kernel
+    # edges of the 16-channel blocks (AVX-512): tails of 2, 8 and 12 channels
+    (1, 34, (5, 6), 34, 3, 1, 1, 1, 17),       # 2 -> 2 (in-lane), 16 + 16 + 2
+    (1, 20, (5, 5), 40, 3, 1, (0, 1, 2, 1), 1, 5),   # 4 -> 8, 16 + 16 + 8
+    (2, 44, (4, 5), 44, 3, 2, 1, 1, 11),       # 4 -> 4 (in-lane), 16 + 16 + 12, stride 2
+    (1, 9, (5, 7), 36, 3, 1, 1, 2, 9),         # 1 -> 4, dilation 2, 16 + 16 + 4
 ]
 
 

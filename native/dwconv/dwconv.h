@@ -78,6 +78,40 @@ void f32_dwconv_kxk_8c8p__fma3(size_t channels, size_t pixels, const float* cons
 void f32_dwconv_ind_32c__fma3(size_t channels, size_t pixels, const float* const* taps, size_t ks,
                               const float* w, float* out, size_t out_step, const DwParams* params);
 
+// AVX-512 (files *-avx512f.cpp): the same algorithms on 16-channel strips (one zmm, one packed
+// weight block), masked channel tails (a last strip of at most 8 channels on ymm); every kernel
+// handles any multiplier in 16 lanes (one masked 8-channel load and a vpermps per input
+// column). A row kernel takes a row whose first row pointer, output and strides are not all on
+// 64-byte boundaries to its -fma3 twin (dwconv-avx512f.h: zmm loads there straddle cache
+// lines); the indirect kernel always runs on zmm.
+void f32_dwconv_3x3s1_16c__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                   size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                   const float* w, float* out, size_t out_step,
+                                   const DwParams* params);
+void f32_dwconv_3x3s2_16c__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                   size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                   const float* w, float* out, size_t out_step,
+                                   const DwParams* params);
+void f32_dwconv_5x5s1_16c8p__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                     size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                     const float* w, float* out, size_t out_step,
+                                     const DwParams* params);
+void f32_dwconv_7x7s1_16c8p__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                     size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                     const float* w, float* out, size_t out_step,
+                                     const DwParams* params);
+void f32_dwconv_5x5_16c8p__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                   size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                   const float* w, float* out, size_t out_step,
+                                   const DwParams* params);
+void f32_dwconv_kxk_16c8p__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                   size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                   const float* w, float* out, size_t out_step,
+                                   const DwParams* params);
+void f32_dwconv_ind_64c__avx512f(size_t channels, size_t pixels, const float* const* taps,
+                                 size_t ks, const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
+
 // Portable fallbacks: any kernel, stride, dilation and multiplier.
 void f32_dwconv_kxk__scalar(size_t channels, size_t pixels, const float* const* rows,
                             size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,

@@ -427,10 +427,11 @@ class GemmMicrokernelTester {
 };
 
 // Tiny-group conv microkernels (native/gemm/gconv.h). Parameters:
-//   mr               the kernel's pixels per call (8); m <= mr pixels in this call
+//   mr, nr           the kernel's pixels per call (8) and channels per block (8, 16); m <= mr
+//                    pixels in this call
 //   cin_g, cout_g    channels per group (cout_g in {1, 2, 4, 8}, cin_g <= cout_g)
 //   groups           groups of the whole conv: c_in = groups * cin_g, c_out = groups * cout_g
-//   first_block      the call starts at this block of 8 output channels (a_offset then
+//   first_block      the call starts at this block of nr output channels (a_offset then
 //                    includes its window start, as in engine/group_conv.cpp)
 //   blocks           blocks in this call (0: all from first_block on); nc follows
 //   ks               taps
@@ -443,6 +444,7 @@ class GConvMicrokernelTester {
  public:
   using Self = GConvMicrokernelTester;
   CE_PARAM(size_t, mr)
+  CE_PARAM(size_t, nr)
   CE_PARAM(size_t, m)
   CE_PARAM(size_t, cin_g)
   CE_PARAM(size_t, cout_g)
@@ -466,8 +468,8 @@ class GConvMicrokernelTester {
   size_t c_in() const { return groups_ * cin_g_; }
   size_t c_out() const { return groups_ * cout_g_; }
   size_t nc() const {
-    const size_t left = c_out() - std::min(c_out(), first_block_ * 8);
-    return blocks_ ? std::min(left, blocks_ * 8) : left;
+    const size_t left = c_out() - std::min(c_out(), first_block_ * nr_);
+    return blocks_ ? std::min(left, blocks_ * nr_) : left;
   }
 
   bool Test(native::GConvFn gconv) const {
@@ -477,8 +479,8 @@ class GConvMicrokernelTester {
         cm_stride() < nc() || (zero_index_ != SIZE_MAX && zero_index_ >= m_) ||
         (zero_tap_ != SIZE_MAX && zero_tap_ >= ks_) || qmin_ > qmax_)
       return fail("gconv parameters out of the contract");
-    const size_t win = 8 * cin_g_ / cout_g_, ps = pixel_stride(), n = nc();
-    const size_t ch0 = first_block_ * 8, in_valid = c_in() - first_block_ * win;
+    const size_t NR = nr_, win = NR * cin_g_ / cout_g_, ps = pixel_stride(), n = nc();
+    const size_t ch0 = first_block_ * NR, in_valid = c_in() - first_block_ * win;
     std::mt19937 rng(seed_);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (size_t it = 0; it < iterations_; ++it) {
@@ -493,8 +495,8 @@ class GConvMicrokernelTester {
       const size_t a_off = relative_ ? reinterpret_cast<uintptr_t>(a.data()) / sizeof(float) : a_offset_;
       // The kernel gets a_offset plus the first block's window start.
       const size_t a_off_call = a_off + first_block_ * win;
-      GuardedArray<float> zero(8 + (relative_ ? 0 : a_off_call + 8), detail::nan_float());
-      std::fill(zero.data(), zero.data() + 8, 0.0f);
+      GuardedArray<float> zero(NR + (relative_ ? 0 : a_off_call + NR), detail::nan_float());
+      std::fill(zero.data(), zero.data() + NR, 0.0f);
       auto is_zero = [&](size_t t, size_t i) { return i == zero_index_ || t == zero_tap_; };
       GuardedArray<const float*> ind(ks_ * mr_);
       for (size_t t = 0; t < ks_; ++t)
@@ -503,15 +505,15 @@ class GConvMicrokernelTester {
                              : is_zero(t, i) ? zero.data()
                                              : detail::displace(pixel(t, i), a_off);
 
-      // Per block of 8 output channels: 8 biases, then ks * cin_g rows of 8 (tap-major), lane l
-      // is output channel 8b + l, zero past c_out.
-      const size_t nblk = (n + 7) / 8, block = 8 * (1 + ks_ * cin_g_);
+      // Per block of NR output channels: NR biases, then ks * cin_g rows of NR (tap-major), lane
+      // l is output channel NR b + l, zero past c_out.
+      const size_t nblk = (n + NR - 1) / NR, block = NR * (1 + ks_ * cin_g_);
       GuardedArray<float> w(nblk * block, 0.0f);
       std::vector<float> bias(n), wt(n * ks_ * cin_g_);
       for (size_t j = 0; j < n; ++j) {
-        float* p = w.data() + (j / 8) * block + j % 8;
+        float* p = w.data() + (j / NR) * block + j % NR;
         p[0] = bias[j] = dist(rng);
-        for (size_t r = 0; r < ks_ * cin_g_; ++r) p[8 * (1 + r)] = wt[j * ks_ * cin_g_ + r] = dist(rng);
+        for (size_t r = 0; r < ks_ * cin_g_; ++r) p[NR * (1 + r)] = wt[j * ks_ * cin_g_ + r] = dist(rng);
       }
       GuardedArray<float> c((m_ - 1) * cm_stride() + n, detail::sentinel());
       for (size_t i = 0; i < m_; ++i)
@@ -565,16 +567,16 @@ class GConvMicrokernelTester {
  private:
   bool fail(const char* what) const {
     std::fprintf(stderr,
-                 "    %s\n    [mr %zu m %zu cin_g %zu cout_g %zu groups %zu first_block %zu blocks %zu "
+                 "    %s\n    [mr %zu nr %zu m %zu cin_g %zu cout_g %zu groups %zu first_block %zu blocks %zu "
                  "ks %zu pixel_stride %zu cm_stride %zu a_offset %zu relative %d zero_index %zd "
                  "zero_tap %zd qmin %u qmax %u seed %u]\n",
-                 what, mr_, m_, cin_g_, cout_g_, groups_, first_block_, blocks_, ks_, pixel_stride_,
+                 what, mr_, nr_, m_, cin_g_, cout_g_, groups_, first_block_, blocks_, ks_, pixel_stride_,
                  cm_stride_, a_offset_, relative_, static_cast<ssize_t>(zero_index_),
                  static_cast<ssize_t>(zero_tap_), qmin_, qmax_, seed_);
     return false;
   }
 
-  size_t mr_ = 8, m_ = 8, cin_g_ = 1, cout_g_ = 1, groups_ = 8, first_block_ = 0, blocks_ = 0;
+  size_t mr_ = 8, nr_ = 8, m_ = 8, cin_g_ = 1, cout_g_ = 1, groups_ = 8, first_block_ = 0, blocks_ = 0;
   size_t ks_ = 1, pixel_stride_ = 0, cm_stride_ = 0, a_offset_ = 0;
   bool relative_ = false;
   size_t zero_index_ = SIZE_MAX, zero_tap_ = SIZE_MAX;

@@ -66,6 +66,7 @@ const Ukernel<native::IGemmFn> kIGemm[] = {
 
 const Ukernel<native::GConvFn> kGConv[] = {
     {"f32_gconv_8p8c__fma3", native::f32_gconv_8p8c__fma3, 8, 8, 1, kFma3},
+    {"f32_gconv_8p16c__avx512f", native::f32_gconv_8p16c__avx512f, 8, 16, 1, kAvx512f},
     {"f32_gconv_8p8c__scalar", native::f32_gconv_8p8c__scalar, 8, 8, 1, kScalar},
 };
 
@@ -391,12 +392,12 @@ void gconv_cases(Runner& r, const Ukernel<native::GConvFn>& u) {
   for (size_t co : {1, 2, 4, 8})
     for (size_t ci = 1; ci <= co; ++ci) shapes.push_back({ci, co});
   auto base = [&](const Shape& s) {
-    return GConvMicrokernelTester().mr(u.mr).m(u.mr).cin_g(s.cin_g).cout_g(s.cout_g).groups(8 / s.cout_g)
-        .seed(next_seed());
+    return GConvMicrokernelTester().mr(u.mr).nr(u.nr).m(u.mr).cin_g(s.cin_g).cout_g(s.cout_g)
+        .groups(u.nr / s.cout_g).seed(next_seed());
   };
-  // groups giving c_out = 8 * blocks (+ extra channels)
-  auto groups_for = [](const Shape& s, size_t blocks, size_t extra_groups = 0) {
-    return 8 * blocks / s.cout_g + extra_groups;
+  // groups giving c_out = nr * blocks (+ extra channels)
+  auto groups_for = [&](const Shape& s, size_t blocks, size_t extra_groups = 0) {
+    return u.nr * blocks / s.cout_g + extra_groups;
   };
   auto each = [&](auto&& body) {
     for (const Shape& s : shapes)
@@ -418,11 +419,10 @@ void gconv_cases(Runner& r, const Ukernel<native::GConvFn>& u) {
       return true;
     });
   });
-  // c_out not a multiple of 8: a last block with whole groups but fewer than 8 channels.
+  // c_out not a multiple of nr: a last block with whole groups but fewer than nr channels.
   r.run("nc_tail", [&] {
     return each([&](const Shape& s) {
-      if (s.cout_g == 8) return true;
-      for (size_t extra = 1; extra < 8 / s.cout_g; ++extra)
+      for (size_t extra = 1; extra < u.nr / s.cout_g; ++extra)
         for (size_t m = 1; m <= u.mr; ++m)
           if (!base(s).m(m).ks(2).groups(groups_for(s, 2, extra)).Test(fn)) return false;
       return true;
@@ -467,7 +467,7 @@ void gconv_cases(Runner& r, const Ukernel<native::GConvFn>& u) {
   r.run("strided_cm", [&] {
     return each([&](const Shape& s) {
       for (size_t m = 1; m <= u.mr; ++m)
-        if (!base(s).m(m).ks(2).groups(groups_for(s, 2, 1)).cm_stride(8 * 3 + 5).Test(fn)) return false;
+        if (!base(s).m(m).ks(2).groups(groups_for(s, 2, 1)).cm_stride(u.nr * 3 + 5).Test(fn)) return false;
       return true;
     });
   });
@@ -608,10 +608,15 @@ bool check_dispatch(std::vector<std::string>* unused) {
         }
       if (!found) fail("igemm_kernel() is not a tested IGEMM kernel");
     }
-    const native::GConvFn gc = ce::gconv_kernel(isa).fn;
-    used.insert(reinterpret_cast<const void*>(gc));
+    const ce::GConvKernel& gk = ce::gconv_kernel(isa);
+    used.insert(reinterpret_cast<const void*>(gk.fn));
     bool found = false;
-    for (const auto& u : kGConv) found |= u.fn == gc;
+    for (const auto& u : kGConv)
+      if (u.fn == gk.fn) {
+        found = true;
+        if (u.mr != gk.mr || u.nr != gk.nr)
+          fail(std::string("gconv_kernel() ") + u.name + " with a tile other than the tested one");
+      }
     if (!found) fail("gconv_kernel() is not a tested gconv kernel");
     auto wino_gemm = [&](native::WinoGemmFn fn, const char* what) {
       used.insert(reinterpret_cast<const void*>(fn));
