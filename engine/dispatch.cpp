@@ -114,11 +114,13 @@ native::VEpilogueFn epilogue_kernel(Isa isa) {
   return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
 }
 
-// Winograd at the avx512 level: 16-channel transforms (8-channel ymm tails), measured on Zen 4
-// (1 thread, paired medians, bench/wino_transforms.cpp) 0.64-0.94x the -fma3 ones' time at
-// 64..512 channels and at most parity (0.97-1.03) on 17 / 37 / 100; the GEMM is called on two
-// 16-column blocks per pass (gemm_nc 32: 12 accumulator chains, which a 2-port Xeon needs, 6
-// would hold it to 75% of its peak; on Zen 4 whole convs within -2% .. +12%).
+// Winograd at the avx512 level, measured on Zen 4 (1 thread, paired medians): the 16-channel
+// transforms (8-channel ymm tails; bench/wino_transforms.cpp) take 0.56-0.96x the -fma3 ones'
+// time on 12 to 512 channels, parity (0.99-1.04) only on 1D outputs of 12-17 channels. The GEMM
+// runs on two 16-column blocks per call (gemm_nc 32): 12 accumulator chains, where a 2-port Xeon
+// needs 8 (one block, 6 chains, would hold it to 75% of its peak); on Zen 4 whole convs ran 2-4%
+// slower than with one block at 64 channels, 4-12% faster at 128-512. Whole 3x3 convs (ResNet
+// layers 64-512 channels, also 37 and 100): 0.79-0.98x the avx2 level's time.
 const WinogradKernels& winograd_kernels(int m, Isa isa) {
   using namespace native;
 #define CE_WINO(F, IN, isa, gemm, nc, tag) \
