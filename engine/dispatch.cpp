@@ -149,64 +149,46 @@ native::VEpilogueFn epilogue_kernel(Isa isa) {
   return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
 }
 
+// Winograd at the avx512 level, measured on Zen 4 (1 thread, paired medians): the 16-channel
+// transforms (8-channel ymm tails; bench/wino_transforms.cpp) take 0.56-0.96x the -fma3 ones'
+// time on 12 to 512 channels, parity (0.99-1.04) only on 1D outputs of 12-17 channels. The GEMM
+// runs on two 16-column blocks per call (gemm_nc 32): 12 accumulator chains, where a 2-port Xeon
+// needs 8 (one block, 6 chains, would hold it to 75% of its peak); on Zen 4 whole convs ran 2-4%
+// slower than with one block at 64 channels, 4-12% faster at 128-512. Whole 3x3 convs (ResNet
+// layers 64-512 channels, also 37 and 100): 0.79-0.98x the avx2 level's time.
 const WinogradKernels& winograd_kernels(int m, Isa isa) {
   using namespace native;
-  static const WinogradKernels avx512[3] = {
-      {f32_wino_f23_input__fma3, f32_wino_f23_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino-f23-8c-fma3+gemm-6x32-avx512f"},
-      {f32_wino_f43_input__fma3, f32_wino_f43_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino-f43-8c-fma3+gemm-6x32-avx512f"},
-      {f32_wino_f63_input__fma3, f32_wino_f63_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino-f63-8c-fma3+gemm-6x32-avx512f"}};
-  static const WinogradKernels avx512_f54{f32_wino_f63_input__fma3, f32_wino_f54_output__fma3,
-                                          f32_wino_gemm_6x32__avx512f,
-                                          "f32-wino-f54-8c-fma3+gemm-6x32-avx512f"};
-  static const WinogradKernels avx2[3] = {
-      {f32_wino_f23_input__fma3, f32_wino_f23_output__fma3, f32_wino_gemm_6x16__fma3,
-       "f32-wino-f23-8c-fma3"},
-      {f32_wino_f43_input__fma3, f32_wino_f43_output__fma3, f32_wino_gemm_6x16__fma3,
-       "f32-wino-f43-8c-fma3"},
-      {f32_wino_f63_input__fma3, f32_wino_f63_output__fma3, f32_wino_gemm_6x16__fma3,
-       "f32-wino-f63-8c-fma3"}};
-  static const WinogradKernels scalar[3] = {
-      {f32_wino_f23_input__scalar, f32_wino_f23_output__scalar, f32_wino_gemm_6x16__scalar,
-       "f32-wino-f23-scalar"},
-      {f32_wino_f43_input__scalar, f32_wino_f43_output__scalar, f32_wino_gemm_6x16__scalar,
-       "f32-wino-f43-scalar"},
-      {f32_wino_f63_input__scalar, f32_wino_f63_output__scalar, f32_wino_gemm_6x16__scalar,
-       "f32-wino-f63-scalar"}};
-  static const WinogradKernels avx2_f54{f32_wino_f63_input__fma3, f32_wino_f54_output__fma3,
-                                        f32_wino_gemm_6x16__fma3, "f32-wino-f54-8c-fma3"};
-  static const WinogradKernels scalar_f54{f32_wino_f63_input__scalar, f32_wino_f54_output__scalar,
-                                          f32_wino_gemm_6x16__scalar, "f32-wino-f54-scalar"};
-  if (m == 5) return isa >= Isa::kAvx512 ? avx512_f54 : isa >= Isa::kAvx2 ? avx2_f54 : scalar_f54;
-  const int i = m == 2 ? 0 : m == 4 ? 1 : 2;
+#define CE_WINO(F, IN, isa, gemm, nc, tag) \
+  {f32_wino_##IN##_input__##isa, f32_wino_##F##_output__##isa, f32_wino_gemm_##gemm, nc, "f32-wino-" #F tag}
+  // F(2,3), F(4,3), F(6,3), F(5x5,4x4) (on F(6,3)'s input transform).
+#define CE_WINO_ALL(isa, gemm, nc, tag)                                               \
+  {CE_WINO(f23, f23, isa, gemm, nc, tag), CE_WINO(f43, f43, isa, gemm, nc, tag), \
+   CE_WINO(f63, f63, isa, gemm, nc, tag), CE_WINO(f54, f63, isa, gemm, nc, tag)}
+  static const WinogradKernels avx512[4] =
+      CE_WINO_ALL(avx512f, 6x32__avx512f, 32, "-16c-avx512f+gemm-6x32-avx512f");
+  static const WinogradKernels avx2[4] = CE_WINO_ALL(fma3, 6x16__fma3, 16, "-8c-fma3");
+  static const WinogradKernels scalar[4] = CE_WINO_ALL(scalar, 6x16__scalar, 16, "-scalar");
+#undef CE_WINO_ALL
+#undef CE_WINO
+  const int i = m == 2 ? 0 : m == 4 ? 1 : m == 6 ? 2 : 3;
   return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
 }
 
 const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
   using namespace native;
-#define CE_WINO1D(FMR, isa, name)                                                                 \
-  {f32_wino1d_a8_input__##isa, f32_wino1d_##FMR##_output__##isa, f32_wino_gemm_6x16__##isa, name}
-  static const WinogradKernels avx2[5] = {
-      CE_WINO1D(f63, fma3, "f32-wino1d-f63-8c-fma3"), CE_WINO1D(f54, fma3, "f32-wino1d-f54-8c-fma3"),
-      CE_WINO1D(f45, fma3, "f32-wino1d-f45-8c-fma3"), CE_WINO1D(f36, fma3, "f32-wino1d-f36-8c-fma3"),
-      CE_WINO1D(f27, fma3, "f32-wino1d-f27-8c-fma3")};
-  static const WinogradKernels avx512[5] = {
-      {f32_wino1d_a8_input__fma3, f32_wino1d_f63_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino1d-f63-8c-fma3+gemm-6x32-avx512f"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_f54_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino1d-f54-8c-fma3+gemm-6x32-avx512f"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_f45_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino1d-f45-8c-fma3+gemm-6x32-avx512f"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_f36_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino1d-f36-8c-fma3+gemm-6x32-avx512f"},
-      {f32_wino1d_a8_input__fma3, f32_wino1d_f27_output__fma3, f32_wino_gemm_6x32__avx512f,
-       "f32-wino1d-f27-8c-fma3+gemm-6x32-avx512f"}};
-  static const WinogradKernels scalar[5] = {
-      CE_WINO1D(f63, scalar, "f32-wino1d-f63-scalar"), CE_WINO1D(f54, scalar, "f32-wino1d-f54-scalar"),
-      CE_WINO1D(f45, scalar, "f32-wino1d-f45-scalar"), CE_WINO1D(f36, scalar, "f32-wino1d-f36-scalar"),
-      CE_WINO1D(f27, scalar, "f32-wino1d-f27-scalar")};
+#define CE_WINO1D(FMR, isa, gemm, nc, tag)                                                      \
+  {f32_wino1d_a8_input__##isa, f32_wino1d_##FMR##_output__##isa, f32_wino_gemm_##gemm, nc, \
+   "f32-wino1d-" #FMR tag}
+  // r = 3 .. 7: F(6,3) .. F(2,7).
+#define CE_WINO1D_ALL(isa, gemm, nc, tag)                                                        \
+  {CE_WINO1D(f63, isa, gemm, nc, tag), CE_WINO1D(f54, isa, gemm, nc, tag),                     \
+   CE_WINO1D(f45, isa, gemm, nc, tag), CE_WINO1D(f36, isa, gemm, nc, tag),                     \
+   CE_WINO1D(f27, isa, gemm, nc, tag)}
+  static const WinogradKernels avx512[5] =
+      CE_WINO1D_ALL(avx512f, 6x32__avx512f, 32, "-16c-avx512f+gemm-6x32-avx512f");
+  static const WinogradKernels avx2[5] = CE_WINO1D_ALL(fma3, 6x16__fma3, 16, "-8c-fma3");
+  static const WinogradKernels scalar[5] = CE_WINO1D_ALL(scalar, 6x16__scalar, 16, "-scalar");
+#undef CE_WINO1D_ALL
 #undef CE_WINO1D
   const int i = std::clamp(r, 3, 7) - 3;
   return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];

@@ -134,6 +134,7 @@ struct WinogradKernels {
   native::WinoInputFn input;
   native::WinoOutputFn output;
   native::WinoGemmFn gemm;
+  size_t gemm_nc;  // columns per GEMM call: the kernel's pass, whole kWinoGemmNr blocks
   const char* name;
 };
 

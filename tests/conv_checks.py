@@ -1,6 +1,7 @@
 """Shared checks of convolutions: check_conv (an engine conv against the Cython reference and
-torch) and check_conv_epilogue (a conv with a fused epilogue on every algorithm that applies),
-with the layer table the epilogue tests run (EPILOGUE_SHAPES, named by epilogue_shape_id)."""
+torch), check_conv_epilogue (a conv with a fused epilogue on every algorithm that applies),
+with the layer table the epilogue tests run (EPILOGUE_SHAPES, named by epilogue_shape_id), and
+check_forced_epilogue (one algorithm forced, its error bound relative to the output scale)."""
 import numpy as np
 
 import convengine.functional as F
@@ -94,6 +95,22 @@ def check_conv_epilogue(rng, shape, act, alpha, beta, lo, hi, fn, with_residual,
                      what=f"{algo} {act} residual={with_residual}")
         ran.append(algo)
     assert ran, "no algorithm applied"
+
+
+def check_forced_epilogue(rng, algo, x_shape, w_shape, stride, padding, act, fn, rel_bound,
+                          clamp=(-0.5, 2.0)):
+    """2D conv with bias, residual, clamp and activation `act` (fn in numpy) forced to `algo`:
+    clip(fn(conv + bias + residual), clamp) against the float64 reference, within rel_bound
+    times the largest sum |w||x| + |b| of an output (the Winograd error scale)."""
+    x, w, b = randn(rng, *x_shape), randn(rng, *w_shape), randn(rng, w_shape[0])
+    ref = R.conv2d(x, w, b, stride, padding).astype(np.float64)
+    res = randn(rng, *ref.shape)
+    expect = np.clip(fn(ref + res), *clamp)
+    op = prepare_conv(2, x.shape, w, b, stride, padding, 1, 1, 0, False, algo, clamp, act)
+    assert op.algorithm == algo
+    y = op.run(x, res)
+    scale = float(R.conv2d(np.abs(x), np.abs(w), np.abs(b), stride, padding).max())
+    assert_close(y, expect, atol=rel_bound * scale, rtol=1e-5, what=f"{algo} {x_shape} {act}")
 
 
 def epilogue_shape_id(s):

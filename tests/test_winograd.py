@@ -33,6 +33,7 @@ import convengine.reference as R
 from convengine import _native
 from convengine._functional.conv import prepare_conv
 from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, randn
+from conv_checks import check_forced_epilogue
 
 if HAVE_TORCH:
     import torch
@@ -132,6 +133,28 @@ def test_winograd_fused_activation_and_residual(algo, act, rng, isa):
     y = op.run(x, res)
     atol = REL_BOUND[algo] * scale_of(x, w, b, (2, 1, 3, 2), 2, 2)
     assert_close(y, expect, atol=atol, rtol=1e-5, what=f"{algo} {act}")
+
+
+# Channel counts at the edges of the transforms' channel steps (8 on AVX2, 16 on AVX-512 with
+# 8-channel tails of 8 or fewer).
+EDGE_CHANNELS = [1, 15, 16, 17, 31, 33]
+
+
+@pytest.mark.parametrize("algo", WINO)
+@pytest.mark.parametrize("act", ["none", "hardswish"])
+@pytest.mark.parametrize("c", EDGE_CHANNELS)
+def test_winograd_channel_edges(c, act, algo, rng, isa):
+    """C_in = C_out = c (input- and output-transform tails), batch 2, asymmetric pads, with the
+    residual and the clamp in the output transform and an activation pass after it."""
+    check_forced_epilogue(rng, algo, (2, c, 9, 11), (c, c, 3, 3), 1, (2, 0, 1, 3), act, ACTS[act],
+                          REL_BOUND[algo])
+
+
+@pytest.mark.parametrize("algo", WINO)
+@pytest.mark.parametrize("c", [16, 17, 31, 33])
+def test_winograd_channel_edges_grouped(c, algo, rng, isa):
+    """Groups 2 of c channels: group 1's inputs and outputs start mid-vector."""
+    check(rng, algo, 2, 2 * c, (7, 10), 2 * c, (1, 2, 0, 1), 1, 2)
 
 
 @pytest.mark.parametrize("vector_isa", ["avx512", "avx2"])

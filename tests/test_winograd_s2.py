@@ -20,6 +20,7 @@ import convengine.functional as F
 import convengine.reference as R
 from convengine._functional.conv import prepare_conv
 from conftest import HAVE_TORCH, WINOGRAD_REL_BOUND, assert_close, num_threads, randn
+from conv_checks import check_forced_epilogue
 
 if HAVE_TORCH:
     import torch
@@ -76,6 +77,14 @@ def test_winograd_s2_fused_activation_and_residual(act, rng, isa):
     assert op.algorithm == ALGO
     y = op.run(x, res)
     assert_close(y, expect, atol=REL_BOUND * scale_of(x, w, b, 3), rtol=1e-5, what=act)
+
+
+@pytest.mark.parametrize("c", [1, 15, 16, 17, 31, 33])
+def test_winograd_s2_channel_edges(c, rng, isa):
+    """C_out = c at the edges of the output transform's 8- and 16-channel steps, 4 C_in = 4 c
+    input channels (tails of 4 and 12), batch 2, asymmetric pads, residual and an activation."""
+    check_forced_epilogue(rng, ALGO, (2, c, 15, 13), (c, c, 7, 7), 2, (3, 2, 1, 4), "hardswish",
+                          lambda v: v * np.clip(v + 3, 0, 6) / 6, REL_BOUND, (0.0, 4.0))
 
 
 def test_threads_give_identical_results(rng):

@@ -3,8 +3,9 @@
 namespace ce::native {
 
 void f32_wino1d_f63_output__fma3(size_t channels, const float* m, size_t ms, float* out, size_t,
-                                   size_t ps, size_t, size_t cols, const WinoOutputParams* p) {
-  wino::output1d<6, 8, wino::AT8<6>>(channels, m, ms, out, ps, cols, p);
+                                 size_t ps, size_t, size_t cols, const WinoOutputParams* p) {
+  using V = wino::Ymm;
+  wino::output1d<V, 6, 8, wino::AT8<6>>(channels, m, ms, out, ps, cols, p);
 }
 
 }  // namespace ce::native

@@ -117,12 +117,16 @@ void f32_wino1d_a8_input__fma3(size_t, const float*, size_t, size_t, size_t, siz
                                size_t, float*, size_t);
 void f32_wino1d_a8_input__scalar(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
                                  size_t, float*, size_t);
+void f32_wino1d_a8_input__avx512f(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
+                                  size_t, float*, size_t);
 // f<m><r>: F(m, r), m = 9 - r outputs per tile.
 #define CE_WINO1D_DECLARE(FMR)                                                                  \
   void f32_wino1d_##FMR##_output__fma3(size_t, const float*, size_t, float*, size_t, size_t,    \
                                        size_t, size_t, const WinoOutputParams*);               \
   void f32_wino1d_##FMR##_output__scalar(size_t, const float*, size_t, float*, size_t, size_t,  \
-                                         size_t, size_t, const WinoOutputParams*);
+                                         size_t, size_t, const WinoOutputParams*);              \
+  void f32_wino1d_##FMR##_output__avx512f(size_t, const float*, size_t, float*, size_t, size_t, \
+                                          size_t, size_t, const WinoOutputParams*);
 CE_WINO1D_DECLARE(f27)
 CE_WINO1D_DECLARE(f36)
 CE_WINO1D_DECLARE(f45)
@@ -138,7 +142,11 @@ CE_WINO1D_DECLARE(f63)
   void f32_wino_##name##_input__scalar(size_t, const float*, size_t, size_t, size_t, size_t,   \
                                        size_t, size_t, float*, size_t);                        \
   void f32_wino_##name##_output__scalar(size_t, const float*, size_t, float*, size_t, size_t,  \
-                                        size_t, size_t, const WinoOutputParams*);
+                                        size_t, size_t, const WinoOutputParams*);              \
+  void f32_wino_##name##_input__avx512f(size_t, const float*, size_t, size_t, size_t, size_t,  \
+                                        size_t, size_t, float*, size_t);                       \
+  void f32_wino_##name##_output__avx512f(size_t, const float*, size_t, float*, size_t, size_t, \
+                                         size_t, size_t, const WinoOutputParams*);
 CE_WINO_DECLARE(f23)
 CE_WINO_DECLARE(f43)
 CE_WINO_DECLARE(f63)
@@ -147,5 +155,7 @@ void f32_wino_f54_output__fma3(size_t, const float*, size_t, float*, size_t, siz
                                size_t, const WinoOutputParams*);
 void f32_wino_f54_output__scalar(size_t, const float*, size_t, float*, size_t, size_t, size_t,
                                  size_t, const WinoOutputParams*);
+void f32_wino_f54_output__avx512f(size_t, const float*, size_t, float*, size_t, size_t, size_t,
+                                  size_t, const WinoOutputParams*);
 
 }  // namespace ce::native

@@ -618,8 +618,11 @@ bool check_dispatch(std::vector<std::string>* unused) {
           fail(std::string("gconv_kernel() ") + u.name + " with a tile other than the tested one");
       }
     if (!found) fail("gconv_kernel() is not a tested gconv kernel");
-    auto wino_gemm = [&](native::WinoGemmFn fn, const char* what) {
+    auto wino_gemm = [&](const ce::WinogradKernels& k, const char* what) {
+      const native::WinoGemmFn fn = k.gemm;
       used.insert(reinterpret_cast<const void*>(fn));
+      if (k.gemm_nc == 0 || k.gemm_nc % native::kWinoGemmNr)
+        fail(std::string(what) + " calls the GEMM on columns other than whole blocks");
       for (const auto& u : kWinoGemm)
         if (u.fn == fn) {
           if (u.mr != native::kWinoGemmMr || u.nr != native::kWinoGemmNr)
@@ -628,8 +631,8 @@ bool check_dispatch(std::vector<std::string>* unused) {
         }
       fail(std::string(what) + " is not a tested Winograd GEMM kernel");
     };
-    for (int m : {2, 4, 5, 6}) wino_gemm(ce::winograd_kernels(m, isa).gemm, "winograd_kernels().gemm");
-    for (int rr = 3; rr <= 7; ++rr) wino_gemm(ce::winograd1d_kernels(rr, isa).gemm, "winograd1d_kernels().gemm");
+    for (int m : {2, 4, 5, 6}) wino_gemm(ce::winograd_kernels(m, isa), "winograd_kernels().gemm");
+    for (int rr = 3; rr <= 7; ++rr) wino_gemm(ce::winograd1d_kernels(rr, isa), "winograd1d_kernels().gemm");
   }
   auto note = [&](const char* name, const void* fn) {
     if (!used.count(fn)) unused->push_back(name);
