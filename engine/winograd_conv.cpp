@@ -523,7 +523,7 @@ double winograd_seconds(const ConvShape& s, int m, int axis) {
 // padding predicts, and F(2,3) 2x faster than igemm there.
 double igemm_seconds(const ConvShape& s) {
   const double pixels = s.out[0] * s.out[1] * s.out[2];
-  return s.groups * pixels * round_up(s.cout_g(), igemm_kernel().nr) * s.cin_g() * s.taps() * 2 /
+  return s.groups * pixels * round_up(s.cout_g(), igemm_kernel(s.cout_g()).nr) * s.cin_g() * s.taps() * 2 /
          (95e9 * kernel_efficiency(s.cin_g() * s.taps()));
 }
 
