@@ -46,11 +46,16 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
                                        native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
                                        native::f32_vsilu__avx2,    native::f32_vscaleshift_32c__avx2,
                                        native::f32_vscaleshift_cw__avx2, "avx2"};
+  static const ElementwiseKernels avx512{native::f32_vclamp__avx512f,   native::f32_vhswish__avx512f,
+                                         native::f32_vhsigmoid__avx512f, native::f32_vsigmoid__avx512f,
+                                         native::f32_vsilu__avx512f,
+                                         native::f32_vscaleshift_64c__avx512f,
+                                         native::f32_vscaleshift_cw__avx512f, "avx512f"};
   static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
                                          native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
                                          native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
                                          native::f32_vscaleshift_cw__scalar, "scalar"};
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const MathKernels& math_kernels(Isa isa) {
@@ -65,11 +70,12 @@ const MathKernels& math_kernels(Isa isa) {
    f32_vpowc__scalar,     CE_K(vmin, isa),   CE_K(vminc, isa),      CE_K(vmax, isa),                \
    CE_K(vmaxc, isa),      CE_K(vadd, isa),   CE_K(vaddc, isa),      CE_K(vprelu, isa),              \
    CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa}
+  static const MathKernels avx512 CE_MATH(avx512f);
   static const MathKernels avx2 CE_MATH(avx2);
   static const MathKernels scalar CE_MATH(scalar);
 #undef CE_MATH
 #undef CE_K
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::ZipFn zip_kernel(size_t groups, Isa isa) {
@@ -82,13 +88,17 @@ const PoolKernels& pool_kernels(Isa isa) {
   static const PoolKernels avx2{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
                                 native::f32_gavgpool_32c__avx2, native::f32_gavgpool_cw__avx2,
                                 "avx2"};
+  static const PoolKernels avx512{native::f32_maxpool_64c__avx512f, native::f32_avgpool_64c__avx512f,
+                                  native::f32_gavgpool_64c__avx512f, native::f32_gavgpool_cw__avx512f,
+                                  "avx512f"};
   static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
                                   native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
                                   "scalar"};
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::IBilinearFn ibilinear_kernel(Isa isa) {
+  if (isa >= Isa::kAvx512) return native::f32_ibilinear_32c__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_ibilinear_16c__avx2 : native::f32_ibilinear__scalar;
 }
 
@@ -101,6 +111,7 @@ const DataKernels& data_kernels(Isa isa) {
 }
 
 native::TransposeFn transpose_kernel(Isa isa) {
+  if (isa >= Isa::kAvx512) return native::f32_transpose_16x16__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
 }
 
@@ -111,6 +122,7 @@ FmaPeakKernel fma_peak_kernel(Isa isa) {
 }
 
 native::VEpilogueFn epilogue_kernel(Isa isa) {
+  if (isa >= Isa::kAvx512) return native::f32_vepilogue__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
 }
 

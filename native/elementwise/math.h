@@ -6,7 +6,8 @@
 //   binary:  y[i] = f(a[i], b[i]); the "c" variants read one value b[0] for every i.
 //
 // Accuracy of the approximations (max error against float64 over the float32 range, measured
-// with the engine's FTZ/DAZ on) is written in each -avx2.cpp file. The scalar twins compute in
+// with the engine's FTZ/DAZ on) is written in each -avx2.cpp file; the -avx512f.cpp kernels
+// evaluate the same formulas (avx512-math.h mirrors avx2-math.h) and have the same bounds. The scalar twins compute in
 // double with the C library and round once (<= 1 ulp), except where noted. Results below
 // 2^-126 in magnitude are flushed to zero, as the engine runs with FTZ/DAZ.
 #pragma once
@@ -23,8 +24,9 @@ struct MathParams {
 using VMathFn = void (*)(size_t n, const float* x, float* y, const MathParams* p);
 using VBinaryFn = void (*)(size_t n, const float* a, const float* b, float* y, const MathParams* p);
 
-#define CE_MATH_KERNEL(name)                                                        \
-  void f32_##name##__avx2(size_t n, const float* x, float* y, const MathParams* p); \
+#define CE_MATH_KERNEL(name)                                                           \
+  void f32_##name##__avx512f(size_t n, const float* x, float* y, const MathParams* p); \
+  void f32_##name##__avx2(size_t n, const float* x, float* y, const MathParams* p);    \
   void f32_##name##__scalar(size_t n, const float* x, float* y, const MathParams* p);
 
 CE_MATH_KERNEL(verf)        // erf(x)
@@ -49,12 +51,13 @@ CE_MATH_KERNEL(vcube)       // c = 3
 CE_MATH_KERNEL(vrsqrt)      // c = -0.5
 #undef CE_MATH_KERNEL
 
-// Portable only (no AVX2 version): sin, cos, and pow(x, alpha) for any other constant alpha.
+// Portable only (no vector version): sin, cos, and pow(x, alpha) for any other constant alpha.
 void f32_vsin__scalar(size_t n, const float* x, float* y, const MathParams* p);
 void f32_vcos__scalar(size_t n, const float* x, float* y, const MathParams* p);
 void f32_vpowc__scalar(size_t n, const float* x, float* y, const MathParams* p);
 
 #define CE_BINARY_KERNEL(name)                                                                    \
+  void f32_##name##__avx512f(size_t n, const float* a, const float* b, float* y, const MathParams* p); \
   void f32_##name##__avx2(size_t n, const float* a, const float* b, float* y, const MathParams* p); \
   void f32_##name##__scalar(size_t n, const float* a, const float* b, float* y, const MathParams* p);
 

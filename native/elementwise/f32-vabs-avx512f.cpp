@@ -1,0 +1,11 @@
+// |x| (the sign bit cleared). 16 lanes, masked tail.
+#include "native/elementwise/avx512-math.h"
+#include "native/elementwise/math.h"
+
+namespace ce::native {
+
+void f32_vabs__avx512f(size_t n, const float* x, float* y, const MathParams*) {
+  avx512::map(n, x, y, [](__m512 v) { return avx512::abs(v); });
+}
+
+}  // namespace ce::native

@@ -1,0 +1,11 @@
+// PRelu: a < 0 ? a * b : a (avx512::prelu). 16 lanes, masked tail.
+#include "native/elementwise/avx512-math.h"
+#include "native/elementwise/math.h"
+
+namespace ce::native {
+
+void f32_vprelu__avx512f(size_t n, const float* a, const float* b, float* y, const MathParams*) {
+  avx512::map2<false>(n, a, b, y, [](__m512 u, __m512 v) { return avx512::prelu(u, v); });
+}
+
+}  // namespace ce::native
