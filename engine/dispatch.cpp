@@ -41,16 +41,35 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
+// The memory-bound families at the AVX-512 level (16-lane kernels against their AVX2 twins,
+// bench/elementwise_kernels.cpp: one thread, paired medians, 64-byte aligned buffers; AMD EPYC
+// Zen 4, which runs a zmm op as two 256-bit halves). avx512 / avx2 time, L1 / L2 / DRAM sizes:
+//   vepilogue (6x32 conv tiles)  relu+residual 0.87 / 1.00 / 0.86, hardswish 0.90 / 0.93 / 0.85,
+//                                sigmoid 0.85 / 0.70 / 0.68, silu 0.82 / 0.71 / 0.69,
+//                                gelu 0.75 / 0.63 / 0.63, tanh 0.78 / 0.67 / 0.65      avx512f
+//   vsigmoid, vsilu              0.60-0.73 / 0.64-0.75 / 0.75-0.92                    avx512f
+//   erf gelu gelu_tanh mish softplus elu exp log   0.51-0.83 / 0.51-0.87 / 0.52-0.94 avx512f
+//   rsqrt                        0.96 / 0.97 / 1.00                                  avx512f
+//   clamp hswish hsigmoid, abs neg sqr cube sqrt recip softsign threshold
+//                                0.94-1.04 / 1.03-1.25 / 1.02-1.24                   avx2
+//   min(c) max(c) add(c) prelu(c) 0.91-1.43 / 1.08-1.19 / 0.93-1.15                  avx2
+//   scaleshift (NHWC / NCHW)     1.24 / 1.06-1.11 / 1.22;  0.98 / 1.04 / 1.08         avx2
+//   maxpool / avgpool 3x3s2      1.59 / 1.10 / 1.12;  1.06 / 1.08 / 0.99              avx2
+//   gavgpool (NHWC)              0.89-1.05 / 0.92-1.00 / 0.67                        avx512f
+//   gavgpool (NCHW planes)       1.26 / 1.00 / 0.99                                  avx2
+//   ibilinear (one output row)   1.62 / 1.06-1.29 (24, 64, 72 channels)              avx2
+// The compute-bound kernels gain from fewer instructions per float (and masks in place of
+// blends); the memory-bound ones do not, and lose where a masked zmm tail costs a whole zmm
+// op (24 or 72 channels) or zmm accesses split cache lines (rows of 40 or 72 floats).
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
   static const ElementwiseKernels avx2{native::f32_vclamp__avx2,   native::f32_vhswish__avx2,
                                        native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
                                        native::f32_vsilu__avx2,    native::f32_vscaleshift_32c__avx2,
                                        native::f32_vscaleshift_cw__avx2, "avx2"};
-  static const ElementwiseKernels avx512{native::f32_vclamp__avx512f,   native::f32_vhswish__avx512f,
-                                         native::f32_vhsigmoid__avx512f, native::f32_vsigmoid__avx512f,
-                                         native::f32_vsilu__avx512f,
-                                         native::f32_vscaleshift_64c__avx512f,
-                                         native::f32_vscaleshift_cw__avx512f, "avx512f"};
+  static const ElementwiseKernels avx512{native::f32_vclamp__avx2,      native::f32_vhswish__avx2,
+                                         native::f32_vhsigmoid__avx2,   native::f32_vsigmoid__avx512f,
+                                         native::f32_vsilu__avx512f,    native::f32_vscaleshift_32c__avx2,
+                                         native::f32_vscaleshift_cw__avx2, "avx512f"};
   static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
                                          native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
                                          native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
@@ -69,10 +88,17 @@ const MathKernels& math_kernels(Isa isa) {
    CE_K(vsqr, isa),       CE_K(vcube, isa),  CE_K(vrsqrt, isa),                                     \
    f32_vpowc__scalar,     CE_K(vmin, isa),   CE_K(vminc, isa),      CE_K(vmax, isa),                \
    CE_K(vmaxc, isa),      CE_K(vadd, isa),   CE_K(vaddc, isa),      CE_K(vprelu, isa),              \
-   CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa}
-  static const MathKernels avx512 CE_MATH(avx512f);
+   CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa,                  #isa}
   static const MathKernels avx2 CE_MATH(avx2);
   static const MathKernels scalar CE_MATH(scalar);
+  static const MathKernels avx512 = [] {
+    MathKernels k = avx2;
+    k.erf = CE_K(verf, avx512f), k.gelu = CE_K(vgelu, avx512f), k.gelu_tanh = CE_K(vgelu_tanh, avx512f);
+    k.mish = CE_K(vmish, avx512f), k.softplus = CE_K(vsoftplus, avx512f), k.elu = CE_K(velu, avx512f);
+    k.exp = CE_K(vexp, avx512f), k.log = CE_K(vlog, avx512f), k.rsqrt = CE_K(vrsqrt, avx512f);
+    k.isa = "avx512f";
+    return k;
+  }();
 #undef CE_MATH
 #undef CE_K
   return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
@@ -88,8 +114,8 @@ const PoolKernels& pool_kernels(Isa isa) {
   static const PoolKernels avx2{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
                                 native::f32_gavgpool_32c__avx2, native::f32_gavgpool_cw__avx2,
                                 "avx2"};
-  static const PoolKernels avx512{native::f32_maxpool_64c__avx512f, native::f32_avgpool_64c__avx512f,
-                                  native::f32_gavgpool_64c__avx512f, native::f32_gavgpool_cw__avx512f,
+  static const PoolKernels avx512{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
+                                  native::f32_gavgpool_64c__avx512f, native::f32_gavgpool_cw__avx2,
                                   "avx512f"};
   static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
                                   native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
@@ -98,7 +124,6 @@ const PoolKernels& pool_kernels(Isa isa) {
 }
 
 native::IBilinearFn ibilinear_kernel(Isa isa) {
-  if (isa >= Isa::kAvx512) return native::f32_ibilinear_32c__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_ibilinear_16c__avx2 : native::f32_ibilinear__scalar;
 }
 
@@ -110,6 +135,10 @@ const DataKernels& data_kernels(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
+// avx512 / avx2 time (bench/elementwise_kernels.cpp, Zen 4): channels x pixels to channels-last
+// 0.80-0.94 (32 x 49), 0.62 (64 x 784), 0.96 (24 x 3136), 0.65-0.78 (64 x 12544), and back
+// 0.93, 0.79-0.81, 1.16-1.20, 0.67-0.81; 3 x 50176 0.47 back (up to 8 rows the AVX-512 kernel
+// calls the AVX2 one). Measured again after the 8-column delegation: see the commit.
 native::TransposeFn transpose_kernel(Isa isa) {
   if (isa >= Isa::kAvx512) return native::f32_transpose_16x16__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;

@@ -260,9 +260,11 @@ def test_pow_fast_paths_are_taken(isa):
                   {"e": np.array(e, np.float32)})
         (row,) = [r for r in ce.InferenceSession(m).describe() if r["node"] == "p"]
         kinds[e] = row["algorithm"]
-    vec = {"avx512": "avx512f", "avx2": "avx2", "scalar": "scalar"}[isa]
+    # AVX-512 versions of the compute-bound kernels only (rsqrt); the rest run their AVX2 ones
+    vec = "scalar" if isa == "scalar" else "avx2"
+    rsqrt = {"avx512": "avx512f", "avx2": "avx2", "scalar": "scalar"}[isa]
     assert kinds == {2.0: f"f32-vsqr-{vec}", 3.0: f"f32-vcube-{vec}", 0.5: f"f32-vsqrt-{vec}",
-                     -0.5: f"f32-vrsqrt-{vec}", -1.0: f"f32-vrecip-{vec}", 1.0: f"f32-vcopy-{vec}",
+                     -0.5: f"f32-vrsqrt-{rsqrt}", -1.0: f"f32-vrecip-{vec}", 1.0: f"f32-vcopy-{vec}",
                      0.0: f"f32-vones-{vec}", 1.7: "f32-vpowc-scalar"}
 
 

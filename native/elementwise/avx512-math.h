@@ -13,27 +13,6 @@ namespace ce::native::avx512 {
 
 inline __m512 splat(float v) { return _mm512_set1_ps(v); }
 
-// y[i] = f(a[i], b[i]) for i < n (f: (__m512, __m512) -> __m512), 32 per step, then 16, then a
-// masked tail; with kScalarB, b[0] for every i.
-template <bool kScalarB, class F>
-inline void map2(size_t n, const float* a, const float* b, float* y, const F& f) {
-  const __m512 vb0 = kScalarB ? _mm512_set1_ps(*b) : _mm512_setzero_ps();
-  auto ld = [&](size_t i) { return kScalarB ? vb0 : _mm512_loadu_ps(b + i); };
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512 r0 = f(_mm512_loadu_ps(a + i), ld(i));
-    const __m512 r1 = f(_mm512_loadu_ps(a + i + 16), ld(i + 16));
-    _mm512_storeu_ps(y + i, r0);
-    _mm512_storeu_ps(y + i + 16, r1);
-  }
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(a + i), ld(i)));
-  if (i < n) {
-    const __mmask16 m = tail_mask(n - i);
-    const __m512 vb = kScalarB ? vb0 : _mm512_maskz_loadu_ps(m, b + i);
-    _mm512_mask_storeu_ps(y + i, m, f(_mm512_maskz_loadu_ps(m, a + i), vb));
-  }
-}
-
 inline __m512 abs(__m512 v) { return _mm512_abs_ps(v); }
 
 inline __m512 flip_sign(__m512 v) { return _mm512_xor_ps(v, splat(-0.0f)); }
@@ -203,18 +182,10 @@ inline __m512 elu(__m512 x, __m512 alpha, __m512 beta, __m512 gamma) {
 
 inline __m512 softsign(__m512 x) { return _mm512_div_ps(x, _mm512_add_ps(splat(1.0f), abs(x))); }
 
-// min(a, b) and max(a, b), NaN when either is NaN (minps / maxps return their second operand
-// for NaN, so a NaN a is put back).
-inline __m512 min(__m512 a, __m512 b) {
-  return _mm512_mask_mov_ps(_mm512_min_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
-}
-inline __m512 max(__m512 a, __m512 b) {
-  return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
-}
-
-// PRelu: a < 0 ? a * b : a, by the sign bit (-0 gives -0 * b).
+// PRelu: a < 0 ? a * b : a, by the sign bit (-0 gives -0 * b; an integer compare, which ran
+// faster than vpmovd2m on Zen 4).
 inline __m512 prelu(__m512 a, __m512 b) {
-  return _mm512_mask_mul_ps(a, _mm512_movepi32_mask(_mm512_castps_si512(a)), a, b);
+  return _mm512_mask_mul_ps(a, _mm512_cmplt_epi32_mask(_mm512_castps_si512(a), _mm512_setzero_si512()), a, b);
 }
 
 // x > alpha ? x : 0, and NaN for NaN.

@@ -18,13 +18,10 @@ namespace ce::native {
 
 using VUnaryFn = void (*)(size_t n, const float* x, float* y, const ClampParams* params);
 
-void f32_vclamp__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vclamp__avx2(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vclamp__scalar(size_t n, const float* x, float* y, const ClampParams* params);
-void f32_vhswish__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhswish__avx2(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhswish__scalar(size_t n, const float* x, float* y, const ClampParams* params);
-void f32_vhsigmoid__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhsigmoid__avx2(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhsigmoid__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 // sigmoid(x) = 1 / (1 + exp(-x)) via exp(-|x|) with range reduction and a degree-5 polynomial
@@ -41,9 +38,6 @@ using VScaleShiftFn = void (*)(size_t rows, size_t channels, const float* x, siz
                                const float* scale, const float* shift, float* y, size_t y_stride,
                                const ClampParams* params);
 
-void f32_vscaleshift_64c__avx512f(size_t rows, size_t channels, const float* x, size_t x_stride,
-                                  const float* scale, const float* shift, float* y,
-                                  size_t y_stride, const ClampParams* params);
 void f32_vscaleshift_32c__avx2(size_t rows, size_t channels, const float* x, size_t x_stride,
                                const float* scale, const float* shift, float* y, size_t y_stride,
                                const ClampParams* params);
@@ -54,8 +48,6 @@ void f32_vscaleshift__scalar(size_t rows, size_t channels, const float* x, size_
 using VScaleShiftCwFn = void (*)(size_t planes, size_t pixels, const float* x, const float* scale,
                                  const float* shift, float* y, const ClampParams* params);
 
-void f32_vscaleshift_cw__avx512f(size_t planes, size_t pixels, const float* x, const float* scale,
-                                 const float* shift, float* y, const ClampParams* params);
 void f32_vscaleshift_cw__avx2(size_t planes, size_t pixels, const float* x, const float* scale,
                               const float* shift, float* y, const ClampParams* params);
 void f32_vscaleshift_cw__scalar(size_t planes, size_t pixels, const float* x, const float* scale,

@@ -1,5 +1,6 @@
 // 2D transpose in 16x16 blocks; a block cut by the last rows or columns is read and written
-// with masks (rows past the end load as zero, only its valid rows and columns are stored).
+// with masks (rows past the end load as zero, only its valid rows and columns are stored); a
+// last block of up to 8 columns is transposed as two 8x8 blocks side by side.
 #include <immintrin.h>
 
 #include "native/layout/transpose.h"
@@ -59,19 +60,59 @@ inline void block(size_t nr, size_t nc, const float* s, size_t src_stride, float
   }
 }
 
+// 16 full rows x nc <= 8 columns: rows k and k + 8 share a vector (k in the low 256 bits), so
+// one pass of 8x8 transposes in both halves gives each output row's 16 floats in one vector
+// (half the shuffles of a masked 16x16 block).
+inline void block_16x8(size_t nc, const float* s, size_t src_stride, float* d, size_t dst_stride) {
+  const __mmask8 cols = static_cast<__mmask8>((1u << nc) - 1u);
+  __m512 r[8], t[8], u[8];
+#pragma GCC unroll 8
+  for (size_t k = 0; k < 8; ++k)
+    r[k] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(cols, s + k * src_stride)),
+                              _mm256_maskz_loadu_ps(cols, s + (k + 8) * src_stride), 1);
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+  }
+#pragma GCC unroll 2
+  for (int g = 0; g < 2; ++g) {
+    u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  // u[4g + q], 128-bit lane L: column 4 (L & 1) + q of rows 4g..4g+3 (+8 for L >= 2)
+  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+  const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+#pragma GCC unroll 4
+  for (size_t q = 0; q < 4; ++q) {
+    if (q < nc) _mm512_storeu_ps(d + q * dst_stride, _mm512_permutex2var_ps(u[q], lo, u[4 + q]));
+    if (q + 4 < nc) _mm512_storeu_ps(d + (q + 4) * dst_stride, _mm512_permutex2var_ps(u[q], hi, u[4 + q]));
+  }
+}
+
 }  // namespace
 
 void f32_transpose_16x16__avx512f(size_t rows, size_t cols, const float* src, size_t src_stride,
                                   float* dst, size_t dst_stride) {
+  // Fewer than 8 rows (such as RGB planes to channels-last): the AVX2 kernel's path for few
+  // rows, 8 columns at a time (1.3x faster than masked 16x16 blocks for 3 rows, Zen 4).
+  if (rows < 8) return f32_transpose__avx2(rows, cols, src, src_stride, dst, dst_stride);
   for (size_t i = 0; i < rows; i += 16) {
     const size_t nr = rows - i < 16 ? rows - i : 16;
+    const float* s = src + i * src_stride;
+    float* d = dst + i;
     size_t j = 0;
-    if (nr == 16)
-      for (; j + 16 <= cols; j += 16)
-        block<true>(16, 16, src + i * src_stride + j, src_stride, dst + j * dst_stride + i, dst_stride);
+    if (nr == 16) {
+      for (; j + 16 <= cols; j += 16) block<true>(16, 16, s + j, src_stride, d + j * dst_stride, dst_stride);
+      if (j < cols && cols - j <= 8) {
+        block_16x8(cols - j, s + j, src_stride, d + j * dst_stride, dst_stride);
+        continue;
+      }
+    }
     for (; j < cols; j += 16)
-      block<false>(nr, cols - j < 16 ? cols - j : 16, src + i * src_stride + j, src_stride,
-                   dst + j * dst_stride + i, dst_stride);
+      block<false>(nr, cols - j < 16 ? cols - j : 16, s + j, src_stride, d + j * dst_stride, dst_stride);
   }
 }
 

@@ -13,8 +13,6 @@ namespace ce::native {
 using IBilinearFn = void (*)(size_t pixels, size_t channels, const float* const* in,
                              const float* wx, float h0, float h1, float* out, size_t out_stride);
 
-void f32_ibilinear_32c__avx512f(size_t pixels, size_t channels, const float* const* in,
-                                const float* wx, float h0, float h1, float* out, size_t out_stride);
 void f32_ibilinear_16c__avx2(size_t pixels, size_t channels, const float* const* in,
                              const float* wx, float h0, float h1, float* out, size_t out_stride);
 void f32_ibilinear__scalar(size_t pixels, size_t channels, const float* const* in,
