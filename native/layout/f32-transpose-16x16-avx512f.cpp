@@ -10,22 +10,28 @@ namespace ce::native {
 
 namespace {
 
-// r[k] = row k of a 16x16 block in, column k out: 4x4 transposes within each 128-bit lane
-// (unpack, shuffle), then the 4x4 grid of lanes (two rounds of shuffle_f32x4).
-inline void transpose16(__m512 (&r)[16]) {
-  __m512 t[16], u[16];
-#pragma GCC unroll 8
-  for (int k = 0; k < 8; ++k) {
-    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-  }
+// 4x4 transposes within the 128-bit lanes of rows r[4g..4g+3], g < G: lane L of u[4g + q] holds
+// element q of lane L of those four rows.
+template <int G>
+inline void transpose_in_lanes(const __m512* r, __m512* u) {
 #pragma GCC unroll 4
-  for (int g = 0; g < 4; ++g) {
-    u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  for (int g = 0; g < G; ++g) {
+    const __m512 t0 = _mm512_unpacklo_ps(r[4 * g], r[4 * g + 1]);
+    const __m512 t1 = _mm512_unpackhi_ps(r[4 * g], r[4 * g + 1]);
+    const __m512 t2 = _mm512_unpacklo_ps(r[4 * g + 2], r[4 * g + 3]);
+    const __m512 t3 = _mm512_unpackhi_ps(r[4 * g + 2], r[4 * g + 3]);
+    u[4 * g] = _mm512_shuffle_ps(t0, t2, 0x44);
+    u[4 * g + 1] = _mm512_shuffle_ps(t0, t2, 0xEE);
+    u[4 * g + 2] = _mm512_shuffle_ps(t1, t3, 0x44);
+    u[4 * g + 3] = _mm512_shuffle_ps(t1, t3, 0xEE);
   }
+}
+
+// r[k] = row k of a 16x16 block in, column k out: 4x4 transposes within each 128-bit lane,
+// then the 4x4 grid of lanes (two rounds of shuffle_f32x4).
+inline void transpose16(__m512 (&r)[16]) {
+  __m512 u[16];
+  transpose_in_lanes<4>(r, u);
   // u[4g + q], lane L: column 4L + q of rows 4g..4g+3
 #pragma GCC unroll 4
   for (int q = 0; q < 4; ++q) {
@@ -65,23 +71,12 @@ inline void block(size_t nr, size_t nc, const float* s, size_t src_stride, float
 // (half the shuffles of a masked 16x16 block).
 inline void block_16x8(size_t nc, const float* s, size_t src_stride, float* d, size_t dst_stride) {
   const __mmask8 cols = static_cast<__mmask8>((1u << nc) - 1u);
-  __m512 r[8], t[8], u[8];
+  __m512 r[8], u[8];
 #pragma GCC unroll 8
   for (size_t k = 0; k < 8; ++k)
     r[k] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(cols, s + k * src_stride)),
                               _mm256_maskz_loadu_ps(cols, s + (k + 8) * src_stride), 1);
-#pragma GCC unroll 4
-  for (int k = 0; k < 4; ++k) {
-    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-  }
-#pragma GCC unroll 2
-  for (int g = 0; g < 2; ++g) {
-    u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-  }
+  transpose_in_lanes<2>(r, u);
   // u[4g + q], 128-bit lane L: column 4 (L & 1) + q of rows 4g..4g+3 (+8 for L >= 2)
   const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
   const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
