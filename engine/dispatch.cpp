@@ -41,26 +41,33 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
-// The memory-bound families at the AVX-512 level (16-lane kernels against their AVX2 twins,
-// bench/elementwise_kernels.cpp: one thread, paired medians, 64-byte aligned buffers; AMD EPYC
-// Zen 4, which runs a zmm op as two 256-bit halves). avx512 / avx2 time, L1 / L2 / DRAM sizes:
-//   vepilogue (6x32 conv tiles)  relu+residual 0.87 / 1.00 / 0.86, hardswish 0.90 / 0.93 / 0.85,
-//                                sigmoid 0.85 / 0.70 / 0.68, silu 0.82 / 0.71 / 0.69,
-//                                gelu 0.75 / 0.63 / 0.63, tanh 0.78 / 0.67 / 0.65      avx512f
-//   vsigmoid, vsilu              0.60-0.73 / 0.64-0.75 / 0.75-0.92                    avx512f
-//   erf gelu gelu_tanh mish softplus elu exp log   0.51-0.83 / 0.51-0.87 / 0.52-0.94 avx512f
-//   rsqrt                        0.96 / 0.97 / 1.00                                  avx512f
+// The memory-bound families at the AVX-512 level: each 16-lane kernel against its AVX2 twin
+// (bench/elementwise_kernels.cpp: one thread, median of 41 paired batches, 64-byte aligned
+// buffers; AMD EPYC Zen 4, which runs a zmm op as two 256-bit halves). avx512 / avx2 time at an
+// L1 / L2 / DRAM-sized working set, and the kernel dispatched:
+//   vepilogue on 6x32 conv tiles   relu+residual 0.88 / 1.00 / 0.87, hardswish 0.92 / 0.94 / 0.86,
+//                                  sigmoid 0.77 / 0.70 / 0.69, silu 0.75 / 0.67 / 0.69,
+//                                  gelu 0.69 / 0.59 / 0.65, tanh 0.81 / 0.69 / 0.67      avx512f
+//   vsigmoid, vsilu                0.59-0.70 / 0.63-0.74 / 0.84-0.89                    avx512f
+//   erf gelu gelu_tanh mish softplus elu exp log
+//                                  0.51-0.77 / 0.54-0.78 / 0.51-0.96                    avx512f
+//   rsqrt                          0.96 / 0.97 / 1.03 (division-bound)                  avx512f
 //   clamp hswish hsigmoid, abs neg sqr cube sqrt recip softsign threshold
-//                                0.94-1.04 / 1.03-1.25 / 1.02-1.24                   avx2
-//   min(c) max(c) add(c) prelu(c) 0.91-1.43 / 1.08-1.19 / 0.93-1.15                  avx2
-//   scaleshift (NHWC / NCHW)     1.24 / 1.06-1.11 / 1.22;  0.98 / 1.04 / 1.08         avx2
-//   maxpool / avgpool 3x3s2      1.59 / 1.10 / 1.12;  1.06 / 1.08 / 0.99              avx2
-//   gavgpool (NHWC)              0.89-1.05 / 0.92-1.00 / 0.67                        avx512f
-//   gavgpool (NCHW planes)       1.26 / 1.00 / 0.99                                  avx2
-//   ibilinear (one output row)   1.62 / 1.06-1.29 (24, 64, 72 channels)              avx2
-// The compute-bound kernels gain from fewer instructions per float (and masks in place of
-// blends); the memory-bound ones do not, and lose where a masked zmm tail costs a whole zmm
-// op (24 or 72 channels) or zmm accesses split cache lines (rows of 40 or 72 floats).
+//                                  0.94-1.04 / 1.03-1.25 / 1.02-1.24                    avx2
+//   min(c) max(c) add(c) prelu(c)  0.91-1.43 / 1.08-1.19 / 0.93-1.15                    avx2
+//   scaleshift NHWC / NCHW         1.24 / 1.06-1.11 / 1.22;  0.98 / 1.04 / 1.08          avx2
+//   maxpool / avgpool 3x3s2, 64 channels   - / 1.14 / 1.14;  - / 1.04 / 1.03            avx2
+//     (24 channels 0.75 / 0.86 with 8-lane tails, 40 or 72 channels 1.07-1.20; maxpool without
+//     its NaN tracking would run 0.64-0.89: the tracking costs more in zmm, as a compare into a
+//     mask and a blend or as integer max of the bits)
+//   gavgpool NHWC                  0.93-1.03 / 0.93-0.98 / 0.63-0.67                    avx512f
+//   gavgpool NCHW planes           1.26 / 1.00 / 0.99                                   avx2
+//   ibilinear (24 / 72 / 64 channels)  1.62 / 1.06-1.29                                 avx2
+// The compute-bound kernels gain from fewer instructions per float and masks in place of
+// blends; the memory-bound ones do not, and lose where a masked zmm tail costs a whole zmm op
+// (24 or 72 channels) or zmm accesses split cache lines (rows of 40 or 72 floats). On a Xeon
+// with two 512-bit ports the compute-bound ones should gain more; the others would need their
+// own measurement there.
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
   static const ElementwiseKernels avx2{native::f32_vclamp__avx2,   native::f32_vhswish__avx2,
                                        native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
@@ -135,10 +142,10 @@ const DataKernels& data_kernels(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
-// avx512 / avx2 time (bench/elementwise_kernels.cpp, Zen 4): channels x pixels to channels-last
-// 0.80-0.94 (32 x 49), 0.62 (64 x 784), 0.96 (24 x 3136), 0.65-0.78 (64 x 12544), and back
-// 0.93, 0.79-0.81, 1.16-1.20, 0.67-0.81; 3 x 50176 0.47 back (up to 8 rows the AVX-512 kernel
-// calls the AVX2 one). Measured again after the 8-column delegation: see the commit.
+// avx512 / avx2 time (bench/elementwise_kernels.cpp, Zen 4), channels x pixels to channels-last
+// and back: 32 x 49 0.83 / 0.95, 64 x 784 0.68-0.82 / 0.85-0.90, 24 x 3136 0.95 / 1.01,
+// 64 x 12544 0.65 / 0.67, 20 x 100 0.79 / 0.59, 3 x 50176 1.00 (under 8 rows the AVX-512 kernel
+// calls the AVX2 one) / 0.30.
 native::TransposeFn transpose_kernel(Isa isa) {
   if (isa >= Isa::kAvx512) return native::f32_transpose_16x16__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
