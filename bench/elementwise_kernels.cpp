@@ -179,11 +179,16 @@ int main(int argc, char** argv) {
   std::printf("%-22s %-22s %10s %10s %7s\n", "kernel", "size", "avx2 us", "avx512 us", "ratio");
   epilogue("epi relu+residual", 0, true, 0.0f, INFINITY);
   epilogue("epi hardswish", 1, false, -INFINITY, INFINITY);
+  epilogue("epi hardsigmoid", 2, false, -INFINITY, INFINITY);
+  epilogue("epi leaky relu", 6, false, -INFINITY, INFINITY);
+  epilogue("epi softsign", 14, false, -INFINITY, INFINITY);
   epilogue("epi sigmoid", 3, false, -INFINITY, INFINITY);
   epilogue("epi silu", 4, false, -INFINITY, INFINITY);
   epilogue("epi silu+residual", 4, true, -INFINITY, INFINITY);
   epilogue("epi gelu", 7, false, -INFINITY, INFINITY);
   epilogue("epi tanh", 5, false, -INFINITY, INFINITY);
+  epilogue("epi mish", 9, false, -INFINITY, INFINITY);
+  epilogue("epi elu", 11, false, -INFINITY, INFINITY);
   unary("vsigmoid", f32_vsigmoid__avx2, f32_vsigmoid__avx512f, {});
   unary("vsilu", f32_vsilu__avx2, f32_vsilu__avx512f, {});
   pool();

@@ -45,9 +45,13 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
 // (bench/elementwise_kernels.cpp: one thread, median of 41 paired batches, 64-byte aligned
 // buffers; AMD EPYC Zen 4, which runs a zmm op as two 256-bit halves). avx512 / avx2 time at an
 // L1 / L2 / DRAM-sized working set, and the kernel dispatched:
-//   vepilogue on 6x32 conv tiles   relu+residual 0.88 / 1.00 / 0.87, hardswish 0.92 / 0.94 / 0.86,
-//                                  sigmoid 0.77 / 0.70 / 0.69, silu 0.75 / 0.67 / 0.69,
-//                                  gelu 0.69 / 0.59 / 0.65, tanh 0.81 / 0.69 / 0.67      avx512f
+//   vepilogue on 6x32 conv tiles   sigmoid 0.87 / 0.70 / 0.68, silu 0.82 / 0.71 / 0.69,
+//   (72 channels, L1 40)           silu+residual 0.66 / 0.64 / 0.63, gelu 0.75 / 0.63 / 0.64,
+//                                  tanh 0.83 / 0.73 / 0.69, mish 0.71 / 0.68 / 0.67,
+//                                  elu 0.81 / 0.75 / 0.75                                avx512f
+//                                  relu+residual 0.92 / 1.04 / 0.91, hardswish 1.00 / 1.19 /
+//                                  1.12, hardsigmoid 0.97 / 1.10 / 1.07, leaky relu 1.03 /
+//                                  1.26 / 1.25, softsign 1.05 / 1.04 / 1.00               avx2
 //   vsigmoid, vsilu                0.59-0.70 / 0.63-0.74 / 0.84-0.89                    avx512f
 //   erf gelu gelu_tanh mish softplus elu exp log
 //                                  0.51-0.77 / 0.54-0.78 / 0.51-0.96                    avx512f
@@ -157,8 +161,14 @@ FmaPeakKernel fma_peak_kernel(Isa isa) {
   return {nullptr, 0};
 }
 
-native::VEpilogueFn epilogue_kernel(Isa isa) {
-  if (isa >= Isa::kAvx512) return native::f32_vepilogue__avx512f;
+// AVX-512 for the activations built on exp: sigmoid (3), silu (4), tanh (5), gelu (7),
+// gelu_tanh (8), mish (9), softplus (10), elu / selu / celu (11-13). The others (none with a
+// residual, hardswish, hardsigmoid, leaky relu, softsign, thresholded relu) are memory- or
+// division-bound and measured 1.0-1.26x slower in zmm: AVX2 (the table above; the AVX-512
+// kernel calls the AVX2 one for them too, but one call less per tile is 5-10% here).
+native::VEpilogueFn epilogue_kernel(int kind, Isa isa) {
+  const bool exp_based = (kind >= 3 && kind <= 5) || (kind >= 7 && kind <= 13);
+  if (isa >= Isa::kAvx512 && exp_based) return native::f32_vepilogue__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
 }
 

@@ -128,8 +128,9 @@ struct FmaPeakKernel {
 
 FmaPeakKernel fma_peak_kernel(Isa isa = active_isa());
 
-// Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
-native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
+// Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row, for
+// activation `kind` (EpilogueParams::kind, engine/epilogue.h's ActKind).
+native::VEpilogueFn epilogue_kernel(int kind, Isa isa = active_isa());
 
 // Winograd F(m x m, 3 x 3), m in {2, 4, 6}, and F(5 x 5, 4 x 4) for m = 5 (engine/winograd_conv):
 // tile transforms and the transformed-domain GEMM.

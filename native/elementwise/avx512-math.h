@@ -180,17 +180,4 @@ inline __m512 elu(__m512 x, __m512 alpha, __m512 beta, __m512 gamma) {
   return _mm512_mask_mul_ps(vneg, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), beta, x);
 }
 
-inline __m512 softsign(__m512 x) { return _mm512_div_ps(x, _mm512_add_ps(splat(1.0f), abs(x))); }
-
-// PRelu: a < 0 ? a * b : a, by the sign bit (-0 gives -0 * b; an integer compare, which ran
-// faster than vpmovd2m on Zen 4).
-inline __m512 prelu(__m512 a, __m512 b) {
-  return _mm512_mask_mul_ps(a, _mm512_cmplt_epi32_mask(_mm512_castps_si512(a), _mm512_setzero_si512()), a, b);
-}
-
-// x > alpha ? x : 0, and NaN for NaN.
-inline __m512 threshold(__m512 x, __m512 alpha) {
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, alpha, _CMP_NLE_UQ), x);
-}
-
 }  // namespace ce::native::avx512
