@@ -76,16 +76,51 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
+// The memory-bound families at the AVX-512 level: each 16-lane kernel against its AVX2 twin
+// (bench/elementwise_kernels.cpp: one thread, median of 41 paired batches, 64-byte aligned
+// buffers; AMD EPYC Zen 4, which runs a zmm op as two 256-bit halves). avx512 / avx2 time at an
+// L1 / L2 / DRAM-sized working set, and the kernel dispatched:
+//   vepilogue on 6x32 conv tiles   sigmoid 0.87 / 0.70 / 0.68, silu 0.82 / 0.71 / 0.69,
+//   (72 channels, L1 40)           silu+residual 0.66 / 0.64 / 0.63, gelu 0.75 / 0.63 / 0.64,
+//                                  tanh 0.83 / 0.73 / 0.69, mish 0.71 / 0.68 / 0.67,
+//                                  elu 0.81 / 0.75 / 0.75                                avx512f
+//                                  relu+residual 0.92 / 1.04 / 0.91, hardswish 1.00 / 1.19 /
+//                                  1.12, hardsigmoid 0.97 / 1.10 / 1.07, leaky relu 1.03 /
+//                                  1.26 / 1.25, softsign 1.05 / 1.04 / 1.00               avx2
+//   vsigmoid, vsilu                0.59-0.70 / 0.63-0.74 / 0.84-0.89                    avx512f
+//   erf gelu gelu_tanh mish softplus elu exp log
+//                                  0.51-0.77 / 0.54-0.78 / 0.51-0.96                    avx512f
+//   rsqrt                          0.96 / 0.97 / 1.03 (division-bound)                  avx512f
+//   clamp hswish hsigmoid, abs neg sqr cube sqrt recip softsign threshold
+//                                  0.94-1.04 / 1.03-1.25 / 1.02-1.24                    avx2
+//   min(c) max(c) add(c) prelu(c)  0.91-1.43 / 1.08-1.19 / 0.93-1.15                    avx2
+//   scaleshift NHWC / NCHW         1.24 / 1.06-1.11 / 1.22;  0.98 / 1.04 / 1.08          avx2
+//   maxpool / avgpool 3x3s2, 64 channels   - / 1.14 / 1.14;  - / 1.04 / 1.03            avx2
+//     (24 channels 0.75 / 0.86 with 8-lane tails, 40 or 72 channels 1.07-1.20; maxpool without
+//     its NaN tracking would run 0.64-0.89: the tracking costs more in zmm, as a compare into a
+//     mask and a blend or as integer max of the bits)
+//   gavgpool NHWC                  0.93-1.03 / 0.93-0.98 / 0.63-0.67                    avx512f
+//   gavgpool NCHW planes           1.26 / 1.00 / 0.99                                   avx2
+//   ibilinear (24 / 72 / 64 channels)  1.62 / 1.06-1.29                                 avx2
+// The compute-bound kernels gain from fewer instructions per float and masks in place of
+// blends; the memory-bound ones do not, and lose where a masked zmm tail costs a whole zmm op
+// (24 or 72 channels) or zmm accesses split cache lines (rows of 40 or 72 floats). On a Xeon
+// with two 512-bit ports the compute-bound ones should gain more; the others would need their
+// own measurement there.
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
   static const ElementwiseKernels avx2{native::f32_vclamp__avx2,   native::f32_vhswish__avx2,
                                        native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
                                        native::f32_vsilu__avx2,    native::f32_vscaleshift_32c__avx2,
                                        native::f32_vscaleshift_cw__avx2, "avx2"};
+  static const ElementwiseKernels avx512{native::f32_vclamp__avx2,      native::f32_vhswish__avx2,
+                                         native::f32_vhsigmoid__avx2,   native::f32_vsigmoid__avx512f,
+                                         native::f32_vsilu__avx512f,    native::f32_vscaleshift_32c__avx2,
+                                         native::f32_vscaleshift_cw__avx2, "avx512f"};
   static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
                                          native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
                                          native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
                                          native::f32_vscaleshift_cw__scalar, "scalar"};
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 const MathKernels& math_kernels(Isa isa) {
@@ -99,12 +134,20 @@ const MathKernels& math_kernels(Isa isa) {
    CE_K(vsqr, isa),       CE_K(vcube, isa),  CE_K(vrsqrt, isa),                                     \
    f32_vpowc__scalar,     CE_K(vmin, isa),   CE_K(vminc, isa),      CE_K(vmax, isa),                \
    CE_K(vmaxc, isa),      CE_K(vadd, isa),   CE_K(vaddc, isa),      CE_K(vprelu, isa),              \
-   CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa}
+   CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa,                  #isa}
   static const MathKernels avx2 CE_MATH(avx2);
   static const MathKernels scalar CE_MATH(scalar);
+  static const MathKernels avx512 = [] {
+    MathKernels k = avx2;
+    k.erf = CE_K(verf, avx512f), k.gelu = CE_K(vgelu, avx512f), k.gelu_tanh = CE_K(vgelu_tanh, avx512f);
+    k.mish = CE_K(vmish, avx512f), k.softplus = CE_K(vsoftplus, avx512f), k.elu = CE_K(velu, avx512f);
+    k.exp = CE_K(vexp, avx512f), k.log = CE_K(vlog, avx512f), k.rsqrt = CE_K(vrsqrt, avx512f);
+    k.isa = "avx512f";
+    return k;
+  }();
 #undef CE_MATH
 #undef CE_K
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::ZipFn zip_kernel(size_t groups, Isa isa) {
@@ -117,10 +160,13 @@ const PoolKernels& pool_kernels(Isa isa) {
   static const PoolKernels avx2{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
                                 native::f32_gavgpool_32c__avx2, native::f32_gavgpool_cw__avx2,
                                 "avx2"};
+  static const PoolKernels avx512{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
+                                  native::f32_gavgpool_64c__avx512f, native::f32_gavgpool_cw__avx2,
+                                  "avx512f"};
   static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
                                   native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
                                   "scalar"};
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::IBilinearFn ibilinear_kernel(Isa isa) {
@@ -135,7 +181,12 @@ const DataKernels& data_kernels(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
+// avx512 / avx2 time (bench/elementwise_kernels.cpp, Zen 4), channels x pixels to channels-last
+// and back: 32 x 49 0.83 / 0.95, 64 x 784 0.68-0.82 / 0.85-0.90, 24 x 3136 0.95 / 1.01,
+// 64 x 12544 0.65 / 0.67, 20 x 100 0.79 / 0.59, 3 x 50176 1.00 (under 8 rows the AVX-512 kernel
+// calls the AVX2 one) / 0.30.
 native::TransposeFn transpose_kernel(Isa isa) {
+  if (isa >= Isa::kAvx512) return native::f32_transpose_16x16__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
 }
 
@@ -145,7 +196,14 @@ FmaPeakKernel fma_peak_kernel(Isa isa) {
   return {nullptr, 0};
 }
 
-native::VEpilogueFn epilogue_kernel(Isa isa) {
+// AVX-512 for the activations built on exp: sigmoid (3), silu (4), tanh (5), gelu (7),
+// gelu_tanh (8), mish (9), softplus (10), elu / selu / celu (11-13). The others (none with a
+// residual, hardswish, hardsigmoid, leaky relu, softsign, thresholded relu) are memory- or
+// division-bound and measured 1.0-1.26x slower in zmm: AVX2 (the table above; the AVX-512
+// kernel calls the AVX2 one for them too, but one call less per tile is 5-10% here).
+native::VEpilogueFn epilogue_kernel(int kind, Isa isa) {
+  const bool exp_based = (kind >= 3 && kind <= 5) || (kind >= 7 && kind <= 13);
+  if (isa >= Isa::kAvx512 && exp_based) return native::f32_vepilogue__avx512f;
   return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
 }
 

@@ -76,11 +76,15 @@ const ElementwiseKernels& elementwise_kernels(Isa isa = active_isa());
 
 // Element-wise math (engine/steps_math): unary functions, binary functions (vector b and "c":
 // one b for all), constant powers. Entries without a vector version are the portable kernels.
+// isa names the level of the compute-bound kernels (erf, gelu, gelu_tanh, mish, softplus, elu,
+// exp, log, rsqrt), light_isa that of the others, which have no AVX-512 version (memory-bound:
+// "avx2" at the avx512 level).
 struct MathKernels {
   native::VMathFn erf, gelu, gelu_tanh, mish, softplus, elu, exp, log, sqrt, recip, abs, neg,
       softsign, threshold, sin, cos, sqr, cube, rsqrt, powc;
   native::VBinaryFn min, minc, max, maxc, add, addc, prelu, preluc, pow;
   const char* isa;
+  const char* light_isa;
 };
 
 const MathKernels& math_kernels(Isa isa = active_isa());
@@ -125,8 +129,9 @@ struct FmaPeakKernel {
 
 FmaPeakKernel fma_peak_kernel(Isa isa = active_isa());
 
-// Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row.
-native::VEpilogueFn epilogue_kernel(Isa isa = active_isa());
+// Conv output epilogue (engine/epilogue): residual add, activation, clamp on one tile row, for
+// activation `kind` (EpilogueParams::kind, engine/epilogue.h's ActKind).
+native::VEpilogueFn epilogue_kernel(int kind, Isa isa = active_isa());
 
 // Winograd F(m x m, 3 x 3), m in {2, 4, 6}, and F(5 x 5, 4 x 4) for m = 5 (engine/winograd_conv):
 // tile transforms and the transformed-domain GEMM.

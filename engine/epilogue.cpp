@@ -28,7 +28,7 @@ Epilogue::Epilogue(const Activation& act, Isa isa)
       clamp_(act.clamp()),
       no_clamp_(Activation{}.clamp()),
       params_{static_cast<int>(act.kind), act.alpha, act.beta, act.min, act.max},
-      fn_(epilogue_kernel(isa)) {
+      fn_(epilogue_kernel(static_cast<int>(act.kind), isa)) {
   if (!(act.min <= act.max)) throw std::invalid_argument("activation clamp: min must be <= max");
   if (act.kind == ActKind::kCelu && !(act.alpha != 0.0f))
     throw std::invalid_argument("celu: alpha must not be 0");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <utility>
 
@@ -26,6 +27,14 @@ void ones_kernel(size_t n, const float*, float* y, const MathParams*) { std::fil
 
 // pow(x, e) for a constant e: the fast path's kernel and name, else C's pow (powc, e in alpha).
 // 0.5 and -0.5 are sqrt and 1 / sqrt, as torch's x ** 0.5 and x ** -0.5.
+// The ISA suffix of a kernel's name: k.isa for the compute-bound kernels, k.light_isa for the
+// others (see MathKernels).
+const char* kernel_isa(const MathKernels& k, VMathFn fn) {
+  for (VMathFn f : {k.erf, k.gelu, k.gelu_tanh, k.mish, k.softplus, k.elu, k.exp, k.log, k.rsqrt})
+    if (fn == f) return k.isa;
+  return k.light_isa;
+}
+
 std::pair<VMathFn, const char*> pow_kernel(float e, const MathKernels& k) {
   const struct { float e; VMathFn fn; const char* name; } fast[] = {
       {2.0f, k.sqr, "sqr"},      {3.0f, k.cube, "cube"},     {0.5f, k.sqrt, "sqrt"},
@@ -45,7 +54,6 @@ class MathUnaryStep final : public Step {
     require_same_shape(x, y, "math input");
     const MathKernels& k = math_kernels();
     params_ = {alpha, beta, 1.0f};
-    algorithm = std::string("f32-v") + kind + "-" + k.isa;
     if (kind == "erf") fn_ = k.erf;
     else if (kind == "gelu") fn_ = k.gelu;
     else if (kind == "gelu_tanh") fn_ = k.gelu_tanh;
@@ -69,10 +77,11 @@ class MathUnaryStep final : public Step {
     } else if (kind == "pow") {
       const auto [fn, name] = pow_kernel(alpha, k);
       fn_ = fn;
-      algorithm = name ? std::string("f32-v") + name + "-" + k.isa : "f32-vpowc-scalar";
+      algorithm = name ? std::string("f32-v") + name + "-" + kernel_isa(k, fn) : "f32-vpowc-scalar";
     } else {
       throw std::invalid_argument("unknown element-wise math op '" + kind + "'");
     }
+    if (kind != "pow") algorithm = std::string("f32-v") + kind + "-" + kernel_isa(k, fn_);
     if (fn_ == k.sin || fn_ == k.cos) algorithm = std::string("f32-v") + kind + "-scalar";
     reads = {x};
     writes = {y};
@@ -141,7 +150,7 @@ class MathBinaryStep final : public Step {
     const MathKernels& k = math_kernels();
     if (kind == "prelu") {
       vv_ = k.prelu, vc_ = k.preluc;
-      algorithm = std::string("f32-vprelu-") + k.isa;
+      algorithm = std::string("f32-vprelu-") + k.light_isa;
     } else if (kind == "pow") {
       vv_ = k.pow, vc_ = pow_c;
       algorithm = "f32-vpow-scalar";
@@ -176,7 +185,7 @@ class VariadicStep final : public Step {
     else if (kind == "max") vv_ = k.max, vc_ = k.maxc;
     else if (kind == "sum" || kind == "mean") vv_ = k.add, vc_ = k.addc;
     else throw std::invalid_argument("unknown variadic op '" + kind + "'");
-    algorithm = std::string("f32-v") + (kind == "min" || kind == "max" ? kind : "add") + "-" + k.isa;
+    algorithm = std::string("f32-v") + (kind == "min" || kind == "max" ? kind : "add") + "-" + k.light_isa;
     reads = ins;
     writes = {y};
   }

@@ -56,6 +56,8 @@ EPILOGUE_SHAPES = [
     (6, 10, 2, 3, 1, 2, 2, False, (10, 9)),             # grouped, dilated
     (17, 33, 1, 1, 1, 0, 1, False, (7, 5)),             # pointwise, ragged tiles
     (8, 5, 1, 4, 2, 1, 1, True, (6, 7)),                # transposed
+    (9, 100, 1, 1, 1, 0, 1, False, (5, 7)),             # 16-lane steps and a 4-lane tail
+    (5, 31, 1, 3, 1, 1, 1, False, (6, 5)),
 ]
 
 

@@ -35,7 +35,8 @@ def case_id(case):
 ACTIVATIONS = ["relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu"]
 # Shapes cross the 32- and 8-float steps and their tails; () is a scalar, (0, 3) empty.
 UNARY_SHAPES = [(), (1,), (7,), (3, 5), (1, 3, 7, 9), (3, 13, 5, 11), (2, 17, 33), (1, 8, 16, 16),
-                (2, 3, 4, 5, 6), (0, 3), (40000,)]
+                (2, 3, 4, 5, 6), (0, 3), (40000,),
+                (15,), (16,), (17,), (31,), (33,), (100,), (2, 79)]  # the 16- and 64-float steps
 
 
 def torch_activation(name):
@@ -152,6 +153,7 @@ def test_activation_inplace():
 BN_CASES = [  # (shape, affine)
     ((3, 5), True), ((1, 7, 9, 11), False), ((3, 13, 5, 17), True), ((2, 3, 4, 5, 6), True),
     ((1, 33, 1, 1), True), ((2, 40, 3), False), ((1, 1, 1), True), ((2, 64, 3, 5), True),
+    ((2, 100, 3), True), ((1, 79, 2, 3), False), ((1, 16, 2, 2), True), ((3, 15, 17), True),
 ]
 
 
@@ -233,6 +235,9 @@ MAXPOOL_CASES = [  # (shape, kernel_size, stride, padding, dilation, ceil_mode)
     ((1, 2, 4, 4), 2, 1, 1, 5, False),            # a window whose taps all fall in the padding
     ((5, 9, 9), 3, 2, 1, 1, True),                # unbatched (C, H, W)
     ((1, 3, 6, 17), (1, 4), (1, 3), (0, 2), 1, True),
+    ((1, 100, 7, 7), 3, 2, 1, 1, False),          # 64 + 16 + 20: 64- and 16-channel steps, tail
+    ((2, 79, 6, 5), 2, 2, 0, 1, True),
+    ((1, 16, 5, 5), 3, 1, 1, 1, False),
 ]
 
 
@@ -284,6 +289,8 @@ AVGPOOL_CASES = [  # (shape, kernel_size, stride, padding, ceil_mode, count_incl
     ((3, 64, 8, 9), 3, 1, 1, False, False, None),
     ((1, 1, 1, 1), 1, 1, 0, False, True, None),
     ((7, 9, 10), (2, 3), (2, 2), (1, 1), True, True, None),  # unbatched
+    ((1, 100, 7, 7), 3, 2, 1, False, True, None),   # 64- and 16-channel steps and a tail
+    ((2, 31, 6, 6), 2, 2, 0, False, True, None),
 ]
 
 
@@ -312,6 +319,7 @@ ADAPTIVE_CASES = [  # (shape, output_size)
     ((1, 3, 7, 7), 1), ((3, 64, 7, 7), 1), ((2, 130, 9, 9), (1, 1)), ((1, 70, 64, 64), 1),
     ((1, 37, 13, 17), (4, 5)), ((2, 8, 5, 5), (7, 3)), ((1, 3, 9, 10), (None, 4)),
     ((1, 1, 1, 1), 1), ((3, 19, 6, 6), 6), ((2, 5, 11, 7), (3, 7)), ((4, 12, 12), 5),
+    ((1, 100, 5, 5), 1), ((2, 15, 3, 3), 1), ((1, 16, 4, 4), 1), ((1, 33, 1, 1), 1), ((1, 79, 8, 8), 1),
 ]
 
 
@@ -370,6 +378,9 @@ INTERP_CASES = [  # (shape, size, scale_factor, mode, align_corners, recompute_s
     ((1, 2, 10, 10), None, 1.05, "bilinear", False, None),      # out == in: copy
     ((1, 16, 4, 4), 9, None, "bilinear", False, None),
     ((1, 1, 1, 1), (3, 2), None, "bilinear", True, None),
+    ((1, 100, 5, 6), (7, 9), None, "bilinear", False, None),   # 32- and 16-channel steps, tail
+    ((2, 31, 4, 4), (6, 5), None, "bilinear", True, None),
+    ((1, 15, 3, 3), (5, 5), None, "bilinear", False, None),
 ]
 
 

@@ -1,5 +1,5 @@
 """Channels-first <-> channels-last copies (the relayout steps around convolutions), with
-channel counts below, at and above the 8-wide transpose block and pixel counts that do not
+channel counts below, at and above the 8- and 16-wide transpose blocks and pixel counts that do not
 divide it: a 1x1 identity convolution must return its input bit for bit."""
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from convengine.model import Graph, Model, Node, ValueInfo
 from conftest import num_threads
 
 
-@pytest.mark.parametrize("c", [1, 2, 3, 4, 5, 7, 8, 11, 13, 17])
+@pytest.mark.parametrize("c", [1, 2, 3, 4, 5, 7, 8, 11, 13, 15, 16, 17, 31, 33, 100])
 @pytest.mark.parametrize("hw", [(1, 1), (1, 9), (5, 7), (13, 13), (71, 97)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_identity_conv_round_trips_the_layout(isa, c, hw, threads):

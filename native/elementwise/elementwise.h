@@ -26,9 +26,11 @@ void f32_vhsigmoid__avx2(size_t n, const float* x, float* y, const ClampParams* 
 void f32_vhsigmoid__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 // sigmoid(x) = 1 / (1 + exp(-x)) via exp(-|x|) with range reduction and a degree-5 polynomial
 // (two-constant Cody-Waite reduction, "rr2-p5"), then one division. Error bound: see the .cpp.
+void f32_vsigmoid__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsigmoid__avx2(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsigmoid__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 // silu(x) = x * sigmoid(x), same exp evaluation as vsigmoid.
+void f32_vsilu__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsilu__avx2(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsilu__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 
@@ -58,6 +60,8 @@ void f32_vscaleshift_cw__scalar(size_t planes, size_t pixels, const float* x, co
 using VEpilogueFn = void (*)(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
                              size_t r_stride, const EpilogueParams* params);
 
+void f32_vepilogue__avx512f(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
+                            size_t r_stride, const EpilogueParams* params);
 void f32_vepilogue__avx2(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
                          size_t r_stride, const EpilogueParams* params);
 void f32_vepilogue__scalar(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,

@@ -10,7 +10,9 @@ namespace ce::native {
 namespace {
 
 // noinline: one function per activation kind, compiled on its own (inlined into the one
-// switch, gelu's loop ran 25% slower than the same loop in f32-vgelu-avx2.cpp, Zen 4).
+// switch, gelu's loop ran 25% slower than the same loop in f32-vgelu-avx2.cpp, Zen 4). The
+// activations capture their constants by value: through a reference the compiler must assume
+// the stores to y may change them and reloads them every step.
 template <bool kClamp, class F>
 __attribute__((noinline)) void run_rows(size_t rows, size_t cols, float* y, size_t ys, const float* r, size_t rs,
               const EpilogueParams* p, const F& f) {
@@ -55,25 +57,25 @@ void f32_vepilogue__avx2(size_t rows, size_t cols, float* y, size_t ys, const fl
     case 1: {
       const __m256 vthree = _mm256_set1_ps(3.0f), vsix = _mm256_set1_ps(6.0f),
                    vsixth = _mm256_set1_ps(1.0f / 6.0f);
-      return run(rows, cols, y, ys, r, rs, p, [&](__m256 v) {
+      return run(rows, cols, y, ys, r, rs, p, [=](__m256 v) {
         const __m256 t = _mm256_min_ps(vsix, _mm256_max_ps(vzero, _mm256_add_ps(v, vthree)));
         return _mm256_mul_ps(v, _mm256_mul_ps(t, vsixth));
       });
     }
     case 2:
-      return run(rows, cols, y, ys, r, rs, p, [&](__m256 v) {
+      return run(rows, cols, y, ys, r, rs, p, [=](__m256 v) {
         return _mm256_min_ps(vone, _mm256_max_ps(vzero, _mm256_fmadd_ps(v, valpha, vbeta)));
       });
     case 3: return run(rows, cols, y, ys, r, rs, p, [](__m256 v) { return avx2::sigmoid(v); });
     case 4: return run(rows, cols, y, ys, r, rs, p, [](__m256 v) { return _mm256_mul_ps(v, avx2::sigmoid(v)); });
     case 5: {
       const __m256 vtwo = _mm256_set1_ps(2.0f);
-      return run(rows, cols, y, ys, r, rs, p, [&](__m256 v) {
+      return run(rows, cols, y, ys, r, rs, p, [=](__m256 v) {
         return _mm256_fmsub_ps(vtwo, avx2::sigmoid(_mm256_add_ps(v, v)), vone);
       });
     }
     case 6:
-      return run(rows, cols, y, ys, r, rs, p, [&](__m256 v) {
+      return run(rows, cols, y, ys, r, rs, p, [=](__m256 v) {
         return _mm256_blendv_ps(v, _mm256_mul_ps(v, valpha), v);
       });
     case 7: return run(rows, cols, y, ys, r, rs, p, [](__m256 v) { return avx2::gelu(v); });
@@ -86,10 +88,10 @@ void f32_vepilogue__avx2(size_t rows, size_t cols, float* y, size_t ys, const fl
       const float a = p->alpha, b = p->kind == 12 ? p->beta : 1.0f;
       const __m256 va = _mm256_set1_ps(p->kind == 12 ? a * b : a), vb = _mm256_set1_ps(b),
                    vg = _mm256_set1_ps(p->kind == 13 ? 1.0f / a : 1.0f);
-      return run(rows, cols, y, ys, r, rs, p, [&](__m256 v) { return avx2::elu(v, va, vb, vg); });
+      return run(rows, cols, y, ys, r, rs, p, [=](__m256 v) { return avx2::elu(v, va, vb, vg); });
     }
     case 14: return run(rows, cols, y, ys, r, rs, p, [](__m256 v) { return avx2::softsign(v); });
-    case 15: return run(rows, cols, y, ys, r, rs, p, [&](__m256 v) { return avx2::threshold(v, valpha); });
+    case 15: return run(rows, cols, y, ys, r, rs, p, [=](__m256 v) { return avx2::threshold(v, valpha); });
     default: return run(rows, cols, y, ys, r, rs, p, [](__m256 v) { return v; });
   }
 }

@@ -6,7 +6,12 @@
 //   binary:  y[i] = f(a[i], b[i]); the "c" variants read one value b[0] for every i.
 //
 // Accuracy of the approximations (max error against float64 over the float32 range, measured
-// with the engine's FTZ/DAZ on) is written in each -avx2.cpp file. The scalar twins compute in
+// with the engine's FTZ/DAZ on) is written in each -avx2.cpp file; the -avx512f.cpp kernels
+// evaluate the same formulas (avx512-math.h mirrors avx2-math.h) and have the same bounds.
+// AVX-512 versions exist for the compute-bound kernels only (vepilogue's activations, erf,
+// gelu, gelu_tanh, mish, softplus, elu, exp, log, rsqrt); the memory-bound ones (abs, neg,
+// sqr, cube, sqrt, recip, softsign, threshold and the binary kernels) measured no faster with
+// 16 lanes on Zen 4 (bench/elementwise_kernels.cpp), so the AVX-512 level runs their AVX2 twins. The scalar twins compute in
 // double with the C library and round once (<= 1 ulp), except where noted. Results below
 // 2^-126 in magnitude are flushed to zero, as the engine runs with FTZ/DAZ.
 #pragma once
@@ -49,7 +54,17 @@ CE_MATH_KERNEL(vcube)       // c = 3
 CE_MATH_KERNEL(vrsqrt)      // c = -0.5
 #undef CE_MATH_KERNEL
 
-// Portable only (no AVX2 version): sin, cos, and pow(x, alpha) for any other constant alpha.
+void f32_verf__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vgelu__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vgelu_tanh__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vmish__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vsoftplus__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_velu__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vexp__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vlog__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+void f32_vrsqrt__avx512f(size_t n, const float* x, float* y, const MathParams* p);
+
+// Portable only (no vector version): sin, cos, and pow(x, alpha) for any other constant alpha.
 void f32_vsin__scalar(size_t n, const float* x, float* y, const MathParams* p);
 void f32_vcos__scalar(size_t n, const float* x, float* y, const MathParams* p);
 void f32_vpowc__scalar(size_t n, const float* x, float* y, const MathParams* p);

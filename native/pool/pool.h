@@ -42,6 +42,8 @@ void f32_avgpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
                          size_t row_stride, size_t col_stride, float scale, float* out,
                          const ClampParams* params);
 
+void f32_gavgpool_64c__avx512f(size_t rows, size_t channels, const float* in, size_t in_stride,
+                               float scale, float* out);
 void f32_gavgpool_32c__avx2(size_t rows, size_t channels, const float* in, size_t in_stride,
                             float scale, float* out);
 void f32_gavgpool__scalar(size_t rows, size_t channels, const float* in, size_t in_stride,
