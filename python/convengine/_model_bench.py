@@ -221,7 +221,11 @@ def main(argv=None):
         ap.error(f"--vs takes {', '.join(ENGINES[1:])}; got {sorted(vs - set(ENGINES[1:]))}")
     from . import _native
     from ._bench import cpu_description
-    peak = _native.measure_fma_peak_gflops(1)
+    from . import get_num_threads, set_num_threads
+    old_threads = get_num_threads()
+    set_num_threads(1)  # the peak of one core (its argument is the number of repeats)
+    peak = _native.measure_fma_peak_gflops(3)
+    set_num_threads(old_threads)
     isa = _native.get_isa()
     print(f"CPU: {cpu_description()}; convengine's {isa} kernels; FMA peak {peak:.0f} GFLOP/s "
           "on 1 thread", flush=True)
