@@ -2,13 +2,14 @@
 // f32-gemm-<MR>x<NR>[-prfm]-avx512f.cpp files: MR * NV zmm accumulators (and, NH = 1, MR ymm
 // ones for an 8-column half vector: 24-wide panels without a masked-off half zmm, whose FMAs
 // would cost a full zmm), NV (+ NH) loads of W and MR broadcasts of A per step of k. Tails of
-// nc are masked loads and stores (they touch no memory past the tail). Prefetch as in
-// gemm-fma3.h.
+// nc are masked loads and stores (they touch no memory past the tail). Prefetch:
+// gemm-prefetch.h.
 #pragma once
 #include <immintrin.h>
 
 #include <algorithm>
 
+#include "native/gemm/gemm-prefetch.h"
 #include "native/gemm/gemm.h"
 #include "native/simd/avx512.h"
 
@@ -31,27 +32,9 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
   }
   const __m512 vmin = _mm512_set1_ps(params->min);
   const __m512 vmax = _mm512_set1_ps(params->max);
-  const bool prefetch = Prefetch && mr == MR;
-  const size_t row_bytes = kc * sizeof(float);
-  size_t pf_left = prefetch ? MR * ((row_bytes + 63) / 64) : 0;
-  const size_t pf_per = prefetch ? (pf_left * NR + nc - 1) / nc : 0;
-  const char* pf_row = reinterpret_cast<const char*>(a + MR * a_stride);
-  size_t pf_off = 0;
-  char* pf_c = reinterpret_cast<char*>(c + MR * cm_stride);
+  NextTilePrefetch<MR> pf(Prefetch && mr == MR, nc, NR, kc, a, a_stride, c, cm_stride);
   for (;;) {
-    if (prefetch) {
-#pragma GCC unroll 16
-      for (size_t i = 0; i < MR; ++i) __builtin_prefetch(pf_c + i * cm_stride * sizeof(float), 1);
-      pf_c += cn_stride * sizeof(float);
-      for (size_t j = std::min(pf_left, pf_per); j > 0; --j, --pf_left) {
-        __builtin_prefetch(pf_row + pf_off);
-        pf_off += 64;
-        if (pf_off >= row_bytes) {
-          pf_off = 0;
-          pf_row += a_stride * sizeof(float);
-        }
-      }
-    }
+    if (Prefetch) pf.before_panel(cn_stride);
     __mmask16 mask[NV];
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; ++v) mask[v] = avx512::tail_mask(nc > 16 * v ? nc - 16 * v : 0);

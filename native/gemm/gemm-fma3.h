@@ -1,13 +1,13 @@
 // The MR x (8 * NV) AVX2 GEMM microkernel body (see gemm.h), instantiated by the
 // f32-gemm-<MR>x<NR>[-prfm]-fma3.cpp files: MR * NV accumulators, NV ymm loads of W and MR
-// broadcasts of A per step of k. Prefetch: the -prfm variants also prefetch the next MR rows
-// of A (a + MR * a_stride on), spread evenly over the NR panels, and before each panel the
-// first line of that panel in the next MR rows of C.
+// broadcasts of A per step of k. The -prfm variants also prefetch the next tile's rows of A
+// and C (gemm-prefetch.h).
 #pragma once
 #include <immintrin.h>
 
 #include <algorithm>
 
+#include "native/gemm/gemm-prefetch.h"
 #include "native/gemm/gemm.h"
 #include "native/simd/avx2.h"
 
@@ -29,29 +29,9 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
   }
   const __m256 vmin = _mm256_set1_ps(params->min);
   const __m256 vmax = _mm256_set1_ps(params->max);
-  // Only a full tile has a next tile to prefetch. pf_left: lines of its A rows still to
-  // prefetch; pf_per: how many before each panel.
-  const bool prefetch = Prefetch && mr == MR;
-  const size_t row_bytes = kc * sizeof(float);
-  size_t pf_left = prefetch ? MR * ((row_bytes + 63) / 64) : 0;
-  const size_t pf_per = prefetch ? (pf_left * NR + nc - 1) / nc : 0;
-  const char* pf_row = reinterpret_cast<const char*>(a + MR * a_stride);
-  size_t pf_off = 0;
-  char* pf_c = reinterpret_cast<char*>(c + MR * cm_stride);
+  NextTilePrefetch<MR> pf(Prefetch && mr == MR, nc, NR, kc, a, a_stride, c, cm_stride);
   for (;;) {
-    if (prefetch) {
-#pragma GCC unroll 8
-      for (size_t i = 0; i < MR; ++i) __builtin_prefetch(pf_c + i * cm_stride * sizeof(float), 1);
-      pf_c += cn_stride * sizeof(float);
-      for (size_t j = std::min(pf_left, pf_per); j > 0; --j, --pf_left) {
-        __builtin_prefetch(pf_row + pf_off);
-        pf_off += 64;
-        if (pf_off >= row_bytes) {
-          pf_off = 0;
-          pf_row += a_stride * sizeof(float);
-        }
-      }
-    }
+    if (Prefetch) pf.before_panel(cn_stride);
     __m256 acc[MR][NV];
     if (accumulate) {
       if (nc >= NR) {
