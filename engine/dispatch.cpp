@@ -6,20 +6,27 @@
 namespace ce {
 
 namespace {
-// Whether 16-wide panels pad nc columns by more than 3% less than 32-wide ones.
-bool pads_less_16(size_t nc) {
-  const size_t pad16 = (nc + 15) / 16 * 16, pad32 = (nc + 31) / 32 * 32;
-  return pad32 * 100 > pad16 * 103;
+// The first of `kernels` (in order of preference) whose panels pad nc columns to within 3% of
+// the least padding any of them gives.
+template <class K, size_t N>
+const K& least_padded(size_t nc, const K* const (&kernels)[N]) {
+  auto padded = [nc](const K* k) { return (nc + k->nr - 1) / k->nr * k->nr; };
+  size_t least = SIZE_MAX;
+  for (const K* k : kernels) least = std::min(least, padded(k));
+  for (const K* k : kernels)
+    if (padded(k) * 100 <= least * 103) return *k;
+  return *kernels[0];
 }
 }  // namespace
 
-// AVX-512: 6x32 unless 32-wide panels pad the columns more than 16-wide ones (as gemm_kernel).
+// AVX-512: 6x32 unless 16-wide panels pad the columns less (the rule of gemm_kernel).
 const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
   static const IGemmKernel k6x32{native::f32_igemm_6x32__avx512f, 6, 32, 1,
                                  "f32-igemm-6x32-avx512f"};
   static const IGemmKernel k8x16{native::f32_igemm_8x16__avx512f, 8, 16, 1,
                                  "f32-igemm-8x16-avx512f"};
-  if (isa >= Isa::kAvx512) return pads_less_16(nc) ? k8x16 : k6x32;
+  static const IGemmKernel* const avx512[] = {&k6x32, &k8x16};
+  if (isa >= Isa::kAvx512) return least_padded(nc, avx512);
   static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, 1, "f32-igemm-6x16-fma3"};
   static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, 1, "f32-igemm-4x8-scalar"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
@@ -289,15 +296,9 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
                                 native::f32_gemm_1x40__avx512f, 6, 40, 1, "f32-gemm-6x40-avx512f"};
   static const GemmKernel k8x24{native::f32_gemm_8x24__avx512f, native::f32_gemm_8x24_prfm__avx512f,
                                 native::f32_gemm_1x24__avx512f, 8, 24, 1, "f32-gemm-8x24-avx512f"};
-  if (isa >= Isa::kAvx512) {
-    const GemmKernel* order[] = {&k6x32, &k8x16, &k6x40, &k8x24};
-    size_t least = SIZE_MAX;
-    for (const GemmKernel* k : order) least = std::min(least, (nc + k->nr - 1) / k->nr * k->nr);
-    for (const GemmKernel* k : order)
-      if ((nc + k->nr - 1) / k->nr * k->nr * 100 <= least * 103) return *k;
-  }
-  const size_t pad16 = (nc + 15) / 16 * 16, pad24 = (nc + 23) / 24 * 24;
-  return pad24 * 103 < pad16 * 100 ? k4x24 : k6x16;
+  static const GemmKernel* const avx512[] = {&k6x32, &k8x16, &k6x40, &k8x24};
+  static const GemmKernel* const avx2[] = {&k6x16, &k4x24};
+  return isa >= Isa::kAvx512 ? least_padded(nc, avx512) : least_padded(nc, avx2);
 }
 
 // Tiny-group conv at the avx512 level: 8 pixels x 16 channels, twice the groups per block.

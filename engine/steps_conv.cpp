@@ -86,7 +86,6 @@ class BandChainStep final : public Step {
     writes = c_->writes;
     const ConvShape& d = b_->op_->shape();
     ch_ = d.c_in;
-    cout_ = c_->op_->shape().c_out;
     H_ = d.in[1];
     W_ = d.in[2];
     OH_ = d.out[1];
@@ -177,7 +176,7 @@ class BandChainStep final : public Step {
   }
 
   std::unique_ptr<ConvStep> a_, b_, c_;  // a_ may be null
-  int64_t ch_, cout_, H_, W_, OH_, OW_, sh_, pt_, span_, rows_;
+  int64_t ch_, H_, W_, OH_, OW_, sh_, pt_, span_, rows_;
 };
 
 bool same_ref(const TRef& a, const TRef& b) {
