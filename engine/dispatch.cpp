@@ -3,6 +3,15 @@
 #include <algorithm>
 #include <cstdint>
 
+// Each family below lists its kernels per architecture: x86-64 (scalar, avx2, avx512) and
+// aarch64 (scalar, neon); only the target's kernels are compiled (CMakeLists.txt), so the other
+// architecture's names must not be referenced. Levels compare with >= within one architecture.
+#if defined(__x86_64__) || defined(__i386__)
+#define CE_X86 1
+#elif defined(__aarch64__)
+#define CE_ARM64 1
+#endif
+
 namespace ce {
 
 namespace {
@@ -21,6 +30,8 @@ const K& least_padded(size_t nc, const K* const (&kernels)[N]) {
 
 // AVX-512: 6x32 unless 16-wide panels pad the columns less (the rule of gemm_kernel).
 const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
+  static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, 1, "f32-igemm-4x8-scalar"};
+#if CE_X86
   static const IGemmKernel k6x32{native::f32_igemm_6x32__avx512f, 6, 32, 1,
                                  "f32-igemm-6x32-avx512f"};
   static const IGemmKernel k8x16{native::f32_igemm_8x16__avx512f, 8, 16, 1,
@@ -28,8 +39,10 @@ const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
   static const IGemmKernel* const avx512[] = {&k6x32, &k8x16};
   if (isa >= Isa::kAvx512) return least_padded(nc, avx512);
   static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, 1, "f32-igemm-6x16-fma3"};
-  static const IGemmKernel scalar{native::f32_igemm_4x8__scalar, 4, 8, 1, "f32-igemm-4x8-scalar"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 // Depthwise at the avx512 level: every kernel is the -avx512f one (16-channel zmm strips on rows
@@ -50,16 +63,17 @@ const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
 // Here the gain is fewer instructions per channel (loads, stores, loop control); a Xeon with two
 // 512-bit FMA ports also doubles the FMA rate of the compute-bound layers over ymm.
 const DwConvKernels& dwconv_kernels(Isa isa) {
-  static const DwConvKernels avx2{
-      native::f32_dwconv_3x3s1_8c__fma3, native::f32_dwconv_3x3s2_8c__fma3,
-      native::f32_dwconv_5x5s1_8c8p__fma3, native::f32_dwconv_7x7s1_8c8p__fma3,
-      native::f32_dwconv_5x5_8c8p__fma3, native::f32_dwconv_kxk_8c8p__fma3,
-      native::f32_dwconv_ind_32c__fma3, "f32-dwconv-fma3"};
   static const DwConvKernels scalar{
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
+#if CE_X86
+  static const DwConvKernels avx2{
+      native::f32_dwconv_3x3s1_8c__fma3, native::f32_dwconv_3x3s2_8c__fma3,
+      native::f32_dwconv_5x5s1_8c8p__fma3, native::f32_dwconv_7x7s1_8c8p__fma3,
+      native::f32_dwconv_5x5_8c8p__fma3, native::f32_dwconv_kxk_8c8p__fma3,
+      native::f32_dwconv_ind_32c__fma3, "f32-dwconv-fma3"};
   static const DwConvKernels avx512{
       native::f32_dwconv_3x3s1_16c__avx512f, native::f32_dwconv_3x3s2_16c__avx512f,
       native::f32_dwconv_5x5s1_16c8p__avx512f, native::f32_dwconv_7x7s1_16c8p__avx512f,
@@ -67,20 +81,31 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_ind_64c__avx512f, "f32-dwconv-avx512f"};
   if (isa >= Isa::kAvx512) return avx512;
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 const DeformBilinearKernel& deform_bilinear_kernel(Isa isa) {
-  static const DeformBilinearKernel avx2{native::f32_deform_bilinear_16c__fma3,
-                                         "f32-deform-bilinear-16c-fma3"};
   static const DeformBilinearKernel scalar{native::f32_deform_bilinear_4c__scalar,
                                            "f32-deform-bilinear-4c-scalar"};
+#if CE_X86
+  static const DeformBilinearKernel avx2{native::f32_deform_bilinear_16c__fma3,
+                                         "f32-deform-bilinear-16c-fma3"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 const LocalConvKernel& local_conv_kernel(Isa isa) {
-  static const LocalConvKernel avx2{native::f32_local_dot_1x4__fma3, "f32-local-dot-1x4-fma3"};
   static const LocalConvKernel scalar{native::f32_local_dot_1x4__scalar, "f32-local-dot-1x4-scalar"};
+#if CE_X86
+  static const LocalConvKernel avx2{native::f32_local_dot_1x4__fma3, "f32-local-dot-1x4-fma3"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 // The memory-bound families at the AVX-512 level: each 16-lane kernel against its AVX2 twin
@@ -115,6 +140,11 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
 // with two 512-bit ports the compute-bound ones should gain more; the others would need their
 // own measurement there.
 const ElementwiseKernels& elementwise_kernels(Isa isa) {
+  static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
+                                         native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
+                                         native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
+                                         native::f32_vscaleshift_cw__scalar, "scalar"};
+#if CE_X86
   static const ElementwiseKernels avx2{native::f32_vclamp__avx2,   native::f32_vhswish__avx2,
                                        native::f32_vhsigmoid__avx2, native::f32_vsigmoid__avx2,
                                        native::f32_vsilu__avx2,    native::f32_vscaleshift_32c__avx2,
@@ -123,11 +153,10 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
                                          native::f32_vhsigmoid__avx2,   native::f32_vsigmoid__avx512f,
                                          native::f32_vsilu__avx512f,    native::f32_vscaleshift_32c__avx2,
                                          native::f32_vscaleshift_cw__avx2, "avx512f"};
-  static const ElementwiseKernels scalar{native::f32_vclamp__scalar,   native::f32_vhswish__scalar,
-                                         native::f32_vhsigmoid__scalar, native::f32_vsigmoid__scalar,
-                                         native::f32_vsilu__scalar,    native::f32_vscaleshift__scalar,
-                                         native::f32_vscaleshift_cw__scalar, "scalar"};
   return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 const MathKernels& math_kernels(Isa isa) {
@@ -142,8 +171,9 @@ const MathKernels& math_kernels(Isa isa) {
    f32_vpowc__scalar,     CE_K(vmin, isa),   CE_K(vminc, isa),      CE_K(vmax, isa),                \
    CE_K(vmaxc, isa),      CE_K(vadd, isa),   CE_K(vaddc, isa),      CE_K(vprelu, isa),              \
    CE_K(vpreluc, isa),    f32_vpow__scalar,  #isa,                  #isa}
-  static const MathKernels avx2 CE_MATH(avx2);
   static const MathKernels scalar CE_MATH(scalar);
+#if CE_X86
+  static const MathKernels avx2 CE_MATH(avx2);
   static const MathKernels avx512 = [] {
     MathKernels k = avx2;
     k.erf = CE_K(verf, avx512f), k.gelu = CE_K(vgelu, avx512f), k.gelu_tanh = CE_K(vgelu_tanh, avx512f);
@@ -152,40 +182,56 @@ const MathKernels& math_kernels(Isa isa) {
     k.isa = "avx512f";
     return k;
   }();
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 #undef CE_MATH
 #undef CE_K
-  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 }
 
 native::ZipFn zip_kernel(size_t groups, Isa isa) {
+#if CE_X86
   if (isa >= Isa::kAvx2 && groups == 2) return native::x32_zip_x2__avx2;
   if (isa >= Isa::kAvx2 && groups == 4) return native::x32_zip_x4__avx2;
+#endif
   return native::x32_zip_xm__scalar;
 }
 
 const PoolKernels& pool_kernels(Isa isa) {
+  static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
+                                  native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
+                                  "scalar"};
+#if CE_X86
   static const PoolKernels avx2{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
                                 native::f32_gavgpool_32c__avx2, native::f32_gavgpool_cw__avx2,
                                 "avx2"};
   static const PoolKernels avx512{native::f32_maxpool_32c__avx2, native::f32_avgpool_32c__avx2,
                                   native::f32_gavgpool_64c__avx512f, native::f32_gavgpool_cw__avx2,
                                   "avx512f"};
-  static const PoolKernels scalar{native::f32_maxpool__scalar, native::f32_avgpool__scalar,
-                                  native::f32_gavgpool__scalar, native::f32_gavgpool_cw__scalar,
-                                  "scalar"};
   return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 native::IBilinearFn ibilinear_kernel(Isa isa) {
-  return isa >= Isa::kAvx2 ? native::f32_ibilinear_16c__avx2 : native::f32_ibilinear__scalar;
+#if CE_X86
+  if (isa >= Isa::kAvx2) return native::f32_ibilinear_16c__avx2;
+#endif
+  return native::f32_ibilinear__scalar;
 }
 
 const DataKernels& data_kernels(Isa isa) {
-  static const DataKernels avx2{native::f32_vround__avx2, native::f32_gridsample_blend_16c__fma3,
-                                native::f32_gridsample_2d_8c__fma3, "avx2"};
   static const DataKernels scalar{native::f32_vround__scalar, native::f32_gridsample_blend__scalar,
                                   native::f32_gridsample_2d_8c__scalar, "scalar"};
+#if CE_X86
+  static const DataKernels avx2{native::f32_vround__avx2, native::f32_gridsample_blend_16c__fma3,
+                                native::f32_gridsample_2d_8c__fma3, "avx2"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 // avx512 / avx2 time (bench/elementwise_kernels.cpp, Zen 4), channels x pixels to channels-last
@@ -193,13 +239,18 @@ const DataKernels& data_kernels(Isa isa) {
 // 64 x 12544 0.65 / 0.67, 20 x 100 0.79 / 0.59, 3 x 50176 1.00 (under 8 rows the AVX-512 kernel
 // calls the AVX2 one) / 0.30.
 native::TransposeFn transpose_kernel(Isa isa) {
+#if CE_X86
   if (isa >= Isa::kAvx512) return native::f32_transpose_16x16__avx512f;
-  return isa >= Isa::kAvx2 ? native::f32_transpose__avx2 : native::f32_transpose__scalar;
+  if (isa >= Isa::kAvx2) return native::f32_transpose__avx2;
+#endif
+  return native::f32_transpose__scalar;
 }
 
 FmaPeakKernel fma_peak_kernel(Isa isa) {
+#if CE_X86
   if (isa >= Isa::kAvx512) return {native::f32_fma_peak__avx512f, native::kFmaPeakAvx512fFlops};
   if (isa >= Isa::kAvx2) return {native::f32_fma_peak__fma3, native::kFmaPeakFma3Flops};
+#endif
   return {nullptr, 0};
 }
 
@@ -209,9 +260,12 @@ FmaPeakKernel fma_peak_kernel(Isa isa) {
 // division-bound and measured 1.0-1.26x slower in zmm: AVX2 (the table above; the AVX-512
 // kernel calls the AVX2 one for them too, but one call less per tile is 5-10% here).
 native::VEpilogueFn epilogue_kernel(int kind, Isa isa) {
+#if CE_X86
   const bool exp_based = (kind >= 3 && kind <= 5) || (kind >= 7 && kind <= 13);
   if (isa >= Isa::kAvx512 && exp_based) return native::f32_vepilogue__avx512f;
-  return isa >= Isa::kAvx2 ? native::f32_vepilogue__avx2 : native::f32_vepilogue__scalar;
+  if (isa >= Isa::kAvx2) return native::f32_vepilogue__avx2;
+#endif
+  return native::f32_vepilogue__scalar;
 }
 
 // Winograd at the avx512 level, measured on Zen 4 (1 thread, paired medians): the 16-channel
@@ -229,14 +283,18 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
 #define CE_WINO_ALL(isa, gemm, nc, tag)                                               \
   {CE_WINO(f23, f23, isa, gemm, nc, tag), CE_WINO(f43, f43, isa, gemm, nc, tag), \
    CE_WINO(f63, f63, isa, gemm, nc, tag), CE_WINO(f54, f63, isa, gemm, nc, tag)}
+  static const WinogradKernels scalar[4] = CE_WINO_ALL(scalar, 6x16__scalar, 16, "-scalar");
+  const int i = m == 2 ? 0 : m == 4 ? 1 : m == 6 ? 2 : 3;
+#if CE_X86
   static const WinogradKernels avx512[4] =
       CE_WINO_ALL(avx512f, 6x32__avx512f, 32, "-16c-avx512f+gemm-6x32-avx512f");
   static const WinogradKernels avx2[4] = CE_WINO_ALL(fma3, 6x16__fma3, 16, "-8c-fma3");
-  static const WinogradKernels scalar[4] = CE_WINO_ALL(scalar, 6x16__scalar, 16, "-scalar");
+  return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
+#else
+  return scalar[i];
+#endif
 #undef CE_WINO_ALL
 #undef CE_WINO
-  const int i = m == 2 ? 0 : m == 4 ? 1 : m == 6 ? 2 : 3;
-  return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
 }
 
 const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
@@ -249,14 +307,18 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
   {CE_WINO1D(f63, isa, gemm, nc, tag), CE_WINO1D(f54, isa, gemm, nc, tag),                     \
    CE_WINO1D(f45, isa, gemm, nc, tag), CE_WINO1D(f36, isa, gemm, nc, tag),                     \
    CE_WINO1D(f27, isa, gemm, nc, tag)}
+  static const WinogradKernels scalar[5] = CE_WINO1D_ALL(scalar, 6x16__scalar, 16, "-scalar");
+  const int i = std::clamp(r, 3, 7) - 3;
+#if CE_X86
   static const WinogradKernels avx512[5] =
       CE_WINO1D_ALL(avx512f, 6x32__avx512f, 32, "-16c-avx512f+gemm-6x32-avx512f");
   static const WinogradKernels avx2[5] = CE_WINO1D_ALL(fma3, 6x16__fma3, 16, "-8c-fma3");
-  static const WinogradKernels scalar[5] = CE_WINO1D_ALL(scalar, 6x16__scalar, 16, "-scalar");
+  return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
+#else
+  return scalar[i];
+#endif
 #undef CE_WINO1D_ALL
 #undef CE_WINO1D
-  const int i = std::clamp(r, 3, 7) - 3;
-  return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
 }
 
 // Measured on Zen 3, 1 thread, GFLOP/s of the bare kernel over a whole layer (peak 102.4); the
@@ -281,12 +343,13 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
 // a Xeon's 512-bit FMA ports favour the zmm tile.) On a Xeon (two 512-bit FMA ports, 4-cycle
 // latency) a tile needs 8 or more accumulators: 8x16 has 8 (XNNPACK's 7x16 has 7), 6x32 12.
 const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
+  static const GemmKernel scalar{native::f32_gemm_4x8__scalar, native::f32_gemm_4x8__scalar,
+                                 native::f32_gemm_4x8__scalar, 4, 8, 1, "f32-gemm-4x8-scalar"};
+#if CE_X86
   static const GemmKernel k6x16{native::f32_gemm_6x16__fma3, native::f32_gemm_6x16_prfm__fma3,
                                 native::f32_gemm_1x16__fma3, 6, 16, 1, "f32-gemm-6x16-fma3"};
   static const GemmKernel k4x24{native::f32_gemm_4x24__fma3, native::f32_gemm_4x24_prfm__fma3,
                                 native::f32_gemm_1x24__fma3, 4, 24, 1, "f32-gemm-4x24-fma3"};
-  static const GemmKernel scalar{native::f32_gemm_4x8__scalar, native::f32_gemm_4x8__scalar,
-                                 native::f32_gemm_4x8__scalar, 4, 8, 1, "f32-gemm-4x8-scalar"};
   static const GemmKernel k6x32{native::f32_gemm_6x32__avx512f, native::f32_gemm_6x32_prfm__avx512f,
                                 native::f32_gemm_1x32__avx512f, 6, 32, 1, "f32-gemm-6x32-avx512f"};
   static const GemmKernel k8x16{native::f32_gemm_8x16__avx512f, native::f32_gemm_8x16_prfm__avx512f,
@@ -299,6 +362,9 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel* const avx512[] = {&k6x32, &k8x16, &k6x40, &k8x24};
   static const GemmKernel* const avx2[] = {&k6x16, &k4x24};
   return isa >= Isa::kAvx512 ? least_padded(nc, avx512) : least_padded(nc, avx2);
+#else
+  return scalar;
+#endif
 }
 
 // Tiny-group conv at the avx512 level: 8 pixels x 16 channels, twice the groups per block.
@@ -308,21 +374,29 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
 // 2->4 g32 28x28 0.78, 4->8 g32 28x28 0.73, pointwise 4->4 g30 28x28 0.79, 4->4 s2 28->14 0.81,
 // 2->4 g58 14x14 0.89; resnext50_32x4d 0.98 (the grouped layers' share of the model).
 const GConvKernel& gconv_kernel(Isa isa) {
+  static const GConvKernel scalar{native::f32_gconv_8p8c__scalar, 8, 8, "f32-gconv-8p8c-scalar"};
+#if CE_X86
   static const GConvKernel avx512{native::f32_gconv_8p16c__avx512f, 8, 16,
                                   "f32-gconv-8p16c-avx512f"};
   if (isa >= Isa::kAvx512) return avx512;
   static const GConvKernel avx2{native::f32_gconv_8p8c__fma3, 8, 8, "f32-gconv-8p8c-fma3"};
-  static const GConvKernel scalar{native::f32_gconv_8p8c__scalar, 8, 8, "f32-gconv-8p8c-scalar"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 const NnKernels& nn_kernels(Isa isa) {
   using namespace native;
-  static const NnKernels avx2{f32_rreduce_u32__avx2, f32_vreduce_32c__avx2, f32_layernorm_rows__avx2,
-                              f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
   static const NnKernels scalar{f32_rreduce__scalar, f32_vreduce__scalar, f32_layernorm_rows__scalar,
                                 f32_vmoments__scalar, f32_vnorm__scalar, f32_lrn__scalar, "scalar"};
+#if CE_X86
+  static const NnKernels avx2{f32_rreduce_u32__avx2, f32_vreduce_32c__avx2, f32_layernorm_rows__avx2,
+                              f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#else
+  return scalar;
+#endif
 }
 
 }  // namespace ce

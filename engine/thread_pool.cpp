@@ -1,6 +1,8 @@
 #include "engine/thread_pool.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -18,11 +20,35 @@ std::chrono::microseconds spin_duration() {
   }());
   return d;
 }
-constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits 15 (FTZ) and 6 (DAZ)
+
+// The floating-point control register and the bits that flush denormal inputs and results to
+// zero; and the spin-wait hint.
+#if defined(__x86_64__) || defined(__i386__)
+constexpr uint64_t kFlushDenormals = 0x8040;  // MXCSR bits 15 (FTZ) and 6 (DAZ)
+uint64_t get_fp_control() { return _mm_getcsr(); }
+void set_fp_control(uint64_t v) { _mm_setcsr(static_cast<unsigned>(v)); }
+inline void spin_pause() { _mm_pause(); }
+#elif defined(__aarch64__)
+constexpr uint64_t kFlushDenormals = uint64_t{1} << 24;  // FPCR.FZ (inputs and results)
+uint64_t get_fp_control() {
+  uint64_t v;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(v));
+  return v;
+}
+void set_fp_control(uint64_t v) { __asm__ volatile("msr fpcr, %0" : : "r"(v)); }
+inline void spin_pause() { __asm__ volatile("yield" ::: "memory"); }
+#else
+constexpr uint64_t kFlushDenormals = 0;
+uint64_t get_fp_control() { return 0; }
+void set_fp_control(uint64_t) {}
+inline void spin_pause() {}
+#endif
 }  // namespace
 
-ScopedFlushDenormals::ScopedFlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtzDaz); }
-ScopedFlushDenormals::~ScopedFlushDenormals() { _mm_setcsr(saved_); }
+ScopedFlushDenormals::ScopedFlushDenormals() : saved_(get_fp_control()) {
+  set_fp_control(saved_ | kFlushDenormals);
+}
+ScopedFlushDenormals::~ScopedFlushDenormals() { set_fp_control(saved_); }
 
 ThreadPool::ThreadPool(int num_threads) : ranges_(new Range[1]) { set_num_threads(num_threads); }
 ThreadPool::~ThreadPool() { stop_workers(); }
@@ -89,14 +115,14 @@ void ThreadPool::drain(size_t self) {
 }
 
 void ThreadPool::worker_loop(uint64_t seen, size_t self) {
-  _mm_setcsr(_mm_getcsr() | kFtzDaz);
+  set_fp_control(get_fp_control() | kFlushDenormals);
   t_in_task = true;
   const auto spin = spin_duration();
   auto gen = [&] { return ticket_.load(std::memory_order_acquire) >> 16; };
   for (;;) {
     const auto t0 = std::chrono::steady_clock::now();
     while (gen() == seen && !stop_.load(std::memory_order_relaxed)) {
-      for (int i = 0; i < 32; ++i) _mm_pause();
+      for (int i = 0; i < 32; ++i) spin_pause();
       if (std::chrono::steady_clock::now() - t0 > spin) break;
     }
     if (gen() == seen) {
@@ -155,7 +181,7 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto spin = spin_duration();
     while (inside()) {
-      for (int i = 0; i < 16; ++i) _mm_pause();
+      for (int i = 0; i < 16; ++i) spin_pause();
       if (std::chrono::steady_clock::now() - t0 > spin) break;
     }
     if (inside()) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <exception>
 #include <mutex>
@@ -20,7 +21,7 @@ class ScopedFlushDenormals {
   ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
   ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
  private:
-  unsigned saved_;
+  uint64_t saved_;
 };
 
 // A persistent pool: the calling thread plus (num_threads - 1) workers. Work items are indices

@@ -92,10 +92,10 @@ def num_threads(n):
         convengine.set_num_threads(old)
 
 
-@pytest.fixture(params=["avx512", "avx2", "scalar"])
+@pytest.fixture(params=["avx512", "avx2", "neon", "scalar"])
 def isa(request):
-    """Runs a test once per instruction-set level (engine/cpu.h): AVX-512, AVX2 and the portable
-    fallback; a level the CPU lacks is skipped, with the reason."""
+    """Runs a test once per instruction-set level (engine/cpu.h): AVX-512 and AVX2 on x86-64, NEON
+    on aarch64, and the portable fallback; a level the CPU lacks is skipped, with the reason."""
     from convengine import _native
     if not _native.cpu_supports_isa(request.param):
         pytest.skip(f"the CPU lacks {request.param} (best here: {_native.best_isa()})")

@@ -247,7 +247,7 @@ def _inspect(args):
     print(f"activation arena: {_mb(sess.arena_bytes)}   weights: {_mb(sess.weights_bytes)}")
     from . import _native  # noqa: PLC0415
     print(f"kernels: {_native.get_isa()} (this CPU's best: {_native.best_isa()}; "
-          "CONVENGINE_ISA=scalar|avx2|avx512 chooses a lower one)")
+          "CONVENGINE_ISA=scalar|avx2|avx512|neon chooses another the CPU has)")
     return 0
 
 

@@ -46,6 +46,8 @@ void bind_core(py::module_& m) {
         "Poison mode: fill every new engine buffer, plan arena and plan output with NaN.");
   m.def("cpu_supports_isa", [](const std::string& name) { return cpu_supports(parse_isa(name)); });
   m.def("best_isa", [] { return std::string(isa_name(best_isa())); });
+  m.def("cpu_features", &cpu_features,
+        "The CPU features behind the ISA levels, space separated, as Linux names them.");
   m.def("measure_fma_peak_gflops", [](int repeats, const std::string& isa) {
     const Isa i = isa.empty() ? best_isa() : parse_isa(isa);
     py::gil_scoped_release nogil;

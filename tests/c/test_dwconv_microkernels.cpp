@@ -50,9 +50,11 @@ struct IndKernel {
   ce::Isa isa;
 };
 
-constexpr ce::Isa kScalar = ce::Isa::kScalar, kFma3 = ce::Isa::kAvx2, kAvx512f = ce::Isa::kAvx512;
+constexpr ce::Isa kScalar = ce::Isa::kScalar, kFma3 = ce::Isa::kAvx2, kAvx512f = ce::Isa::kAvx512,
+                  kNeon = ce::Isa::kNeon;
 
 const RowKernel kRow[] = {
+#if defined(__x86_64__) || defined(__i386__)
     {"f32_dwconv_3x3s1_8c__fma3", native::f32_dwconv_3x3s1_8c__fma3, kFma3, 1, 3},
     {"f32_dwconv_3x3s2_8c__fma3", native::f32_dwconv_3x3s2_8c__fma3, kFma3, 2, 3},
     {"f32_dwconv_5x5s1_8c8p__fma3", native::f32_dwconv_5x5s1_8c8p__fma3, kFma3, 1, 5},
@@ -65,12 +67,15 @@ const RowKernel kRow[] = {
     {"f32_dwconv_7x7s1_16c8p__avx512f", native::f32_dwconv_7x7s1_16c8p__avx512f, kAvx512f, 1, 7},
     {"f32_dwconv_5x5_16c8p__avx512f", native::f32_dwconv_5x5_16c8p__avx512f, kAvx512f, 0, 5},
     {"f32_dwconv_kxk_16c8p__avx512f", native::f32_dwconv_kxk_16c8p__avx512f, kAvx512f, 0, 0},
+#endif
     {"f32_dwconv_kxk__scalar", native::f32_dwconv_kxk__scalar, kScalar, 0, 0},
 };
 
 const IndKernel kInd[] = {
+#if defined(__x86_64__) || defined(__i386__)
     {"f32_dwconv_ind_32c__fma3", native::f32_dwconv_ind_32c__fma3, kFma3},
     {"f32_dwconv_ind_64c__avx512f", native::f32_dwconv_ind_64c__avx512f, kAvx512f},
+#endif
     {"f32_dwconv_ind__scalar", native::f32_dwconv_ind__scalar, kScalar},
 };
 
@@ -373,7 +378,7 @@ bool check_dispatch() {
   for (const auto& k : kRow) tested.insert(reinterpret_cast<const void*>(k.fn));
   for (const auto& k : kInd) tested.insert(reinterpret_cast<const void*>(k.fn));
   bool ok = true;
-  for (ce::Isa isa : {kScalar, kFma3, kAvx512f}) {
+  for (ce::Isa isa : {kScalar, kFma3, kAvx512f, kNeon}) {
     if (!ce::cpu_supports(isa)) continue;
     const ce::DwConvKernels& k = ce::dwconv_kernels(isa);
     for (native::DwRowFn fn :

@@ -33,9 +33,11 @@ struct Ukernel {
   ce::Isa isa;    // the level the kernel needs
 };
 
-constexpr ce::Isa kScalar = ce::Isa::kScalar, kFma3 = ce::Isa::kAvx2, kAvx512f = ce::Isa::kAvx512;
+constexpr ce::Isa kScalar = ce::Isa::kScalar, kFma3 = ce::Isa::kAvx2, kAvx512f = ce::Isa::kAvx512,
+                  kNeon = ce::Isa::kNeon;
 
 const Ukernel<native::GemmFn> kGemm[] = {
+#if defined(__x86_64__) || defined(__i386__)
     {"f32_gemm_6x16__fma3", native::f32_gemm_6x16__fma3, 6, 16, 1, kFma3},
     {"f32_gemm_6x16_prfm__fma3", native::f32_gemm_6x16_prfm__fma3, 6, 16, 1, kFma3},
     {"f32_gemm_4x24__fma3", native::f32_gemm_4x24__fma3, 4, 24, 1, kFma3},
@@ -54,26 +56,33 @@ const Ukernel<native::GemmFn> kGemm[] = {
     {"f32_gemm_6x40_prfm__avx512f", native::f32_gemm_6x40_prfm__avx512f, 6, 40, 1, kAvx512f},
     {"f32_gemm_1x24__avx512f", native::f32_gemm_1x24__avx512f, 1, 24, 4, kAvx512f},
     {"f32_gemm_1x40__avx512f", native::f32_gemm_1x40__avx512f, 1, 40, 4, kAvx512f},
+#endif
     {"f32_gemm_4x8__scalar", native::f32_gemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
 const Ukernel<native::IGemmFn> kIGemm[] = {
+#if defined(__x86_64__) || defined(__i386__)
     {"f32_igemm_6x16__fma3", native::f32_igemm_6x16__fma3, 6, 16, 1, kFma3},
     {"f32_igemm_6x32__avx512f", native::f32_igemm_6x32__avx512f, 6, 32, 1, kAvx512f},
     {"f32_igemm_8x16__avx512f", native::f32_igemm_8x16__avx512f, 8, 16, 1, kAvx512f},
+#endif
     {"f32_igemm_4x8__scalar", native::f32_igemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
 const Ukernel<native::GConvFn> kGConv[] = {
+#if defined(__x86_64__) || defined(__i386__)
     {"f32_gconv_8p8c__fma3", native::f32_gconv_8p8c__fma3, 8, 8, 1, kFma3},
     {"f32_gconv_8p16c__avx512f", native::f32_gconv_8p16c__avx512f, 8, 16, 1, kAvx512f},
+#endif
     {"f32_gconv_8p8c__scalar", native::f32_gconv_8p8c__scalar, 8, 8, 1, kScalar},
 };
 
 const Ukernel<native::WinoGemmFn> kWinoGemm[] = {
+#if defined(__x86_64__) || defined(__i386__)
     {"f32_wino_gemm_6x16__fma3", native::f32_wino_gemm_6x16__fma3, 6, 16, 1, kFma3},
     // Its tile is the contract's 6 x 16 block (two per pass).
     {"f32_wino_gemm_6x32__avx512f", native::f32_wino_gemm_6x32__avx512f, 6, 16, 1, kAvx512f},
+#endif
     {"f32_wino_gemm_6x16__scalar", native::f32_wino_gemm_6x16__scalar, 6, 16, 1, kScalar},
 };
 
@@ -590,7 +599,7 @@ bool check_dispatch(std::vector<std::string>* unused) {
       }
     fail(std::string(what) + " is not a tested GEMM kernel");
   };
-  for (ce::Isa isa : {ce::Isa::kScalar, ce::Isa::kAvx2, ce::Isa::kAvx512}) {
+  for (ce::Isa isa : {kScalar, kFma3, kAvx512f, kNeon}) {
     for (size_t nc = 1; nc <= 512; ++nc) {
       const ce::GemmKernel& k = ce::gemm_kernel(nc, isa);
       gemm_tile(k.fn, k.mr, k.nr, "gemm_kernel().fn");

@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   for (size_t c : {47, 48, 49, 63, 64, 65, 100}) channels.push_back(c);
 
   int cases = 0, failed = 0;
-  for (ce::Isa isa : {ce::Isa::kAvx2, ce::Isa::kAvx512}) {
+  for (ce::Isa isa : {ce::Isa::kAvx2, ce::Isa::kAvx512, ce::Isa::kNeon}) {
     const char* level = ce::isa_name(isa);
     if (!ce::cpu_supports(isa) || isa > ce::active_isa()) {
       std::printf("[skip] %s: %s\n", level,
