@@ -156,3 +156,41 @@ def test_subprocess_exit_codes(tmp_path, onnx_path, x_path):
     assert r.returncode == 0 and "inspect" in r.stdout
     r = _subprocess("bench", "--help")
     assert r.returncode == 0 and "--threads" in r.stdout
+
+
+# /proc/cpuinfo as the kernels of a Raspberry Pi 4, a big.LITTLE RK3588 and a Zen 4 VM print it
+# (shortened): benchmark tables name the core and go to a folder of their own.
+PI4 = """processor\t: 0
+BogoMIPS\t: 108.00
+Features\t: fp asimd evtstrm crc32 cpuid
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU part\t: 0xd08
+
+processor\t: 1
+Features\t: fp asimd evtstrm crc32 cpuid
+CPU implementer\t: 0x41
+CPU part\t: 0xd08
+
+Hardware\t: BCM2835
+Model\t\t: Raspberry Pi 4 Model B Rev 1.4
+"""
+RK3588 = "".join(f"processor\t: {i}\nFeatures\t: fp asimd asimdhp asimddp\nCPU implementer\t: 0x41\n"
+                 f"CPU part\t: {'0xd05' if i < 4 else '0xd0b'}\n\n" for i in range(8))
+ZEN4 = """processor\t: 0
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx2 fma avx512f avx512bw
+"""
+
+
+@pytest.mark.parametrize("text, want", [
+    (PI4, "Cortex-A72 (Raspberry Pi 4 Model B Rev 1.4), asimd"),
+    (RK3588, "Cortex-A55+Cortex-A76, asimd/asimddp"),
+    (ZEN4, "AMD EPYC (family 25, model 17), avx512f/avx2/fma"),
+    ("processor\t: 0\nCPU implementer\t: 0x51\nCPU part\t: 0x802\n", "ARM implementer 0x51 part 0x802"),
+])
+def test_cpu_description(text, want):
+    from convengine._bench import cpu_description
+    assert cpu_description(text) == want

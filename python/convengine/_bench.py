@@ -54,25 +54,57 @@ def make_layer(name, batch=1, seed=0):
     return desc, x, convs
 
 
-def cpu_description():
+# ARM cores by /proc/cpuinfo's "CPU implementer" and "CPU part" (ARM's and Apple's part numbers).
+_ARM_CORES = {
+    ("0x41", "0xd03"): "Cortex-A53", ("0x41", "0xd04"): "Cortex-A35", ("0x41", "0xd05"): "Cortex-A55",
+    ("0x41", "0xd07"): "Cortex-A57", ("0x41", "0xd08"): "Cortex-A72", ("0x41", "0xd09"): "Cortex-A73",
+    ("0x41", "0xd0a"): "Cortex-A75", ("0x41", "0xd0b"): "Cortex-A76", ("0x41", "0xd0c"): "Neoverse-N1",
+    ("0x41", "0xd0d"): "Cortex-A77", ("0x41", "0xd40"): "Neoverse-V1", ("0x41", "0xd41"): "Cortex-A78",
+    ("0x41", "0xd44"): "Cortex-X1", ("0x41", "0xd46"): "Cortex-A510", ("0x41", "0xd47"): "Cortex-A710",
+    ("0x41", "0xd48"): "Cortex-X2", ("0x41", "0xd49"): "Neoverse-N2", ("0x41", "0xd4b"): "Cortex-A78C",
+    ("0x41", "0xd4f"): "Neoverse-V2", ("0x41", "0xd80"): "Cortex-A520", ("0x41", "0xd81"): "Cortex-A720",
+}
+
+
+def cpu_description(cpuinfo=None):
     """The CPU benchmarks name: /proc/cpuinfo's model name (with family and model, since a VM may
-    show only the vendor's brand) and its widest SIMD ISA."""
+    show only the vendor's brand) and its widest SIMD ISA; on ARM the core's name from its
+    implementer and part numbers (and the board's model where the kernel reports it).
+    `cpuinfo`: that file's text (default: read it)."""
     info = {}
+    parts = []
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                k = k.strip()
-                if k in ("model name", "cpu family", "model", "flags", "Features") and k not in info:
-                    info[k] = v.strip()
+        if cpuinfo is None:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
     except OSError:
         import platform
         return platform.processor() or platform.machine()
+    implementer = ""
+    for line in cpuinfo.splitlines():
+        k, _, v = line.partition(":")
+        k, v = k.strip(), v.strip()
+        if k in ("model name", "cpu family", "model", "flags", "Features", "Model",
+                 "Hardware") and k not in info:
+            info[k] = v
+        if k == "CPU implementer":
+            implementer = v
+        elif k == "CPU part":
+            parts.append((implementer, v))
     flags = set((info.get("flags") or info.get("Features") or "").split())
-    isas = [i for i in ("avx512f", "avx2", "fma", "asimd") if i in flags]
-    name = info.get("model name", "unknown CPU")
-    if "cpu family" in info:
-        name += f" (family {info['cpu family']}, model {info.get('model', '?')})"
+    isas = [i for i in ("avx512f", "avx2", "fma", "asimd", "asimddp") if i in flags]
+    if "model name" not in info and parts:
+        cores = []
+        for p in parts:  # big.LITTLE: each kind of core once, in order of appearance
+            name = _ARM_CORES.get(p, f"ARM implementer {p[0]} part {p[1]}")
+            if name not in cores:
+                cores.append(name)
+        board = info.get("Model") or info.get("Hardware")
+        name = "+".join(cores) + (f" ({board})" if board else "")
+    else:
+        name = info.get("model name", "unknown CPU")
+        if "cpu family" in info:
+            name += f" (family {info['cpu family']}, model {info.get('model', '?')})"
     return name + (f", {'/'.join(isas)}" if isas else "")
 
 
