@@ -116,13 +116,17 @@ void f32_gconv_8p8c__neon(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t 
                           const float* w, float* c, size_t cm_stride, size_t in_valid,
                           const ClampParams* params) {
   if (cout_g >= 4)
-    run_blocks<kScalar>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride, in_valid, params);
+    run_blocks<kScalar>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride,
+                        in_valid, params);
   else if (cout_g == 2 && cin_g == 2)
-    run_blocks<kPairs2>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride, in_valid, params);
+    run_blocks<kPairs2>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride,
+                        in_valid, params);
   else if (cout_g == 2)
-    run_blocks<kPairs1>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride, in_valid, params);
+    run_blocks<kPairs1>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride,
+                        in_valid, params);
   else
-    run_blocks<kLanes>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride, in_valid, params);
+    run_blocks<kLanes>(mr, nc, ks, cin_g, cout_g, a, a_offset, zero, w, c, cm_stride,
+                       in_valid, params);
 }
 
 }  // namespace ce::native

@@ -13,6 +13,14 @@
 #include "native/gemm/gemm.h"
 #include "native/gemm/igemm.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define CE_NEON_UNSCHEDULED __attribute__((optimize("no-schedule-insns")))
+#define CE_NEON_INLINE __attribute__((always_inline)) inline
+#else
+#define CE_NEON_UNSCHEDULED
+#define CE_NEON_INLINE inline
+#endif
+
 namespace ce::native::gemm_neon {
 
 // Lanes [0, n) of p, n in 1..3; zero past them.
@@ -138,9 +146,9 @@ inline void store_c(Acc<MR, NV>& acc, float* const (&cr)[MR], size_t nc,
 }
 
 template <size_t MR, size_t NV, bool Prefetch = false>
-inline void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
-                 float* c, size_t cm_stride, size_t cn_stride, bool accumulate,
-                 const ClampParams* params) {
+CE_NEON_INLINE void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                         bool accumulate, const ClampParams* params) {
   constexpr size_t NR = 4 * NV;
   const float* ar[MR];
   float* cr[MR];
@@ -169,7 +177,7 @@ inline void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t a_strid
 }
 
 template <size_t MR, size_t NV>
-inline void igemm(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+CE_NEON_INLINE void igemm(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                   const float* w, float* c, size_t cm_stride, size_t cn_stride, size_t a_offset,
                   const float* zero, const ClampParams* params) {
   constexpr size_t NR = 4 * NV;
@@ -234,7 +242,8 @@ inline void gemm_1xn(size_t nc, size_t kc, const float* a, const float* w, float
     w = ws[3];
     for (size_t k = 4 * q; k < kc; ++k, w += NR) {
 #pragma GCC unroll 4
-      for (size_t v = 0; v < NV; ++v) acc0[0][v] = vfmaq_n_f32(acc0[0][v], vld1q_f32(w + 4 * v), a[k]);
+      for (size_t v = 0; v < NV; ++v)
+        acc0[0][v] = vfmaq_n_f32(acc0[0][v], vld1q_f32(w + 4 * v), a[k]);
     }
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; ++v)
@@ -244,6 +253,21 @@ inline void gemm_1xn(size_t nc, size_t kc, const float* a, const float* w, float
     nc -= NR;
     cr[0] += cn_stride;
   }
+}
+
+// The same kernels compiled without GCC's pre-allocation scheduler (gemm and igemm inline into
+// these, their helpers into them). For the 8-wide tiles GCC 12's scheduler hoists the W loads
+// of all 4 lanes above the fmla and runs out of q registers: 8 vector movs per 64 fmla in the
+// 8x8 GEMM loop, 10 in the IGEMM's, none without it; the 12-wide loops are clean with the
+// scheduler and gain movs without it. Each kernel file calls the better form.
+template <size_t MR, size_t NV, bool Prefetch = false, class... Args>
+CE_NEON_UNSCHEDULED void gemm_unscheduled(Args... args) {
+  gemm<MR, NV, Prefetch>(args...);
+}
+
+template <size_t MR, size_t NV, class... Args>
+CE_NEON_UNSCHEDULED void igemm_unscheduled(Args... args) {
+  igemm<MR, NV>(args...);
 }
 
 }  // namespace ce::native::gemm_neon

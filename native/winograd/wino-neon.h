@@ -24,7 +24,9 @@ struct Q2 {
   static T sub(T a, T b) { return {vsubq_f32(a.lo, b.lo), vsubq_f32(a.hi, b.hi)}; }
   static T mul(T a, T b) { return {vmulq_f32(a.lo, b.lo), vmulq_f32(a.hi, b.hi)}; }
   static T fma(T a, T b, T c) { return {vfmaq_f32(c.lo, a.lo, b.lo), vfmaq_f32(c.hi, a.hi, b.hi)}; }
-  static T fnma(T a, T b, T c) { return {vfmsq_f32(c.lo, a.lo, b.lo), vfmsq_f32(c.hi, a.hi, b.hi)}; }
+  static T fnma(T a, T b, T c) {
+    return {vfmsq_f32(c.lo, a.lo, b.lo), vfmsq_f32(c.hi, a.hi, b.hi)};
+  }
   static T min(T a, T b) { return {vminq_f32(a.lo, b.lo), vminq_f32(a.hi, b.hi)}; }
   static T max(T a, T b) { return {vmaxq_f32(a.lo, b.lo), vmaxq_f32(a.hi, b.hi)}; }
   static Mask all() { return kLanes; }
