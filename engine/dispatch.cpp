@@ -40,6 +40,11 @@ const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
   if (isa >= Isa::kAvx512) return least_padded(nc, avx512);
   static const IGemmKernel avx2{native::f32_igemm_6x16__fma3, 6, 16, 1, "f32-igemm-6x16-fma3"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const IGemmKernel k8x8{native::f32_igemm_8x8__neon, 8, 8, 1, "f32-igemm-8x8-neon"};
+  static const IGemmKernel k6x12{native::f32_igemm_6x12__neon, 6, 12, 1, "f32-igemm-6x12-neon"};
+  static const IGemmKernel* const neon[] = {&k8x8, &k6x12};
+  return isa >= Isa::kNeon ? least_padded(nc, neon) : scalar;
 #else
   return scalar;
 #endif
@@ -250,6 +255,8 @@ FmaPeakKernel fma_peak_kernel(Isa isa) {
 #if CE_X86
   if (isa >= Isa::kAvx512) return {native::f32_fma_peak__avx512f, native::kFmaPeakAvx512fFlops};
   if (isa >= Isa::kAvx2) return {native::f32_fma_peak__fma3, native::kFmaPeakFma3Flops};
+#elif CE_ARM64
+  if (isa >= Isa::kNeon) return {native::f32_fma_peak__neon, native::kFmaPeakNeonFlops};
 #endif
   return {nullptr, 0};
 }
@@ -290,6 +297,9 @@ const WinogradKernels& winograd_kernels(int m, Isa isa) {
       CE_WINO_ALL(avx512f, 6x32__avx512f, 32, "-16c-avx512f+gemm-6x32-avx512f");
   static const WinogradKernels avx2[4] = CE_WINO_ALL(fma3, 6x16__fma3, 16, "-8c-fma3");
   return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
+#elif CE_ARM64
+  static const WinogradKernels neon[4] = CE_WINO_ALL(neon, 6x16__neon, 16, "-8c-neon");
+  return isa >= Isa::kNeon ? neon[i] : scalar[i];
 #else
   return scalar[i];
 #endif
@@ -314,6 +324,9 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
       CE_WINO1D_ALL(avx512f, 6x32__avx512f, 32, "-16c-avx512f+gemm-6x32-avx512f");
   static const WinogradKernels avx2[5] = CE_WINO1D_ALL(fma3, 6x16__fma3, 16, "-8c-fma3");
   return isa >= Isa::kAvx512 ? avx512[i] : isa >= Isa::kAvx2 ? avx2[i] : scalar[i];
+#elif CE_ARM64
+  static const WinogradKernels neon[5] = CE_WINO1D_ALL(neon, 6x16__neon, 16, "-8c-neon");
+  return isa >= Isa::kNeon ? neon[i] : scalar[i];
 #else
   return scalar[i];
 #endif
@@ -362,6 +375,17 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
   static const GemmKernel* const avx512[] = {&k6x32, &k8x16, &k6x40, &k8x24};
   static const GemmKernel* const avx2[] = {&k6x16, &k4x24};
   return isa >= Isa::kAvx512 ? least_padded(nc, avx512) : least_padded(nc, avx2);
+#elif CE_ARM64
+  // NEON (not measured: no ARM hardware here): 8x8 (16 accumulators, 26 of the 32 q registers)
+  // unless 12-wide panels pad the columns by more than 3% less; 6x12 has 18 accumulators, 27
+  // registers. Both load 0.25 q registers per fmla (one A load feeds 4 k by lane), and an A72 /
+  // A76 (4-cycle fmla, 1 / 2 per cycle) needs 4 / 8 chains.
+  static const GemmKernel k8x8{native::f32_gemm_8x8__neon, native::f32_gemm_8x8_prfm__neon,
+                               native::f32_gemm_1x8__neon, 8, 8, 1, "f32-gemm-8x8-neon"};
+  static const GemmKernel k6x12{native::f32_gemm_6x12__neon, native::f32_gemm_6x12_prfm__neon,
+                                native::f32_gemm_1x12__neon, 6, 12, 1, "f32-gemm-6x12-neon"};
+  static const GemmKernel* const neon[] = {&k8x8, &k6x12};
+  return isa >= Isa::kNeon ? least_padded(nc, neon) : scalar;
 #else
   return scalar;
 #endif
@@ -381,6 +405,9 @@ const GConvKernel& gconv_kernel(Isa isa) {
   if (isa >= Isa::kAvx512) return avx512;
   static const GConvKernel avx2{native::f32_gconv_8p8c__fma3, 8, 8, "f32-gconv-8p8c-fma3"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const GConvKernel neon{native::f32_gconv_8p8c__neon, 8, 8, "f32-gconv-8p8c-neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif

@@ -40,6 +40,11 @@ void f32_gconv_8p16c__avx512f(size_t mr, size_t nc, size_t ks, size_t cin_g, siz
                               const float* w, float* c, size_t cm_stride, size_t in_valid,
                               const ClampParams* params);
 
+void f32_gconv_8p8c__neon(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
+                          const float* const* a, size_t a_offset, const float* zero,
+                          const float* w, float* c, size_t cm_stride, size_t in_valid,
+                          const ClampParams* params);
+
 void f32_gconv_8p8c__scalar(size_t mr, size_t nc, size_t ks, size_t cin_g, size_t cout_g,
                             const float* const* a, size_t a_offset, const float* zero,
                             const float* w, float* c, size_t cm_stride, size_t in_valid,

@@ -51,6 +51,12 @@ CE_DECLARE_GEMM(f32_gemm_6x40__avx512f)
 CE_DECLARE_GEMM(f32_gemm_6x40_prfm__avx512f)
 CE_DECLARE_GEMM(f32_gemm_1x24__avx512f)
 CE_DECLARE_GEMM(f32_gemm_1x40__avx512f)
+CE_DECLARE_GEMM(f32_gemm_8x8__neon)
+CE_DECLARE_GEMM(f32_gemm_8x8_prfm__neon)
+CE_DECLARE_GEMM(f32_gemm_6x12__neon)
+CE_DECLARE_GEMM(f32_gemm_6x12_prfm__neon)
+CE_DECLARE_GEMM(f32_gemm_1x8__neon)
+CE_DECLARE_GEMM(f32_gemm_1x12__neon)
 CE_DECLARE_GEMM(f32_gemm_4x8__scalar)
 #undef CE_DECLARE_GEMM
 

@@ -35,6 +35,14 @@ void f32_igemm_8x16__avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const f
                              const float* w, float* c, size_t cm_stride, size_t cn_stride,
                              size_t a_offset, const float* zero, const ClampParams* params);
 
+void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                         size_t a_offset, const float* zero, const ClampParams* params);
+
+void f32_igemm_6x12__neon(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                          size_t a_offset, const float* zero, const ClampParams* params);
+
 void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                            const float* w, float* c, size_t cm_stride, size_t cn_stride,
                            size_t a_offset, const float* zero, const ClampParams* params);

@@ -14,5 +14,8 @@ float f32_fma_peak__fma3(size_t iterations);
 // 12 chains x 16 lanes x 2 flops per iteration.
 constexpr size_t kFmaPeakAvx512fFlops = 12 * 16 * 2;
 float f32_fma_peak__avx512f(size_t iterations);
+// 12 chains x 4 lanes x 2 flops per iteration.
+constexpr size_t kFmaPeakNeonFlops = 12 * 4 * 2;
+float f32_fma_peak__neon(size_t iterations);
 
 }  // namespace ce::native

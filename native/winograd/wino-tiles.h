@@ -1,7 +1,7 @@
 // Two-pass Winograd tile transforms over channel vectors, written once for every vector width:
 // a traits struct V (wino-fma3.h: Ymm, 8 lanes; wino-avx512f.h: Zmm, 16 lanes with opmask
-// tails) supplies the vector type, loads, stores and arithmetic. Include only through those two
-// headers. A variant supplies its 1D transform as a class template over V:
+// tails; wino-neon.h: Q2, 8 lanes in two q registers) supplies the vector type, loads, stores
+// and arithmetic. Include only through those headers. A variant supplies its 1D transform as a class template over V:
 //   In::template tr<V>(const T d[alpha], T r[alpha])   r = B^T d
 //   Out::template tr<V>(const T m[alpha], T y[m])      y = A^T m
 // The first pass transforms the window's columns into a stack tile, the second its rows.

@@ -107,6 +107,9 @@ void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, s
 // Two blocks per pass with zmm vectors; same contract and packing (the name's 32 is the pass).
 void f32_wino_gemm_6x32__avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                                  const float* w, size_t w_stride, float* c, size_t c_stride);
+// Same contract and packing: R x 16 per pass for R <= 5 rows, two 6 x 8 halves for 6.
+void f32_wino_gemm_6x16__neon(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                              const float* w, size_t w_stride, float* c, size_t c_stride);
 void f32_wino_gemm_6x16__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                                 const float* w, size_t w_stride, float* c, size_t c_stride);
 
@@ -119,6 +122,8 @@ void f32_wino1d_a8_input__scalar(size_t, const float*, size_t, size_t, size_t, s
                                  size_t, float*, size_t);
 void f32_wino1d_a8_input__avx512f(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
                                   size_t, float*, size_t);
+void f32_wino1d_a8_input__neon(size_t, const float*, size_t, size_t, size_t, size_t, size_t,
+                               size_t, float*, size_t);
 // f<m><r>: F(m, r), m = 9 - r outputs per tile.
 #define CE_WINO1D_DECLARE(FMR)                                                                  \
   void f32_wino1d_##FMR##_output__fma3(size_t, const float*, size_t, float*, size_t, size_t,    \
@@ -126,7 +131,9 @@ void f32_wino1d_a8_input__avx512f(size_t, const float*, size_t, size_t, size_t, 
   void f32_wino1d_##FMR##_output__scalar(size_t, const float*, size_t, float*, size_t, size_t,  \
                                          size_t, size_t, const WinoOutputParams*);              \
   void f32_wino1d_##FMR##_output__avx512f(size_t, const float*, size_t, float*, size_t, size_t, \
-                                          size_t, size_t, const WinoOutputParams*);
+                                          size_t, size_t, const WinoOutputParams*);           \
+  void f32_wino1d_##FMR##_output__neon(size_t, const float*, size_t, float*, size_t, size_t,    \
+                                       size_t, size_t, const WinoOutputParams*);
 CE_WINO1D_DECLARE(f27)
 CE_WINO1D_DECLARE(f36)
 CE_WINO1D_DECLARE(f45)
@@ -146,7 +153,11 @@ CE_WINO1D_DECLARE(f63)
   void f32_wino_##name##_input__avx512f(size_t, const float*, size_t, size_t, size_t, size_t,  \
                                         size_t, size_t, float*, size_t);                       \
   void f32_wino_##name##_output__avx512f(size_t, const float*, size_t, float*, size_t, size_t, \
-                                         size_t, size_t, const WinoOutputParams*);
+                                         size_t, size_t, const WinoOutputParams*);            \
+  void f32_wino_##name##_input__neon(size_t, const float*, size_t, size_t, size_t, size_t,     \
+                                     size_t, size_t, float*, size_t);                          \
+  void f32_wino_##name##_output__neon(size_t, const float*, size_t, float*, size_t, size_t,    \
+                                      size_t, size_t, const WinoOutputParams*);
 CE_WINO_DECLARE(f23)
 CE_WINO_DECLARE(f43)
 CE_WINO_DECLARE(f63)
@@ -157,5 +168,7 @@ void f32_wino_f54_output__scalar(size_t, const float*, size_t, float*, size_t, s
                                  size_t, const WinoOutputParams*);
 void f32_wino_f54_output__avx512f(size_t, const float*, size_t, float*, size_t, size_t, size_t,
                                   size_t, const WinoOutputParams*);
+void f32_wino_f54_output__neon(size_t, const float*, size_t, float*, size_t, size_t, size_t,
+                               size_t, const WinoOutputParams*);
 
 }  // namespace ce::native

@@ -57,6 +57,14 @@ const Ukernel<native::GemmFn> kGemm[] = {
     {"f32_gemm_1x24__avx512f", native::f32_gemm_1x24__avx512f, 1, 24, 4, kAvx512f},
     {"f32_gemm_1x40__avx512f", native::f32_gemm_1x40__avx512f, 1, 40, 4, kAvx512f},
 #endif
+#if defined(__aarch64__)
+    {"f32_gemm_8x8__neon", native::f32_gemm_8x8__neon, 8, 8, 4, kNeon},
+    {"f32_gemm_8x8_prfm__neon", native::f32_gemm_8x8_prfm__neon, 8, 8, 4, kNeon},
+    {"f32_gemm_6x12__neon", native::f32_gemm_6x12__neon, 6, 12, 4, kNeon},
+    {"f32_gemm_6x12_prfm__neon", native::f32_gemm_6x12_prfm__neon, 6, 12, 4, kNeon},
+    {"f32_gemm_1x8__neon", native::f32_gemm_1x8__neon, 1, 8, 4, kNeon},
+    {"f32_gemm_1x12__neon", native::f32_gemm_1x12__neon, 1, 12, 4, kNeon},
+#endif
     {"f32_gemm_4x8__scalar", native::f32_gemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
@@ -66,6 +74,10 @@ const Ukernel<native::IGemmFn> kIGemm[] = {
     {"f32_igemm_6x32__avx512f", native::f32_igemm_6x32__avx512f, 6, 32, 1, kAvx512f},
     {"f32_igemm_8x16__avx512f", native::f32_igemm_8x16__avx512f, 8, 16, 1, kAvx512f},
 #endif
+#if defined(__aarch64__)
+    {"f32_igemm_8x8__neon", native::f32_igemm_8x8__neon, 8, 8, 4, kNeon},
+    {"f32_igemm_6x12__neon", native::f32_igemm_6x12__neon, 6, 12, 4, kNeon},
+#endif
     {"f32_igemm_4x8__scalar", native::f32_igemm_4x8__scalar, 4, 8, 1, kScalar},
 };
 
@@ -73,6 +85,9 @@ const Ukernel<native::GConvFn> kGConv[] = {
 #if defined(__x86_64__) || defined(__i386__)
     {"f32_gconv_8p8c__fma3", native::f32_gconv_8p8c__fma3, 8, 8, 1, kFma3},
     {"f32_gconv_8p16c__avx512f", native::f32_gconv_8p16c__avx512f, 8, 16, 1, kAvx512f},
+#endif
+#if defined(__aarch64__)
+    {"f32_gconv_8p8c__neon", native::f32_gconv_8p8c__neon, 8, 8, 1, kNeon},
 #endif
     {"f32_gconv_8p8c__scalar", native::f32_gconv_8p8c__scalar, 8, 8, 1, kScalar},
 };
@@ -82,6 +97,9 @@ const Ukernel<native::WinoGemmFn> kWinoGemm[] = {
     {"f32_wino_gemm_6x16__fma3", native::f32_wino_gemm_6x16__fma3, 6, 16, 1, kFma3},
     // Its tile is the contract's 6 x 16 block (two per pass).
     {"f32_wino_gemm_6x32__avx512f", native::f32_wino_gemm_6x32__avx512f, 6, 16, 1, kAvx512f},
+#endif
+#if defined(__aarch64__)
+    {"f32_wino_gemm_6x16__neon", native::f32_wino_gemm_6x16__neon, 6, 16, 4, kNeon},
 #endif
     {"f32_wino_gemm_6x16__scalar", native::f32_wino_gemm_6x16__scalar, 6, 16, 1, kScalar},
 };

@@ -1,0 +1,11 @@
+#include "native/gemm/gemm-neon.h"
+
+namespace ce::native {
+
+void f32_gemm_6x12__neon(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                         bool accumulate, const ClampParams* params) {
+  gemm_neon::gemm<6, 3>(mr, nc, kc, a, a_stride, w, c, cm_stride, cn_stride, accumulate, params);
+}
+
+}  // namespace ce::native
