@@ -2,7 +2,8 @@
 // products vectorised over the reduction (4 lanes, lane-wise tail). One weight row at a time
 // keeps the weight reads a single sequential stream; with fewer images the reduction is split
 // over more accumulators, so that 8-9 FMA chains are in flight (an A76 keeps 2 fmla x 4 cycles
-// of latency busy with 8).
+// of latency busy with 8). One image needs two loads per fmla, so 4 chains keep up with the
+// loads (8 accumulators there made GCC spill them).
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -28,10 +29,10 @@ void row(size_t kc, const float* w, const float* const* a, float bias, float* c,
     // Weights are streamed once: fetch ahead of the hardware prefetcher (past the end of the
     // row is the next row, or the next position's weights, when w_stride == kc).
     for (int j = 0; j < S; j += 4) __builtin_prefetch(w + k + 4 * j + PF);
-    for (int j = 0; j < S; ++j) {
-      const float32x4_t vw = vld1q_f32(w + k + 4 * j);
-      for (int r = 0; r < R; ++r) acc[r][j] = vfmaq_f32(acc[r][j], vw, vld1q_f32(a[r] + k + 4 * j));
-    }
+    float32x4_t vw[S];
+    for (int j = 0; j < S; ++j) vw[j] = vld1q_f32(w + k + 4 * j);
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < S; ++j) acc[r][j] = vfmaq_f32(acc[r][j], vw[j], vld1q_f32(a[r] + k + 4 * j));
   }
   for (; k + 4 <= kc; k += 4) {
     const float32x4_t vw = vld1q_f32(w + k);
@@ -62,7 +63,7 @@ void f32_local_dot_1x4__neon(size_t n, size_t nc, size_t kc, const float* const*
     switch (n - i) {
       case 3: row<3, 3>(kc, w, a + i, bias[o], c + i * cm_stride + o, cm_stride, vmin, vmax); break;
       case 2: row<2, 4>(kc, w, a + i, bias[o], c + i * cm_stride + o, cm_stride, vmin, vmax); break;
-      case 1: row<1, 8>(kc, w, a + i, bias[o], c + i * cm_stride + o, cm_stride, vmin, vmax); break;
+      case 1: row<1, 4>(kc, w, a + i, bias[o], c + i * cm_stride + o, cm_stride, vmin, vmax); break;
       default: break;
     }
   }
