@@ -72,98 +72,71 @@ struct Kernel {
 #define CE_TEST_ARM64 1
 #endif
 
-const Kernel<native::MaxPoolFn> kMaxPool[] = {
+#define CE_KERNEL(fn, isa, tile) \
+  Kernel<decltype(&native::fn)> { #fn, native::fn, isa, tile }
+
+// tile: for a zip the number of groups, for the 2-D GridSample row samples per step, for the
+// local dot product floats of the reduction per step of the widest split.
 #if CE_TEST_X86
-    {"f32_maxpool_32c__avx2", native::f32_maxpool_32c__avx2, kAvx2, 32},
+const std::vector<Kernel<native::MaxPoolFn>> kMaxPool = {CE_KERNEL(f32_maxpool_32c__avx2, kAvx2, 32)};
+const std::vector<Kernel<native::AvgPoolFn>> kAvgPool = {CE_KERNEL(f32_avgpool_32c__avx2, kAvx2, 32)};
+const std::vector<Kernel<native::GAvgPoolFn>> kGAvgPool = {
+    CE_KERNEL(f32_gavgpool_32c__avx2, kAvx2, 32), CE_KERNEL(f32_gavgpool_64c__avx512f, kAvx512, 64)};
+const std::vector<Kernel<native::GAvgPoolCwFn>> kGAvgPoolCw = {
+    CE_KERNEL(f32_gavgpool_cw__avx2, kAvx2, 32)};
+const std::vector<Kernel<native::IBilinearFn>> kIBilinear = {
+    CE_KERNEL(f32_ibilinear_16c__avx2, kAvx2, 16)};
+const std::vector<Kernel<native::TransposeFn>> kTranspose = {
+    CE_KERNEL(f32_transpose__avx2, kAvx2, 8), CE_KERNEL(f32_transpose_16x16__avx512f, kAvx512, 16)};
+const std::vector<Kernel<native::ZipFn>> kZip = {CE_KERNEL(x32_zip_x2__avx2, kAvx2, 2),
+                                                 CE_KERNEL(x32_zip_x4__avx2, kAvx2, 4)};
+const std::vector<Kernel<native::VRoundFn>> kRound = {CE_KERNEL(f32_vround__avx2, kAvx2, 32)};
+const std::vector<Kernel<native::GridBlendFn>> kGridBlend = {
+    CE_KERNEL(f32_gridsample_blend_16c__fma3, kAvx2, 16)};
+const std::vector<Kernel<native::GridRow2dFn>> kGridRow2d = {
+    CE_KERNEL(f32_gridsample_2d_8c__fma3, kAvx2, 8)};
+const std::vector<Kernel<native::DeformBilinearFn>> kDeform = {
+    CE_KERNEL(f32_deform_bilinear_16c__fma3, kAvx2, 16)};
+const std::vector<Kernel<native::LocalConvFn>> kLocal = {
+    CE_KERNEL(f32_local_dot_1x4__fma3, kAvx2, 32)};
 #elif CE_TEST_ARM64
-    {"f32_maxpool_16c__neon", native::f32_maxpool_16c__neon, kNeon, 16},
+const std::vector<Kernel<native::MaxPoolFn>> kMaxPool = {CE_KERNEL(f32_maxpool_16c__neon, kNeon, 16)};
+const std::vector<Kernel<native::AvgPoolFn>> kAvgPool = {CE_KERNEL(f32_avgpool_16c__neon, kNeon, 16)};
+const std::vector<Kernel<native::GAvgPoolFn>> kGAvgPool = {
+    CE_KERNEL(f32_gavgpool_16c__neon, kNeon, 16)};
+const std::vector<Kernel<native::GAvgPoolCwFn>> kGAvgPoolCw = {
+    CE_KERNEL(f32_gavgpool_cw__neon, kNeon, 16)};
+const std::vector<Kernel<native::IBilinearFn>> kIBilinear = {
+    CE_KERNEL(f32_ibilinear_16c__neon, kNeon, 16)};
+const std::vector<Kernel<native::TransposeFn>> kTranspose = {
+    CE_KERNEL(f32_transpose_4x4__neon, kNeon, 4)};
+const std::vector<Kernel<native::ZipFn>> kZip = {CE_KERNEL(x32_zip_x2__neon, kNeon, 2),
+                                                 CE_KERNEL(x32_zip_x3__neon, kNeon, 3),
+                                                 CE_KERNEL(x32_zip_x4__neon, kNeon, 4)};
+const std::vector<Kernel<native::VRoundFn>> kRound = {CE_KERNEL(f32_vround__neon, kNeon, 16)};
+const std::vector<Kernel<native::GridBlendFn>> kGridBlend = {
+    CE_KERNEL(f32_gridsample_blend_16c__neon, kNeon, 16)};
+const std::vector<Kernel<native::GridRow2dFn>> kGridRow2d = {
+    CE_KERNEL(f32_gridsample_2d_8c__neon, kNeon, 4)};
+const std::vector<Kernel<native::DeformBilinearFn>> kDeform = {
+    CE_KERNEL(f32_deform_bilinear_16c__neon, kNeon, 16)};
+const std::vector<Kernel<native::LocalConvFn>> kLocal = {
+    CE_KERNEL(f32_local_dot_1x4__neon, kNeon, 32)};
+#else  // scalar kernels only: nothing to compare with them
+const std::vector<Kernel<native::MaxPoolFn>> kMaxPool;
+const std::vector<Kernel<native::AvgPoolFn>> kAvgPool;
+const std::vector<Kernel<native::GAvgPoolFn>> kGAvgPool;
+const std::vector<Kernel<native::GAvgPoolCwFn>> kGAvgPoolCw;
+const std::vector<Kernel<native::IBilinearFn>> kIBilinear;
+const std::vector<Kernel<native::TransposeFn>> kTranspose;
+const std::vector<Kernel<native::ZipFn>> kZip;
+const std::vector<Kernel<native::VRoundFn>> kRound;
+const std::vector<Kernel<native::GridBlendFn>> kGridBlend;
+const std::vector<Kernel<native::GridRow2dFn>> kGridRow2d;
+const std::vector<Kernel<native::DeformBilinearFn>> kDeform;
+const std::vector<Kernel<native::LocalConvFn>> kLocal;
 #endif
-};
-const Kernel<native::AvgPoolFn> kAvgPool[] = {
-#if CE_TEST_X86
-    {"f32_avgpool_32c__avx2", native::f32_avgpool_32c__avx2, kAvx2, 32},
-#elif CE_TEST_ARM64
-    {"f32_avgpool_16c__neon", native::f32_avgpool_16c__neon, kNeon, 16},
-#endif
-};
-const Kernel<native::GAvgPoolFn> kGAvgPool[] = {
-#if CE_TEST_X86
-    {"f32_gavgpool_32c__avx2", native::f32_gavgpool_32c__avx2, kAvx2, 32},
-    {"f32_gavgpool_64c__avx512f", native::f32_gavgpool_64c__avx512f, kAvx512, 64},
-#elif CE_TEST_ARM64
-    {"f32_gavgpool_16c__neon", native::f32_gavgpool_16c__neon, kNeon, 16},
-#endif
-};
-const Kernel<native::GAvgPoolCwFn> kGAvgPoolCw[] = {
-#if CE_TEST_X86
-    {"f32_gavgpool_cw__avx2", native::f32_gavgpool_cw__avx2, kAvx2, 32},
-#elif CE_TEST_ARM64
-    {"f32_gavgpool_cw__neon", native::f32_gavgpool_cw__neon, kNeon, 16},
-#endif
-};
-const Kernel<native::IBilinearFn> kIBilinear[] = {
-#if CE_TEST_X86
-    {"f32_ibilinear_16c__avx2", native::f32_ibilinear_16c__avx2, kAvx2, 16},
-#elif CE_TEST_ARM64
-    {"f32_ibilinear_16c__neon", native::f32_ibilinear_16c__neon, kNeon, 16},
-#endif
-};
-const Kernel<native::TransposeFn> kTranspose[] = {
-#if CE_TEST_X86
-    {"f32_transpose__avx2", native::f32_transpose__avx2, kAvx2, 8},
-    {"f32_transpose_16x16__avx512f", native::f32_transpose_16x16__avx512f, kAvx512, 16},
-#elif CE_TEST_ARM64
-    {"f32_transpose_4x4__neon", native::f32_transpose_4x4__neon, kNeon, 4},
-#endif
-};
-// tile: the number of groups the zip is for.
-const Kernel<native::ZipFn> kZip[] = {
-#if CE_TEST_X86
-    {"x32_zip_x2__avx2", native::x32_zip_x2__avx2, kAvx2, 2},
-    {"x32_zip_x4__avx2", native::x32_zip_x4__avx2, kAvx2, 4},
-#elif CE_TEST_ARM64
-    {"x32_zip_x2__neon", native::x32_zip_x2__neon, kNeon, 2},
-    {"x32_zip_x3__neon", native::x32_zip_x3__neon, kNeon, 3},
-    {"x32_zip_x4__neon", native::x32_zip_x4__neon, kNeon, 4},
-#endif
-};
-const Kernel<native::VRoundFn> kRound[] = {
-#if CE_TEST_X86
-    {"f32_vround__avx2", native::f32_vround__avx2, kAvx2, 32},
-#elif CE_TEST_ARM64
-    {"f32_vround__neon", native::f32_vround__neon, kNeon, 16},
-#endif
-};
-const Kernel<native::GridBlendFn> kGridBlend[] = {
-#if CE_TEST_X86
-    {"f32_gridsample_blend_16c__fma3", native::f32_gridsample_blend_16c__fma3, kAvx2, 16},
-#elif CE_TEST_ARM64
-    {"f32_gridsample_blend_16c__neon", native::f32_gridsample_blend_16c__neon, kNeon, 16},
-#endif
-};
-// tile: samples per step.
-const Kernel<native::GridRow2dFn> kGridRow2d[] = {
-#if CE_TEST_X86
-    {"f32_gridsample_2d_8c__fma3", native::f32_gridsample_2d_8c__fma3, kAvx2, 8},
-#elif CE_TEST_ARM64
-    {"f32_gridsample_2d_8c__neon", native::f32_gridsample_2d_8c__neon, kNeon, 4},
-#endif
-};
-const Kernel<native::DeformBilinearFn> kDeform[] = {
-#if CE_TEST_X86
-    {"f32_deform_bilinear_16c__fma3", native::f32_deform_bilinear_16c__fma3, kAvx2, 16},
-#elif CE_TEST_ARM64
-    {"f32_deform_bilinear_16c__neon", native::f32_deform_bilinear_16c__neon, kNeon, 16},
-#endif
-};
-// tile: floats of the reduction per step of the widest split.
-const Kernel<native::LocalConvFn> kLocal[] = {
-#if CE_TEST_X86
-    {"f32_local_dot_1x4__fma3", native::f32_local_dot_1x4__fma3, kAvx2, 32},
-#elif CE_TEST_ARM64
-    {"f32_local_dot_1x4__neon", native::f32_local_dot_1x4__neon, kNeon, 32},
-#endif
-};
+#undef CE_KERNEL
 
 char g_current[256] = "(none)";
 
@@ -758,8 +731,8 @@ void local_cases(Runner& r, const Kernel<native::LocalConvFn>& k) {
 
 // ---------------------------------------------------------------------------------------------
 
-template <class Fn, size_t N>
-void add(std::set<const void*>& s, const Kernel<Fn> (&ks)[N]) {
+template <class Fn>
+void add(std::set<const void*>& s, const std::vector<Kernel<Fn>>& ks) {
   for (const auto& k : ks) s.insert(reinterpret_cast<const void*>(k.fn));
 }
 
