@@ -431,6 +431,16 @@ struct Pixels {
   }
 };
 
+// `rows` output rows of C floats, out_stride = C + pad apart: call(got, want, out_stride) runs
+// the kernel and the scalar one, whose outputs then agree within tol.
+template <class Call>
+bool rows_case(const char* name, size_t rows, size_t C, size_t pad, double tol, Call&& call) {
+  const size_t out_stride = C + pad;
+  Outputs out((rows - 1) * out_stride + C);
+  call(out.got.data(), out.want.data(), out_stride);
+  return compare(name, out.got.data(), out.want.data(), out.got.size(), Cmp::kTol, tol);
+}
+
 void ibilinear_cases(Runner& r, const Kernel<native::IBilinearFn>& k) {
   if (!r.begin(k.name, k.isa)) return;
   uint32_t seed = 1;
@@ -448,14 +458,13 @@ void ibilinear_cases(Runner& r, const Kernel<native::IBilinearFn>& k) {
               GuardedArray<float> wx(2 * pixels);
               for (size_t p = 0; p < pixels; ++p) wx[2 * p] = unit(rng), wx[2 * p + 1] = 1 - wx[2 * p];
               const float h0 = unit(rng), h1 = 1.0f - h0;
-              const size_t out_stride = C + pad;
-              Outputs out((pixels - 1) * out_stride + C);
-              k.fn(pixels, C, in.data(), wx.data(), h0, h1, out.got.data(), out_stride);
-              native::f32_ibilinear__scalar(pixels, C, in.data(), wx.data(), h0, h1,
-                                            out.want.data(), out_stride);
               // 4 products of weights summing to 1 with |x| <= 1, three roundings deep
-              return compare(name, out.got.data(), out.want.data(), out.got.size(), Cmp::kTol,
-                             sum_tol(6, 1.0));
+              return rows_case(name, pixels, C, pad, sum_tol(6, 1.0),
+                               [&](float* got, float* want, size_t os) {
+                                 k.fn(pixels, C, in.data(), wx.data(), h0, h1, got, os);
+                                 native::f32_ibilinear__scalar(pixels, C, in.data(), wx.data(),
+                                                               h0, h1, want, os);
+                               });
             },
             "%s.p%zu.c%zu_stride+%zu", k.name, pixels, C, pad);
       }
@@ -480,13 +489,12 @@ void grid_blend_cases(Runner& r, const Kernel<native::GridBlendFn>& k) {
                 double wsum = 0.0;
                 for (size_t i = 0; i < coef.size(); ++i)
                   coef[i] = uni(rng), wsum = std::max(wsum, double(std::fabs(coef[i])));
-                const size_t out_stride = C + pad;
-                Outputs out((n - 1) * out_stride + C);
-                k.fn(n, taps, C, ptr.data(), coef.data(), out.got.data(), out_stride);
-                native::f32_gridsample_blend__scalar(n, taps, C, ptr.data(), coef.data(),
-                                                     out.want.data(), out_stride);
-                return compare(name, out.got.data(), out.want.data(), out.got.size(), Cmp::kTol,
-                               sum_tol(taps, double(taps) * wsum));
+                return rows_case(name, n, C, pad, sum_tol(taps, double(taps) * wsum),
+                                 [&](float* got, float* want, size_t os) {
+                                   k.fn(n, taps, C, ptr.data(), coef.data(), got, os);
+                                   native::f32_gridsample_blend__scalar(n, taps, C, ptr.data(),
+                                                                        coef.data(), want, os);
+                                 });
               },
               "%s.taps%zu.n%zu.c%zu_stride+%zu", k.name, taps, n, C, pad);
         }
@@ -512,13 +520,12 @@ void deform_cases(Runner& r, const Kernel<native::DeformBilinearFn>& k) {
                 coef[4 * s] = (1 - ty) * (1 - tx) * m, coef[4 * s + 1] = (1 - ty) * tx * m;
                 coef[4 * s + 2] = ty * (1 - tx) * m, coef[4 * s + 3] = ty * tx * m;
               }
-              const size_t out_stride = C + pad;
-              Outputs out((n - 1) * out_stride + C);
-              k.fn(n, C, corner.data(), coef.data(), out.got.data(), out_stride);
-              native::f32_deform_bilinear_4c__scalar(n, C, corner.data(), coef.data(),
-                                                     out.want.data(), out_stride);
-              return compare(name, out.got.data(), out.want.data(), out.got.size(), Cmp::kTol,
-                             sum_tol(4, 1.0));
+              return rows_case(name, n, C, pad, sum_tol(4, 1.0),
+                               [&](float* got, float* want, size_t os) {
+                                 k.fn(n, C, corner.data(), coef.data(), got, os);
+                                 native::f32_deform_bilinear_4c__scalar(n, C, corner.data(),
+                                                                        coef.data(), want, os);
+                               });
             },
             "%s.n%zu.c%zu_stride+%zu", k.name, n, C, pad);
       }
