@@ -98,6 +98,10 @@ const DeformBilinearKernel& deform_bilinear_kernel(Isa isa) {
   static const DeformBilinearKernel avx2{native::f32_deform_bilinear_16c__fma3,
                                          "f32-deform-bilinear-16c-fma3"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const DeformBilinearKernel neon{native::f32_deform_bilinear_16c__neon,
+                                         "f32-deform-bilinear-16c-neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif
@@ -108,6 +112,9 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
 #if CE_X86
   static const LocalConvKernel avx2{native::f32_local_dot_1x4__fma3, "f32-local-dot-1x4-fma3"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const LocalConvKernel neon{native::f32_local_dot_1x4__neon, "f32-local-dot-1x4-neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif
@@ -199,6 +206,10 @@ native::ZipFn zip_kernel(size_t groups, Isa isa) {
 #if CE_X86
   if (isa >= Isa::kAvx2 && groups == 2) return native::x32_zip_x2__avx2;
   if (isa >= Isa::kAvx2 && groups == 4) return native::x32_zip_x4__avx2;
+#elif CE_ARM64
+  if (isa >= Isa::kNeon && groups == 2) return native::x32_zip_x2__neon;
+  if (isa >= Isa::kNeon && groups == 3) return native::x32_zip_x3__neon;
+  if (isa >= Isa::kNeon && groups == 4) return native::x32_zip_x4__neon;
 #endif
   return native::x32_zip_xm__scalar;
 }
@@ -215,6 +226,11 @@ const PoolKernels& pool_kernels(Isa isa) {
                                   native::f32_gavgpool_64c__avx512f, native::f32_gavgpool_cw__avx2,
                                   "avx512f"};
   return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const PoolKernels neon{native::f32_maxpool_16c__neon, native::f32_avgpool_16c__neon,
+                                native::f32_gavgpool_16c__neon, native::f32_gavgpool_cw__neon,
+                                "neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif
@@ -223,6 +239,8 @@ const PoolKernels& pool_kernels(Isa isa) {
 native::IBilinearFn ibilinear_kernel(Isa isa) {
 #if CE_X86
   if (isa >= Isa::kAvx2) return native::f32_ibilinear_16c__avx2;
+#elif CE_ARM64
+  if (isa >= Isa::kNeon) return native::f32_ibilinear_16c__neon;
 #endif
   return native::f32_ibilinear__scalar;
 }
@@ -234,6 +252,10 @@ const DataKernels& data_kernels(Isa isa) {
   static const DataKernels avx2{native::f32_vround__avx2, native::f32_gridsample_blend_16c__fma3,
                                 native::f32_gridsample_2d_8c__fma3, "avx2"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const DataKernels neon{native::f32_vround__neon, native::f32_gridsample_blend_16c__neon,
+                                native::f32_gridsample_2d_8c__neon, "neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif
@@ -247,6 +269,8 @@ native::TransposeFn transpose_kernel(Isa isa) {
 #if CE_X86
   if (isa >= Isa::kAvx512) return native::f32_transpose_16x16__avx512f;
   if (isa >= Isa::kAvx2) return native::f32_transpose__avx2;
+#elif CE_ARM64
+  if (isa >= Isa::kNeon) return native::f32_transpose_4x4__neon;
 #endif
   return native::f32_transpose__scalar;
 }

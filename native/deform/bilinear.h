@@ -20,6 +20,8 @@ using DeformBilinearFn = void (*)(size_t n, size_t c, const float* const* corner
 
 void f32_deform_bilinear_16c__fma3(size_t n, size_t c, const float* const* corner,
                                    const float* coef, float* out, size_t out_stride);
+void f32_deform_bilinear_16c__neon(size_t n, size_t c, const float* const* corner,
+                                   const float* coef, float* out, size_t out_stride);
 
 void f32_deform_bilinear_4c__scalar(size_t n, size_t c, const float* const* corner,
                                     const float* coef, float* out, size_t out_stride);

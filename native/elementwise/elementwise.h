@@ -72,6 +72,9 @@ using ZipFn = void (*)(size_t n, size_t m, const float* x, float* y);
 // m == 2 and m == 4 only (the argument is ignored); the generic kernel takes any m.
 void x32_zip_x2__avx2(size_t n, size_t m, const float* x, float* y);
 void x32_zip_x4__avx2(size_t n, size_t m, const float* x, float* y);
+void x32_zip_x2__neon(size_t n, size_t m, const float* x, float* y);
+void x32_zip_x3__neon(size_t n, size_t m, const float* x, float* y);
+void x32_zip_x4__neon(size_t n, size_t m, const float* x, float* y);
 void x32_zip_xm__scalar(size_t n, size_t m, const float* x, float* y);
 
 }  // namespace ce::native

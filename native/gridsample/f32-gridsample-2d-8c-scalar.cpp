@@ -1,4 +1,7 @@
 // GridSample row, 2-D, c <= 8 channels, linear / nearest, zeros / border padding: portable.
+// No FMA contraction (GCC contracts by default where the target has FMA, as aarch64 does): the
+// pixel coordinate rounds as onnxruntime's and on x86-64, and the NEON twin gives the same bits.
+#pragma GCC optimize("fp-contract=off")
 #include <algorithm>
 #include <cmath>
 

@@ -19,6 +19,8 @@ using GridBlendFn = void (*)(size_t n, size_t taps, size_t c, const float* const
 
 void f32_gridsample_blend_16c__fma3(size_t n, size_t taps, size_t c, const float* const* ptr,
                                     const float* coef, float* out, size_t out_stride);
+void f32_gridsample_blend_16c__neon(size_t n, size_t taps, size_t c, const float* const* ptr,
+                                    const float* coef, float* out, size_t out_stride);
 void f32_gridsample_blend__scalar(size_t n, size_t taps, size_t c, const float* const* ptr,
                                   const float* coef, float* out, size_t out_stride);
 
@@ -42,6 +44,7 @@ struct GridRow2d {
 using GridRow2dFn = void (*)(const GridRow2d& r);
 
 void f32_gridsample_2d_8c__fma3(const GridRow2d& r);
+void f32_gridsample_2d_8c__neon(const GridRow2d& r);
 void f32_gridsample_2d_8c__scalar(const GridRow2d& r);
 
 }  // namespace ce::native

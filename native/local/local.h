@@ -30,6 +30,10 @@ void f32_local_dot_1x4__fma3(size_t n, size_t nc, size_t kc, const float* const*
                              const float* w, size_t w_stride, const float* bias, float* c,
                              size_t cm_stride, const ClampParams* params);
 
+void f32_local_dot_1x4__neon(size_t n, size_t nc, size_t kc, const float* const* a,
+                             const float* w, size_t w_stride, const float* bias, float* c,
+                             size_t cm_stride, const ClampParams* params);
+
 void f32_local_dot_1x4__scalar(size_t n, size_t nc, size_t kc, const float* const* a,
                                const float* w, size_t w_stride, const float* bias, float* c,
                                size_t cm_stride, const ClampParams* params);

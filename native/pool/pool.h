@@ -31,11 +31,17 @@ using GAvgPoolCwFn = void (*)(size_t planes, size_t pixels, const float* in, flo
 void f32_maxpool_32c__avx2(size_t kh, size_t kw, size_t channels, const float* in,
                            size_t row_stride, size_t col_stride, float* out,
                            const ClampParams* params);
+void f32_maxpool_16c__neon(size_t kh, size_t kw, size_t channels, const float* in,
+                           size_t row_stride, size_t col_stride, float* out,
+                           const ClampParams* params);
 void f32_maxpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
                          size_t row_stride, size_t col_stride, float* out,
                          const ClampParams* params);
 
 void f32_avgpool_32c__avx2(size_t kh, size_t kw, size_t channels, const float* in,
+                           size_t row_stride, size_t col_stride, float scale, float* out,
+                           const ClampParams* params);
+void f32_avgpool_16c__neon(size_t kh, size_t kw, size_t channels, const float* in,
                            size_t row_stride, size_t col_stride, float scale, float* out,
                            const ClampParams* params);
 void f32_avgpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
@@ -46,10 +52,13 @@ void f32_gavgpool_64c__avx512f(size_t rows, size_t channels, const float* in, si
                                float scale, float* out);
 void f32_gavgpool_32c__avx2(size_t rows, size_t channels, const float* in, size_t in_stride,
                             float scale, float* out);
+void f32_gavgpool_16c__neon(size_t rows, size_t channels, const float* in, size_t in_stride,
+                            float scale, float* out);
 void f32_gavgpool__scalar(size_t rows, size_t channels, const float* in, size_t in_stride,
                           float scale, float* out);
 
 void f32_gavgpool_cw__avx2(size_t planes, size_t pixels, const float* in, float scale, float* out);
+void f32_gavgpool_cw__neon(size_t planes, size_t pixels, const float* in, float scale, float* out);
 void f32_gavgpool_cw__scalar(size_t planes, size_t pixels, const float* in, float scale, float* out);
 
 }  // namespace ce::native

@@ -15,6 +15,8 @@ using IBilinearFn = void (*)(size_t pixels, size_t channels, const float* const*
 
 void f32_ibilinear_16c__avx2(size_t pixels, size_t channels, const float* const* in,
                              const float* wx, float h0, float h1, float* out, size_t out_stride);
+void f32_ibilinear_16c__neon(size_t pixels, size_t channels, const float* const* in,
+                             const float* wx, float h0, float h1, float* out, size_t out_stride);
 void f32_ibilinear__scalar(size_t pixels, size_t channels, const float* const* in,
                            const float* wx, float h0, float h1, float* out, size_t out_stride);
 

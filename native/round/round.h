@@ -10,6 +10,7 @@ enum class RoundMode { kFloor, kCeil, kNearestEven, kSign };
 using VRoundFn = void (*)(size_t n, const float* x, float* y, RoundMode mode);
 
 void f32_vround__avx2(size_t n, const float* x, float* y, RoundMode mode);
+void f32_vround__neon(size_t n, const float* x, float* y, RoundMode mode);
 void f32_vround__scalar(size_t n, const float* x, float* y, RoundMode mode);
 
 }  // namespace ce::native
