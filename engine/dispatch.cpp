@@ -83,9 +83,9 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 #elif CE_ARM64
   static const DwConvKernels neon{
-      native::f32_dwconv_3x3s1_8c__neon, native::f32_dwconv_kxk__scalar,
-      native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
-      native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
+      native::f32_dwconv_3x3s1_4c__neon, native::f32_dwconv_3x3s2_4c__neon,
+      native::f32_dwconv_5x5s1_4c8p__neon, native::f32_dwconv_7x7s1_4c8p__neon,
+      native::f32_dwconv_5x5_4c8p__neon, native::f32_dwconv_kxk_4c8p__neon,
       native::f32_dwconv_ind_16c__neon, "f32-dwconv-neon"};
   return isa >= Isa::kNeon ? neon : scalar;
 #else

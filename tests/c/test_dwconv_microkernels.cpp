@@ -70,7 +70,12 @@ const RowKernel kRow[] = {
     {"f32_dwconv_kxk_16c8p__avx512f", native::f32_dwconv_kxk_16c8p__avx512f, kAvx512f, 0, 0},
 #endif
 #if defined(__aarch64__)
-    {"f32_dwconv_3x3s1_8c__neon", native::f32_dwconv_3x3s1_8c__neon, kNeon, 1, 3},
+    {"f32_dwconv_3x3s1_4c__neon", native::f32_dwconv_3x3s1_4c__neon, kNeon, 1, 3},
+    {"f32_dwconv_3x3s2_4c__neon", native::f32_dwconv_3x3s2_4c__neon, kNeon, 2, 3},
+    {"f32_dwconv_5x5s1_4c8p__neon", native::f32_dwconv_5x5s1_4c8p__neon, kNeon, 1, 5},
+    {"f32_dwconv_7x7s1_4c8p__neon", native::f32_dwconv_7x7s1_4c8p__neon, kNeon, 1, 7},
+    {"f32_dwconv_5x5_4c8p__neon", native::f32_dwconv_5x5_4c8p__neon, kNeon, 0, 5},
+    {"f32_dwconv_kxk_4c8p__neon", native::f32_dwconv_kxk_4c8p__neon, kNeon, 0, 0},
 #endif
     {"f32_dwconv_kxk__scalar", native::f32_dwconv_kxk__scalar, kScalar, 0, 0},
 };

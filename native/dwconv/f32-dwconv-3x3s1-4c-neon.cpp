@@ -1,10 +1,13 @@
 // Depthwise 3x3, stride == dilation, any multiplier: sliding window over input columns on
-// strips of 8 channels (two q registers).
+// strips of 4 channels (one q register).
 //
-// The 9 weights and the bias stay in 20 q registers; each input column (3 rows) is loaded once
-// and feeds the three outputs that use it (kx = 2 of x, kx = 1 of x + 1, kx = 0 of x + 2): 3
-// loads per 9 FMAs per q. The loop is unrolled by three outputs so that the three running sums
-// rotate roles instead of moving between registers.
+// The 9 weights stay in registers; each input column (3 rows) is loaded once and feeds the
+// three outputs that use it (kx = 2 of x, kx = 1 of x + 1, kx = 0 of x + 2): 3 loads per 9 FMAs.
+// The loop is unrolled by three outputs so that the three running sums rotate roles instead of
+// moving between registers, and a new sum starts from a reloaded bias (a load, not a vector
+// move). 17 q registers. 8-channel strips (two q) would need 34: GCC then spilled a weight and
+// added two vector moves per output, for the same loads per FMA; a strip walk touches one cache
+// line per pixel and row (64 pixels x 3 rows = 12 KB), so the next strips reuse them from L1.
 #include "native/dwconv/dwconv-neon.h"
 
 namespace ce::native {
@@ -16,30 +19,29 @@ inline void strip(const dwn::Lanes& l, size_t pixels, const float* a, const floa
                   const float* d, size_t step, const float* wt, float* o, size_t out_step,
                   float32x4_t vmin, float32x4_t vmax) {
   using V = dwn::V<NQ>;
-  const V vb = dwn::load<NQ>(wt);
   const V w0 = dwn::load<NQ>(wt + 16), w1 = dwn::load<NQ>(wt + 32), w2 = dwn::load<NQ>(wt + 48),
           w3 = dwn::load<NQ>(wt + 64), w4 = dwn::load<NQ>(wt + 80), w5 = dwn::load<NQ>(wt + 96),
           w6 = dwn::load<NQ>(wt + 112), w7 = dwn::load<NQ>(wt + 128),
           w8 = dwn::load<NQ>(wt + 144);
   auto ld = [&](const float* p) { return dwn::load_in<NQ, kMode>(p, l); };
   // Column 0: kx = 0 of output 0; column 1: kx = 1 of output 0, kx = 0 of output 1.
-  V acc0 = dwn::fma(dwn::fma(dwn::fma(vb, ld(a), w0), ld(b), w3), ld(d), w6);
+  V acc0 = dwn::fma(dwn::fma(dwn::fma(dwn::load<NQ>(wt), ld(a), w0), ld(b), w3), ld(d), w6);
   a += step;
   b += step;
   d += step;
   V v0 = ld(a), v1 = ld(b), v2 = ld(d);
   acc0 = dwn::fma(dwn::fma(dwn::fma(acc0, v0, w1), v1, w4), v2, w7);
-  V acc1 = dwn::fma(dwn::fma(dwn::fma(vb, v0, w0), v1, w3), v2, w6);
-  V acc2 = vb;
+  V acc1 = dwn::fma(dwn::fma(dwn::fma(dwn::load<NQ>(wt), v0, w0), v1, w3), v2, w6);
+  V acc2 = acc1;
   // Column x + 2 completes output x (s0), continues x + 1 (s1) and starts x + 2 (s2). For the
   // last two outputs the started sums are unused; the column itself is always in bounds.
-  auto column = [&](V& s0, V& s1, V& s2) {
+  auto column = [&](V& s0, V& s1, V& s2) __attribute__((always_inline)) {
     a += step;
     b += step;
     d += step;
     const V u0 = ld(a), u1 = ld(b), u2 = ld(d);
     s0 = dwn::fma(s0, u0, w2);
-    s2 = dwn::fma(vb, u0, w0);
+    s2 = dwn::fma(dwn::load<NQ>(wt), u0, w0);
     s1 = dwn::fma(s1, u0, w1);
     s0 = dwn::fma(s0, u1, w5);
     s2 = dwn::fma(s2, u1, w3);
@@ -64,13 +66,13 @@ inline void strip(const dwn::Lanes& l, size_t pixels, const float* a, const floa
 
 }  // namespace
 
-void f32_dwconv_3x3s1_8c__neon(size_t channels, size_t pixels, const float* const* rows,
+void f32_dwconv_3x3s1_4c__neon(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params) {
   const float32x4_t vmin = vdupq_n_f32(params->min);
   const float32x4_t vmax = vdupq_n_f32(params->max);
   // Tap kx of output x is column x + kx: the column spacing is in_dil (== in_step).
-  dwn::for_each_strip<2>(channels, params, [&](auto cfg, size_t c, size_t off,
+  dwn::for_each_strip<1>(channels, params, [&](auto cfg, size_t c, size_t off,
                                                const dwn::Lanes& l) {
     using C = decltype(cfg);
     strip<C::NQ, C::kMode>(l, pixels, rows[0] + off, rows[1] + off, rows[2] + off, in_dil,
