@@ -33,14 +33,16 @@ inline void block(const Lanes& l, const float* const* rows, size_t off, size_t s
     store_out<NQ, kMode>(o + p * out_step, clamp(acc[p], vmin, vmax), l);
 }
 
-template <int KH, int KW, int NQ, int kMode>
+// Blocks of 8 pixels only when kBlock8 (the row-sliding kernels' leftovers are fewer than 8).
+template <int KH, int KW, int NQ, int kMode, bool kBlock8 = true>
 inline void strip(const Lanes& l, size_t pixels, const float* const* rows, size_t off,
                   size_t step, size_t dil, size_t kh, size_t kw, const float* wt, float* o,
                   size_t out_step, float32x4_t vmin, float32x4_t vmax) {
   size_t x = 0;
-  for (; x + 8 <= pixels; x += 8)
-    block<8, KH, KW, NQ, kMode>(l, rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
-                                out_step, vmin, vmax);
+  if constexpr (kBlock8)
+    for (; x + 8 <= pixels; x += 8)
+      block<8, KH, KW, NQ, kMode>(l, rows, off + x * step, step, dil, kh, kw, wt,
+                                  o + x * out_step, out_step, vmin, vmax);
   if (x + 4 <= pixels) {
     block<4, KH, KW, NQ, kMode>(l, rows, off + x * step, step, dil, kh, kw, wt, o + x * out_step,
                                 out_step, vmin, vmax);

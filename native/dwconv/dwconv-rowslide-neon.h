@@ -57,8 +57,9 @@ inline void rowslide_row(size_t channels, size_t pixels, const float* const* row
       rowslide_block<K, P, C::NQ, C::kMode>(l, rows, off + x * in_step, in_dil, wt,
                                             out + c + x * out_step, out_step, vmin, vmax);
     if (full < pixels)
-      strip<K, K, C::NQ, C::kMode>(l, pixels - full, rows, off + full * in_step, in_step, in_dil,
-                                   K, K, wt, out + c + full * out_step, out_step, vmin, vmax);
+      strip<K, K, C::NQ, C::kMode, false>(l, pixels - full, rows, off + full * in_step, in_step,
+                                          in_dil, K, K, wt, out + c + full * out_step, out_step,
+                                          vmin, vmax);
   });
 }
 
