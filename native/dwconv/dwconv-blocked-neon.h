@@ -22,6 +22,9 @@ inline void block(const Lanes& l, const float* const* rows, size_t off, size_t s
   const float* wp = wt + kDwTile;
   for (size_t ky = 0; ky < nkh; ++ky) {
     const float* r = rows[ky] + off;
+    // Not unrolled: a tap loop addresses the 8 pixels as [r, offset] with the offsets in
+    // registers; unrolled 5x5 taps made GCC build each address with its own add (40 per row).
+#pragma GCC unroll 1
     for (size_t kx = 0; kx < nkw; ++kx, r += dil, wp += kDwTile) {
       const V<NQ> wv = load<NQ>(wp);
 #pragma GCC unroll 8
