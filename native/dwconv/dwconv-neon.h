@@ -188,10 +188,32 @@ inline void for_each_strip(size_t channels, const DwParams* params, F&& f) {
   }
 }
 
+// The N taps of a packed weight block (wt: its bias), tap t at wt + 16 (1 + t).
+template <int NQ, int N>
+inline void load_taps(const float* wt, V<NQ> (&w)[N]) {
+#pragma GCC unroll 16
+  for (int t = 0; t < N; ++t) w[t] = load<NQ>(wt + kDwTile * (1 + t));
+}
+
 // Packed weights of channel c (a multiple of 4) for a kernel of `taps` taps: the bias block;
 // tap t is at + 16 * (1 + t).
 inline const float* tile_weights(const float* w, size_t c, size_t taps) {
   return w + (c / kDwTile) * kDwTile * (1 + taps) + (c % kDwTile);
+}
+
+// A 3x3 row kernel on strips of 4 channels: Strip::run<NQ, kMode>(lanes, pixels, a, b, d, dil,
+// wt, o, out_step, vmin, vmax) per strip, a/b/d its first input in kernel rows 0-2.
+template <class Strip>
+inline void row3x3(size_t channels, size_t pixels, const float* const* rows, size_t dil,
+                   const float* w, float* out, size_t out_step, const DwParams* params) {
+  const float32x4_t vmin = vdupq_n_f32(params->min);
+  const float32x4_t vmax = vdupq_n_f32(params->max);
+  for_each_strip<1>(channels, params, [&](auto cfg, size_t c, size_t off, const Lanes& l) {
+    using C = decltype(cfg);
+    Strip::template run<C::NQ, C::kMode>(l, pixels, rows[0] + off, rows[1] + off, rows[2] + off,
+                                         dil, tile_weights(w, c, 9), out + c, out_step, vmin,
+                                         vmax);
+  });
 }
 
 }  // namespace ce::native::dwn

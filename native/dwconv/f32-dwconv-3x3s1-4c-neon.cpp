@@ -14,70 +14,62 @@ namespace ce::native {
 
 namespace {
 
-template <int NQ, int kMode>
-inline void strip(const dwn::Lanes& l, size_t pixels, const float* a, const float* b,
+struct Strip {
+  template <int NQ, int kMode>
+  static void run(const dwn::Lanes& l, size_t pixels, const float* a, const float* b,
                   const float* d, size_t step, const float* wt, float* o, size_t out_step,
                   float32x4_t vmin, float32x4_t vmax) {
-  using V = dwn::V<NQ>;
-  const V w0 = dwn::load<NQ>(wt + 16), w1 = dwn::load<NQ>(wt + 32), w2 = dwn::load<NQ>(wt + 48),
-          w3 = dwn::load<NQ>(wt + 64), w4 = dwn::load<NQ>(wt + 80), w5 = dwn::load<NQ>(wt + 96),
-          w6 = dwn::load<NQ>(wt + 112), w7 = dwn::load<NQ>(wt + 128),
-          w8 = dwn::load<NQ>(wt + 144);
-  auto ld = [&](const float* p) { return dwn::load_in<NQ, kMode>(p, l); };
-  // Column 0: kx = 0 of output 0; column 1: kx = 1 of output 0, kx = 0 of output 1.
-  V acc0 = dwn::fma(dwn::fma(dwn::fma(dwn::load<NQ>(wt), ld(a), w0), ld(b), w3), ld(d), w6);
-  a += step;
-  b += step;
-  d += step;
-  V v0 = ld(a), v1 = ld(b), v2 = ld(d);
-  acc0 = dwn::fma(dwn::fma(dwn::fma(acc0, v0, w1), v1, w4), v2, w7);
-  V acc1 = dwn::fma(dwn::fma(dwn::fma(dwn::load<NQ>(wt), v0, w0), v1, w3), v2, w6);
-  V acc2 = acc1;
-  // Column x + 2 completes output x (s0), continues x + 1 (s1) and starts x + 2 (s2). For the
-  // last two outputs the started sums are unused; the column itself is always in bounds.
-  auto column = [&](V& s0, V& s1, V& s2) __attribute__((always_inline)) {
+    using V = dwn::V<NQ>;
+    V w[9];
+    dwn::load_taps(wt, w);
+    auto ld = [&](const float* p) { return dwn::load_in<NQ, kMode>(p, l); };
+    // Column 0: kx = 0 of output 0; column 1: kx = 1 of output 0, kx = 0 of output 1.
+    V acc0 = dwn::fma(dwn::fma(dwn::fma(dwn::load<NQ>(wt), ld(a), w[0]), ld(b), w[3]), ld(d), w[6]);
     a += step;
     b += step;
     d += step;
-    const V u0 = ld(a), u1 = ld(b), u2 = ld(d);
-    s0 = dwn::fma(s0, u0, w2);
-    s2 = dwn::fma(dwn::load<NQ>(wt), u0, w0);
-    s1 = dwn::fma(s1, u0, w1);
-    s0 = dwn::fma(s0, u1, w5);
-    s2 = dwn::fma(s2, u1, w3);
-    s1 = dwn::fma(s1, u1, w4);
-    s0 = dwn::fma(s0, u2, w8);
-    s2 = dwn::fma(s2, u2, w6);
-    s1 = dwn::fma(s1, u2, w7);
-    dwn::store_out<NQ, kMode>(o, dwn::clamp(s0, vmin, vmax), l);
-    o += out_step;
-  };
-  size_t x = 0;
-  for (; x + 3 <= pixels; x += 3) {
-    column(acc0, acc1, acc2);
-    column(acc1, acc2, acc0);
-    column(acc2, acc0, acc1);
+    V v0 = ld(a), v1 = ld(b), v2 = ld(d);
+    acc0 = dwn::fma(dwn::fma(dwn::fma(acc0, v0, w[1]), v1, w[4]), v2, w[7]);
+    V acc1 = dwn::fma(dwn::fma(dwn::fma(dwn::load<NQ>(wt), v0, w[0]), v1, w[3]), v2, w[6]);
+    V acc2 = acc1;
+    // Column x + 2 completes output x (s0), continues x + 1 (s1) and starts x + 2 (s2). For the
+    // last two outputs the started sums are unused; the column itself is always in bounds.
+    auto column = [&](V& s0, V& s1, V& s2) __attribute__((always_inline)) {
+      a += step;
+      b += step;
+      d += step;
+      const V u0 = ld(a), u1 = ld(b), u2 = ld(d);
+      s0 = dwn::fma(s0, u0, w[2]);
+      s2 = dwn::fma(dwn::load<NQ>(wt), u0, w[0]);
+      s1 = dwn::fma(s1, u0, w[1]);
+      s0 = dwn::fma(s0, u1, w[5]);
+      s2 = dwn::fma(s2, u1, w[3]);
+      s1 = dwn::fma(s1, u1, w[4]);
+      s0 = dwn::fma(s0, u2, w[8]);
+      s2 = dwn::fma(s2, u2, w[6]);
+      s1 = dwn::fma(s1, u2, w[7]);
+      dwn::store_out<NQ, kMode>(o, dwn::clamp(s0, vmin, vmax), l);
+      o += out_step;
+    };
+    size_t x = 0;
+    for (; x + 3 <= pixels; x += 3) {
+      column(acc0, acc1, acc2);
+      column(acc1, acc2, acc0);
+      column(acc2, acc0, acc1);
+    }
+    if (x < pixels) {
+      column(acc0, acc1, acc2);
+      if (x + 1 < pixels) column(acc1, acc2, acc0);
+    }
   }
-  if (x < pixels) {
-    column(acc0, acc1, acc2);
-    if (x + 1 < pixels) column(acc1, acc2, acc0);
-  }
-}
+};
 
 }  // namespace
 
 void f32_dwconv_3x3s1_4c__neon(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
                                float* out, size_t out_step, const DwParams* params) {
-  const float32x4_t vmin = vdupq_n_f32(params->min);
-  const float32x4_t vmax = vdupq_n_f32(params->max);
-  // Tap kx of output x is column x + kx: the column spacing is in_dil (== in_step).
-  dwn::for_each_strip<1>(channels, params, [&](auto cfg, size_t c, size_t off,
-                                               const dwn::Lanes& l) {
-    using C = decltype(cfg);
-    strip<C::NQ, C::kMode>(l, pixels, rows[0] + off, rows[1] + off, rows[2] + off, in_dil,
-                           dwn::tile_weights(w, c, 9), out + c, out_step, vmin, vmax);
-  });
+  dwn::row3x3<Strip>(channels, pixels, rows, in_dil, w, out, out_step, params);
 }
 
 }  // namespace ce::native

@@ -2,9 +2,10 @@
 // the row kernels over the geometries each accepts and the indirect kernel over random taps,
 // with channel counts around the 4-channel q registers (NEON) and the 8- and 16-channel strips,
 // pixel counts around the 3-output unroll and the 8/4/2/1 pixel blocks, multipliers 1-3, calls
-// that start at a later tile (channel 16), and three layouts: tight pixels (pixel stride = channels), wide
-// pixels (strides a multiple of 16 floats, 64-byte aligned: the AVX-512 zmm path, with channel
-// tails only here) and misaligned pixels (strides C + 1 and oc + 3, pointers one float off).
+// that start at a later tile (channel 16), and three layouts: tight pixels (pixel stride =
+// channels), wide pixels (strides a multiple of 16 floats, 64-byte aligned: the AVX-512 zmm
+// path, with channel tails only here) and misaligned pixels (strides C + 1 and oc + 3, pointers
+// one float off).
 // A kernel above the CPU's ISA level, or above the one CONVENGINE_ISA forces, is skipped with
 // the reason. Also checks that engine/dispatch.cpp hands out only kernels tested here.
 //
@@ -371,7 +372,8 @@ void ind_cases(Runner& r, const IndKernel& k) {
   for (size_t ks : {1, 9, 25})
     for (int layout : {kTight, kWide, kMisaligned})
       for (size_t M : {1, 2, 3})
-        for (size_t C : {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 31, 33, 47, 48, 64, 72, 80, 100})
+        for (size_t C :
+             {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 31, 33, 47, 48, 64, 72, 80, 100})
           for (size_t pixels : {1, 2, 3})
             for (size_t c0 : {size_t(0), size_t(16)}) {
               if (c0 && C * M <= 16) continue;
