@@ -86,6 +86,13 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_ind_64c__avx512f, "f32-dwconv-avx512f"};
   if (isa >= Isa::kAvx512) return avx512;
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const DwConvKernels neon{
+      native::f32_dwconv_3x3s1_4c__neon, native::f32_dwconv_3x3s2_4c__neon,
+      native::f32_dwconv_5x5s1_4c8p__neon, native::f32_dwconv_7x7s1_4c8p__neon,
+      native::f32_dwconv_5x5_4c8p__neon, native::f32_dwconv_kxk_4c8p__neon,
+      native::f32_dwconv_ind_16c__neon, "f32-dwconv-neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif

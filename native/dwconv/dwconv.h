@@ -112,6 +112,36 @@ void f32_dwconv_ind_64c__avx512f(size_t channels, size_t pixels, const float* co
                                  size_t ks, const float* w, float* out, size_t out_step,
                                  const DwParams* params);
 
+// NEON (files *-neon.cpp, aarch64; dwconv-neon.h): the -fma3 algorithms on strips of 4 channels
+// (one q register; 17-21 q registers live, no spills), the indirect kernel on 16-channel strips
+// (4 q x 2 pixels = 8 sums); any multiplier through one 4-channel load and a TBL per q.
+void f32_dwconv_3x3s1_4c__neon(size_t channels, size_t pixels, const float* const* rows,
+                               size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                               const float* w, float* out, size_t out_step,
+                               const DwParams* params);
+void f32_dwconv_3x3s2_4c__neon(size_t channels, size_t pixels, const float* const* rows,
+                               size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                               const float* w, float* out, size_t out_step,
+                               const DwParams* params);
+void f32_dwconv_5x5s1_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
+void f32_dwconv_7x7s1_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
+void f32_dwconv_5x5_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
+                               size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                               const float* w, float* out, size_t out_step,
+                               const DwParams* params);
+void f32_dwconv_kxk_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
+                               size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                               const float* w, float* out, size_t out_step,
+                               const DwParams* params);
+void f32_dwconv_ind_16c__neon(size_t channels, size_t pixels, const float* const* taps, size_t ks,
+                              const float* w, float* out, size_t out_step, const DwParams* params);
+
 // Portable fallbacks: any kernel, stride, dilation and multiplier.
 void f32_dwconv_kxk__scalar(size_t channels, size_t pixels, const float* const* rows,
                             size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,

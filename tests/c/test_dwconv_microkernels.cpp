@@ -1,9 +1,11 @@
 // Every depthwise microkernel in native/dwconv/ (dwconv.h) against a double-precision loop:
 // the row kernels over the geometries each accepts and the indirect kernel over random taps,
-// with channel counts around the 8- and 16-channel strips, multipliers 1-3, calls that start at
-// a later tile (channel 16), and three layouts: tight pixels (pixel stride = channels), wide
-// pixels (strides a multiple of 16 floats, 64-byte aligned: the AVX-512 zmm path, with channel
-// tails only here) and misaligned pixels (strides C + 1 and oc + 3, pointers one float off).
+// with channel counts around the 4-channel q registers (NEON) and the 8- and 16-channel strips,
+// pixel counts around the 3-output unroll and the 8/4/2/1 pixel blocks, multipliers 1-3, calls
+// that start at a later tile (channel 16), and three layouts: tight pixels (pixel stride =
+// channels), wide pixels (strides a multiple of 16 floats, 64-byte aligned: the AVX-512 zmm
+// path, with channel tails only here) and misaligned pixels (strides C + 1 and oc + 3, pointers
+// one float off).
 // A kernel above the CPU's ISA level, or above the one CONVENGINE_ISA forces, is skipped with
 // the reason. Also checks that engine/dispatch.cpp hands out only kernels tested here.
 //
@@ -68,6 +70,14 @@ const RowKernel kRow[] = {
     {"f32_dwconv_5x5_16c8p__avx512f", native::f32_dwconv_5x5_16c8p__avx512f, kAvx512f, 0, 5},
     {"f32_dwconv_kxk_16c8p__avx512f", native::f32_dwconv_kxk_16c8p__avx512f, kAvx512f, 0, 0},
 #endif
+#if defined(__aarch64__)
+    {"f32_dwconv_3x3s1_4c__neon", native::f32_dwconv_3x3s1_4c__neon, kNeon, 1, 3},
+    {"f32_dwconv_3x3s2_4c__neon", native::f32_dwconv_3x3s2_4c__neon, kNeon, 2, 3},
+    {"f32_dwconv_5x5s1_4c8p__neon", native::f32_dwconv_5x5s1_4c8p__neon, kNeon, 1, 5},
+    {"f32_dwconv_7x7s1_4c8p__neon", native::f32_dwconv_7x7s1_4c8p__neon, kNeon, 1, 7},
+    {"f32_dwconv_5x5_4c8p__neon", native::f32_dwconv_5x5_4c8p__neon, kNeon, 0, 5},
+    {"f32_dwconv_kxk_4c8p__neon", native::f32_dwconv_kxk_4c8p__neon, kNeon, 0, 0},
+#endif
     {"f32_dwconv_kxk__scalar", native::f32_dwconv_kxk__scalar, kScalar, 0, 0},
 };
 
@@ -75,6 +85,9 @@ const IndKernel kInd[] = {
 #if defined(__x86_64__) || defined(__i386__)
     {"f32_dwconv_ind_32c__fma3", native::f32_dwconv_ind_32c__fma3, kFma3},
     {"f32_dwconv_ind_64c__avx512f", native::f32_dwconv_ind_64c__avx512f, kAvx512f},
+#endif
+#if defined(__aarch64__)
+    {"f32_dwconv_ind_16c__neon", native::f32_dwconv_ind_16c__neon, kNeon},
 #endif
     {"f32_dwconv_ind__scalar", native::f32_dwconv_ind__scalar, kScalar},
 };
@@ -312,7 +325,8 @@ bool ind_case(const char* name, native::DwIndFn fn, size_t C, size_t M, size_t c
   return check(name, o, pixels, ps_out, c0, L.oc, ref, tol);
 }
 
-const size_t kChannels[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 47, 48, 72};
+// Around the 4-channel q registers of the NEON kernels, the 8-channel strips and 16-channel tiles.
+const size_t kChannels[] = {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 33, 47, 48, 72};
 
 void row_cases(Runner& r, const RowKernel& k) {
   if (!r.begin(k.name, k.isa)) return;
@@ -333,7 +347,7 @@ void row_cases(Runner& r, const RowKernel& k) {
     for (int layout : {kTight, kWide, kMisaligned})
       for (size_t M : {1, 2, 3})
         for (size_t C : kChannels)
-          for (size_t pixels : {1, 2, 7, 8, 13, 23}) {
+          for (size_t pixels : {1, 2, 3, 6, 7, 8, 13, 23}) {
             const size_t oc = C * M;
             // Calls from channel 0 and, past the first tile, from channel 16.
             for (size_t c0 : {size_t(0), size_t(16)}) {
@@ -358,7 +372,8 @@ void ind_cases(Runner& r, const IndKernel& k) {
   for (size_t ks : {1, 9, 25})
     for (int layout : {kTight, kWide, kMisaligned})
       for (size_t M : {1, 2, 3})
-        for (size_t C : {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 47, 48, 64, 72, 80, 100})
+        for (size_t C :
+             {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 31, 33, 47, 48, 64, 72, 80, 100})
           for (size_t pixels : {1, 2, 3})
             for (size_t c0 : {size_t(0), size_t(16)}) {
               if (c0 && C * M <= 16) continue;
