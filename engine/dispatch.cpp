@@ -405,6 +405,10 @@ const NnKernels& nn_kernels(Isa isa) {
   static const NnKernels avx2{f32_rreduce_u32__avx2, f32_vreduce_32c__avx2, f32_layernorm_rows__avx2,
                               f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const NnKernels neon{f32_rreduce_u16__neon, f32_vreduce_16c__neon, f32_layernorm_rows__neon,
+                              f32_vmoments_4c__neon, f32_vnorm_16c__neon, f32_lrn__neon, "neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif

@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <set>
@@ -50,6 +51,8 @@
 #include "engine/thread_pool.h"
 #include "native/elementwise/elementwise.h"
 #include "native/elementwise/math.h"
+#include "native/norm/norm.h"
+#include "native/reduce/reduce.h"
 #include "tests/c/gemm_microkernel_tester.h"
 
 namespace native = ce::native;
@@ -703,6 +706,214 @@ void epilogue_cases(Runner& r, const EpilogueKernel& k) {
             }
 }
 
+
+// ---- reductions and normalisation (nn_kernels(): reduce.h, norm.h) ----
+// Against the scalar twins, which sum in double: the vector sums run in float lanes (4 x 4,
+// 8 x 4, ... partial sums, blocks of 2048 floats / 64 rows added apart), whose error is at most
+// (terms per lane + 16) ulp of the sum of magnitudes: 2^-24 (min(n, 2048) / 4 + 16) sum |t|;
+// max / min by value (NaN: any NaN), the product bit for bit (the same float products in
+// order). The normalisations inherit that error through mean and 1 / sqrt(var): 2e-5 of the
+// output's magnitude (n <= 2049 here); lrn (same window sums, powers as sqrt / division
+// chains of <= 3 roundings against std::pow): 1e-6 relative.
+
+struct NnLevel {
+  const char* tag;
+  ce::Isa isa;
+};
+const NnLevel kNnLevels[] = {
+#if CE_TEST_X86
+    {"avx2", kAvx2},
+#elif CE_TEST_ARM64
+    {"neon", kNeon},
+#endif
+};
+
+bool near(const char* name, const char* what, const float* got, const float* want, size_t n,
+          double rel, const std::vector<double>& mag) {
+  for (size_t i = 0; i < n; ++i) {
+    if (got[i] == want[i]) continue;
+    if (want[i] != want[i] ? got[i] == got[i] : !(std::fabs(double(got[i]) - want[i]) <= rel * mag[i] + FLT_MIN)) {
+      std::fprintf(stderr, "%s: %s[%zu]: got %.9g, want %.9g (tol %.3g)\n", name, what, i, got[i],
+                   want[i], rel * mag[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+const char* const kOpName[] = {"sum", "sumabs", "sumsquare", "max", "min", "prod", "sumexp"};
+
+void nn_cases(Runner& r, const NnLevel& l) {
+  const ce::NnKernels& k = ce::nn_kernels(l.isa);
+  const std::string pre = std::string("nn_") + l.tag;
+  if (!r.begin(pre.c_str(), l.isa)) return;
+  uint32_t seed = 1;
+  for (int o = 0; o < 7; ++o) {
+    const auto op = native::ReduceOp(o);
+    for (size_t n : lengths())
+      r.run(pre + ".rreduce." + kOpName[o] + ".n" + std::to_string(n), [&](const char* nm) {
+        std::mt19937 rng(seed++);
+        std::uniform_real_distribution<float> d(op == native::ReduceOp::kProd ? 0.5f : -2.0f, 2.0f);
+        std::vector<float> x(n);
+        for (float& v : x) v = d(rng);
+        if ((o == 3 || o == 4) && n % 5 == 0) x[n / 2] = NAN;
+        float shift = 0.3f;
+        if (o == 6) shift = *std::max_element(x.begin(), x.end());
+        GuardedArray<float> gx(n);
+        std::copy(x.begin(), x.end(), gx.data());
+        ce::ScopedFlushDenormals ftz;
+        const float want = native::f32_rreduce__scalar(op, n, x.data(), shift);
+        const float got = k.rreduce(op, n, gx.data(), shift);
+        double mag = 0.0;
+        for (float v : x)
+          mag += o == 2 ? (v - shift) * (v - shift) : o == 6 ? std::exp(v - shift) : std::fabs(v);
+        const double t = (o == 3 || o == 4 || o == 5) ? 0.0 : std::ldexp(std::min<double>(n, 2048) / 4 + 16, -24);
+        return near(nm, "y", &got, &want, 1, t, {mag});
+      });
+    for (size_t rows : {1, 2, 5, 70})
+      for (size_t n : {1, 2, 3, 4, 5, 7, 8, 13, 15, 16, 17, 31, 32, 33, 35, 64, 100}) {
+        r.run(pre + ".vreduce." + kOpName[o] + ".r" + std::to_string(rows) + "_n" + std::to_string(n),
+              [&](const char* nm) {
+          std::mt19937 rng(seed++);
+          std::uniform_real_distribution<float> d(o == 5 ? 0.8f : -2.0f, o == 5 ? 1.2f : 2.0f);
+          const size_t stride = n + 3;
+          std::vector<float> x((rows - 1) * stride + n, NAN), acc(n), shift(n, 2.0f);
+          for (size_t i = 0; i < rows; ++i)
+            for (size_t j = 0; j < n; ++j) x[i * stride + j] = d(rng);
+          for (float& a : acc) a = d(rng);
+          if ((o == 3 || o == 4) && rows > 1) x[stride + n / 2] = NAN;
+          GuardedArray<float> gx(x.size()), gs(n), gacc(n);
+          std::copy(x.begin(), x.end(), gx.data());
+          std::copy(shift.begin(), shift.end(), gs.data());
+          std::copy(acc.begin(), acc.end(), gacc.data());
+          std::vector<float> want(acc);
+          const bool shifted = o == 2 || o == 6;
+          {
+            ce::ScopedFlushDenormals ftz;
+            native::f32_vreduce__scalar(op, rows, n, x.data(), stride, shifted ? shift.data() : nullptr, want.data());
+            k.vreduce(op, rows, n, gx.data(), stride, shifted ? gs.data() : nullptr, gacc.data());
+          }
+          std::vector<double> mag(n);
+          for (size_t j = 0; j < n; ++j) {
+            mag[j] = std::fabs(acc[j]);
+            for (size_t i = 0; i < rows; ++i) {
+              const double v = x[i * stride + j];
+              mag[j] += o == 2 ? (v - 2) * (v - 2) : o == 6 ? std::exp(v - 2) : std::fabs(v);
+            }
+          }
+          const double t = (o == 3 || o == 4 || o == 5) ? 0.0 : std::ldexp(std::min<double>(rows, 64) + 16, -24);
+          return near(nm, "acc", gacc.data(), want.data(), n, t, mag);
+        });
+      }
+  }
+  for (size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 2049})
+    for (size_t rows : {1, 3, 4, 9})
+      for (int gb = 0; gb < 4; ++gb)
+        r.run(pre + ".layernorm_rows.n" + std::to_string(n) + "_r" + std::to_string(rows) + "_gb" + std::to_string(gb),
+              [&](const char* nm) {
+          std::mt19937 rng(seed++);
+          std::uniform_real_distribution<float> d(-2.0f, 3.0f);
+          const size_t xs = n + 2, ys = n + 1;
+          std::vector<float> x((rows - 1) * xs + n), g(n), b(n);
+          for (float& v : x) v = d(rng);
+          for (float& v : g) v = d(rng);
+          for (float& v : b) v = d(rng);
+          GuardedArray<float> gx(x.size()), gg(n), gbeta(n), out((rows - 1) * ys + n, 0.0f);
+          std::copy(x.begin(), x.end(), gx.data());
+          std::copy(g.begin(), g.end(), gg.data());
+          std::copy(b.begin(), b.end(), gbeta.data());
+          std::vector<float> want(out.size(), 0.0f), m(rows), rs(rows), wm(rows), wr(rows);
+          const float* G = gb & 1 ? gg.data() : nullptr;
+          const float* B = gb & 2 ? gbeta.data() : nullptr;
+          {
+            ce::ScopedFlushDenormals ftz;
+            native::f32_layernorm_rows__scalar(rows, n, x.data(), xs, want.data(), ys, gb & 1 ? g.data() : nullptr,
+                                               gb & 2 ? b.data() : nullptr, 1e-5f, wm.data(), wr.data());
+            k.layernorm_rows(rows, n, gx.data(), xs, out.data(), ys, G, B, 1e-5f, m.data(), rs.data());
+          }
+          std::vector<double> mag(out.size(), 1.0);
+          for (size_t i = 0; i < out.size(); ++i)
+            mag[i] = std::fabs(want[i]) + (gb & 2 ? std::fabs(b[i % ys < n ? i % ys : 0]) : 0.0) + 1.0;
+          return near(nm, "y", out.data(), want.data(), out.size(), 2e-5, mag) &&
+                 near(nm, "mean", m.data(), wm.data(), rows, 2e-5, std::vector<double>(rows, 3.0)) &&
+                 near(nm, "rstd", rs.data(), wr.data(), rows, 2e-5, std::vector<double>(wr.begin(), wr.end()));
+        });
+  for (size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 35})
+    for (size_t rows : {1, 2, 3, 7})
+      for (size_t seen : {0, 5})
+        r.run(pre + ".vmoments.n" + std::to_string(n) + "_r" + std::to_string(rows) + "_seen" + std::to_string(seen),
+              [&](const char* nm) {
+          std::mt19937 rng(seed++);
+          std::uniform_real_distribution<float> d(-2.0f, 3.0f);
+          const size_t stride = n + 1;
+          std::vector<float> x((rows - 1) * stride + n), mean(n), m2(n);
+          for (float& v : x) v = d(rng);
+          for (size_t j = 0; j < n; ++j) mean[j] = d(rng), m2[j] = std::fabs(d(rng)) * 5;
+          GuardedArray<float> gx(x.size()), gm(n), gq(n);
+          std::copy(x.begin(), x.end(), gx.data());
+          std::copy(mean.begin(), mean.end(), gm.data());
+          std::copy(m2.begin(), m2.end(), gq.data());
+          {
+            ce::ScopedFlushDenormals ftz;
+            native::f32_vmoments__scalar(rows, n, x.data(), stride, seen, mean.data(), m2.data());
+            k.vmoments(rows, n, gx.data(), stride, seen, gm.data(), gq.data());
+          }
+          std::vector<double> mag(n);
+          for (size_t j = 0; j < n; ++j) mag[j] = 3.0 + std::fabs(m2[j]);
+          return near(nm, "mean", gm.data(), mean.data(), n, 2e-6, mag) &&
+                 near(nm, "m2", gq.data(), m2.data(), n, 2e-6, mag);
+        });
+  for (int combo = 0; combo < 16; ++combo)
+    for (size_t n : {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 35, 100})
+      r.run(pre + ".vnorm.combo" + std::to_string(combo) + "_n" + std::to_string(n), [&](const char* nm) {
+        std::mt19937 rng(seed++);
+        std::uniform_real_distribution<float> d(-2.0f, 2.0f);
+        const size_t rows = 2, xs = n + 3, ys = n + 2;
+        const bool ms = combo & 1, gv = combo & 2, bv = combo & 4, none = combo & 8;
+        std::vector<float> x((rows - 1) * xs + n), mv(n), sv(n), gvv(n), bvv(n);
+        for (auto* v : {&x, &mv, &sv, &gvv, &bvv})
+          for (float& e : *v) e = d(rng);
+        GuardedArray<float> gx(x.size()), out((rows - 1) * ys + n, 0.0f), gmv(n), gsv(n), ggv(n), gbv(n);
+        std::copy(x.begin(), x.end(), gx.data());
+        std::copy(mv.begin(), mv.end(), gmv.data());
+        std::copy(sv.begin(), sv.end(), gsv.data());
+        std::copy(gvv.begin(), gvv.end(), ggv.data());
+        std::copy(bvv.begin(), bvv.end(), gbv.data());
+        const native::NormAffine p{gmv.data(), gsv.data(), none ? nullptr : ggv.data(),
+                                   none ? nullptr : gbv.data(), ms, gv, bv};
+        std::vector<float> want(out.size(), 0.0f);
+        {
+          ce::ScopedFlushDenormals ftz;
+          native::f32_vnorm__scalar(rows, n, x.data(), xs, want.data(), ys, &p);
+          k.vnorm(rows, n, gx.data(), xs, out.data(), ys, &p);
+        }
+        return near(nm, "y", out.data(), want.data(), out.size(), 1e-6, std::vector<double>(out.size(), 20.0));
+      });
+  for (size_t c : {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 35, 64})
+    for (size_t w : {0, 1, 2})
+      for (float beta : {0.75f, 0.5f, 1.0f, 0.6f})
+        r.run(pre + ".lrn.c" + std::to_string(c) + "_w" + std::to_string(w) + "_beta" + std::to_string(beta),
+              [&](const char* nm) {
+          std::mt19937 rng(seed++);
+          std::uniform_real_distribution<float> d(-2.0f, 2.0f);
+          const size_t rows = 3, xs = c + 1, ys = c + 2;
+          const native::LrnParams p{w == 2 ? 0u : w + 1, w == 2 ? 3u : w + 1, 1e-4f / 5, 1.0f, beta};
+          std::vector<float> x((rows - 1) * xs + c), scratch(p.lo + c + p.hi + 8);
+          for (float& v : x) v = d(rng);
+          GuardedArray<float> gx(x.size()), out((rows - 1) * ys + c, 0.0f), gscratch(scratch.size());
+          std::copy(x.begin(), x.end(), gx.data());
+          std::vector<float> want(out.size(), 0.0f);
+          {
+            ce::ScopedFlushDenormals ftz;
+            native::f32_lrn__scalar(rows, c, x.data(), xs, want.data(), ys, &p, scratch.data());
+            k.lrn(rows, c, gx.data(), xs, out.data(), ys, &p, gscratch.data());
+          }
+          std::vector<double> mag(want.begin(), want.end());
+          for (double& v : mag) v = std::fabs(v);
+          return near(nm, "y", out.data(), want.data(), out.size(), 1e-6, mag);
+        });
+}
+
 // ---- dispatch ----
 
 bool check_dispatch() {
@@ -745,6 +956,14 @@ bool check_dispatch() {
       need(reinterpret_cast<const void*>(f), "math_kernels() (binary)", isa);
     for (int kind = 0; kind < ce::kNumActKinds; ++kind)
       need(reinterpret_cast<const void*>(ce::epilogue_kernel(kind, isa)), "epilogue_kernel()", isa);
+    const ce::NnKernels& nk = ce::nn_kernels(isa);
+    const bool nn_tested = isa == kScalar || std::any_of(std::begin(kNnLevels), std::end(kNnLevels),
+                                                          [&](const NnLevel& l) { return l.isa == isa; }) ||
+                           (isa == kAvx512 && nk.rreduce == ce::nn_kernels(kAvx2).rreduce);
+    if (!nn_tested) {
+      std::printf("dispatch: nn_kernels() at level %s is untested\n", ce::isa_name(isa));
+      ok = false;
+    }
   }
   return ok;
 }
@@ -768,6 +987,7 @@ int main(int argc, char** argv) {
   for (const auto& k : kScaleShift) scaleshift_cases(r, k);
   for (const auto& k : kScaleShiftCw) scaleshift_cw_cases(r, k);
   for (const auto& k : kEpilogue) epilogue_cases(r, k);
+  for (const auto& l : kNnLevels) nn_cases(r, l);
   const bool dispatch_ok = check_dispatch();
   if (!dispatch_ok) std::printf("dispatch check failed\n");
   return r.finish() != 0 || !dispatch_ok ? 1 : 0;
