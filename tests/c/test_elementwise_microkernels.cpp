@@ -356,7 +356,7 @@ const MathOp kMathOps[] = {
     {CE_OP(threshold_neg, vthreshold, CE_V2), kBits, -3.0f, 3.0f, {-0.5f, 0.0f, 0.0f}, {}},
     {CE_OP(sqr, vsqr, CE_V2), kBits, -100.0f, 100.0f, {}, {}},
     {CE_OP(cube, vcube, CE_V2), kBits, -100.0f, 100.0f, {}, {}},
-    {CE_OP(rsqrt, vrsqrt, CE_V2), kBits, 0.0f, 1e6f, {}, {}},
+    {CE_OP(rsqrt, vrsqrt, CE_V), kBits, 0.0f, 1e6f, {}, {}},
 };
 
 void math_cases(Runner& r, const MathOp& op) {
