@@ -173,6 +173,12 @@ const ElementwiseKernels& elementwise_kernels(Isa isa) {
                                          native::f32_vsilu__avx512f,    native::f32_vscaleshift_32c__avx2,
                                          native::f32_vscaleshift_cw__avx2, "avx512f"};
   return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const ElementwiseKernels neon{native::f32_vclamp__neon,   native::f32_vhswish__neon,
+                                       native::f32_vhsigmoid__neon, native::f32_vsigmoid__neon,
+                                       native::f32_vsilu__neon,    native::f32_vscaleshift_16c__neon,
+                                       native::f32_vscaleshift_cw__neon, "neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif
@@ -202,6 +208,9 @@ const MathKernels& math_kernels(Isa isa) {
     return k;
   }();
   return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const MathKernels neon CE_MATH(neon);
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif
@@ -302,6 +311,8 @@ native::VEpilogueFn epilogue_kernel(int kind, Isa isa) {
   const bool exp_based = (kind >= 3 && kind <= 5) || (kind >= 7 && kind <= 13);
   if (isa >= Isa::kAvx512 && exp_based) return native::f32_vepilogue__avx512f;
   if (isa >= Isa::kAvx2) return native::f32_vepilogue__avx2;
+#elif CE_ARM64
+  if (isa >= Isa::kNeon) return native::f32_vepilogue__neon;
 #endif
   return native::f32_vepilogue__scalar;
 }
@@ -452,6 +463,10 @@ const NnKernels& nn_kernels(Isa isa) {
   static const NnKernels avx2{f32_rreduce_u32__avx2, f32_vreduce_32c__avx2, f32_layernorm_rows__avx2,
                               f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
   return isa >= Isa::kAvx2 ? avx2 : scalar;
+#elif CE_ARM64
+  static const NnKernels neon{f32_rreduce_u16__neon, f32_vreduce_16c__neon, f32_layernorm_rows__neon,
+                              f32_vmoments_4c__neon, f32_vnorm_16c__neon, f32_lrn__neon, "neon"};
+  return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;
 #endif

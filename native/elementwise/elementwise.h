@@ -19,19 +19,24 @@ namespace ce::native {
 using VUnaryFn = void (*)(size_t n, const float* x, float* y, const ClampParams* params);
 
 void f32_vclamp__avx2(size_t n, const float* x, float* y, const ClampParams* params);
+void f32_vclamp__neon(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vclamp__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhswish__avx2(size_t n, const float* x, float* y, const ClampParams* params);
+void f32_vhswish__neon(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhswish__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhsigmoid__avx2(size_t n, const float* x, float* y, const ClampParams* params);
+void f32_vhsigmoid__neon(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vhsigmoid__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 // sigmoid(x) = 1 / (1 + exp(-x)) via exp(-|x|) with range reduction and a degree-5 polynomial
 // (two-constant Cody-Waite reduction, "rr2-p5"), then one division. Error bound: see the .cpp.
 void f32_vsigmoid__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsigmoid__avx2(size_t n, const float* x, float* y, const ClampParams* params);
+void f32_vsigmoid__neon(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsigmoid__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 // silu(x) = x * sigmoid(x), same exp evaluation as vsigmoid.
 void f32_vsilu__avx512f(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsilu__avx2(size_t n, const float* x, float* y, const ClampParams* params);
+void f32_vsilu__neon(size_t n, const float* x, float* y, const ClampParams* params);
 void f32_vsilu__scalar(size_t n, const float* x, float* y, const ClampParams* params);
 
 using VScaleShiftFn = void (*)(size_t rows, size_t channels, const float* x, size_t x_stride,
@@ -39,6 +44,9 @@ using VScaleShiftFn = void (*)(size_t rows, size_t channels, const float* x, siz
                                const ClampParams* params);
 
 void f32_vscaleshift_32c__avx2(size_t rows, size_t channels, const float* x, size_t x_stride,
+                               const float* scale, const float* shift, float* y, size_t y_stride,
+                               const ClampParams* params);
+void f32_vscaleshift_16c__neon(size_t rows, size_t channels, const float* x, size_t x_stride,
                                const float* scale, const float* shift, float* y, size_t y_stride,
                                const ClampParams* params);
 void f32_vscaleshift__scalar(size_t rows, size_t channels, const float* x, size_t x_stride,
@@ -49,6 +57,8 @@ using VScaleShiftCwFn = void (*)(size_t planes, size_t pixels, const float* x, c
                                  const float* shift, float* y, const ClampParams* params);
 
 void f32_vscaleshift_cw__avx2(size_t planes, size_t pixels, const float* x, const float* scale,
+                              const float* shift, float* y, const ClampParams* params);
+void f32_vscaleshift_cw__neon(size_t planes, size_t pixels, const float* x, const float* scale,
                               const float* shift, float* y, const ClampParams* params);
 void f32_vscaleshift_cw__scalar(size_t planes, size_t pixels, const float* x, const float* scale,
                                 const float* shift, float* y, const ClampParams* params);
@@ -63,6 +73,8 @@ using VEpilogueFn = void (*)(size_t rows, size_t cols, float* y, size_t y_stride
 void f32_vepilogue__avx512f(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
                             size_t r_stride, const EpilogueParams* params);
 void f32_vepilogue__avx2(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
+                         size_t r_stride, const EpilogueParams* params);
+void f32_vepilogue__neon(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
                          size_t r_stride, const EpilogueParams* params);
 void f32_vepilogue__scalar(size_t rows, size_t cols, float* y, size_t y_stride, const float* r,
                            size_t r_stride, const EpilogueParams* params);

@@ -6,8 +6,9 @@
 //   binary:  y[i] = f(a[i], b[i]); the "c" variants read one value b[0] for every i.
 //
 // Accuracy of the approximations (max error against float64 over the float32 range, measured
-// with the engine's FTZ/DAZ on) is written in each -avx2.cpp file; the -avx512f.cpp kernels
-// evaluate the same formulas (avx512-math.h mirrors avx2-math.h) and have the same bounds.
+// with the engine's FTZ/DAZ on) is written in each -avx2.cpp file; the -avx512f.cpp and -neon.cpp
+// kernels evaluate the same formulas (avx512-math.h and neon-math.h mirror avx2-math.h, FMA for
+// FMA) and have the same bounds. Every kernel declared with __avx2 has a __neon twin (aarch64).
 // AVX-512 versions exist for the compute-bound kernels only (vepilogue's activations, erf,
 // gelu, gelu_tanh, mish, softplus, elu, exp, log, rsqrt); the memory-bound ones (abs, neg,
 // sqr, cube, sqrt, recip, softsign, threshold and the binary kernels) measured no faster with
@@ -30,6 +31,7 @@ using VBinaryFn = void (*)(size_t n, const float* a, const float* b, float* y, c
 
 #define CE_MATH_KERNEL(name)                                                        \
   void f32_##name##__avx2(size_t n, const float* x, float* y, const MathParams* p); \
+  void f32_##name##__neon(size_t n, const float* x, float* y, const MathParams* p); \
   void f32_##name##__scalar(size_t n, const float* x, float* y, const MathParams* p);
 
 CE_MATH_KERNEL(verf)        // erf(x)
@@ -71,6 +73,7 @@ void f32_vpowc__scalar(size_t n, const float* x, float* y, const MathParams* p);
 
 #define CE_BINARY_KERNEL(name)                                                                    \
   void f32_##name##__avx2(size_t n, const float* a, const float* b, float* y, const MathParams* p); \
+  void f32_##name##__neon(size_t n, const float* a, const float* b, float* y, const MathParams* p); \
   void f32_##name##__scalar(size_t n, const float* a, const float* b, float* y, const MathParams* p);
 
 CE_BINARY_KERNEL(vmin)     // min(a, b), NaN if either is NaN

@@ -25,6 +25,9 @@ using LayerNormRowsFn = void (*)(size_t rows, size_t n, const float* x, size_t x
 void f32_layernorm_rows__avx2(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                               size_t y_stride, const float* gamma, const float* beta, float eps,
                               float* mean, float* rstd);
+void f32_layernorm_rows__neon(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                              size_t y_stride, const float* gamma, const float* beta, float eps,
+                              float* mean, float* rstd);
 void f32_layernorm_rows__scalar(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                                 size_t y_stride, const float* gamma, const float* beta, float eps,
                                 float* mean, float* rstd);
@@ -32,6 +35,8 @@ void f32_layernorm_rows__scalar(size_t rows, size_t n, const float* x, size_t x_
 using VMomentsFn = void (*)(size_t rows, size_t n, const float* x, size_t stride, size_t seen,
                             float* mean, float* m2);
 void f32_vmoments_8c__avx2(size_t rows, size_t n, const float* x, size_t stride, size_t seen,
+                           float* mean, float* m2);
+void f32_vmoments_4c__neon(size_t rows, size_t n, const float* x, size_t stride, size_t seen,
                            float* mean, float* m2);
 void f32_vmoments__scalar(size_t rows, size_t n, const float* x, size_t stride, size_t seen,
                           float* mean, float* m2);
@@ -47,6 +52,8 @@ using VNormFn = void (*)(size_t rows, size_t n, const float* x, size_t x_stride,
                          size_t y_stride, const NormAffine* p);
 void f32_vnorm_32c__avx2(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                         size_t y_stride, const NormAffine* p);
+void f32_vnorm_16c__neon(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                         size_t y_stride, const NormAffine* p);
 void f32_vnorm__scalar(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                        size_t y_stride, const NormAffine* p);
 
@@ -57,6 +64,8 @@ struct LrnParams {
 using LrnFn = void (*)(size_t rows, size_t c, const float* x, size_t x_stride, float* y,
                        size_t y_stride, const LrnParams* p, float* scratch);
 void f32_lrn__avx2(size_t rows, size_t c, const float* x, size_t x_stride, float* y,
+                   size_t y_stride, const LrnParams* p, float* scratch);
+void f32_lrn__neon(size_t rows, size_t c, const float* x, size_t x_stride, float* y,
                    size_t y_stride, const LrnParams* p, float* scratch);
 void f32_lrn__scalar(size_t rows, size_t c, const float* x, size_t x_stride, float* y,
                      size_t y_stride, const LrnParams* p, float* scratch);

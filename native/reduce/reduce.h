@@ -23,9 +23,12 @@ using VReduceFn = void (*)(ReduceOp op, size_t rows, size_t n, const float* x, s
                            const float* shift, float* acc);
 
 float f32_rreduce_u32__avx2(ReduceOp op, size_t n, const float* x, float shift);
+float f32_rreduce_u16__neon(ReduceOp op, size_t n, const float* x, float shift);
 float f32_rreduce__scalar(ReduceOp op, size_t n, const float* x, float shift);
 void f32_vreduce_32c__avx2(ReduceOp op, size_t rows, size_t n, const float* x, size_t stride,
                           const float* shift, float* acc);
+void f32_vreduce_16c__neon(ReduceOp op, size_t rows, size_t n, const float* x, size_t stride,
+                           const float* shift, float* acc);
 void f32_vreduce__scalar(ReduceOp op, size_t rows, size_t n, const float* x, size_t stride,
                          const float* shift, float* acc);
 

@@ -1,0 +1,15 @@
+// hardsigmoid(x) = min(max(x + 3, 0), 6) / 6 (torch's formula, with * (1/6)); NaN propagates.
+#include "native/elementwise/elementwise.h"
+#include "native/elementwise/neon-common.h"
+
+namespace ce::native {
+
+void f32_vhsigmoid__neon(size_t n, const float* x, float* y, const ClampParams*) {
+  const float32x4_t vthree = vdupq_n_f32(3.0f), vsix = vdupq_n_f32(6.0f);
+  const float32x4_t vzero = vdupq_n_f32(0.0f), vsixth = vdupq_n_f32(1.0f / 6.0f);
+  neon::map(n, x, y, [&](float32x4_t v) {
+    return vmulq_f32(vminq_f32(vsix, vmaxq_f32(vzero, vaddq_f32(v, vthree))), vsixth);
+  });
+}
+
+}  // namespace ce::native
