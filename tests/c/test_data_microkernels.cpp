@@ -45,6 +45,7 @@
 #include "native/resize/resize.h"
 #include "native/round/round.h"
 #include "tests/c/gemm_microkernel_tester.h"
+#include "tests/c/kernel_test_runner.h"
 
 namespace native = ce::native;
 using ce::test::GuardedArray;
@@ -52,6 +53,8 @@ using ce::test::detail::is_sentinel;
 using ce::test::detail::sentinel;
 
 namespace {
+
+using Runner = ce::test::CaseRunner;
 
 constexpr ce::Isa kScalar = ce::Isa::kScalar, kAvx2 = ce::Isa::kAvx2,
                   kAvx512 = ce::Isa::kAvx512, kNeon = ce::Isa::kNeon;
@@ -137,60 +140,6 @@ const std::vector<Kernel<native::DeformBilinearFn>> kDeform;
 const std::vector<Kernel<native::LocalConvFn>> kLocal;
 #endif
 #undef CE_KERNEL
-
-char g_current[256] = "(none)";
-
-void on_crash(int sig) {
-  const char head[] = "\ncrashed in case ";
-  (void)!write(2, head, sizeof head - 1);
-  (void)!write(2, g_current, strlen(g_current));
-  (void)!write(2, "\n", 1);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-class Runner {
- public:
-  Runner(std::string filter, bool verbose) : filter_(std::move(filter)), verbose_(verbose) {}
-
-  bool begin(const char* kernel, ce::Isa isa) {
-    if (!ce::cpu_supports(isa)) return skip(kernel, std::string("the CPU lacks ") + ce::isa_name(isa));
-    if (isa > ce::active_isa())
-      return skip(kernel, std::string("CONVENGINE_ISA=") + ce::isa_name(ce::active_isa()));
-    return true;
-  }
-
-  // Runs body(name) for a case whose name is printf(fmt, ...), unless FILTER excludes it.
-  template <class Body, class... Args>
-  void run(Body&& body, const char* fmt, Args... args) {
-    char name[224];
-    std::snprintf(name, sizeof name, fmt, args...);
-    if (!filter_.empty() && std::string(name).find(filter_) == std::string::npos) return;
-    std::snprintf(g_current, sizeof g_current, "%s", name);
-    ++cases_;
-    const bool ok = body(static_cast<const char*>(name));
-    if (!ok) ++failed_, failures_.push_back(name);
-    if (!ok || verbose_) std::printf("%s %s\n", ok ? "[ ok ]" : "[FAIL]", name);
-  }
-
-  int finish() const {
-    std::printf("%d cases, %d failed, %d kernels skipped\n", cases_, failed_, skipped_);
-    for (size_t i = 0; i < failures_.size() && i < 40; ++i)
-      std::printf("  FAILED %s\n", failures_[i].c_str());
-    return failed_ ? 1 : 0;
-  }
-
- private:
-  bool skip(const char* kernel, const std::string& why) {
-    std::printf("[skip] %s: %s\n", kernel, why.c_str());
-    ++skipped_;
-    return false;
-  }
-  std::string filter_;
-  bool verbose_;
-  int cases_ = 0, failed_ = 0, skipped_ = 0;
-  std::vector<std::string> failures_;
-};
 
 uint32_t bits(float f) {
   uint32_t b;
@@ -809,16 +758,7 @@ bool check_dispatch() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string filter;
-  bool verbose = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "-v") == 0) verbose = true;
-    else filter = argv[i];
-  }
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  signal(SIGSEGV, on_crash);
-  signal(SIGBUS, on_crash);
-  Runner r(filter, verbose);
+  Runner r(argc, argv);
   for (const auto& k : kMaxPool) maxpool_cases(r, k);
   for (const auto& k : kAvgPool) avgpool_cases(r, k);
   for (const auto& k : kGAvgPool) gavgpool_cases(r, k);

@@ -30,11 +30,14 @@
 #include "engine/dispatch.h"
 #include "native/dwconv/dwconv.h"
 #include "tests/c/gemm_microkernel_tester.h"
+#include "tests/c/kernel_test_runner.h"
 
 namespace native = ce::native;
 using ce::test::GuardedArray;
 
 namespace {
+
+using Runner = ce::test::CaseRunner;
 
 // Which rows a row kernel accepts: stride (in_step) as a multiple of the tap spacing (in_dil),
 // 0 for any, and its kernel size (0 for any).
@@ -94,17 +97,6 @@ const IndKernel kInd[] = {
 
 enum Layout { kTight, kWide, kMisaligned };
 const char* const kLayoutName[] = {"tight", "wide", "misaligned"};
-
-char g_current[256] = "(none)";
-
-void on_crash(int sig) {
-  const char head[] = "\ncrashed in case ";
-  (void)!write(2, head, sizeof head - 1);
-  (void)!write(2, g_current, strlen(g_current));
-  (void)!write(2, "\n", 1);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
 
 // A layer of C input channels, multiplier M: packed weights and the multiplier table as
 // engine/depthwise.cpp builds them, and the call's pointers into them for channels c0...
@@ -189,46 +181,6 @@ bool check(const char* name, const float* out, size_t pixels, size_t ps_out, siz
     }
   return true;
 }
-
-class Runner {
- public:
-  Runner(std::string filter, bool verbose) : filter_(std::move(filter)), verbose_(verbose) {}
-
-  bool begin(const char* kernel, ce::Isa isa) {
-    if (!ce::cpu_supports(isa))
-      return skip(kernel, std::string("the CPU lacks ") + ce::isa_name(isa));
-    if (isa > ce::active_isa())
-      return skip(kernel, std::string("CONVENGINE_ISA=") + ce::isa_name(ce::active_isa()));
-    return true;
-  }
-
-  template <class Body>
-  void run(const std::string& name, Body&& body) {
-    if (!filter_.empty() && name.find(filter_) == std::string::npos) return;
-    std::snprintf(g_current, sizeof g_current, "%s", name.c_str());
-    ++cases_;
-    const bool ok = body(name.c_str());
-    if (!ok) ++failed_, failures_.push_back(name);
-    if (!ok || verbose_) std::printf("%s %s\n", ok ? "[ ok ]" : "[FAIL]", name.c_str());
-  }
-
-  int finish() const {
-    std::printf("%d cases, %d failed, %d kernels skipped\n", cases_, failed_, skipped_);
-    for (const std::string& f : failures_) std::printf("  FAILED %s\n", f.c_str());
-    return failed_ ? 1 : 0;
-  }
-
- private:
-  bool skip(const char* kernel, const std::string& why) {
-    std::printf("[skip] %s: %s\n", kernel, why.c_str());
-    ++skipped_;
-    return false;
-  }
-  std::string filter_;
-  bool verbose_;
-  int cases_ = 0, failed_ = 0, skipped_ = 0;
-  std::vector<std::string> failures_;
-};
 
 // The expected outputs of channels c0.. of `pixels` pixels and their tolerances, where
 // pixel(x, t) is the input pixel (channel 0) of tap t of output x; then clamp bounds from their
@@ -413,16 +365,7 @@ bool check_dispatch() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string filter;
-  bool verbose = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "-v") == 0) verbose = true;
-    else filter = argv[i];
-  }
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  signal(SIGSEGV, on_crash);
-  signal(SIGBUS, on_crash);
-  Runner r(filter, verbose);
+  Runner r(argc, argv);
   for (const auto& k : kRow) row_cases(r, k);
   for (const auto& k : kInd) ind_cases(r, k);
   const bool dispatch_ok = check_dispatch();

@@ -54,11 +54,14 @@
 #include "native/norm/norm.h"
 #include "native/reduce/reduce.h"
 #include "tests/c/gemm_microkernel_tester.h"
+#include "tests/c/kernel_test_runner.h"
 
 namespace native = ce::native;
 using ce::test::GuardedArray;
 
 namespace {
+
+using Runner = ce::test::CaseRunner;
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CE_TEST_X86 1
@@ -68,57 +71,6 @@ namespace {
 
 constexpr ce::Isa kScalar = ce::Isa::kScalar, kAvx2 = ce::Isa::kAvx2,
                   kAvx512 = ce::Isa::kAvx512, kNeon = ce::Isa::kNeon;
-
-char g_current[256] = "(none)";
-
-void on_crash(int sig) {
-  const char head[] = "\ncrashed in case ";
-  (void)!write(2, head, sizeof head - 1);
-  (void)!write(2, g_current, strlen(g_current));
-  (void)!write(2, "\n", 1);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-class Runner {
- public:
-  Runner(std::string filter, bool verbose) : filter_(std::move(filter)), verbose_(verbose) {}
-
-  bool begin(const char* kernel, ce::Isa isa) {
-    if (!ce::cpu_supports(isa))
-      return skip(kernel, std::string("the CPU lacks ") + ce::isa_name(isa));
-    if (isa > ce::active_isa())
-      return skip(kernel, std::string("CONVENGINE_ISA=") + ce::isa_name(ce::active_isa()));
-    return true;
-  }
-
-  template <class Body>
-  void run(const std::string& name, Body&& body) {
-    if (!filter_.empty() && name.find(filter_) == std::string::npos) return;
-    std::snprintf(g_current, sizeof g_current, "%s", name.c_str());
-    ++cases_;
-    const bool ok = body(name.c_str());
-    if (!ok) ++failed_, failures_.push_back(name);
-    if (!ok || verbose_) std::printf("%s %s\n", ok ? "[ ok ]" : "[FAIL]", name.c_str());
-  }
-
-  int finish() const {
-    std::printf("%d cases, %d failed, %d kernels skipped\n", cases_, failed_, skipped_);
-    for (const std::string& f : failures_) std::printf("  FAILED %s\n", f.c_str());
-    return failed_ ? 1 : 0;
-  }
-
- private:
-  bool skip(const char* kernel, const std::string& why) {
-    std::printf("[skip] %s: %s\n", kernel, why.c_str());
-    ++skipped_;
-    return false;
-  }
-  std::string filter_;
-  bool verbose_;
-  int cases_ = 0, failed_ = 0, skipped_ = 0;
-  std::vector<std::string> failures_;
-};
 
 // How an output is compared with the scalar twin's.
 enum class Cmp {
@@ -971,16 +923,7 @@ bool check_dispatch() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string filter;
-  bool verbose = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "-v") == 0) verbose = true;
-    else filter = argv[i];
-  }
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  signal(SIGSEGV, on_crash);
-  signal(SIGBUS, on_crash);
-  Runner r(filter, verbose);
+  Runner r(argc, argv);
   for (const auto& k : kAct) act_cases(r, k);
   for (const auto& op : kMathOps) math_cases(r, op);
   for (const auto& op : kBinaryOps) binary_cases(r, op);

@@ -17,6 +17,7 @@
 #include "engine/cpu.h"
 #include "engine/dispatch.h"
 #include "tests/c/gemm_microkernel_tester.h"
+#include "tests/c/kernel_test_runner.h"
 
 using ce::test::GConvMicrokernelTester;
 using ce::test::GemmMicrokernelTester;
@@ -107,60 +108,14 @@ const Ukernel<native::WinoGemmFn> kWinoGemm[] = {
 uint32_t g_seed = 1;
 uint32_t next_seed() { return g_seed++; }
 
-char g_current[256] = "(none)";
-
-void on_crash(int sig) {
-  const char head[] = "\ncrashed in case ";
-  (void)!write(2, head, sizeof head - 1);
-  (void)!write(2, g_current, strlen(g_current));
-  (void)!write(2, "\n", 1);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-class Runner {
+// Cases are named "kernel.case"; bodies take no arguments.
+class Runner : public ce::test::CaseRunner {
  public:
-  Runner(std::string filter, bool verbose) : filter_(std::move(filter)), verbose_(verbose) {}
-
-  // Returns false (after printing why) when the kernel cannot run on this machine.
-  bool begin(const char* kernel, ce::Isa isa) {
-    kernel_ = kernel;
-    if (!ce::cpu_supports(isa))
-      return skip((std::string("the CPU lacks ") + ce::isa_name(isa)).c_str());
-    if (isa > ce::active_isa())
-      return skip((std::string("CONVENGINE_ISA=") + ce::isa_name(ce::active_isa())).c_str());
-    return true;
-  }
-
+  using CaseRunner::CaseRunner;
   template <class Body>
   void run(const char* name, Body&& body) {
-    const std::string full = kernel_ + "." + name;
-    if (!filter_.empty() && full.find(filter_) == std::string::npos) return;
-    std::snprintf(g_current, sizeof g_current, "%s", full.c_str());
-    ++cases_;
-    const bool ok = body();
-    if (!ok) ++failed_;
-    if (!ok || verbose_) std::printf("%s %s\n", ok ? "[ ok ]" : "[FAIL]", full.c_str());
-    if (!ok) failures_.push_back(full);
+    CaseRunner::run(kernel() + "." + name, [&](const char*) { return body(); });
   }
-
-  int finish() const {
-    std::printf("%d cases, %d failed, %d kernels skipped\n", cases_, failed_, skipped_);
-    for (const std::string& f : failures_) std::printf("  FAILED %s\n", f.c_str());
-    return failed_ ? 1 : 0;
-  }
-
- private:
-  bool skip(const char* why) {
-    std::printf("[skip] %s: %s\n", kernel_.c_str(), why);
-    ++skipped_;
-    return false;
-  }
-
-  std::string filter_, kernel_;
-  bool verbose_;
-  int cases_ = 0, failed_ = 0, skipped_ = 0;
-  std::vector<std::string> failures_;
 };
 
 std::vector<size_t> k_range(size_t lo, size_t hi) {
@@ -675,26 +630,14 @@ bool check_dispatch(std::vector<std::string>* unused) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string filter;
-  bool verbose = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "-v") == 0)
-      verbose = true;
-    else
-      filter = argv[i];
-  }
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the lines before a crash reach the log
-  signal(SIGSEGV, on_crash);
-  signal(SIGBUS, on_crash);
-
-  Runner r(filter, verbose);
+  Runner r(argc, argv);
   for (const auto& u : kGemm) gemm_cases(r, u);
   for (const auto& u : kIGemm) igemm_cases(r, u);
   for (const auto& u : kGConv) gconv_cases(r, u);
   for (const auto& u : kWinoGemm) wino_gemm_cases(r, u);
 
   std::vector<std::string> unused;
-  const bool dispatch_ok = filter.empty() ? check_dispatch(&unused) : true;
+  const bool dispatch_ok = r.filter().empty() ? check_dispatch(&unused) : true;
   for (const std::string& name : unused)
     std::printf("note: %s is tested but never dispatched (engine/dispatch.cpp)\n", name.c_str());
   const int rc = r.finish();
