@@ -13,6 +13,7 @@ unsupported-op report and broken input.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -146,6 +147,32 @@ def test_external_data_errors(tmp_path, location, match):
     path.write_bytes(_external_model(location, 24).SerializeToString())
     with pytest.raises(ModelError, match=match):
         convengine.from_onnx(str(path))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_external_data_not_a_regular_file(tmp_path, kind):
+    """A FIFO named as external data (no length given) made from_onnx wait forever for a writer;
+    it, and a folder, must be refused at once."""
+    import signal
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "w.bin")
+    else:
+        (tmp_path / "w.bin").mkdir()
+    path = tmp_path / "m.onnx"
+    path.write_bytes(_external_model("w.bin").SerializeToString())
+
+    def hung(signum, frame):
+        raise TimeoutError("from_onnx blocked on the external data file")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        with pytest.raises(ModelError, match="'w.bin' is not a regular file"):
+            convengine.from_onnx(str(path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def test_unsupported_ops_are_all_listed():

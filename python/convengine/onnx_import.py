@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import stat
 from typing import Any
 
 import numpy as np
@@ -109,20 +110,33 @@ def _read_external(onnx, tensor, base_dir: str | None, what: str) -> bytes:
         length = int(info["length"]) if "length" in info else None
     except ValueError:
         raise ModelError(f"{what}: external data offset/length are not integers") from None
+    if offset < 0 or (length is not None and length < 0):
+        raise ModelError(f"{what}: external data offset/length must be >= 0")
     try:
-        size = os.path.getsize(full)
-        if offset < 0 or (length is not None and length < 0):
-            raise ModelError(f"{what}: external data offset/length must be >= 0")
+        # O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; only a regular
+        # file is read.
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise ModelError(f"{what}: cannot read external data {loc!r}: {e.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise ModelError(f"{what}: external data location {loc!r} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        size = st.st_size
         if length is None:
             length = size - offset
         if offset + length > size:
             raise ModelError(f"{what}: bytes [{offset}, {offset + length}) lie past the end of "
                              f"{loc!r} ({size} bytes)")
-        with open(full, "rb") as f:
+        try:
             f.seek(offset)
-            return f.read(length)
-    except OSError as e:
-        raise ModelError(f"{what}: cannot read external data {loc!r}: {e.strerror}") from None
+            data = f.read(length)
+        except OSError as e:
+            raise ModelError(f"{what}: cannot read external data {loc!r}: {e.strerror}") from None
+    if len(data) != length:
+        raise ModelError(f"{what}: external data {loc!r} changed while it was read")
+    return data
 
 
 def _tensor(onnx, tensor, base_dir: str | None, what: str) -> np.ndarray:
