@@ -163,8 +163,10 @@ ce_status* ce_model_run(const ce_model* m, const float* const* inputs, float* co
 
 void ce_model_free(ce_model* m) { delete m; }
 
+static_assert(CE_MAX_THREADS == ce::ThreadPool::kMaxThreads, "include/convengine.h's bound");
+
 void ce_set_num_threads(int n) {
-  if (n < 1) return;
+  if (n < 1 || n > CE_MAX_THREADS) return;
   try {
     ce::ThreadPool::global().set_num_threads(n);
   } catch (...) {

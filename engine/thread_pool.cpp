@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <system_error>
+#include <string>
+#include <stdexcept>
 
 namespace ce {
 
@@ -56,10 +59,10 @@ ThreadPool::~ThreadPool() { stop_workers(); }
 int ThreadPool::default_num_threads() {
   if (const char* env = std::getenv("CONVENGINE_NUM_THREADS")) {
     int n = std::atoi(env);
-    if (n > 0) return n;
+    if (n > 0) return std::min(n, kMaxThreads);
   }
   unsigned hc = std::thread::hardware_concurrency();
-  return hc ? static_cast<int>(hc) : 1;
+  return hc ? static_cast<int>(std::min<unsigned>(hc, kMaxThreads)) : 1;
 }
 
 ThreadPool& ThreadPool::global() {
@@ -69,12 +72,31 @@ ThreadPool& ThreadPool::global() {
 
 void ThreadPool::set_num_threads(int n) {
   if (n < 1) n = 1;
+  if (n > kMaxThreads)
+    throw std::invalid_argument("num_threads must be <= " + std::to_string(kMaxThreads) +
+                                ", got " + std::to_string(n));
   std::lock_guard<std::mutex> region(busy_);
   if (n == num_threads_ && static_cast<int>(workers_.size()) == n - 1) return;
+  const int old = std::max(num_threads_, 1);
   stop_workers();
-  num_threads_ = n;
-  ranges_.reset(new Range[n]);
-  start_workers(n - 1);
+  auto resize = [this](int count) {
+    num_threads_ = count;
+    ranges_.reset(new Range[count]);
+    start_workers(count - 1);
+  };
+  try {
+    resize(n);
+  } catch (const std::system_error& e) {
+    stop_workers();
+    try {
+      resize(old);
+    } catch (const std::system_error&) {
+      stop_workers();
+      resize(1);  // no worker threads: the caller runs every task
+    }
+    throw std::runtime_error("could not start " + std::to_string(n) + " threads (" + e.what() +
+                             "); the pool keeps " + std::to_string(num_threads_));
+  }
 }
 
 void ThreadPool::start_workers(int n) {

@@ -43,10 +43,16 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  // The most threads a pool takes: set_num_threads refuses more (a typo such as 5000 would
+  // otherwise start thousands of threads, or fail half way when the system runs out).
+  static constexpr int kMaxThreads = 1024;
+
   static ThreadPool& global();
-  static int default_num_threads();
+  static int default_num_threads();  // CONVENGINE_NUM_THREADS, else the CPUs; <= kMaxThreads
 
   int num_threads() const { return num_threads_; }
+  // n < 1 counts as 1. Throws std::invalid_argument for n > kMaxThreads and std::runtime_error
+  // when the system cannot start the threads; either way the pool keeps the threads it had.
   void set_num_threads(int n);
 
   template <class F>

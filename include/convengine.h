@@ -67,7 +67,10 @@ CE_API ce_status* ce_model_run(const ce_model* m, const float* const* inputs,
                                float* const* outputs);
 CE_API void ce_model_free(ce_model* m); /* NULL-safe */
 
-/* Threads of the engine's pool (default: the CPUs the process may use). n < 1 is ignored. */
+/* Threads of the engine's pool (default: the CPUs the process may use, at most CE_MAX_THREADS).
+   n < 1 or n > CE_MAX_THREADS is ignored; when the system cannot start the threads the pool
+   keeps the ones it had (ce_get_num_threads tells). */
+#define CE_MAX_THREADS 1024
 CE_API void ce_set_num_threads(int n);
 CE_API int ce_get_num_threads(void);
 

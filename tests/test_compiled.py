@@ -207,6 +207,8 @@ def test_c_api_queries_and_null_arguments(lib, small_file, tmp_path):
     assert lib.ce_get_num_threads() == 1
     lib.ce_set_num_threads(0)  # ignored
     assert lib.ce_get_num_threads() == 1
+    lib.ce_set_num_threads(5000)  # above CE_MAX_THREADS: ignored
+    assert lib.ce_get_num_threads() == 1
     lib.ce_set_num_threads(n)
 
 

@@ -1,5 +1,6 @@
 """InferenceSession and the planner: graphs against torch (independent arithmetic), views and
 layouts, zero-copy concat, batch sizes, concurrency and bad input."""
+import os
 import threading
 
 import numpy as np
@@ -299,3 +300,23 @@ def test_stack_of_channels_last_maps_keeps_channels_innermost():
     order = concat_order([cl, cl], 1)
     assert order == [0, 1, 3, 4, 2]
     assert concat_order([T((2, 8, 7, 9), (504, 1, 72, 8))] * 2, 1) == [0, 2, 3, 1]  # channel concat
+
+
+def _os_threads():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_thread_count_above_the_bound_is_refused():
+    """set_num_threads(5000) started ~630 threads, then failed with 'Resource temporarily
+    unavailable' and left get_num_threads() at 5000 (issue 20, item 2): now refused up front,
+    the pool left as it was."""
+    old, threads = ce.get_num_threads(), _os_threads()
+    with pytest.raises(ValueError, match="num_threads must be <= 1024, got 5000"):
+        ce.set_num_threads(5000)
+    assert ce.get_num_threads() == old
+    assert _os_threads() == threads
+    ce.set_num_threads(3)  # still works afterwards
+    assert ce.get_num_threads() == 3
+    ce.set_num_threads(old)
