@@ -320,3 +320,54 @@ def test_thread_count_above_the_bound_is_refused():
     ce.set_num_threads(3)  # still works afterwards
     assert ce.get_num_threads() == 3
     ce.set_num_threads(old)
+
+
+def _symbolic_hw_onnx():
+    """Conv -> MaxPool -> GlobalAveragePool on an input ["N", 3, "H", "W"], as
+    torch.onnx.export(dynamic_axes=...) writes it."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(5)
+    w = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("MaxPool", ["c"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("GlobalAveragePool", ["p"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                     ["N", 3, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8, 1, 1])],
+                          [w])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_symbolic_height_and_width_are_planned_per_shape():
+    """A model with symbolic H and W could not be opened: the session planned it at creation
+    with every symbolic dimension 1 and failed on the pool (issue 20, item 3)."""
+    m = _symbolic_hw_onnx()
+    sess = ce.InferenceSession(ce.from_onnx(m))
+    assert sess.get_inputs()[0].shape == ["N", 3, "H", "W"]
+    ort = pytest.importorskip("onnxruntime")
+    ref = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for shape in [(1, 3, 17, 23), (2, 3, 32, 32), (1, 3, 2, 2), (3, 3, 9, 40)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        assert_close(sess.run(None, {"x": x})[0], ref.run(None, {"x": x})[0], what=str(shape))
+    with pytest.raises(ModelError, match=r"symbolic dimensions \['H', 'W'\].*pass input_shapes"):
+        sess.arena_bytes  # noqa: B018 - no shape to plan for without input_shapes
+    with pytest.raises(ModelError, match="MaxPool.*larger than the padded input 1"):
+        sess.run(None, {"x": np.ones((1, 3, 1, 1), np.float32)})  # too small for the pool
+
+
+def test_plan_cache_is_bounded():
+    """Each new input shape added a plan (its packed weights and arena sizes) kept until the
+    session died; now the least recently used past MAX_CACHED_PLANS are dropped, and a shape
+    seen again is planned again with the same result."""
+    from convengine.session import MAX_CACHED_PLANS
+    sess = ce.InferenceSession(ce.from_onnx(_symbolic_hw_onnx()))
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((1, 3, 8 + 2 * i, 8)).astype(np.float32)
+          for i in range(MAX_CACHED_PLANS + 4)]
+    first = [sess.run(None, {"x": x})[0] for x in xs]
+    assert len(sess._plans) == MAX_CACHED_PLANS
+    assert ((("x", xs[0].shape),) not in sess._plans) and (("x", xs[-1].shape),) in sess._plans
+    np.testing.assert_array_equal(sess.run(None, {"x": xs[0]})[0], first[0])
+    assert len(sess._plans) == MAX_CACHED_PLANS and (("x", xs[0].shape),) in sess._plans

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import statistics
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,10 @@ class NodeArg:
 
 
 _DEFAULT_BATCH = 1
+
+# Plans a session keeps, one per set of input shapes; past this the least recently used is
+# dropped (each holds its packed weights and arena sizes: ~15 MiB for MobileNetV2).
+MAX_CACHED_PLANS = 8
 
 
 # precision -> the algorithm name convs are planned with when not forced
@@ -51,8 +56,11 @@ class InferenceSession:
     run() executes the whole plan in one C++ call with the GIL released. Several threads may
     call run() on one session at once: the plan is read-only and every run gets its own
     activation arena (per-call arenas, no lock).
-    Plans are built per set of input shapes (a symbolic batch dimension takes any size) and
-    cached.
+    Plans are built per set of input shapes and cached (at most MAX_CACHED_PLANS, least
+    recently used dropped first). Symbolic dimensions (["N", 3, "H", "W"], as
+    torch.onnx.export(dynamic_axes=...) writes) take any size: a model whose only symbolic
+    dimension is the batch is planned at creation for batch 1, so errors surface there; one
+    with other symbolic dimensions is planned at the first run that brings each shape.
     """
 
     def __init__(self, path_or_model, num_threads: int | None = None, *, optimize: bool = True,
@@ -65,7 +73,7 @@ class InferenceSession:
         if num_threads is not None:
             from . import set_num_threads
             set_num_threads(num_threads)
-        self._plans: dict = {}
+        self._plans: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         if isinstance(path_or_model, Model):
             model = path_or_model
@@ -98,13 +106,9 @@ class InferenceSession:
         g = model.graph
         self._inputs = [v for v in g.inputs if v.name not in g.initializers]
         self._outputs = list(g.outputs)
-        shapes = {}
-        for v in self._inputs:
-            if v.shape is None:
-                break
-            shapes[v.name] = tuple(_DEFAULT_BATCH if not isinstance(d, int) else d for d in v.shape)
-        else:
-            self._plan_for(shapes)  # plan eagerly, so errors surface at creation
+        if all(v.shape is not None and all(isinstance(d, int) for d in v.shape[1:])
+               for v in self._inputs):
+            self._plan_for(self._shapes(None))  # plan eagerly, so errors surface at creation
 
     # ------------------------------------------------------------------ onnxruntime API
     def get_inputs(self):
@@ -195,23 +199,36 @@ class InferenceSession:
         for v in self._inputs:
             if v.shape is None:
                 raise ModelError(f"input {v.name!r} has no declared shape; pass input_shapes")
+            symbolic = [d for d in v.shape[1:] if not isinstance(d, int)]
+            if symbolic:
+                raise ModelError(f"input {v.name!r} has symbolic dimensions {symbolic} "
+                                 f"(shape {list(v.shape)}); pass input_shapes")
             out[v.name] = tuple(_DEFAULT_BATCH if not isinstance(d, int) else d for d in v.shape)
         return out
 
     def _plan_for(self, shapes):
         key = tuple((n, shapes[n]) for n in sorted(shapes))
-        plan = self._plans.get(key)
-        if plan is None and self.model is None:
-            want = {v.name: tuple(v.shape) for v in self._inputs}
-            raise ValueError(f"this compiled model was planned for input shapes {want}, "
-                             f"got {dict(shapes)}")
-        if plan is None:
-            with self._lock:
-                plan = self._plans.get(key)
-                if plan is None:
-                    plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy,
-                                         self._default_algorithm)
-                    self._plans[key] = plan
+        plan = self._plans.get(key)  # each OrderedDict call is atomic under the GIL
+        if plan is not None:
+            try:
+                self._plans.move_to_end(key)
+            except KeyError:  # dropped by another thread meanwhile: it stays valid for this run
+                pass
+            return plan
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                return plan
+            if self.model is None:
+                want = {v.name: tuple(v.shape) for v in self._inputs}
+                raise ValueError(f"this compiled model was planned for input shapes {want}, "
+                                 f"got {dict(shapes)}")
+            # Planned under the lock: concurrent first runs of one shape plan it once.
+            plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy,
+                                 self._default_algorithm)
+            self._plans[key] = plan
+            while len(self._plans) > MAX_CACHED_PLANS:
+                self._plans.popitem(last=False)  # a run holding it keeps it alive
         return plan
 
     def _prepare(self, input_feed):
