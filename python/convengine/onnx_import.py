@@ -258,7 +258,7 @@ def _opset(proto) -> int:
 _GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
 
 
-def _inferred(onnx, proto) -> list | None:
+def _inferred(onnx, proto, strict: bool = True) -> list | None:
     """The graph's inputs, intermediate tensors and outputs as ONNX shape inference types them,
     in strict mode with type checks as onnxruntime runs it: a ModelError names the node it
     rejects (an axis out of range, inputs of mixed types, ...). None when inference cannot run
@@ -268,7 +268,7 @@ def _inferred(onnx, proto) -> list | None:
         # IR < 4 lists initializers among the inputs; onnxruntime takes them either way, and
         # inference sees the initializers that are not inputs only from IR 4 on
         proto.ir_version = max(ir, 4)
-        g = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True).graph
+        g = onnx.shape_inference.infer_shapes(proto, check_type=strict, strict_mode=strict).graph
     except onnx.shape_inference.InferenceError as e:
         msg = _inference_error(onnx, proto, str(e))
         if msg is not None:
@@ -465,7 +465,9 @@ def _topological(nodes: list[Node], available: set[str]) -> list[Node]:
 def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: bool = True) -> Model:
     """Converts an ONNX model (a file path, the serialized bytes, or an onnx.ModelProto) to a
     convengine Model. External data is read relative to the model's folder (or `base_dir`).
-    Raises ModelError listing every node whose op convengine does not run."""
+    Raises ModelError listing every node whose op convengine does not run, or naming the node
+    of a file onnxruntime refuses (see the module's doc). validate=False skips those checks
+    and validate_model (the session's planner still refuses what it cannot run)."""
     onnx = _onnx()
     proto, folder = _parse(onnx, model)
     if base_dir is not None:
@@ -481,8 +483,9 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
     if bad:
         raise ModelError(f"the ONNX model uses {len(bad)} node(s) with ops convengine does not "
                          "run:\n  " + "\n  ".join(bad))
-    _check_versions(onnx, proto, opset)
-    _check_auto_pad(g)
+    if validate:
+        _check_versions(onnx, proto, opset)
+        _check_auto_pad(g)
 
     inits: dict[str, np.ndarray] = {}
     for i, t in enumerate(g.initializer):
@@ -497,7 +500,7 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
 
     inputs = [_value_info(onnx, vi, "graph input") for vi in g.input if vi.name not in inits]
     outputs = [_value_info(onnx, vi, "graph output") for vi in g.output]
-    inferred = functools.cache(lambda: _inferred(onnx, proto))
+    inferred = functools.cache(lambda: _inferred(onnx, proto, strict=validate))
     inferred()  # strict inference refuses what onnxruntime's does
     ranks = functools.cache(lambda: _ranks(inferred(), proto))
     pools = _spatial_reductions(onnx, proto, ranks)
