@@ -11,20 +11,27 @@ and Dropout): the optimisation passes fold and fuse later. What changes on the w
   operand has the constant's own dtype: shape arithmetic after a Cast to double); int64 stays
   int64;
 - the default-domain opset is kept as `Model.opset`; a few attribute forms of old opsets that
-  the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs, and
-  the `broadcast`/`axis` attributes of opset < 7 element-wise ops become numpy broadcasting;
+  the op table does not list (Slice-1 starts/ends/axes, Reshape-1 shape) become inputs;
 - ReduceMean / ReduceMax over exactly the spatial axes (torch's x.mean([2, 3])) become
   GlobalAveragePool / GlobalMaxPool, followed by Flatten when keepdims=0;
 - local functions are inlined; nodes without a name, or with the name of an earlier node, get
   a new one (`<op or name>_<index>`).
 
-Every node whose op convengine does not run is reported in one ModelError.
+Every node whose op convengine does not run is reported in one ModelError. Files that
+onnxruntime refuses are refused too, with a ModelError naming the node: an ir_version or a
+default-domain opset newer than the installed `onnx` knows, an op the model's opset does not
+define, an op version older than onnxruntime's CPU kernels (Relu-1, Add-6 with `broadcast`,
+...: convert such models with onnx.version_converter), anything ONNX shape inference in
+strict mode rejects (an axis out of range, inputs of mixed types such as a float16 / float64
+weight of a float Conv: a Cast node is the valid way), and a Conv / ConvTranspose with both
+`auto_pad` and `pads`.
 """
 from __future__ import annotations
 
 import functools
 import math
 import os
+import re
 import stat
 from typing import Any
 
@@ -42,6 +49,17 @@ _SAME_TYPE_OPS = {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Min", "Max", "Sum",
                   "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Clip", "Concat",
                   "Range"}
 _MAX_PROTO_BYTES = 2 << 30
+# The first version of each op that onnxruntime's CPU provider implements, for the ops of the
+# op table whose first ONNX version it does not (onnxruntime 1.32, get_all_opkernel_def()):
+# a model whose opset resolves one of these ops to an older version is refused there.
+_ORT_FIRST_VERSION = {
+    "Abs": 6, "Add": 7, "And": 7, "AveragePool": 7, "BatchNormalization": 7, "Cast": 6,
+    "Ceil": 6, "Clip": 6, "Concat": 4, "Div": 7, "Dropout": 7, "Elu": 6, "Equal": 7, "Exp": 6,
+    "Floor": 6, "Gemm": 7, "Greater": 7, "HardSigmoid": 6, "InstanceNormalization": 6,
+    "LeakyRelu": 6, "Less": 7, "Log": 6, "Max": 6, "Mean": 6, "Min": 6, "Mul": 7, "Neg": 6,
+    "Or": 7, "PRelu": 7, "Pad": 2, "Pow": 7, "Reciprocal": 6, "Relu": 6, "Selu": 6,
+    "Sigmoid": 6, "Split": 2, "Sqrt": 6, "Sub": 7, "Sum": 6, "Tanh": 6, "Tile": 6,
+    "Upsample": 7, "Xor": 7}
 
 
 def _onnx():
@@ -240,14 +258,104 @@ def _opset(proto) -> int:
 _GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
 
 
-def _inferred(onnx, proto) -> list | None:
-    """The graph's inputs, intermediate tensors and outputs as ONNX shape inference types them
-    (None when inference fails)."""
+def _inferred(onnx, proto, strict: bool = True) -> list | None:
+    """The graph's inputs, intermediate tensors and outputs as ONNX shape inference types them,
+    in strict mode with type checks as onnxruntime runs it: a ModelError names the node it
+    rejects (an axis out of range, inputs of mixed types, ...). None when inference cannot run
+    (a protobuf above 2 GiB)."""
+    ir = proto.ir_version
     try:
-        g = onnx.shape_inference.infer_shapes(proto).graph
+        # IR < 4 lists initializers among the inputs; onnxruntime takes them either way, and
+        # inference sees the initializers that are not inputs only from IR 4 on
+        proto.ir_version = max(ir, 4)
+        g = onnx.shape_inference.infer_shapes(proto, check_type=strict, strict_mode=strict).graph
+    except onnx.shape_inference.InferenceError as e:
+        msg = _inference_error(onnx, proto, str(e))
+        if msg is not None:
+            raise ModelError(msg) from None
+        try:  # an error inside an expanded function body: onnxruntime takes those
+            g = onnx.shape_inference.infer_shapes(proto).graph
+        except Exception:  # noqa: BLE001
+            return None
     except Exception:  # noqa: BLE001
         return None
+    finally:
+        proto.ir_version = ir
     return list(g.input) + list(g.value_info) + list(g.output)
+
+
+def _who(nodes, i) -> str:
+    n = nodes[i]
+    return f"node {n.name!r}" if n.name else f"node #{i} (output {n.output[0]!r})" \
+        if n.output else f"node #{i}"
+
+
+def _inference_error(onnx, proto, text: str) -> str | None:
+    """onnx's InferenceError text as one line naming the node (and, for a type conflict, the
+    types of the node's inputs); None for an error inside the expansion of a function op (the
+    body of MeanVarianceNormalization-13 fails strict inference, onnxruntime runs it)."""
+    m = re.search(r"\(op_type:([^,)]*)(?:, node name: ([^)]*))?\): (?:\[\w+\] )?([^\n]*)",
+                  text)
+    if not m:
+        return f"ONNX shape inference rejects the model: {text.strip().splitlines()[0]}"
+    op, name, detail = m.group(1), m.group(2) or "", m.group(3).strip()
+    if detail.startswith("Inference error(s)") or "to have type but instead is null" in detail:
+        return None  # a function body, or a tensor nothing produces (validate_model names it)
+    nodes = proto.graph.node
+    i = next((k for k, n in enumerate(nodes) if n.op_type == op and n.name == name), None)
+    who = _who(nodes, i) if i is not None else f"node {name!r}"
+    msg = f"{who} ({op}): {detail}"
+    if "inconsistent type" in detail and i is not None:
+        try:  # the other inputs' types, from inference without type checks
+            g = onnx.shape_inference.infer_shapes(proto).graph
+        except Exception:  # noqa: BLE001
+            g = None
+        if g is not None:
+            elem = {v.name: v.type.tensor_type.elem_type for v in
+                    list(g.input) + list(g.value_info) + list(g.output)
+                    if v.type.WhichOneof("value") == "tensor_type"}
+            elem.update({t.name: t.data_type for t in g.initializer})
+            for c in g.node:
+                for a in c.attribute:
+                    if c.op_type == "Constant" and a.name == "value" and c.output:
+                        elem[c.output[0]] = a.t.data_type
+            TP = onnx.TensorProto
+            parts = [f"{t} {TP.DataType.Name(elem[t]).lower()}" for t in nodes[i].input
+                     if t and elem.get(t) in TP.DataType.values()]
+            if parts:
+                msg += f" (inputs: {', '.join(parts)}; onnxruntime refuses mixed types: a " \
+                       "Cast node converts)"
+    return msg
+
+
+def _check_versions(onnx, proto, opset: int) -> None:
+    """ir_version and opset as onnxruntime checks them: not newer than the installed onnx
+    knows, and each default-domain op defined at the opset in a version onnxruntime runs."""
+    if proto.ir_version > onnx.IR_VERSION:
+        raise ModelError(f"the model's ir_version {proto.ir_version} is newer than the "
+                         f"installed onnx package supports (at most {onnx.IR_VERSION})")
+    newest = onnx.defs.onnx_opset_version()
+    if opset < 1:
+        raise ModelError(f"the model's default-domain opset {opset} is not an opset (they "
+                         "start at 1)")
+    if opset > newest:
+        raise ModelError(f"the model's default-domain opset {opset} is newer than the installed "
+                         f"onnx package knows (at most {newest})")
+    nodes = proto.graph.node
+    for i, n in enumerate(nodes):
+        if n.domain not in ("", "ai.onnx"):
+            continue
+        try:
+            since = onnx.defs.get_schema(n.op_type, opset, "").since_version
+        except Exception:  # noqa: BLE001 - SchemaError
+            raise ModelError(f"{_who(nodes, i)} ({n.op_type}): opset {opset} has no "
+                             f"{n.op_type}; the op is newer than the model's opset") from None
+        first = _ORT_FIRST_VERSION.get(n.op_type, 1)
+        if since < first:
+            raise ModelError(f"{_who(nodes, i)} ({n.op_type}): opset {opset} means "
+                             f"{n.op_type}-{since}, which onnxruntime does not run (it has "
+                             f"{n.op_type} from opset {first}); convert the model to a newer "
+                             "opset (onnx.version_converter)")
 
 
 def _ranks(inferred, proto) -> dict[str, int]:
@@ -290,71 +398,26 @@ def _spatial_reductions(onnx, proto, ranks) -> dict[int, int]:
                 continue
             axes = onnx.numpy_helper.to_array(consts[n.input[1]]).reshape(-1).tolist()
         rank = ranks.get(n.input[0]) if n.input else None
-        if not axes or rank is None or rank < 3:
-            continue
+        if not axes or rank is None or rank < 3 or any(not -rank <= int(a) < rank for a in axes):
+            continue  # an axis out of range: the Reduce* node stays, and is refused as such
         if sorted(int(a) % rank for a in axes) == list(range(2, rank)):
             out[i] = int(attrs.get("keepdims", 1))
     return out
 
 
-def _unsupported(graph, rewritten) -> list[str]:
+def _unsupported(graph) -> list[str]:
     bad = []
     for i, n in enumerate(graph.node):
-        if i not in rewritten and spec(n.domain, n.op_type) is None:
+        if spec(n.domain, n.op_type) is None:
             dom = f" (domain {n.domain!r})" if n.domain not in ("", "ai.onnx") else ""
-            who = f"node {n.name!r}" if n.name else f"node #{i} (output {n.output[0]!r})" \
-                if n.output else f"node #{i}"
-            bad.append(f"{n.op_type}{dom} at {who}")
+            bad.append(f"{n.op_type}{dom} at {_who(graph.node, i)}")
     return bad
 
 
-_LEGACY_BROADCAST = {"Add", "Sub", "Mul", "Div", "Gemm", "Pow"}
-
-
-def _legacy_broadcast(node: Node, inits: dict, ranks, where: str) -> None:
-    """Opset < 7: `broadcast=1` lets B match A from `axis` on (suffix-aligned when absent);
-    today's numpy broadcasting needs B's shape padded with trailing ones."""
-    node.attrs.pop("broadcast", None)
-    if node.op_type == "Gemm" or "axis" not in node.attrs:
-        node.attrs.pop("axis", None)
-        return
-    axis = int(node.attrs.pop("axis"))
-    rank_a, b = ranks().get(node.inputs[0]), node.inputs[1]
-    rank_b = ranks().get(b)
-    if rank_a is None or rank_b is None:
-        raise ModelError(f"{where}: legacy broadcast with axis={axis} needs the ranks of its "
-                         "inputs, which shape inference could not find")
-    axis %= max(rank_a, 1)
-    trailing = rank_a - axis - rank_b
-    if trailing < 0:
-        raise ModelError(f"{where}: legacy broadcast axis={axis} does not fit ranks "
-                         f"{rank_a} and {rank_b}")
-    if trailing == 0:
-        return
-    if b not in inits:
-        raise ModelError(f"{where}: legacy broadcast with axis={axis} of a run-time tensor is "
-                         "not supported")
-    inits[b] = inits[b].reshape(inits[b].shape + (1,) * trailing)
-
-
-def _legacy_prelu(node: Node, inits: dict, fresh, ranks) -> None:
-    """PRelu before opset 7: a slope of shape (C,) applies per channel (axis 1); today's
-    unidirectional broadcasting needs it as (C, 1, ...)."""
-    s = inits.get(node.inputs[1]) if len(node.inputs) > 1 else None
-    rank = ranks().get(node.inputs[0])
-    if s is None or s.ndim != 1 or s.size == 1 or rank is None or rank < 3:
-        return
-    name = fresh(f"{node.name}_slope")
-    inits[name] = s.reshape((s.size,) + (1,) * (rank - 2))
-    node.inputs = [node.inputs[0], name]
-
-
-def _upgrade_old_forms(node: Node, opset: int, inits: dict, fresh, ranks, where) -> None:
-    """Attribute forms of old opsets that the op table (opset 17+) carries as inputs."""
-    if opset < 7 and node.op_type in _LEGACY_BROADCAST:
-        _legacy_broadcast(node, inits, ranks, where)
-    if opset < 7 and node.op_type == "PRelu":
-        _legacy_prelu(node, inits, fresh, ranks)
+def _upgrade_old_forms(node: Node, inits: dict, fresh) -> None:
+    """Attribute forms of old opsets that the op table (opset 17+) carries as inputs (the
+    legacy `broadcast`, `consumed_inputs` and `is_test` forms of opset < 7 are of op versions
+    onnxruntime does not run, refused by _check_versions)."""
     if node.op_type == "Slice" and "starts" in node.attrs:
         names = []
         for key in ("starts", "ends", "axes"):
@@ -367,11 +430,19 @@ def _upgrade_old_forms(node: Node, opset: int, inits: dict, fresh, ranks, where)
         name = fresh(f"{node.name}_shape")
         inits[name] = np.asarray(node.attrs.pop("shape"), np.int64)
         node.inputs = node.inputs[:1] + [name]
-    elif node.op_type in ("Dropout", "BatchNormalization") and opset < 7:
-        node.attrs.pop("is_test", None)
-        node.attrs.pop("consumed_inputs", None)
-    elif opset < 6:
-        node.attrs.pop("consumed_inputs", None)
+
+
+def _check_auto_pad(g) -> None:
+    """Conv / ConvTranspose with both auto_pad (other than NOTSET) and pads: the spec forbids
+    it and onnxruntime refuses it (its pools accept it and ignore the pads, as convengine's)."""
+    for i, n in enumerate(g.node):
+        if n.op_type not in ("Conv", "ConvTranspose") or n.domain not in ("", "ai.onnx"):
+            continue
+        attrs = {a.name: a for a in n.attribute}
+        pad = attrs["auto_pad"].s.decode("utf-8", "replace") if "auto_pad" in attrs else "NOTSET"
+        if pad != "NOTSET" and "pads" in attrs:
+            raise ModelError(f"{_who(g.node, i)} ({n.op_type}): auto_pad={pad} and explicit pads "
+                             "cannot be used together")
 
 
 def _topological(nodes: list[Node], available: set[str]) -> list[Node]:
@@ -394,7 +465,9 @@ def _topological(nodes: list[Node], available: set[str]) -> list[Node]:
 def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: bool = True) -> Model:
     """Converts an ONNX model (a file path, the serialized bytes, or an onnx.ModelProto) to a
     convengine Model. External data is read relative to the model's folder (or `base_dir`).
-    Raises ModelError listing every node whose op convengine does not run."""
+    Raises ModelError listing every node whose op convengine does not run, or naming the node
+    of a file onnxruntime refuses (see the module's doc). validate=False skips those checks
+    and validate_model (the session's planner still refuses what it cannot run)."""
     onnx = _onnx()
     proto, folder = _parse(onnx, model)
     if base_dir is not None:
@@ -406,13 +479,13 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             raise ModelError(f"cannot inline the model's local functions: {e}") from None
     g = proto.graph
     opset = _opset(proto)
-    inferred = functools.cache(lambda: _inferred(onnx, proto))
-    ranks = functools.cache(lambda: _ranks(inferred(), proto))
-    pools = _spatial_reductions(onnx, proto, ranks)
-    bad = _unsupported(g, pools)
+    bad = _unsupported(g)
     if bad:
         raise ModelError(f"the ONNX model uses {len(bad)} node(s) with ops convengine does not "
                          "run:\n  " + "\n  ".join(bad))
+    if validate:
+        _check_versions(onnx, proto, opset)
+        _check_auto_pad(g)
 
     inits: dict[str, np.ndarray] = {}
     for i, t in enumerate(g.initializer):
@@ -427,6 +500,10 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
 
     inputs = [_value_info(onnx, vi, "graph input") for vi in g.input if vi.name not in inits]
     outputs = [_value_info(onnx, vi, "graph output") for vi in g.output]
+    inferred = functools.cache(lambda: _inferred(onnx, proto, strict=validate))
+    inferred()  # strict inference refuses what onnxruntime's does
+    ranks = functools.cache(lambda: _ranks(inferred(), proto))
+    pools = _spatial_reductions(onnx, proto, ranks)
 
     used = {n.name for n in g.node if n.name}
     used.update(inits)
@@ -465,7 +542,7 @@ def from_onnx(model, *, base_dir: str | os.PathLike | None = None, validate: boo
             continue
         node = Node(n.op_type, list(n.input), list(n.output), name, attrs, domain)
         if not domain:
-            _upgrade_old_forms(node, opset, inits, fresh, ranks, where)
+            _upgrade_old_forms(node, inits, fresh)
         nodes.append(node)
 
     types = _elem_types(onnx, proto, inferred())
