@@ -151,7 +151,7 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
     try {
       Buffer(need).swap(arena);
     } catch (const std::bad_alloc& e) {
-      rethrow_out_of_memory(label_ + ": the activation arena (" + format_bytes(4.0 * need) + ")", e);
+      rethrow_out_of_memory(label_ + ": the activation arena", e);
     }
   }
   RunBuffers b;
@@ -174,7 +174,8 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
         steps_[i]->run(b, pool);
       }
     } catch (const std::bad_alloc& e) {  // a step's scratch buffer
-      rethrow_out_of_memory(label_ + ": step " + steps_[i]->name + " (" + steps_[i]->op + ")", e);
+      const Step& st = *steps_[i];
+      rethrow_out_of_memory(label_ + ": step " + st.name + (st.op.empty() ? "" : " (" + st.op + ")"), e);
     }
   }
   std::lock_guard<std::mutex> lock(arenas_->mu);
