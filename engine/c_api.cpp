@@ -45,6 +45,8 @@ ce_status* guarded(F&& f) noexcept {
     return f();
   } catch (const ce::ModelFileError& e) {
     return status(static_cast<int>(e.code()), e.what());
+  } catch (const ce::OutOfMemory& e) {  // names what was asked for and its size
+    return status(CE_OUT_OF_MEMORY, e.what());
   } catch (const std::bad_alloc&) {
     return status(CE_OUT_OF_MEMORY, "out of memory");
   } catch (const std::invalid_argument& e) {

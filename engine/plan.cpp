@@ -147,7 +147,13 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
       arenas_->free.pop_back();
     }
   }
-  if (arena.size() != need) Buffer(need).swap(arena);
+  if (arena.size() != need) {
+    try {
+      Buffer(need).swap(arena);
+    } catch (const std::bad_alloc& e) {
+      rethrow_out_of_memory(label_ + ": the activation arena", e);
+    }
+  }
   RunBuffers b;
   b.base.push_back(arena.data());
   b.base.push_back(const_cast<float*>(consts_.data()));
@@ -159,12 +165,17 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
   }
   if (times) times->assign(steps_.size(), 0.0);
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (times) {
-      const auto t0 = std::chrono::steady_clock::now();
-      steps_[i]->run(b, pool);
-      (*times)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    } else {
-      steps_[i]->run(b, pool);
+    try {
+      if (times) {
+        const auto t0 = std::chrono::steady_clock::now();
+        steps_[i]->run(b, pool);
+        (*times)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      } else {
+        steps_[i]->run(b, pool);
+      }
+    } catch (const std::bad_alloc& e) {  // a step's scratch buffer
+      const Step& st = *steps_[i];
+      rethrow_out_of_memory(label_ + ": step " + st.name + (st.op.empty() ? "" : " (" + st.op + ")"), e);
     }
   }
   std::lock_guard<std::mutex> lock(arenas_->mu);

@@ -72,9 +72,13 @@ class Plan {
   int64_t constant_floats() const { return static_cast<int64_t>(consts_.size()); }
   int num_inputs() const { return static_cast<int>(in_shapes_.size()); }
   int num_outputs() const { return static_cast<int>(out_shapes_.size()); }
+  // What errors call the plan ("the plan for input x [1, 3, 224, 224]"; build_plan sets it).
+  const std::string& label() const { return label_; }
+  void set_label(std::string s) { label_ = std::move(s); }
 
  private:
   std::vector<std::vector<int64_t>> in_shapes_, out_shapes_;
+  std::string label_ = "the plan";
   Buffer consts_;
   std::vector<std::unique_ptr<Step>> steps_;
   int64_t arena_floats_ = -1;

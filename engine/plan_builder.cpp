@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <new>
 
 #include "engine/buffer.h"
@@ -123,6 +124,59 @@ void check_ref(const TRef& r, const std::vector<int64_t>& sizes, const std::stri
         r.describe());
 }
 
+std::string plan_label(const ModelDesc& d) {
+  std::string s = d.inputs.size() == 1 ? "the plan for input " : "the plan for inputs ";
+  for (size_t i = 0; i < d.inputs.size(); ++i) {
+    if (i) s += ", ";
+    s += d.inputs[i].name + " [";
+    for (size_t k = 0; k < d.inputs[i].shape.size(); ++k)
+      s += (k ? ", " : "") + std::to_string(d.inputs[i].shape[k]);
+    s += "]";
+  }
+  return d.inputs.empty() ? "the plan" : s;
+}
+
+// The memory a plan needs at least, known before anything is built: the arena each run takes,
+// the constant pool and the weights (packed copies are about as large), the inputs (the session
+// copies a non-contiguous one) and the outputs. More than memory_limit() is refused here, naming
+// the largest part, instead of failing in one of the allocations, or not failing and letting the
+// kernel kill the process when the pages are touched.
+void check_memory(const ModelDesc& d, const std::string& label) {
+  double weights = 0, inputs = 0, outputs = 0;
+  for (const StepDesc& s : d.steps)
+    for (const Arg& a : s.args)
+      if (a.kind == ArgKind::kArray)
+        weights += static_cast<double>(a.array.count()) * (a.array.dtype == DType::kI64 ? 8 : 4);
+  for (const auto& t : d.inputs) inputs += 4.0 * static_cast<double>(numel_of(t.shape));
+  for (const auto& t : d.outputs) outputs += 4.0 * static_cast<double>(numel_of(t.shape));
+  struct Part {
+    const char *what, *verb;
+    double bytes;
+  };
+  Part parts[] = {{"the activation arena", "needs", 4.0 * (static_cast<double>(d.arena_floats) + 16)},
+                  {"the constants", "need", 4.0 * static_cast<double>(d.pool_floats)},
+                  {"the weights", "need", weights},
+                  {"the inputs", "need", inputs},
+                  {"the outputs", "need", outputs}};
+  double total = 0;
+  size_t big = 0;
+  for (size_t i = 0; i < std::size(parts); ++i) {
+    total += parts[i].bytes;
+    if (parts[i].bytes > parts[big].bytes) big = i;
+  }
+  const MemoryLimit limit = memory_limit();
+  if (total <= limit.bytes) return;
+  std::string others;
+  for (size_t i = 0; i < std::size(parts); ++i)
+    if (i != big && parts[i].bytes > 0)
+      others += std::string(others.empty() ? "" : ", ") + parts[i].what + " " + format_bytes(parts[i].bytes);
+  throw OutOfMemory(label + ": " + parts[big].what + " " + parts[big].verb + " " + format_bytes(parts[big].bytes) +
+                        "; with " + others + ", the plan needs at least " + format_bytes(total) +
+                        ", more than " + limit.source + " (" + format_bytes(limit.bytes) +
+                        "); nothing was allocated",
+                    static_cast<size_t>(total));
+}
+
 }  // namespace
 
 std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
@@ -151,14 +205,25 @@ std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
       for (const TRef& r : a.refs) check_ref(r, sizes, where);
     builders.push_back(&it->second);
   }
+  const std::string label = plan_label(d);
+  check_memory(d, label);
   auto plan = std::make_unique<Plan>(ins, outs);
+  plan->set_label(label);
   try {
-    if (d.pool_floats) plan->add_constant(d.pool, d.pool_floats);
+    if (d.pool_floats) {
+      try {
+        plan->add_constant(d.pool, d.pool_floats);
+      } catch (const std::bad_alloc& e) {
+        rethrow_out_of_memory(label + ": the constant pool", e);
+      }
+    }
     for (size_t si = 0; si < d.steps.size(); ++si) {
       const StepDesc& s = d.steps[si];
       std::unique_ptr<Step> step;
       try {
         step = builders[si]->build(StepArgs(s));
+      } catch (const std::bad_alloc& e) {  // packed weights, indirection tables
+        rethrow_out_of_memory(label + ": building node " + s.name + (s.op.empty() ? "" : " (" + s.op + ")"), e);
       } catch (const ModelFileError&) {
         throw;
       } catch (const std::invalid_argument& e) {
@@ -174,8 +239,10 @@ std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
     const char* fuse = std::getenv("CONVENGINE_FUSE_BANDS");
     if (!fuse || std::string(fuse) != "0") fuse_conv_bands(plan->mutable_steps());
     plan->finalize(d.arena_floats);
-  } catch (const std::bad_alloc&) {
-    throw ModelFileError(ErrorCode::kOutOfMemory, "out of memory while building the plan");
+  } catch (const OutOfMemory&) {
+    throw;
+  } catch (const std::bad_alloc& e) {
+    rethrow_out_of_memory(label + ": building the plan", e);
   } catch (const ModelFileError&) {
     throw;
   } catch (const std::invalid_argument& e) {

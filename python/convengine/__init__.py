@@ -17,7 +17,7 @@ else:
 
 _ENGINE = ["functional", "set_num_threads", "get_num_threads", "load", "Model", "ModelError",
            "Graph", "Node", "ValueInfo", "InferenceSession", "NodeArg", "from_onnx", "from_torch",
-           "zoo"]
+           "zoo", "OutOfMemoryError"]
 __all__ = _ENGINE + ["__version__"]
 
 if _native_error is None:
@@ -32,6 +32,11 @@ if _native_error is None:
     def get_num_threads() -> int:
         """The number of threads the engine computes with."""
         return _native.get_num_threads()
+
+    # A plan or allocation that does not fit in memory (a MemoryError): the message names the
+    # plan's input shapes, what the memory was for and the bytes asked for.
+    OutOfMemoryError = _native.OutOfMemoryError
+    OutOfMemoryError.__module__ = "convengine"
 
     from . import functional
     from .model import Graph, Model, ModelError, Node, ValueInfo, load

@@ -154,15 +154,31 @@ std::vector<std::tuple<std::string, std::string, Vec>> tensors(const std::vector
 void bind_plan(py::module_& m) {
   // ModelFileError -> ValueError (message names the step) with its code as .code
   static py::exception<ModelFileError> file_error(m, "CompiledModelError", PyExc_ValueError);
+  // OutOfMemory (engine/buffer.h: an allocation refused or failed, the message names the plan,
+  // what the memory was for and the bytes) -> convengine.OutOfMemoryError, a MemoryError, with
+  // .code CE_OUT_OF_MEMORY and .bytes (0 when unknown)
+  static py::exception<OutOfMemory> oom_error(m, "OutOfMemoryError", PyExc_MemoryError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const OutOfMemory& e) {
+      py::object err = py::reinterpret_borrow<py::object>(oom_error)(e.what());
+      err.attr("code") = static_cast<int>(CE_OUT_OF_MEMORY);
+      err.attr("bytes") = e.bytes();
+      PyErr_SetObject(oom_error.ptr(), err.ptr());
     } catch (const ModelFileError& e) {
       py::object err = py::reinterpret_borrow<py::object>(file_error)(e.what());
       err.attr("code") = static_cast<int>(e.code());
       PyErr_SetObject(file_error.ptr(), err.ptr());
     }
   });
+
+  m.def("memory_limit", [] {
+    const MemoryLimit l = memory_limit();
+    return std::make_tuple(l.bytes, l.source);
+  }, "(bytes, source): the most memory a plan may ask for (engine/buffer.h: the smallest of "
+     "physical memory, the cgroup's memory.max, RLIMIT_AS / RLIMIT_DATA and "
+     "CONVENGINE_MEMORY_LIMIT), and which bound it is");
 
   py::class_<ModelWriter>(m, "ModelWriter")
       .def(py::init<>())
