@@ -38,7 +38,7 @@ DOCUMENTED = {"ModelError", "PlanError", "CompiledModelError", "ValueError", "Ty
               "MemoryError"}   # the exact types; a subclass such as UnicodeDecodeError is not
 
 # The compiled format's header (docs/compiled-format.md): magic, version, header bytes, file
-# bytes, description bytes, data bytes, ..., checksum.
+# bytes, description offset and bytes, data offset and bytes, checksum.
 HEADER = struct.Struct("<8sIIQQQQQQ")
 
 # Zoo models small enough to fuzz quickly, with their build options.
@@ -117,7 +117,7 @@ def mutate_compiled(rnd: random.Random, f: bytes) -> bytes:
     """Mostly description bytes changed and the file resealed (reaching the checks behind the
     checksum); sometimes any byte change without resealing."""
     if rnd.random() < 0.85 and len(f) >= 64:
-        meta = HEADER.unpack_from(f)[4]
+        meta = HEADER.unpack_from(f)[5]
         return reseal(flip_bytes(rnd, f, 64, min(len(f), 64 + meta)))
     return mutate_bytes(rnd, f)
 
