@@ -209,7 +209,8 @@ def test_a_crash_is_caught_and_reported(tmp_path, monkeypatch):
                                     "seed": 1}, "threads": 1}
     counts, failures = _run_all(iter([("crash", crash), ("after", ok)]))
     assert [(label, status) for label, _, status, _ in failures] == [("crash", "crash")]
-    assert "exit code -11" in failures[0][3]
+    # -11, or -6 under AddressSanitizer, whose SEGV handler aborts
+    assert "exit code -" in failures[0][3], failures[0][3]
     assert counts == {"graph crash": 1, "graph ran": 1}
     monkeypatch.setitem(globals(), "OUT", str(tmp_path))
     with pytest.raises(AssertionError, match="reproducer in"):

@@ -40,7 +40,10 @@ done
 
 libasan=$("${CXX:-g++}" -print-file-name=libasan.so)
 [ -f "$libasan" ] || { echo "sanitize_extension: no libasan.so ($libasan)" >&2; exit 1; }
-export LD_PRELOAD=$libasan
+# libstdc++ too: Python is C, so without it ASan resolves __cxa_throw before libstdc++ is loaded
+# and the first C++ exception aborts ("real___cxa_throw != 0").
+libstdcxx=$(readlink -f "$("${CXX:-g++}" -print-file-name=libstdc++.so)")
+export LD_PRELOAD="$libasan $libstdcxx"
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=4096:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export PYTHONPATH=$pkg
