@@ -3,7 +3,7 @@ Model.save writes them, ONNX from to_onnx, compiled .cem), and random valid conv
 activation chains checked against the Cython reference. Every case runs in a child process
 (a pool of workers, restarted after a crash), so a crash or a hang is caught and reported with
 its reproducer. Every outcome must be a clean run or one of the documented exceptions,
-convengine._fuzz.EXPECTED: ModelError and CompiledModelError (both ValueError), ValueError,
+fuzzing.EXPECTED: ModelError and CompiledModelError (both ValueError), ValueError,
 TypeError, MemoryError.
 
     CONVENGINE_FUZZ_SEED      the run's seed (default 20); case i is derived from (seed, i)
@@ -11,8 +11,8 @@ TypeError, MemoryError.
     CONVENGINE_FUZZ_WORKERS   child processes (default 2)
     CONVENGINE_FUZZ_OUT       where failing cases are written (default build/fuzz-failures)
 
-The corpus, tests/fuzz_corpus/<case>/ (case.json and the model's files, as convengine._fuzz
-.write_case writes them), holds cases that once failed or that reach deep checks; it is
+The corpus, tests/fuzz_corpus/<case>/ (case.json and the model's files, as fuzzing.write_case
+writes them), holds cases that once failed or that reach deep checks; it is
 replayed first, every run. A failing case's folder can be copied there as it is.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pytest
 
-from convengine import _fuzz
+import fuzzing
 from convengine.model import Graph, Model, Node, ValueInfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,8 +69,8 @@ def _small_model():
 @pytest.fixture(scope="module")
 def bases():
     models = {"small": _small_model()}
-    models.update({n: _fuzz.zoo_model(n, o) for n, o in ZOO.items()})
-    return {(kind, name): _fuzz.files_of(kind, m)
+    models.update({n: fuzzing.zoo_model(n, o) for n, o in ZOO.items()})
+    return {(kind, name): fuzzing.files_of(kind, m)
             for name, m in models.items() for kind in ("json", "onnx", "cem")}
 
 
@@ -84,7 +84,7 @@ class Pool:
 
     def _start(self):
         parent, child = self.ctx.Pipe()
-        p = self.ctx.Process(target=_fuzz.worker, args=(child,), daemon=True)
+        p = self.ctx.Process(target=fuzzing.worker, args=(child,), daemon=True)
         p.start()
         child.close()
         return {"proc": p, "conn": parent, "case": None, "since": 0.0}
@@ -166,7 +166,7 @@ def _report(counts, failures, what):
     lines = []
     for label, case, status, detail in failures:
         folder = os.path.abspath(os.path.join(OUT, label))
-        _fuzz.write_case(case, folder)
+        fuzzing.write_case(case, folder)
         lines.append(f"{label}: {case['kind']} {case.get('base', '')} {status}; reproducer in "
                      f"{folder} (replay: copy it to tests/fuzz_corpus/)\n{detail}")
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
@@ -177,7 +177,7 @@ def _report(counts, failures, what):
 def test_corpus_replays():
     names = sorted(os.listdir(CORPUS))
     assert names, "the corpus is empty"
-    cases = iter([(f"corpus-{n}", _fuzz.read_case(os.path.join(CORPUS, n))) for n in names])
+    cases = iter([(f"corpus-{n}", fuzzing.read_case(os.path.join(CORPUS, n))) for n in names])
     counts, failures = _run_all(cases)
     _report(counts, failures, "corpus")
 
@@ -185,7 +185,7 @@ def test_corpus_replays():
 def test_fuzz(bases):
     start = time.monotonic()
     deadline = start + SECONDS
-    cases = ((f"seed{SEED}-case{i}", _fuzz.make_case(SEED, i, bases))
+    cases = ((f"seed{SEED}-case{i}", fuzzing.make_case(SEED, i, bases))
              for i in range(10**9))
     counts, failures = _run_all(cases, deadline)
     print(f"fuzz: seed {SEED}, {time.monotonic() - start:.1f} s")
@@ -196,7 +196,7 @@ def test_fuzz(bases):
 def test_cases_are_reproducible(bases):
     """Case i of a seed is the same every time: a reported seed and index reproduce it."""
     for i in (0, 7, 31):
-        assert _fuzz.make_case(SEED, i, bases) == _fuzz.make_case(SEED, i, bases)
+        assert fuzzing.make_case(SEED, i, bases) == fuzzing.make_case(SEED, i, bases)
 
 
 def test_a_crash_is_caught_and_reported(tmp_path, monkeypatch):
@@ -215,4 +215,4 @@ def test_a_crash_is_caught_and_reported(tmp_path, monkeypatch):
     monkeypatch.setitem(globals(), "OUT", str(tmp_path))
     with pytest.raises(AssertionError, match="reproducer in"):
         _report(counts, failures, "crash test")
-    assert _fuzz.read_case(str(tmp_path / "crash"))["signal"] == int(signal.SIGSEGV)
+    assert fuzzing.read_case(str(tmp_path / "crash"))["signal"] == int(signal.SIGSEGV)

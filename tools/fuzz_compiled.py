@@ -8,32 +8,37 @@ message or a run that returns; a crash kills the process (CI fails). Used by .ci
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
 
 import numpy as np
 
-from convengine import _capi, _fuzz
+from convengine import _capi
+
+# the mutations are shared with the fuzz test of the suite
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import fuzzing  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("models", nargs="*", default=sorted(_fuzz.SMALL_ZOO))
+    ap.add_argument("models", nargs="*", default=sorted(fuzzing.SMALL_ZOO))
     args = ap.parse_args(argv)
     print(f"fuzz_compiled: seed {args.seed}", flush=True)
     rnd = random.Random(args.seed)
     lib = _capi.library()
-    files = [_fuzz.compile_model(_fuzz.zoo_model(n)) for n in args.models]
+    files = [fuzzing.compile_model(fuzzing.zoo_model(n)) for n in args.models]
     end = time.monotonic() + args.seconds
     counts = {"error": 0, "ran": 0, "run error": 0, "skipped run": 0}
     while time.monotonic() < end:
         f = rnd.choice(files)
-        meta = _fuzz.HEADER.unpack_from(f)[5]
+        meta = fuzzing.HEADER.unpack_from(f)[5]
         try:
-            m = _capi.CModel(_fuzz.reseal(_fuzz.flip_bytes(rnd, f, 64, 64 + meta)), lib)
+            m = _capi.CModel(fuzzing.reseal(fuzzing.flip_bytes(rnd, f, 64, 64 + meta)), lib)
         except _capi.CError as e:
             assert e.message, "an error without a message"
             counts["error"] += 1

@@ -1,4 +1,4 @@
-"""Fuzzing helpers shared by tests/test_fuzz.py and tools/fuzz_compiled.py (not public API).
+"""Fuzzing helpers shared by tests/test_fuzz.py and tools/fuzz_compiled.py.
 
 A case is a dict: ``kind`` ("json", "onnx", "cem" or "graph"), ``files`` ({file name: bytes},
 the model as it lies in its folder) or, for "graph", ``spec`` (a random valid chain of conv,
@@ -61,7 +61,7 @@ MAX_RUN_ELEMENTS = 1 << 21   # inputs larger than this are planned but not run
 # ---------------------------------------------------------------- compiled files
 def reseal(b: bytes) -> bytes:
     """A compiled file with its checksum recomputed over everything after the header."""
-    from . import _native
+    from convengine import _native
     h = list(HEADER.unpack_from(b))
     h[-1] = _native.model_checksum(b[64:])
     return HEADER.pack(*h) + b[64:]
@@ -69,8 +69,8 @@ def reseal(b: bytes) -> bytes:
 
 def compile_model(model) -> bytes:
     """The compiled-model bytes of `model` planned for its input shapes (symbolic sizes 1)."""
-    from . import InferenceSession
-    from ._graph import planner
+    from convengine import InferenceSession
+    from convengine._graph import planner
     sess = InferenceSession(model)
     shapes = {i.name: tuple(d if isinstance(d, int) else 1 for d in i.shape)
               for i in sess.get_inputs()}
@@ -78,7 +78,7 @@ def compile_model(model) -> bytes:
 
 
 def zoo_model(name, options=None):
-    from . import zoo
+    from convengine import zoo
     return zoo.get(name, **(SMALL_ZOO.get(name, {}) if options is None else options))
 
 
@@ -278,7 +278,7 @@ def random_graph(rnd: random.Random) -> dict:
                 continue
             layers.append({"op": rnd.choice(("max", "avg")), "k": k, "s": s, "p": p,
                            "ceil": rnd.random() < 0.3, "include_pad": rnd.random() < 0.5})
-            from .reference._args import pool_out
+            from convengine.reference._args import pool_out
             shape = shape[:2] + [pool_out(shape[2 + i], k[i], s[i], p[i], 1, layers[-1]["ceil"])
                                  for i in range(2)]
         elif kind == "act":
@@ -290,8 +290,8 @@ def random_graph(rnd: random.Random) -> dict:
 
 def graph_model(spec):
     """(Model, feeds, expected outputs from the reference) of a random_graph spec."""
-    from . import reference as ref
-    from .model import Graph, Model, Node, ValueInfo
+    from convengine import reference as ref
+    from convengine.model import Graph, Model, Node, ValueInfo
     rng = np.random.default_rng(spec["seed"])
     x = rng.standard_normal(spec["input"]).astype(np.float32)
     y = x.astype(np.float32)
@@ -380,7 +380,7 @@ def files_of(kind, model) -> dict:
             model.save(os.path.join(d, "m.json"))
             return {n: open(os.path.join(d, n), "rb").read() for n in ("m.json", "m.bin")}
     if kind == "onnx":
-        from .onnx_export import to_onnx
+        from convengine.onnx_export import to_onnx
         return {"m.onnx": to_onnx(model).SerializeToString()}
     return {"m.cem": compile_model(model)}
 
