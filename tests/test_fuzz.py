@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 import fuzzing
-from convengine.model import Graph, Model, Node, ValueInfo
+from conftest import randn
+from graphs import G, conv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "fuzz_corpus")
@@ -42,28 +43,19 @@ ZOO = {"tcn_1d": {}, "resize_conv_decoder": {}, "squeezenet1_1": {"size": 48},
 
 
 def _small_model():
+    """conv (asymmetric pads) -> relu, then three outputs: maxpool + constant -> softmax;
+    global pool -> reshape -> gemm; linear resize (non-integer scale) -> concat -> slice."""
     rng = np.random.default_rng(7)
-    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
-    nodes = [
-        Node("Conv", ["x", "w", "b"], ["c"], "conv", {"pads": [0, 1, 2, 1]}),
-        Node("Relu", ["c"], ["r"], "relu"),
-        Node("MaxPool", ["r"], ["p"], "pool", {"kernel_shape": [2, 2], "strides": [2, 2]}),
-        Node("Add", ["p", "k"], ["a"], "add"),
-        Node("Softmax", ["a"], ["y"], "softmax", {"axis": 1}),
-        Node("GlobalAveragePool", ["r"], ["g"], "gap"),
-        Node("Reshape", ["g", "shape"], ["gr"], "reshape"),
-        Node("Gemm", ["gr", "fc"], ["z"], "fc", {"transB": 1}),
-        Node("Resize", ["r", "", "scales"], ["up"], "resize", {"mode": "linear"}),
-        Node("Concat", ["up", "up"], ["cat"], "concat", {"axis": 1}),
-        Node("Slice", ["cat", "starts", "ends", "axes"], ["s"], "slice"),
-    ]
-    inits = {"w": f(5, 3, 3, 3), "b": f(5), "k": f(1, 5, 1, 1), "fc": f(4, 5),
-             "shape": np.array([0, -1], np.int64), "scales": np.array([1, 1, 2, 1.5], np.float32),
-             "starts": np.array([1, 2], np.int64), "ends": np.array([9, -1], np.int64),
-             "axes": np.array([1, 3], np.int64)}
-    g = Graph(nodes, [ValueInfo("x", ["N", 3, 11, 9])],
-              [ValueInfo("y"), ValueInfo("z"), ValueInfo("s")], inits)
-    return Model(g)
+    g = G()
+    r = g("Relu", conv(g, rng, g.input(["N", 3, 11, 9], "x"), 3, 5, pads=[0, 1, 2, 1]))
+    p = g("MaxPool", r, kernel_shape=[2, 2], strides=[2, 2])
+    y = g("Softmax", g("Add", p, g.init(randn(rng, 1, 5, 1, 1))), axis=1)
+    flat = g("Reshape", g("GlobalAveragePool", r), g.init(np.array([0, -1], np.int64)))
+    z = g("Gemm", flat, g.init(randn(rng, 4, 5)), transB=1)
+    up = g("Resize", r, "", g.init(np.array([1, 1, 2, 1.5], np.float32)), mode="linear")
+    s = g("Slice", g("Concat", up, up, axis=1), g.init(np.array([1, 2], np.int64)),
+          g.init(np.array([9, -1], np.int64)), g.init(np.array([1, 3], np.int64)))
+    return g.model(y, z, s)
 
 
 @pytest.fixture(scope="module")
