@@ -33,6 +33,40 @@ uint64_t align_up(uint64_t n) { return (n + kModelAlign - 1) / kModelAlign * kMo
   throw ModelFileError(ErrorCode::kInvalidFile, "compiled model: " + msg);
 }
 
+// Whether s is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF):
+// names reach Python and C callers as text, and a name that is not text must not get that far.
+bool is_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (size_t k = 2; k < len; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
 class Out {
  public:
   template <class T>
@@ -80,6 +114,8 @@ class In {
   std::string str(const char* what) {
     const uint32_t n = count(what, kMaxString);
     std::string s(reinterpret_cast<const char*>(p_ + pos_), n);
+    if (!is_utf8(s)) bad(std::string(what) + ": a string of " + std::to_string(n) + " bytes at byte " +
+                         std::to_string(pos_) + " of the description is not UTF-8");
     pos_ += n;
     return s;
   }

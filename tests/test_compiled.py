@@ -367,6 +367,22 @@ def test_hostile_sections_behind_a_valid_checksum(lib, small_file):
     assert err[0] == CE_INVALID_FILE and "past the end" in err[1]
 
 
+@pytest.mark.parametrize("name", [b"\xff0", b"x\xc0", b"\xed\xa0", b"\xf4\x90"])
+def test_names_must_be_utf8(lib, name):
+    """Strings are UTF-8 (docs/compiled-format.md): a name that is not (invalid byte, overlong,
+    surrogate, past U+10FFFF) is an invalid file, not a UnicodeDecodeError in Python or bytes
+    handed to C callers as a name (found by tests/test_fuzz.py)."""
+    data = _one_step("add_copy", ["Copy", X, Y])
+    assert data.count(b"x0") == 1
+    bad = _reseal(data.replace(b"x0", name))
+    code, msg = _c_load_error(lib, bad)
+    assert code == CE_INVALID_FILE and "not UTF-8" in msg, msg
+    with pytest.raises(ValueError, match="not UTF-8") as e:
+        _native.load_compiled(bad)
+    assert type(e.value).__name__ == "CompiledModelError"
+    assert _c_load_error(lib, _reseal(data.replace(b"x0", "é".encode()))) is None
+
+
 def test_array_outside_the_data_section(lib):
     data = _one_step("add_batchnorm", [CL, CL] + [np.ones(3, np.float32)] * 4 + [1e-5],
                      arena=75)

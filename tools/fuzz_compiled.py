@@ -8,58 +8,37 @@ message or a run that returns; a crash kills the process (CI fails). Used by .ci
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import struct
 import sys
 import time
 
 import numpy as np
 
-import convengine as ce
-from convengine import _capi, _native, zoo
+from convengine import _capi
 
-HEADER = struct.Struct("<8sIIQQQQQQ")
-SMALL = {"mobilenet_v3_small": {"size": 64}, "shufflenet_v2_x1_0": {"size": 64},
-         "deeplab_aspp": {"size": 17}, "resize_conv_decoder": {}, "dcn_resnet_block": {},
-         "tcn_1d": {}, "c3d_small": {"size": 32}, "deepface_local": {"size": 100},
-         "inception_v3_block": {}}
-
-
-def reseal(b: bytes) -> bytes:
-    h = list(HEADER.unpack_from(b))
-    h[-1] = _native.model_checksum(b[64:])
-    return HEADER.pack(*h) + b[64:]
-
-
-def compile_bytes(name, options):
-    from convengine._graph import planner
-    sess = ce.InferenceSession(zoo.get(name, **options))
-    shapes = {i.name: tuple(d if isinstance(d, int) else 1 for d in i.shape)
-              for i in sess.get_inputs()}
-    return planner.build(sess.model, shapes, keep_file=True).file
+# the mutations are shared with the fuzz test of the suite
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import fuzzing  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("models", nargs="*", default=sorted(SMALL))
+    ap.add_argument("models", nargs="*", default=sorted(fuzzing.SMALL_ZOO))
     args = ap.parse_args(argv)
     print(f"fuzz_compiled: seed {args.seed}", flush=True)
     rnd = random.Random(args.seed)
     lib = _capi.library()
-    files = [compile_bytes(n, SMALL.get(n, {})) for n in args.models]
+    files = [fuzzing.compile_model(fuzzing.zoo_model(n)) for n in args.models]
     end = time.monotonic() + args.seconds
     counts = {"error": 0, "ran": 0, "run error": 0, "skipped run": 0}
     while time.monotonic() < end:
         f = rnd.choice(files)
-        meta = HEADER.unpack_from(f)[5]
-        b = bytearray(f)
-        for _ in range(rnd.randint(1, 6)):
-            i = rnd.randrange(64, 64 + meta)
-            b[i] = rnd.choice([0, 1, 0x7F, 0x80, 0xFF, rnd.randrange(256)])
+        meta = fuzzing.HEADER.unpack_from(f)[5]
         try:
-            m = _capi.CModel(reseal(bytes(b)), lib)
+            m = _capi.CModel(fuzzing.reseal(fuzzing.flip_bytes(rnd, f, 64, 64 + meta)), lib)
         except _capi.CError as e:
             assert e.message, "an error without a message"
             counts["error"] += 1
