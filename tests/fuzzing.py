@@ -32,10 +32,12 @@ import numpy as np
 # ---------------------------------------------------------------- what a hostile file may raise
 # ModelError (a ValueError) for every problem of a model file or graph; CompiledModelError (a
 # ValueError) from the compiled-model loader; ValueError and TypeError for bad arguments;
-# MemoryError when a plan or tensor does not fit.
+# MemoryError, or its subclass convengine.OutOfMemoryError (the plan for the given shapes needs
+# more than the memory bound), when a plan or tensor does not fit.
 EXPECTED = (ValueError, TypeError, MemoryError)
 DOCUMENTED = {"ModelError", "PlanError", "CompiledModelError", "ValueError", "TypeError",
-              "MemoryError"}   # the exact types; a subclass such as UnicodeDecodeError is not
+              "MemoryError", "OutOfMemoryError"}   # the exact types; a subclass such as
+#                                                     UnicodeDecodeError is not
 
 # The compiled format's header (docs/compiled-format.md): magic, version, header bytes, file
 # bytes, description offset and bytes, data offset and bytes, checksum.

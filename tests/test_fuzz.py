@@ -3,8 +3,8 @@ Model.save writes them, ONNX from to_onnx, compiled .cem), and random valid conv
 activation chains checked against the Cython reference. Every case runs in a child process
 (a pool of workers, restarted after a crash), so a crash or a hang is caught and reported with
 its reproducer. Every outcome must be a clean run or one of the documented exceptions,
-fuzzing.EXPECTED: ModelError and CompiledModelError (both ValueError), ValueError,
-TypeError, MemoryError.
+fuzzing.DOCUMENTED: ModelError and CompiledModelError (both ValueError), ValueError,
+TypeError, MemoryError and OutOfMemoryError.
 
     CONVENGINE_FUZZ_SEED      the run's seed (default 20); case i is derived from (seed, i)
     CONVENGINE_FUZZ_SECONDS   time for new cases (default 20; CI gives it more)
