@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "native/dwconv/dwconv.h"
+#include "native/simd/neon-tail.h"
 
 namespace ce::native::dwn {
 
@@ -68,24 +69,8 @@ inline V<NQ> clamp(V<NQ> v, float32x4_t vmin, float32x4_t vmax) {
   return v;
 }
 
-// The first n (1..3) floats at p, other lanes zero.
-inline float32x4_t load_part(const float* p, size_t n) {
-  if (n >= 2) {
-    const float32x4_t v = vcombine_f32(vld1_f32(p), vdup_n_f32(0.0f));
-    return n == 3 ? vld1q_lane_f32(p + 2, v, 2) : v;
-  }
-  return vld1q_lane_f32(p, vdupq_n_f32(0.0f), 0);
-}
-
-// Stores the first n (1..3) lanes of v.
-inline void store_part(float* p, float32x4_t v, size_t n) {
-  if (n >= 2) {
-    vst1_f32(p, vget_low_f32(v));
-    if (n == 3) vst1q_lane_f32(p + 2, v, 2);
-  } else {
-    vst1q_lane_f32(p, v, 0);
-  }
-}
+using neon::load_tail;
+using neon::store_tail;
 
 // How a strip reads its inputs:
 //   kFull      multiplier 1, NQ whole q registers
@@ -114,10 +99,10 @@ inline V<NQ> load_in(const float* p, const Lanes& l) {
   } else if constexpr (kMode == kTail) {
 #pragma GCC unroll 4
     for (int i = 0; i + 1 < NQ; ++i) v.q[i] = vld1q_f32(p + 4 * i);
-    v.q[NQ - 1] = load_part(p + 4 * (NQ - 1), l.n_in);
+    v.q[NQ - 1] = load_tail(p + 4 * (NQ - 1), l.n_in);
   } else {
     const uint8x16_t x =
-        vreinterpretq_u8_f32(kMode == kMult ? vld1q_f32(p) : load_part(p, l.n_in));
+        vreinterpretq_u8_f32(kMode == kMult ? vld1q_f32(p) : load_tail(p, l.n_in));
 #pragma GCC unroll 2
     for (int i = 0; i < NQ; ++i) v.q[i] = vreinterpretq_f32_u8(vqtbl1q_u8(x, l.idx[i]));
   }
@@ -130,9 +115,9 @@ inline void store_out(float* p, const V<NQ>& v, const Lanes& l) {
   for (int i = 0; i + 1 < NQ; ++i) vst1q_f32(p + 4 * i, v.q[i]);
   float* last = p + 4 * (NQ - 1);
   if constexpr (kMode == kFull) vst1q_f32(last, v.q[NQ - 1]);
-  else if constexpr (kMode == kTail) store_part(last, v.q[NQ - 1], l.n_out);
+  else if constexpr (kMode == kTail) store_tail(last, v.q[NQ - 1], l.n_out);
   else if (l.n_out == 4) vst1q_f32(last, v.q[NQ - 1]);
-  else store_part(last, v.q[NQ - 1], l.n_out);
+  else store_tail(last, v.q[NQ - 1], l.n_out);
 }
 
 // TBL indices moving input lane perm[i] (0..3) to lane i: bytes 4 perm[i] .. 4 perm[i] + 3.

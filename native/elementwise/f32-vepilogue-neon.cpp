@@ -36,8 +36,8 @@ __attribute__((noinline)) void run_rows(size_t rows, size_t cols, float* y, size
       n -= 4, yy += 4, rr += 4;
     }
     if (n)
-      neon::store_partial(
-          yy, step(vaddq_f32(neon::load_partial(yy, n), neon::load_partial(rr, n))), n);
+      neon::store_tail(
+          yy, step(vaddq_f32(neon::load_tail(yy, n), neon::load_tail(rr, n))), n);
   }
 }
 

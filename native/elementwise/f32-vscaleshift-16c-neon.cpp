@@ -28,8 +28,8 @@ void f32_vscaleshift_16c__neon(size_t rows, size_t channels, const float* x, siz
     for (; c + 4 <= channels; c += 4)
       vst1q_f32(y + c, f(vld1q_f32(x + c), vld1q_f32(scale + c), vld1q_f32(shift + c)));
     if (tail)
-      neon::store_partial(y + c, f(neon::load_partial(x + c, tail), neon::load_partial(scale + c, tail),
-                                   neon::load_partial(shift + c, tail)), tail);
+      neon::store_tail(y + c, f(neon::load_tail(x + c, tail), neon::load_tail(scale + c, tail),
+                                   neon::load_tail(shift + c, tail)), tail);
   }
 }
 

@@ -7,28 +7,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "native/simd/neon-tail.h"
+
 namespace ce::native::neon {
 
 inline float32x4_t splat(float v) { return vdupq_n_f32(v); }
-
-// The first n (1..3) floats at p, zeros in the other lanes; nothing past p[n - 1] is read.
-inline float32x4_t load_partial(const float* p, size_t n) {
-  if (n & 2) {
-    const float32x4_t v = vcombine_f32(vld1_f32(p), vdup_n_f32(0.0f));
-    return n & 1 ? vld1q_lane_f32(p + 2, v, 2) : v;
-  }
-  return vld1q_lane_f32(p, vdupq_n_f32(0.0f), 0);
-}
-
-// Stores the first n (1..3) lanes of v.
-inline void store_partial(float* p, float32x4_t v, size_t n) {
-  if (n & 2) {
-    vst1_f32(p, vget_low_f32(v));
-    if (n & 1) vst1q_lane_f32(p + 2, v, 2);
-  } else {
-    vst1q_lane_f32(p, v, 0);
-  }
-}
 
 // All ones in the lanes whose sign bit is set (negative numbers, -0, NaN with the sign bit).
 inline uint32x4_t sign_mask(float32x4_t v) {
@@ -52,7 +35,7 @@ inline void map(size_t n, const float* x, float* y, const F& f) {
     vst1q_f32(y + 12, d);
   }
   for (; n >= 4; n -= 4, x += 4, y += 4) vst1q_f32(y, f(vld1q_f32(x)));
-  if (n) store_partial(y, f(load_partial(x, n)), n);
+  if (n) store_tail(y, f(load_tail(x, n)), n);
 }
 
 // y[i] = f(a[i], b[i]) for i < n, 8 per step, then 4, then a lane-wise tail; with kScalarB,
@@ -70,8 +53,8 @@ inline void map2(size_t n, const float* a, const float* b, float* y, const F& f)
   }
   for (; i + 4 <= n; i += 4) vst1q_f32(y + i, f(vld1q_f32(a + i), ld(i)));
   if (i < n) {
-    const float32x4_t vb = kScalarB ? vb0 : load_partial(b + i, n - i);
-    store_partial(y + i, f(load_partial(a + i, n - i), vb), n - i);
+    const float32x4_t vb = kScalarB ? vb0 : load_tail(b + i, n - i);
+    store_tail(y + i, f(load_tail(a + i, n - i), vb), n - i);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "native/gemm/gemm-prefetch.h"
 #include "native/gemm/gemm.h"
 #include "native/gemm/igemm.h"
+#include "native/simd/neon-tail.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define CE_NEON_UNSCHEDULED __attribute__((optimize("no-schedule-insns")))
@@ -23,27 +24,8 @@
 
 namespace ce::native::gemm_neon {
 
-// Lanes [0, n) of p, n in 1..3; zero past them.
-inline float32x4_t load_partial(const float* p, size_t n) {
-  float32x4_t v = vdupq_n_f32(0.0f);
-  if (n & 2) {
-    v = vcombine_f32(vld1_f32(p), vdup_n_f32(0.0f));
-    if (n & 1) v = vld1q_lane_f32(p + 2, v, 2);
-  } else {
-    v = vld1q_lane_f32(p, v, 0);
-  }
-  return v;
-}
-
-// Lanes [0, n) of v to p, n in 1..3.
-inline void store_partial(float* p, float32x4_t v, size_t n) {
-  if (n & 2) {
-    vst1_f32(p, vget_low_f32(v));
-    if (n & 1) vst1q_lane_f32(p + 2, v, 2);
-  } else {
-    vst1q_lane_f32(p, v, 0);
-  }
-}
+using neon::load_tail;
+using neon::store_tail;
 
 template <size_t MR, size_t NV>
 using Acc = float32x4_t[MR][NV];
@@ -68,7 +50,7 @@ inline void load_c(Acc<MR, NV>& acc, float* const (&cr)[MR], size_t nc) {
 #pragma GCC unroll 8
     for (size_t i = 0; i < MR; ++i)
       acc[i][v] = nc >= NR || nc >= lo + 4 ? vld1q_f32(cr[i] + lo)
-                  : nc > lo               ? load_partial(cr[i] + lo, nc - lo)
+                  : nc > lo               ? load_tail(cr[i] + lo, nc - lo)
                                           : vdupq_n_f32(0.0f);
   }
 }
@@ -140,7 +122,7 @@ inline void store_c(Acc<MR, NV>& acc, float* const (&cr)[MR], size_t nc,
       if (nc >= 4 * v + 4)
         vst1q_f32(cr[i] + 4 * v, acc[i][v]);
       else if (nc > 4 * v)
-        store_partial(cr[i] + 4 * v, acc[i][v], nc - 4 * v);
+        store_tail(cr[i] + 4 * v, acc[i][v], nc - 4 * v);
     }
   }
 }

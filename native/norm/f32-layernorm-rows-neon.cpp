@@ -16,7 +16,7 @@ template <bool G, bool B>
 void write(size_t n, const float* x, float* y, const float* g, const float* b, float mean, float r) {
   const float32x4_t vm = vdupq_n_f32(mean), vr = vdupq_n_f32(r);
   auto f = [&](float32x4_t v, size_t i, size_t lanes) {
-    auto ld = [&](const float* p) { return lanes < 4 ? neon::load_partial(p + i, lanes) : vld1q_f32(p + i); };
+    auto ld = [&](const float* p) { return lanes < 4 ? neon::load_tail(p + i, lanes) : vld1q_f32(p + i); };
     float32x4_t t = vmulq_f32(vsubq_f32(v, vm), vr);
     if (G) t = vmulq_f32(t, ld(g));
     if (B) t = vaddq_f32(t, ld(b));
@@ -29,7 +29,7 @@ void write(size_t n, const float* x, float* y, const float* g, const float* b, f
     vst1q_f32(y + i + 4, c);
   }
   for (; i + 4 <= n; i += 4) vst1q_f32(y + i, f(vld1q_f32(x + i), i, 4));
-  if (i < n) neon::store_partial(y + i, f(neon::load_partial(x + i, n - i), i, n - i), n - i);
+  if (i < n) neon::store_tail(y + i, f(neon::load_tail(x + i, n - i), i, n - i), n - i);
 }
 
 void write_any(size_t n, const float* x, float* y, const float* g, const float* b, float m, float r) {
@@ -52,7 +52,7 @@ void short_rows(size_t n, const float* x, size_t xs, float* y, size_t ys, const 
   for (size_t i = 0; i < n4; i += 4)
     for (int j = 0; j < R; ++j) s[j] = vaddq_f32(s[j], vld1q_f32(x + j * xs + i));
   if (tail)
-    for (int j = 0; j < R; ++j) s[j] = vaddq_f32(s[j], neon::load_partial(x + j * xs + n4, tail));
+    for (int j = 0; j < R; ++j) s[j] = vaddq_f32(s[j], neon::load_tail(x + j * xs + n4, tail));
   float m[R], r[R];
   const float inv_n = 1.0f / static_cast<float>(n);
   for (int j = 0; j < R; ++j) {
@@ -66,7 +66,7 @@ void short_rows(size_t n, const float* x, size_t xs, float* y, size_t ys, const 
     }
   if (tail)
     for (int j = 0; j < R; ++j) {
-      const float32x4_t d = vsubq_f32(neon::load_partial(x + j * xs + n4, tail), vm[j]);
+      const float32x4_t d = vsubq_f32(neon::load_tail(x + j * xs + n4, tail), vm[j]);
       q[j] = vfmaq_f32(q[j], d, vbslq_f32(live, d, vdupq_n_f32(0.0f)));
     }
   for (int j = 0; j < R; ++j) r[j] = 1.0f / std::sqrt(vaddvq_f32(q[j]) * inv_n + eps);

@@ -39,7 +39,7 @@ void f32_lrn__neon(size_t rows, size_t c, const float* x, size_t x_stride, float
         f = vld1q_f32(t);
       }
       if (m == 4) vst1q_f32(y + i, vmulq_f32(vld1q_f32(x + i), f));
-      else neon::store_partial(y + i, vmulq_f32(neon::load_partial(x + i, m), f), m);
+      else neon::store_tail(y + i, vmulq_f32(neon::load_tail(x + i, m), f), m);
     }
   }
 }

@@ -10,7 +10,7 @@ namespace {
 
 inline void strip(size_t rows, const float* x, size_t stride, size_t seen, float* mean, float* m2,
                   size_t tail) {
-  auto load = [&](const float* p) { return tail ? neon::load_partial(p, tail) : vld1q_f32(p); };
+  auto load = [&](const float* p) { return tail ? neon::load_tail(p, tail) : vld1q_f32(p); };
   float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0;
   size_t r = 0;
   for (; r + 2 <= rows; r += 2) {
@@ -39,8 +39,8 @@ inline void strip(size_t rows, const float* x, size_t stride, size_t seen, float
     qb = vaddq_f32(vaddq_f32(load(m2), qb), vmulq_f32(vmulq_f32(d, d), vdupq_n_f32(na * nb / t)));
   }
   if (tail) {
-    neon::store_partial(mean, mn, tail);
-    neon::store_partial(m2, qb, tail);
+    neon::store_tail(mean, mn, tail);
+    neon::store_tail(m2, qb, tail);
   } else {
     vst1q_f32(mean, mn);
     vst1q_f32(m2, qb);

@@ -14,7 +14,7 @@ void run(size_t rows, size_t n, const float* x, size_t x_stride, float* y, size_
   const float32x4_t g0 = vdupq_n_f32(p->g ? *p->g : 1.0f), b0 = vdupq_n_f32(p->b ? *p->b : 0.0f);
   const size_t tail = n & 3;
   auto f = [&](float32x4_t v, size_t i, size_t lanes) {
-    auto ld = [&](const float* q) { return lanes < 4 ? neon::load_partial(q + i, lanes) : vld1q_f32(q + i); };
+    auto ld = [&](const float* q) { return lanes < 4 ? neon::load_tail(q + i, lanes) : vld1q_f32(q + i); };
     const float32x4_t d = vsubq_f32(v, MS ? ld(p->m) : m0);
     const float32x4_t u = vmulq_f32(d, MS ? ld(p->s) : s0);
     return vfmaq_f32(BV ? ld(p->b) : b0, u, GV ? ld(p->g) : g0);
@@ -30,7 +30,7 @@ void run(size_t rows, size_t n, const float* x, size_t x_stride, float* y, size_
       vst1q_f32(y + i + 12, d);
     }
     for (; i + 4 <= n; i += 4) vst1q_f32(y + i, f(vld1q_f32(x + i), i, 4));
-    if (tail) neon::store_partial(y + i, f(neon::load_partial(x + i, tail), i, tail), tail);
+    if (tail) neon::store_tail(y + i, f(neon::load_tail(x + i, tail), i, tail), tail);
   }
 }
 

@@ -26,7 +26,7 @@ float32x4_t accumulate(size_t n, const float* x, float32x4_t identity, const T& 
   for (; i + 4 <= n; i += 4) a0 = c(a0, t(vld1q_f32(x + i)));
   if (i < n) {
     const uint32x4_t live = vcltq_u32((uint32x4_t){0, 1, 2, 3}, vdupq_n_u32(uint32_t(n - i)));
-    a1 = c(a1, vbslq_f32(live, t(neon::load_partial(x + i, n - i)), identity));
+    a1 = c(a1, vbslq_f32(live, t(neon::load_tail(x + i, n - i)), identity));
   }
   return c(c(a0, a1), c(a2, a3));
 }

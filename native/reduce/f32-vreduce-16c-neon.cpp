@@ -16,7 +16,7 @@ template <int K, bool kSumLike, class T, class C>
 inline void strip(size_t rows, const float* x, size_t stride, const float* shift, float* acc,
                   size_t tail, const T& t, const C& c) {
   auto load = [&](const float* p, int k) {
-    return tail && k == K - 1 ? neon::load_partial(p + 4 * k, tail) : vld1q_f32(p + 4 * k);
+    return tail && k == K - 1 ? neon::load_tail(p + 4 * k, tail) : vld1q_f32(p + 4 * k);
   };
   float32x4_t a[K], s[K];
   for (int k = 0; k < K; ++k) {
@@ -37,7 +37,7 @@ inline void strip(size_t rows, const float* x, size_t stride, const float* shift
       for (int k = 0; k < K; ++k) a[k] = c(a[k], t(load(x + r * stride, k), s[k]));
   }
   for (int k = 0; k < K; ++k) {
-    if (tail && k == K - 1) neon::store_partial(acc + 4 * k, a[k], tail);
+    if (tail && k == K - 1) neon::store_tail(acc + 4 * k, a[k], tail);
     else vst1q_f32(acc + 4 * k, a[k]);
   }
 }
