@@ -7,6 +7,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -63,6 +64,7 @@ DeformConvOp::DeformConvOp(const DeformShape& s, const float* weight, const floa
   block_ = L.block_floats();
   packed_.resize(s.groups * L.floats(cout_g));
   pack_conv_weights(packed_.data(), L, s.groups, cout_g, weight, ks, nullptr, bias);
+  packed_.share();
   zero_.assign(s.c_in + 16, 0.0f);
 }
 

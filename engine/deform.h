@@ -11,6 +11,7 @@
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
 #include "native/gemm/igemm.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -47,7 +48,7 @@ class DeformConvOp {
   native::ClampParams clamp_;
   native::IGemmFn gemm_;  // the kernel the weights were packed for
   size_t mr_, nr_, kr_, nblocks_, block_;
-  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  PackedWeights packed_;  // 64-byte aligned: weight loads never straddle cache lines
   std::vector<float> zero_;
 };
 

@@ -21,6 +21,7 @@
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -73,6 +74,7 @@ class DepthwiseConv final : public ConvOp {
     packed_.resize(L.floats(oc_) + 16);
     pack_conv_weights(packed_.data(), L, 1, oc_, weight, taps_, nullptr, bias);
     std::fill_n(packed_.data() + L.floats(oc_), 16, 0.0f);
+    packed_.share();
 
     // Channel multiplier: which input lanes feed each block of 8 output channels.
     if (mult_ > 1) {
@@ -225,7 +227,7 @@ class DepthwiseConv final : public ConvOp {
   int64_t c_, mult_, oc_, kd_, kh_, kw_, taps_;
   int64_t tiles_, tile_stride_;
   int64_t x_lo_, x_hi_;
-  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  PackedWeights packed_;  // 64-byte aligned: weight loads never straddle cache lines
   Buffer zero_;  // aligned like the activations: a padded row keeps the AVX-512 kernels on zmm
   std::vector<int32_t> mult_table_;
 };

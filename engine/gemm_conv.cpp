@@ -10,6 +10,7 @@
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -56,6 +57,7 @@ class GemmConv final : public ConvOp {
         pack_gemm_weights(packed_.data() + g * group_stride_ + kb.offset,
                           PanelLayout{NR, k_.kr, 1, kb.kc}, cout_g_, kc_, kb.k0,
                           weight + g * cout_g_ * kc_, bias ? bias + g * cout_g_ : nullptr);
+    packed_.share();
     // Column chunk: as many panels as keep the weight chunk within kChunkBytes.
     const size_t max_kc = kblocks_[0].kc;
     chunk_panels_ = std::clamp<size_t>(kChunkBytes / (max_kc * NR * sizeof(float)), 1, npanels_);
@@ -129,7 +131,7 @@ class GemmConv final : public ConvOp {
   GemmKernel k_;
   size_t kc_, cout_g_, npanels_, chunk_panels_, group_stride_ = 0;
   std::vector<KBlock> kblocks_;
-  Buffer packed_;  // 64-byte aligned: panel loads never straddle cache lines
+  PackedWeights packed_;  // 64-byte aligned: panel loads never straddle cache lines
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "engine/dispatch.h"
 #include "engine/indirection.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -31,6 +32,7 @@ class GroupConv final : public ConvOp {
     block_ = L.block_floats();
     packed_.resize(L.floats(s.c_out));
     pack_conv_weights(packed_.data(), L, 1, s.c_out, weight, ks_, nullptr, bias);
+    packed_.share();
     zero_.assign(16, 0.0f);
     m_ = s.out[0] * s.out[1] * s.out[2];
     mtiles_ = ceil_div(m_, k_.mr);
@@ -85,7 +87,7 @@ class GroupConv final : public ConvOp {
 
   GConvKernel k_;
   size_t cin_g_, cout_g_, ks_, win_, nblocks_, block_, m_, mtiles_;
-  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  PackedWeights packed_;  // 64-byte aligned: weight loads never straddle cache lines
   std::vector<float> zero_;
   std::vector<const float*> ind_;
 };

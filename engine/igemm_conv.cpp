@@ -12,6 +12,7 @@
 #include "engine/dispatch.h"
 #include "engine/indirection.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -30,6 +31,7 @@ class IGemmConv final : public ConvOp {
     block_ = L.block_floats();
     packed_.resize(s.groups * L.floats(cout_g_));
     pack_conv_weights(packed_.data(), L, s.groups, cout_g_, weight, ks_, nullptr, bias);
+    packed_.share();
     zero_.assign(kc_ + 16, 0.0f);
 
     m_ = s.out[0] * s.out[1] * s.out[2];
@@ -77,7 +79,7 @@ class IGemmConv final : public ConvOp {
  private:
   IGemmKernel k_;
   size_t kc_, ks_, cout_g_, nblocks_, block_, m_, mtiles_;
-  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  PackedWeights packed_;  // 64-byte aligned: weight loads never straddle cache lines
   std::vector<float> zero_;
   std::vector<const float*> ind_;
 };
@@ -127,6 +129,7 @@ class IGemmDeconv final : public ConvOp {
           p.packed.resize(s.groups * L.floats(cout_g_));
           pack_deconv_weights(p.packed.data(), L, s.groups, cout_g_, weight, ks_full, taps.data(),
                               bias);
+          p.packed.share();
           p.wblocks = ceil_div(static_cast<size_t>(p.cnt[2]), MR);
           const size_t rows = p.cnt[0] * p.cnt[1];
           p.ind.resize(rows * p.wblocks * p.ks * MR);
@@ -188,7 +191,7 @@ class IGemmDeconv final : public ConvOp {
   struct Phase {
     int64_t r[3], cnt[3];
     size_t ks = 0, block = 0, wblocks = 0;
-    Buffer packed;
+    PackedWeights packed;
     std::vector<const float*> ind;
   };
   struct Item {
@@ -262,6 +265,7 @@ class IGemmPrunedConv final : public ConvOp {
       g.packed.resize(s.groups * L.floats(cout_g_));
       pack_conv_weights(g.packed.data(), L, s.groups, cout_g_, weight, ks_full, taps[gi].data(),
                         gi == 0 && full_ ? bias : nullptr);
+      g.packed.share();
       for (size_t rb = 0; rb < nrb; ++rb) {
         std::vector<int64_t> pix;
         for (int64_t r = rb * row_block_; r < std::min<int64_t>(rows_, (rb + 1) * row_block_); ++r) {
@@ -354,7 +358,7 @@ class IGemmPrunedConv final : public ConvOp {
  private:
   struct Group {
     size_t ks = 0, block = 0;
-    Buffer packed;
+    PackedWeights packed;
   };
   struct Tile {
     size_t group, m0, mr, ind;

@@ -2,6 +2,7 @@
 #include "engine/arith.h"
 
 #include <algorithm>
+#include <utility>
 #include <sstream>
 #include <stdexcept>
 
@@ -32,8 +33,11 @@ LocalConvOp::LocalConvOp(const LocalConvShape& s, const float* weight, const flo
   shape_.infer_output();
   const size_t P = shape_.positions(), CO = shape_.c_out;
   if (copy_weights) {
-    owned_.assign(weight, weight + P * CO * shape_.c_in * shape_.taps());
-    weight_ = owned_.data();
+    const size_t n = P * CO * shape_.c_in * shape_.taps();
+    owned_.resize(n);
+    std::copy(weight, weight + n, owned_.data());
+    owned_.share();
+    weight_ = std::as_const(owned_).data();
   }
   bias_.assign(P * CO, 0.0f);
   if (bias) pack_transposed(bias_.data(), bias, CO, P);

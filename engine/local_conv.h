@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/conv.h"
+#include "engine/shared_weights.h"
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
 
@@ -46,7 +47,7 @@ class LocalConvOp {
  private:
   LocalConvShape shape_;
   native::ClampParams clamp_;
-  std::vector<float> owned_;  // the weights when copied
+  PackedWeights owned_;       // the weights when copied
   const float* weight_;       // (positions, c_out, c_in * kh * kw)
   std::vector<float> bias_;   // (positions, c_out): contiguous per position
 };

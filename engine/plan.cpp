@@ -2,6 +2,7 @@
 
 #include "engine/debug.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <sstream>
@@ -130,6 +131,7 @@ void Plan::finalize(int64_t arena_floats) {
         throw std::invalid_argument("plan: step " + st->name + " reaches outside its buffer: " +
                                     r.describe() + " size " + std::to_string(size));
       }
+  consts_.share();
   arena_floats_ = arena_floats;
 }
 
@@ -140,14 +142,24 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
     throw std::invalid_argument("plan: wrong number of inputs or outputs");
   const size_t need = static_cast<size_t>(arena_floats_) + 16;
   Buffer arena;
+  const std::shared_ptr<ArenaPool> arenas = std::atomic_load(&arenas_);
   {
-    std::lock_guard<std::mutex> lock(arenas_->mu);
-    if (!arenas_->free.empty()) {
-      arena = std::move(arenas_->free.back());
-      arenas_->free.pop_back();
+    // The smallest free arena that fits; if none fits, the largest is replaced by a new one.
+    std::lock_guard<std::mutex> lock(arenas->mu);
+    auto& fr = arenas->free;
+    size_t pick = fr.size();
+    for (size_t i = 0; i < fr.size(); ++i)
+      if (fr[i].size() >= need && (pick == fr.size() || fr[i].size() < fr[pick].size())) pick = i;
+    if (pick == fr.size())
+      for (size_t i = 0; i < fr.size(); ++i)
+        if (pick == fr.size() || fr[i].size() > fr[pick].size()) pick = i;
+    if (pick < fr.size()) {
+      arena = std::move(fr[pick]);
+      fr.erase(fr.begin() + static_cast<std::ptrdiff_t>(pick));
     }
   }
-  if (arena.size() != need) {
+  if (arena.size() < need) {
+    Buffer().swap(arena);  // freed before the larger one is allocated
     try {
       Buffer(need).swap(arena);
     } catch (const std::bad_alloc& e) {
@@ -178,8 +190,13 @@ void Plan::run(const std::vector<const float*>& inputs, const std::vector<float*
       rethrow_out_of_memory(label_ + ": step " + st.name + (st.op.empty() ? "" : " (" + st.op + ")"), e);
     }
   }
-  std::lock_guard<std::mutex> lock(arenas_->mu);
-  arenas_->free.push_back(std::move(arena));
+  std::lock_guard<std::mutex> lock(arenas->mu);
+  arenas->free.push_back(std::move(arena));
+}
+
+void Plan::share_arenas(const Plan& other) {
+  if (&other == this) return;
+  std::atomic_store(&arenas_, std::atomic_load(&other.arenas_));
 }
 
 }  // namespace ce

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/buffer.h"
+#include "engine/shared_weights.h"
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
 
@@ -72,6 +73,9 @@ class Plan {
   int64_t constant_floats() const { return static_cast<int64_t>(consts_.size()); }
   int num_inputs() const { return static_cast<int>(in_shapes_.size()); }
   int num_outputs() const { return static_cast<int>(out_shapes_.size()); }
+  // Runs of this plan take their arenas from `other`'s pool from now on (the plans of one
+  // session). Thread safe with concurrent runs of either plan.
+  void share_arenas(const Plan& other);
   // What errors call the plan ("the plan for input x [1, 3, 224, 224]"; build_plan sets it).
   const std::string& label() const { return label_; }
   void set_label(std::string s) { label_ = std::move(s); }
@@ -79,17 +83,19 @@ class Plan {
  private:
   std::vector<std::vector<int64_t>> in_shapes_, out_shapes_;
   std::string label_ = "the plan";
-  Buffer consts_;
+  PackedWeights consts_;  // shared (engine/shared_weights.h) once finalized
   std::vector<std::unique_ptr<Step>> steps_;
   int64_t arena_floats_ = -1;
   // Arenas of finished runs, taken by the next ones (one per run in flight, so concurrent runs
   // never share): a fresh multi-megabyte allocation is fresh pages, faulted in and zeroed by
-  // the kernel on first touch, every run (resnet50 at batch 8: 15k page faults a run).
+  // the kernel on first touch, every run (resnet50 at batch 8: 15k page faults a run). Plans
+  // of one session share a pool (share_arenas): a run takes the smallest free arena that is
+  // large enough, so plans for eight input shapes run in about one arena, not eight.
   struct ArenaPool {
     std::mutex mu;
     std::vector<Buffer> free;
   };
-  std::unique_ptr<ArenaPool> arenas_ = std::make_unique<ArenaPool>();
+  std::shared_ptr<ArenaPool> arenas_ = std::make_shared<ArenaPool>();
 };
 
 // The channels-last view of a (N, C, *spatial) TRef of rank 3-5; throws std::invalid_argument

@@ -3,6 +3,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <iterator>
 #include <new>
 
@@ -251,7 +254,8 @@ std::unique_ptr<Plan> build_plan(const ModelDesc& d) {
   return plan;
 }
 
-std::unique_ptr<CompiledModel> load_compiled_model(const void* data, size_t size) {
+namespace {
+std::unique_ptr<CompiledModel> load_compiled_model_impl(const void* data, size_t size) {
   // Arrays are read in place as float / int64: copy a misaligned buffer first.
   std::vector<uint8_t, AlignedAllocator<uint8_t>> copy;
   if (data && size && reinterpret_cast<uintptr_t>(data) % kModelAlign) {
@@ -265,6 +269,18 @@ std::unique_ptr<CompiledModel> load_compiled_model(const void* data, size_t size
   m->inputs = d.inputs;
   m->outputs = d.outputs;
   m->plan = build_plan(d);
+  return m;
+}
+}  // namespace
+
+std::unique_ptr<CompiledModel> load_compiled_model(const void* data, size_t size) {
+  auto m = load_compiled_model_impl(data, size);
+#ifdef __GLIBC__
+  // A build frees as much as it keeps: packed weights equal to ones already shared, the file
+  // copy, scratch. glibc keeps freed blocks under 32 MiB in its heap, so without a trim every
+  // further session of a model held ~130 MiB it no longer used (ResNet-50, measured RSS).
+  malloc_trim(0);
+#endif
   return m;
 }
 

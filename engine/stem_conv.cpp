@@ -11,6 +11,7 @@
 #include "engine/dispatch.h"
 #include "engine/indirection.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -36,6 +37,7 @@ class IGemmRowsConv final : public ConvOp {
     block_ = L.block_floats();
     packed_.resize(L.floats(cout_));
     pack_conv_row_weights(packed_.data(), L, cout_, C, KW, weight, bias);
+    packed_.share();
     zero_.assign(kc_ + 16, 0.0f);
 
     copy_ = s.pad_begin[2] > 0 || s.pad_end[2] > 0 || s.in_ps() != C;
@@ -135,7 +137,7 @@ class IGemmRowsConv final : public ConvOp {
   int64_t wp_ = 0;
   size_t image_floats_ = 0;
   size_t kc_, ks_, cout_, block_, m_, mtiles_, nc_tile_;
-  Buffer packed_;  // 64-byte aligned: weight loads never straddle cache lines
+  PackedWeights packed_;  // 64-byte aligned: weight loads never straddle cache lines
   std::vector<float> zero_;
   std::vector<const float*> ind_;
 };

@@ -12,6 +12,7 @@
 #include "engine/buffer.h"
 #include "engine/dispatch.h"
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 
 namespace ce {
 
@@ -162,6 +163,7 @@ class WinogradConv final : public ConvOp {
     else
       pack_winograd_filters_2d(packed_.data(), L, s.groups, cout_g_, cin_g_, r, G.data(), weight,
                                ThreadPool::global());
+    packed_.share();
     bias_.assign(s.c_out + 8, 0.0f);
     if (bias) std::copy(bias, bias + s.c_out, bias_.begin());
     build_tiles();
@@ -377,7 +379,7 @@ class WinogradConv final : public ConvOp {
   WinogradKernels tr_;
   Geometry geom_;
   size_t cin_g_, cout_g_, kc_, nblocks_, block_, occ_;
-  Buffer packed_;
+  PackedWeights packed_;
   std::vector<float> bias_;
   std::vector<Tile> tiles_;
 };

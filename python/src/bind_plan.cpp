@@ -219,6 +219,9 @@ void bind_plan(py::module_& m) {
         return std::make_tuple(outs, times);
       })
       .def("steps", &PyCompiled::steps)
+      .def("share_arenas", [](PyCompiled& c, const PyCompiled& other) {
+        c.m_->plan->share_arenas(*other.m_->plan);
+      }, "Runs of this plan take activation arenas from `other`'s pool (plans of one session).")
       .def_property_readonly("inputs", [](const PyCompiled& c) { return tensors(c.m_->inputs); })
       .def_property_readonly("outputs", [](const PyCompiled& c) { return tensors(c.m_->outputs); })
       .def_property_readonly("producer", [](const PyCompiled& c) { return c.m_->producer; })

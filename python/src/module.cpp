@@ -4,6 +4,7 @@
 #include "engine/debug.h"
 #include "engine/layout.h"
 #include "engine/peak.h"
+#include "engine/shared_weights.h"
 #include "engine/thread_pool.h"
 
 namespace ce::bind {
@@ -48,6 +49,16 @@ void bind_core(py::module_& m) {
   m.def("best_isa", [] { return std::string(isa_name(best_isa())); });
   m.def("cpu_features", &cpu_features,
         "The CPU features behind the ISA levels, space separated, as Linux names them.");
+  m.def("shared_weights", [] {
+    const SharedWeightsStats st = shared_weights_stats();
+    py::dict d;
+    d["buffers"] = st.buffers;
+    d["bytes"] = st.bytes;
+    d["hits"] = st.hits;
+    d["calls"] = st.calls;
+    return d;
+  }, "The process-wide store of packed weights (engine/shared_weights.h): distinct buffers "
+     "alive, their bytes, and how many requests found an equal buffer (hits) of all (calls).");
   m.def("measure_fma_peak_gflops", [](int repeats, const std::string& isa) {
     const Isa i = isa.empty() ? best_isa() : parse_isa(isa);
     py::gil_scoped_release nogil;
