@@ -7,10 +7,13 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <stdexcept>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "engine/packing.h"
+#include "engine/shared_weights.h"
 #include "native/winograd/winograd.h"
 
 namespace {
@@ -216,9 +219,71 @@ void transposed() {
   same("transposed", got, want);
 }
 
+void check(const std::string& name, bool ok) {
+  ++g_cases;
+  if (!ok) ++g_failed, std::printf("[FAIL] %s\n", name.c_str());
+}
+
+ce::Buffer filled(size_t n, uint32_t seed) {
+  const std::vector<float> v = random_floats(n, seed);
+  return ce::Buffer(v.begin(), v.end());
+}
+
+// engine/shared_weights.h: equal bytes give one buffer, any difference another; the store
+// forgets a buffer with its last owner.
+void shared_store() {
+  const ce::SharedWeightsStats s0 = ce::shared_weights_stats();
+  auto a = ce::share_weights(filled(1000, 1));
+  auto b = ce::share_weights(filled(1000, 1));
+  check("shared: equal bytes, one buffer", a == b);
+  ce::Buffer c = filled(1000, 1);
+  c[999] = std::nextafter(c[999], 2.0f);  // the last float's last bit
+  auto cs = ce::share_weights(std::move(c));
+  check("shared: one bit apart, two buffers", cs != a && (*cs)[999] != (*a)[999]);
+  auto shorter = ce::share_weights(filled(999, 1));
+  check("shared: a prefix is another buffer", shorter != a && shorter->size() == 999);
+  auto e1 = ce::share_weights(ce::Buffer());
+  auto e2 = ce::share_weights(ce::Buffer());
+  check("shared: empty buffers", e1 == e2 && e1->empty());
+  const ce::SharedWeightsStats s1 = ce::shared_weights_stats();
+  check("shared: stats count distinct buffers",
+        s1.buffers == s0.buffers + 4 && s1.bytes == s0.bytes + 4 * (1000 + 1000 + 999) &&
+            s1.hits == s0.hits + 2 && s1.calls == s0.calls + 6);
+  a.reset();
+  check("shared: alive while one owner is left", ce::shared_weights_stats().buffers == s1.buffers);
+  b.reset();
+  cs.reset();
+  shorter.reset();
+  e1.reset();
+  e2.reset();
+  const ce::SharedWeightsStats s2 = ce::shared_weights_stats();
+  check("shared: released with the last owner", s2.buffers == s0.buffers && s2.bytes == s0.bytes);
+  auto again = ce::share_weights(filled(1000, 1));
+  check("shared: a released buffer is not found again",
+        ce::shared_weights_stats().hits == s2.hits && (*again)[0] == filled(1, 1)[0]);
+  ce::PackedWeights p, q;
+  p.resize(64);
+  q.resize(64);
+  for (int i = 0; i < 64; ++i) p.data()[i] = q.data()[i] = float(i);
+  const float* own = std::as_const(p).data();
+  p.share();
+  q.share();
+  check("PackedWeights: share() swaps in the store's copy",
+        std::as_const(p).data() == std::as_const(q).data() && p.size() == 64 &&
+            std::as_const(p).data()[63] == 63.0f && own != nullptr);
+  bool threw = false;
+  try {
+    p.data();
+  } catch (const std::logic_error&) {
+    threw = true;
+  }
+  check("PackedWeights: writing after share() throws", threw);
+}
+
 }  // namespace
 
 int main() {
+  shared_store();
   panels();
   conv_layouts();
   winograd();
