@@ -8,6 +8,15 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# The load-time cache (python/convengine/_load_cache.py) writes to a folder of this run's own,
+# never the user's ~/.cache; tests of the cache point CONVENGINE_CACHE_DIR elsewhere.
+if "CONVENGINE_TEST_KEEP_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+    os.environ["CONVENGINE_CACHE_DIR"] = tempfile.mkdtemp(prefix="convengine-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CONVENGINE_CACHE_DIR"], True)
+
 
 # Spellings of stride 1, dilation 1, padding 1 of a 2-D window op (3x3 kernel) that the
 # functional API and the reference must both accept (deform and local conv tests).

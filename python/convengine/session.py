@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _native
+from . import _load_cache, _native
 from ._graph import passes, planner
 from ._graph.compiled import LoadedPlan
 from ._graph.validate import validate_model
@@ -76,6 +76,7 @@ class InferenceSession:
             set_num_threads(num_threads)
         self._plans: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._lazy_model = self._source = self._load_cache = cache = None
         if isinstance(path_or_model, Model):
             model = path_or_model
         elif isinstance(path_or_model, (str, os.PathLike)):
@@ -86,6 +87,11 @@ class InferenceSession:
                                      "optimize, disabled_passes, algorithms and precision "
                                      "do not apply")
                 self._load_compiled(p)
+                return
+            cache = _load_cache.Entry.lookup(p, optimize, disabled_passes, algorithms,
+                                             precision, zero_copy_concat) \
+                if optimize or not disabled_passes else None
+            if cache is not None and cache.restore(self):
                 return
             if p.endswith(".onnx"):
                 model = from_onnx(p)
@@ -100,16 +106,37 @@ class InferenceSession:
             model = passes.optimize(model, disabled=tuple(disabled_passes))
         elif disabled_passes:
             raise ValueError("disabled_passes given with optimize=False")
-        self.model = model
-        self._algorithms = dict(algorithms or {})
-        self._default_algorithm = PRECISIONS[precision]
-        self._zero_copy = zero_copy_concat
-        g = model.graph
-        self._inputs = [v for v in g.inputs if v.name not in g.initializers]
-        self._outputs = list(g.outputs)
+        self._adopt(model, dict(algorithms=algorithms, precision=precision,
+                                zero_copy_concat=zero_copy_concat))
         if all(v.shape is not None and all(isinstance(d, int) for d in v.shape[1:])
                for v in self._inputs):
-            self._plan_for(self._shapes(None))  # plan eagerly, so errors surface at creation
+            # plan eagerly, so errors surface at creation (with its file for the disk cache)
+            self._plan_for(self._shapes(None), keep_file=cache is not None and cache.on_disk)
+        if cache is not None:
+            cache.store(self)  # the load-time cache (_load_cache.py)
+
+    def _adopt(self, model, options, inputs=None, outputs=None):
+        """Takes the optimised `model` (None: loaded lazily, with the given inputs and
+        outputs) and the graph options."""
+        self.model = model
+        self._algorithms = dict(options["algorithms"] or {})
+        self._default_algorithm = PRECISIONS[options["precision"]]
+        self._zero_copy = options["zero_copy_concat"]
+        g = model.graph if model is not None else None
+        self._inputs = inputs if g is None else [v for v in g.inputs
+                                                 if v.name not in g.initializers]
+        self._outputs = outputs if g is None else list(g.outputs)
+
+    @property
+    def model(self):
+        """The optimised graph (None for a compiled model)."""
+        if self._model is None and self._lazy_model is not None:
+            self._model = self._lazy_model()  # restored from the disk cache: load it now
+        return self._model
+
+    @model.setter
+    def model(self, value):
+        self._model = value
 
     # ------------------------------------------------------------------ onnxruntime API
     def get_inputs(self):
@@ -207,7 +234,7 @@ class InferenceSession:
             out[v.name] = tuple(_DEFAULT_BATCH if not isinstance(d, int) else d for d in v.shape)
         return out
 
-    def _plan_for(self, shapes):
+    def _plan_for(self, shapes, keep_file=False):
         key = tuple((n, shapes[n]) for n in sorted(shapes))
         plan = self._plans.get(key)  # each OrderedDict call is atomic under the GIL
         if plan is not None:
@@ -226,7 +253,7 @@ class InferenceSession:
                                  f"got {dict(shapes)}")
             # Planned under the lock: concurrent first runs of one shape plan it once.
             plan = planner.build(self.model, shapes, self._algorithms, self._zero_copy,
-                                 self._default_algorithm)
+                                 self._default_algorithm, keep_file=keep_file)
             if self._plans:  # one pool of activation arenas for all of the session's plans
                 plan.plan.share_arenas(next(iter(self._plans.values())).plan)
             self._plans[key] = plan
