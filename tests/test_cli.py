@@ -194,3 +194,25 @@ flags\t\t: fpu sse2 avx2 fma avx512f avx512bw
 def test_cpu_description(text, want):
     from convengine._bench import cpu_description
     assert cpu_description(text) == want
+
+
+def test_bench_batches_report_images_per_second(tmp_path):
+    """`convengine bench --batch 1,3`: a row per batch with images/s = batch / median time,
+    for convengine and each peer measured in the same run."""
+    import json
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "b"
+    r = _subprocess("bench", "--models", "squeezenet1_1", "--threads", "1", "--batch", "1,3",
+                    "--runs", "2", "--warmup", "1", "--vs", "ort", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "| batch |" in r.stdout and "convengine img/s" in r.stdout and "ort img/s" in r.stdout
+    rows = json.load(open(out / "models.json"))["results"]
+    assert [(row["batch"], row["threads"]) for row in rows] == [(1, 1), (3, 1)]
+    for row in rows:
+        for e in ("convengine", "ort"):
+            t = row[e]
+            assert t["images_per_s"] == pytest.approx(row["batch"] * 1e3 / t["median_ms"])
+    md = (out / "models.md").read_text()
+    assert "| squeezenet1_1 | 1 | 3 |" in md
+    r = _subprocess("bench", "--batch", "1,x")
+    assert r.returncode == 2 and "--batch must be comma-separated integers" in r.stderr

@@ -3,9 +3,11 @@ onnxruntime (each when installed) on the same weights, inputs and thread counts,
 
 Engines are timed in interleaved rounds (convengine, torch, jit, ort, convengine, ...) so a
 burst of load on a shared machine hits all of them alike, with a pause before each block
-(the peers' worker threads spin for a while after they finish). Reports median and p90 ms,
-the ratio of each peer to convengine (> 1: convengine is faster), the max abs difference
-against torch, and writes JSON, markdown and (with matplotlib) a PNG bar chart.
+(the peers' worker threads spin for a while after they finish). Reports median and p90 ms
+per run and, for each batch size (--batch 1,8,32), the throughput in images/s (batch /
+median run time), the ratio of each peer to convengine (> 1: convengine is faster), the max
+abs difference against torch, and writes JSON, markdown and (with matplotlib) a PNG bar
+chart.
 """
 from __future__ import annotations
 
@@ -99,18 +101,21 @@ def _time(fn, runs):
 
 
 def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
+    """Rows of (model, threads, batch) timings; `batch` is an int or a list of them."""
     from . import zoo
+    batches = [batch] if isinstance(batch, int) else list(batch)
     results = []
-    total = len(models) * len(threads_list)
+    total = len(models) * len(threads_list) * len(batches)
     k = 0
     for name in models:
         model = zoo.get(name)
-        shape = list(next(iter(zoo.info(name)["inputs"].values())))
-        shape[0] = batch
-        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        for t in threads_list:
+        for t, batch in ((t, b) for t in threads_list for b in batches):
+            shape = list(next(iter(zoo.info(name)["inputs"].values())))
+            shape[0] = batch
+            x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            label = f"{name} x{t} threads, batch {batch}"
             if progress:
-                _progress(k, total, f"{name} x{t} threads")
+                _progress(k, total, label)
             fns, notes = _engines(model, x, t, vs)
             ref = fns["torch"]() if "torch" in fns else None
             diffs = {}
@@ -131,9 +136,10 @@ def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
                        ce_fast_max_abs_diff_vs_torch=diffs.get("ce_fast"))
             for e, ts in samples.items():
                 ms = sorted(v * 1e3 for v in ts)
-                row[e] = dict(median_ms=statistics.median(ms),
+                med = statistics.median(ms)
+                row[e] = dict(median_ms=med,
                               p90_ms=ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))],
-                              runs=len(ms))
+                              runs=len(ms), images_per_s=batch * 1e3 / med)
             info = zoo.info(name)
             row["mflops"] = info.get("mflops")
             if row["mflops"]:
@@ -141,23 +147,28 @@ def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
             results.append(row)
             k += 1
             if progress:
-                _progress(k, total, f"{name} x{t} threads")
+                _progress(k, total, label)
     return results
 
 
 def table(results):
     peers = [e for e in ENGINES[1:] if any(e in r for r in results)]
-    head = ["model", "threads", "convengine ms (p90)"] + [f"{e} ms (p90)" for e in peers] + \
-        [f"{e} / ce" for e in peers] + ["GFLOP/s", "max|diff| vs torch"]
+    head = ["model", "threads", "batch", "convengine ms (p90)"] + \
+        [f"{e} ms (p90)" for e in peers] + ["convengine img/s"] + \
+        [f"{e} img/s" for e in peers] + [f"{e} / ce" for e in peers] + \
+        ["GFLOP/s", "max|diff| vs torch"]
     fast = any(r.get("ce_fast_max_abs_diff_vs_torch") is not None for r in results)
     if fast:
         head.append("ce_fast max|diff|")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         ce = r["convengine"]["median_ms"]
-        cells = [r["model"], str(r["threads"]), f"{ce:.2f} ({r['convengine']['p90_ms']:.2f})"]
+        cells = [r["model"], str(r["threads"]), str(r.get("batch", 1)),
+                 f"{ce:.2f} ({r['convengine']['p90_ms']:.2f})"]
         for e in peers:
             cells.append(f"{r[e]['median_ms']:.2f} ({r[e]['p90_ms']:.2f})" if e in r else "-")
+        for e in ("convengine",) + tuple(peers):
+            cells.append(_ips(r[e]) if e in r else "-")
         for e in peers:
             cells.append(f"{r[e]['median_ms'] / ce:.2f}x" if e in r else "-")
         cells.append(f"{r['gflops']:.1f}" if r.get("gflops") else "-")
@@ -168,6 +179,11 @@ def table(results):
     return "\n".join(lines)
 
 
+def _ips(timing):
+    v = timing.get("images_per_s")
+    return "-" if v is None else f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
 def chart(results, path):
     try:
         import matplotlib
@@ -176,7 +192,8 @@ def chart(results, path):
     except ImportError:
         return False
     engines = [e for e in ENGINES if any(e in r for r in results)]
-    labels = [f"{r['model']}\n{r['threads']}T" for r in results]
+    labels = [f"{r['model']}\n{r['threads']}T" + (f" b{r['batch']}" if r.get("batch", 1) > 1
+                                                   else "") for r in results]
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results)), 4))
     w = 0.8 / len(engines)
     for i, e in enumerate(engines):
@@ -184,7 +201,7 @@ def chart(results, path):
         ax.bar([j + i * w for j in range(len(results))], vals, w, label=e)
     ax.set_xticks([j + 0.4 - w / 2 for j in range(len(results))])
     ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylabel("median latency (ms), lower is better")
+    ax.set_ylabel("median ms per run, lower is better")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -202,7 +219,9 @@ def main(argv=None):
     ap.add_argument("--vs", default="torch,jit,ort,ce_fast",
                     help="peers: torch, jit, ort, ce_fast (convengine with precision='fast'); "
                          "default all")
-    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--batch", default="1",
+                    help="comma-separated batch sizes (default 1), e.g. 1,8,32: each row adds "
+                         "the throughput in images/s")
     ap.add_argument("--output", default="convengine-bench", help="folder for JSON/markdown/PNG")
     args = ap.parse_args(argv)
     from . import zoo
@@ -214,7 +233,13 @@ def main(argv=None):
         threads = [int(t) for t in args.threads.split(",")]
     except ValueError:
         ap.error(f"--threads must be integers, got {args.threads!r}")
-    if min(threads) < 1 or args.runs < 1 or args.warmup < 0 or args.batch < 1:
+    try:
+        batches = [int(b) for b in args.batch.split(",") if b.strip()]
+    except ValueError:
+        ap.error(f"--batch must be comma-separated integers, got {args.batch!r}")
+    if not batches:
+        ap.error("--batch is empty")
+    if min(threads) < 1 or args.runs < 1 or args.warmup < 0 or min(batches) < 1:
         ap.error("threads, runs and batch must be >= 1 and warmup >= 0")
     vs = {v.strip() for v in args.vs.split(",") if v.strip()}
     if vs - set(ENGINES[1:]):
@@ -229,7 +254,7 @@ def main(argv=None):
     isa = _native.get_isa()
     print(f"CPU: {cpu_description()}; convengine's {isa} kernels; FMA peak {peak:.0f} GFLOP/s "
           "on 1 thread", flush=True)
-    results = run(models, threads, args.runs, args.warmup, vs, args.batch)
+    results = run(models, threads, args.runs, args.warmup, vs, batches)
     md = table(results)
     print(md)
     for r in results:
@@ -245,8 +270,9 @@ def main(argv=None):
         f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}; convengine's {isa} "
                 "kernels. "
                 f"Measured FMA peak: {peak:.0f} GFLOP/s on 1 "
-                f"thread. Median (p90) ms over {args.runs} runs per engine, batch {args.batch}; "
-                "ratio = peer / convengine (> 1: convengine faster).\n\n" + md + "\n")
+                f"thread. Median (p90) ms per run over {args.runs} runs per engine, batch "
+                f"{','.join(map(str, batches))}; img/s = batch / median; ratio = peer / "
+                "convengine time (> 1: convengine faster).\n\n" + md + "\n")
     png = os.path.join(args.output, "models.png")
     if chart(results, png):
         print(f"wrote {args.output}/models.json, models.md, models.png")
