@@ -253,3 +253,24 @@ def test_onnx_files_are_cached_too(cache, tmp_path, monkeypatch):
     s = convengine.InferenceSession(path)
     assert s._model is None
     assert np.array_equal(_run(s, x), want)
+
+
+def test_onnx_external_data_is_part_of_the_key(cache, tmp_path, monkeypatch):
+    onnx = pytest.importorskip("onnx")
+    from convengine.onnx_export import to_onnx
+    path = str(tmp_path / "m.onnx")
+    onnx.save_model(to_onnx(zoo.get(MODEL)), path, save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="m.data", size_threshold=0)
+    x = _x()
+    before = _run(convengine.InferenceSession(path), x)
+    _forget()
+    data = tmp_path / "m.data"
+    raw = bytearray(data.read_bytes())
+    w = np.frombuffer(bytes(raw[:64]), np.float32) * 3
+    raw[:64] = w.tobytes()
+    data.write_bytes(bytes(raw))
+    s = convengine.InferenceSession(path)
+    assert s._model is not None, "edited external data must miss"
+    after = _run(s, x)
+    assert not np.array_equal(after, before)
+    assert np.array_equal(after, _uncached(path, x, monkeypatch))

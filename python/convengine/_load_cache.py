@@ -88,6 +88,9 @@ def _weights_files(path: str) -> list[str]:
     file's external data), relative to its folder."""
     locs = []
     if path.endswith(".onnx"):
+        with open(path, "rb") as f:  # the key of an external_data entry; without it no
+            if b"location" not in f.read():  # parse (importing onnx takes ~1 s)
+                return locs
         import onnx
         m = onnx.load(path, load_external_data=False)
         tensors = list(m.graph.initializer)
