@@ -223,6 +223,10 @@ def main(argv=None):
                     help="comma-separated batch sizes (default 1), e.g. 1,8,32: each row adds "
                          "the throughput in images/s")
     ap.add_argument("--output", default="convengine-bench", help="folder for JSON/markdown/PNG")
+    ap.add_argument("--note", default="", help="a sentence added to the markdown's header "
+                    "(e.g. that the machine was shared)")
+    ap.add_argument("--name", default="models",
+                    help="file name stem of the JSON/markdown/PNG (default models)")
     args = ap.parse_args(argv)
     from . import zoo
     models = zoo.list() if args.models == "all" else [m.strip() for m in args.models.split(",") if m.strip()]
@@ -264,18 +268,19 @@ def main(argv=None):
     meta = dict(machine=platform.machine(), cpu=cpu_description(), isa=isa,
                 python=platform.python_version(), fma_peak_gflops_1_thread=peak,
                 date=time.strftime("%Y-%m-%d %H:%M"))
-    with open(os.path.join(args.output, "models.json"), "w") as f:
+    stem = os.path.join(args.output, args.name)
+    with open(stem + ".json", "w") as f:
         json.dump(dict(meta=meta, results=results), f, indent=1)
-    with open(os.path.join(args.output, "models.md"), "w") as f:
+    with open(stem + ".md", "w") as f:
         f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}; convengine's {isa} "
                 "kernels. "
                 f"Measured FMA peak: {peak:.0f} GFLOP/s on 1 "
                 f"thread. Median (p90) ms per run over {args.runs} runs per engine, batch "
                 f"{','.join(map(str, batches))}; img/s = batch / median; ratio = peer / "
-                "convengine time (> 1: convengine faster).\n\n" + md + "\n")
-    png = os.path.join(args.output, "models.png")
-    if chart(results, png):
-        print(f"wrote {args.output}/models.json, models.md, models.png")
+                "convengine time (> 1: convengine faster)." +
+                (f" {args.note}" if args.note else "") + "\n\n" + md + "\n")
+    if chart(results, stem + ".png"):
+        print(f"wrote {stem}.json, .md, .png")
     else:
-        print(f"wrote {args.output}/models.json, models.md (install matplotlib for the chart)")
+        print(f"wrote {stem}.json, .md (install matplotlib for the chart)")
     return 0
