@@ -13,7 +13,6 @@ do without Python. Interleaved rounds, medians; images/s. Writes batch_split.md/
 bench/results/<cpu>/<isa>/ (or --out).
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -23,11 +22,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
 
-import numpy as np  # noqa: E402
-
-import convengine  # noqa: E402
-from convengine import _native, zoo  # noqa: E402
-from convengine._bench import cpu_description, results_dir  # noqa: E402
+import convengine
+import numpy as np
+from convengine import _native, zoo
+from convengine._bench import cpu_description, results_dir, write_results
 
 
 def _x(name, batch):
@@ -116,11 +114,7 @@ def main(argv=None):
           f"batch/{a.threads} images on one core.\n\n" + "\n".join(lines) + "\n")
     print(md)
     out = a.out or results_dir(os.path.join(HERE, "results"))
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "batch_split.json"), "w") as f:
-        json.dump(dict(meta=meta, results=rows), f, indent=1)
-    with open(os.path.join(out, "batch_split.md"), "w") as f:
-        f.write(md)
+    write_results(out, "batch_split", meta, rows, md)
     return 0
 
 

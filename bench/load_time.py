@@ -123,7 +123,7 @@ def main(argv=None):
                     "bench/results/<cpu>/<isa>)")
     a = ap.parse_args(argv)
     from convengine import _native, zoo
-    from convengine._bench import cpu_description, results_dir
+    from convengine._bench import cpu_description, results_dir, write_results
     models = zoo.list() if a.models == "all" else [m.strip() for m in a.models.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,11 +146,7 @@ def main(argv=None):
           "file in the same process.\n\n" + table(rows) + "\n")
     print(md)
     out = a.out or results_dir(os.path.join(HERE, "results"))
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "load_time.json"), "w") as f:
-        json.dump(dict(meta=meta, results=rows), f, indent=1)
-    with open(os.path.join(out, "load_time.md"), "w") as f:
-        f.write(md)
+    write_results(out, "load_time", meta, rows, md)
     print(f"wrote {out}/load_time.md, load_time.json", file=sys.stderr)
     return 0
 

@@ -6,10 +6,9 @@ import os
 import subprocess
 import sys
 
+import convengine
 import numpy as np
 import pytest
-
-import convengine
 from convengine import _load_cache, zoo
 from convengine.model import ModelError, save
 

@@ -127,6 +127,16 @@ def results_dir(root):
     return os.path.join(root, cpu_slug(), _native.get_isa())
 
 
+def write_results(folder, stem, meta, rows, md):
+    """Writes folder/stem.json ({meta, results: rows}) and folder/stem.md (the markdown)."""
+    import os
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, stem + ".json"), "w") as f:
+        json.dump(dict(meta=meta, results=rows), f, indent=1)
+    with open(os.path.join(folder, stem + ".md"), "w") as f:
+        f.write(md)
+
+
 def prepare_layer(x_shape, convs, algorithm="auto"):
     """The layer's convs prepared once (weights packed), each for its input's shape;
     algorithm "fast" admits the Winograd tiles of precision='fast'."""

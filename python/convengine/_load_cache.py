@@ -40,7 +40,7 @@ SUFFIX = ".cecache"
 DEFAULT_MAX_MB = 2048
 
 _lock = threading.RLock()
-_shared: "weakref.WeakValueDictionary[str, Shared]" = weakref.WeakValueDictionary()
+_shared: weakref.WeakValueDictionary[str, Shared] = weakref.WeakValueDictionary()
 _digests: dict = {}  # (path, stats of its files) -> sha256 hex, so a reopened file is not re-read
 _fingerprint = None
 
@@ -143,7 +143,7 @@ def model_digest(path: str) -> str | None:
         if _stat_key(files) == skey:  # unchanged while it was read
             _digests[skey] = d
         return d
-    except Exception:  # noqa: BLE001 - any unreadable or malformed file: no caching
+    except Exception:
         return None
 
 
@@ -323,7 +323,7 @@ class Entry:
                 return None
             plan.rows = rows
             plan.weights_bytes = int(meta["weights_bytes"])
-        except Exception:  # noqa: BLE001 - a foreign or stale entry: rebuild and rewrite it
+        except Exception:
             return None
         with _lock:
             shared = _shared.get(self.key)  # another thread restored it meanwhile

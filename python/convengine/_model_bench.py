@@ -100,10 +100,10 @@ def _time(fn, runs):
     return ts
 
 
-def run(models, threads_list, runs, warmup, vs, batch, rounds=3, progress=True):
-    """Rows of (model, threads, batch) timings; `batch` is an int or a list of them."""
+def run(models, threads_list, runs, warmup, vs, batches, rounds=3, progress=True):
+    """Rows of (model, threads, batch) timings; `batches` is an int or a list of them."""
     from . import zoo
-    batches = [batch] if isinstance(batch, int) else list(batch)
+    batches = [batches] if isinstance(batches, int) else list(batches)
     results = []
     total = len(models) * len(threads_list) * len(batches)
     k = 0
