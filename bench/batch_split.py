@@ -85,6 +85,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="2,8,32")
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--note", default="", help="a sentence for the markdown's header (e.g. "
+                    "that the machine was shared)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     batches = [int(b) for b in a.batches.split(",")]
@@ -111,7 +113,8 @@ def main(argv=None):
     md = (f"# Batch split ({meta['date']})\n\nCPU: {meta['cpu']}; convengine's {meta['isa']} "
           f"kernels. Median of {a.runs} interleaved runs. layer split: the engine today (each "
           f"layer over {a.threads} threads); image split: {a.threads} threads each running "
-          f"batch/{a.threads} images on one core.\n\n" + "\n".join(lines) + "\n")
+          f"batch/{a.threads} images on one core." + (f" {a.note}" if a.note else "") +
+          "\n\n" + "\n".join(lines) + "\n")
     print(md)
     out = a.out or results_dir(os.path.join(HERE, "results"))
     write_results(out, "batch_split", meta, rows, md)

@@ -119,6 +119,8 @@ def main(argv=None):
     ap.add_argument("--models", default="all", help="comma-separated zoo names, or all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--procs", type=int, default=5, help="fresh processes per engine (median)")
+    ap.add_argument("--note", default="", help="a sentence for the markdown's header (e.g. "
+                    "that the machine was shared)")
     ap.add_argument("--out", default=None, help="folder for load_time.md/.json (default "
                     "bench/results/<cpu>/<isa>)")
     a = ap.parse_args(argv)
@@ -143,7 +145,10 @@ def main(argv=None):
           "cold: convengine from the .json with CONVENGINE_CACHE=0 (graph passes, planner, "
           "compiled-model writer, weight packing); ce cold (onnx): the same from the .onnx; "
           "ce cached: a warm on-disk cache entry; ce 2nd session: a second session of the same "
-          "file in the same process.\n\n" + table(rows) + "\n")
+          "file in the same process (with its first run). ce cold (onnx) includes importing the "
+          "onnx package, which convengine's ONNX importer needs and onnxruntime does not (about "
+          "1 s here, most of it in ml_dtypes' extension module); a cached .onnx does not import "
+          "it." + (f" {a.note}" if a.note else "") + "\n\n" + table(rows) + "\n")
     print(md)
     out = a.out or results_dir(os.path.join(HERE, "results"))
     write_results(out, "load_time", meta, rows, md)
