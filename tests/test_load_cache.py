@@ -273,3 +273,30 @@ def test_onnx_external_data_is_part_of_the_key(cache, tmp_path, monkeypatch):
     after = _run(s, x)
     assert not np.array_equal(after, before)
     assert np.array_equal(after, _uncached(path, x, monkeypatch))
+
+
+@pytest.mark.parametrize("target", ["fifo", "dev-zero", "folder"])
+def test_weights_that_are_not_a_regular_file_are_refused_not_hashed(cache, tmp_path, target):
+    """The digest reads only regular files inside the model's folder (a FIFO or /dev/zero
+    would never end): the loader's own error, promptly (fuzz seed 20, case 252 hung here)."""
+    import threading
+    onnx = pytest.importorskip("onnx")
+    from convengine.onnx_export import to_onnx
+    path = str(tmp_path / "m.onnx")
+    onnx.save_model(to_onnx(zoo.get(MODEL)), path, save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="m.data", size_threshold=0)
+    data = tmp_path / "m.data"
+    data.unlink()
+    if target == "fifo":
+        os.mkfifo(data)
+    elif target == "dev-zero":
+        os.symlink("/dev/zero", data)
+    else:
+        data.mkdir()
+    got = []
+    t = threading.Thread(target=lambda: got.append(_load_cache.model_digest(path)), daemon=True)
+    t.start()
+    t.join(30)
+    assert got == [None], "the digest must not read a non-regular file"
+    with pytest.raises(ModelError):
+        convengine.InferenceSession(path)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import struct
 import threading
 import weakref
@@ -124,7 +125,17 @@ def model_digest(path: str) -> str | None:
     try:
         path = os.path.realpath(path)
         folder = os.path.dirname(path)
-        files = [path] + [os.path.join(folder, loc) for loc in _weights_files(path)]
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        files = [path]
+        for loc in _weights_files(path):
+            # only regular files inside the model's folder, as the loaders accept (a FIFO or
+            # /dev/zero would never end): anything else is left to the loader to refuse
+            full = os.path.realpath(os.path.join(folder, loc))
+            if os.path.commonpath([full, folder]) != folder or \
+                    not stat.S_ISREG(os.stat(full).st_mode):
+                return None
+            files.append(full)
         skey = _stat_key(files)
         d = _digests.get(skey)
         if d is not None:
