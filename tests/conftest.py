@@ -9,12 +9,14 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The load-time cache (python/convengine/_load_cache.py) writes to a folder of this run's own,
-# never the user's ~/.cache; tests of the cache point CONVENGINE_CACHE_DIR elsewhere.
-if "CONVENGINE_TEST_KEEP_CACHE_DIR" not in os.environ:
+# never the user's ~/.cache; tests of the cache point CONVENGINE_CACHE_DIR elsewhere. Worker
+# processes that import this file inherit the folder (the marker) and do not make their own.
+if "CONVENGINE_TEST_CACHE_OWNER" not in os.environ:
     import atexit
     import shutil
     import tempfile
     os.environ["CONVENGINE_CACHE_DIR"] = tempfile.mkdtemp(prefix="convengine-test-cache-")
+    os.environ["CONVENGINE_TEST_CACHE_OWNER"] = str(os.getpid())
     atexit.register(shutil.rmtree, os.environ["CONVENGINE_CACHE_DIR"], True)
 
 
