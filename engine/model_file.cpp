@@ -238,6 +238,11 @@ Arg ModelWriter::array(DType dtype, const void* data, std::vector<int64_t> shape
 }
 
 std::vector<uint8_t> ModelWriter::finish() {
+  const auto f = finish_aligned();
+  return std::vector<uint8_t>(f.begin(), f.end());
+}
+
+std::vector<uint8_t, AlignedAllocator<uint8_t>> ModelWriter::finish_aligned() {
   const uint64_t pool_bytes = align_up(pool_.size() * sizeof(float));
   Out m;
   m.str(desc_.producer);
@@ -289,9 +294,12 @@ std::vector<uint8_t> ModelWriter::finish() {
   h.data_offset = align_up(h.meta_offset + h.meta_bytes);
   h.data_bytes = pool_bytes + data_.size();
   h.file_bytes = h.data_offset + h.data_bytes;
-  std::vector<uint8_t> file(h.file_bytes, 0);
+  std::vector<uint8_t, AlignedAllocator<uint8_t>> file(h.file_bytes);  // not zero-filled
+  std::memset(file.data(), 0, h.data_offset);
   std::memcpy(file.data() + h.meta_offset, m.buf.data(), m.buf.size());
   if (!pool_.empty()) std::memcpy(file.data() + h.data_offset, pool_.data(), pool_.size() * sizeof(float));
+  std::memset(file.data() + h.data_offset + pool_.size() * sizeof(float), 0,
+              pool_bytes - pool_.size() * sizeof(float));
   if (!data_.empty()) std::memcpy(file.data() + h.data_offset + pool_bytes, data_.data(), data_.size());
   h.checksum = model_checksum(file.data() + kModelHeaderBytes, file.size() - kModelHeaderBytes);
   std::memcpy(file.data(), &h, sizeof h);

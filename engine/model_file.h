@@ -111,6 +111,8 @@ class ModelWriter {
   void add_step(StepDesc s) { desc_.steps.push_back(std::move(s)); }
   // The whole file.
   std::vector<uint8_t> finish();
+  // The same file in a 64-byte aligned buffer, so the loader reads its arrays in place.
+  std::vector<uint8_t, AlignedAllocator<uint8_t>> finish_aligned();
 
  private:
   ModelDesc desc_;

@@ -76,7 +76,7 @@ def compile_model(model) -> bytes:
     sess = InferenceSession(model)
     shapes = {i.name: tuple(d if isinstance(d, int) else 1 for d in i.shape)
               for i in sess.get_inputs()}
-    return planner.build(sess.model, shapes, keep_file=True).file
+    return bytes(planner.build(sess.model, shapes, keep_file=True).file)
 
 
 def zoo_model(name, options=None):

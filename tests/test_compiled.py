@@ -59,7 +59,7 @@ def small_file():
     m = _small_model(rng)
     sess = ce.InferenceSession(m)
     from convengine._graph import planner
-    return _Small((planner.build(sess.model, {"x": (2, 3, 11, 9)}, keep_file=True).file, sess))
+    return _Small((bytes(planner.build(sess.model, {"x": (2, 3, 11, 9)}, keep_file=True).file), sess))
 
 
 def _fixed(shape):

@@ -135,6 +135,10 @@ class PyCompiled {
   std::unique_ptr<CompiledModel> m_;
 };
 
+struct CompiledFile {
+  std::vector<uint8_t, AlignedAllocator<uint8_t>> bytes;
+};
+
 std::unique_ptr<CompiledModel> load_bytes(const py::buffer& b) {
   const py::buffer_info info = b.request();
   const void* p = info.ptr;
@@ -207,7 +211,23 @@ void bind_plan(py::module_& m) {
           f = w.finish();
         }
         return py::bytes(reinterpret_cast<const char*>(f.data()), f.size());
-      });
+      })
+      .def("finish_file", [](ModelWriter& w) {
+        auto f = std::make_unique<CompiledFile>();
+        {
+          py::gil_scoped_release nogil;
+          f->bytes = w.finish_aligned();
+        }
+        return f;
+      }, "The file as a CompiledFile: 64-byte aligned bytes (buffer protocol), which "
+         "load_compiled reads without a copy.");
+
+  py::class_<CompiledFile>(m, "CompiledFile", py::buffer_protocol())
+      .def_buffer([](CompiledFile& f) {
+        return py::buffer_info(f.bytes.data(), 1, py::format_descriptor<uint8_t>::format(), 1,
+                               {f.bytes.size()}, {1}, /*readonly=*/true);
+      })
+      .def("__len__", [](const CompiledFile& f) { return f.bytes.size(); });
 
   py::class_<PyCompiled>(m, "CompiledModel")
       .def("run", [](const PyCompiled& c, const std::vector<FloatArray>& inputs) {

@@ -20,8 +20,10 @@ from .views import PlanError, T
 _WEIGHTED = ("add_conv", "add_deform", "add_local", "add_batchnorm", "add_squeeze_excite")
 
 
-def write_compiled(steps, consts, arena_floats, inputs, outputs) -> bytes:
-    """The compiled-model file of a plan: `inputs` and `outputs` are (name, dtype, shape)."""
+def write_compiled(steps, consts, arena_floats, inputs, outputs):
+    """The compiled-model file of a plan: `inputs` and `outputs` are (name, dtype, shape).
+    Returns a _native.CompiledFile (aligned bytes with the buffer protocol: load_compiled
+    reads it in place; bytes(f) copies it)."""
     w = _native.ModelWriter()
     w.set_producer(f"convengine {_version()}")
     for name, dtype, shape in inputs:
@@ -36,7 +38,7 @@ def write_compiled(steps, consts, arena_floats, inputs, outputs) -> bytes:
                 [v.ref() for v in a] if isinstance(a, list) and a and isinstance(a[0], T)
                 else a for a in st.args]
         w.add_step(st.method, st.name, st.op or "", args)
-    return w.finish()
+    return w.finish_file()
 
 
 class PlannedModel:
