@@ -11,7 +11,9 @@ Bugs the campaign found (each was a hang, an undocumented exception or a silent 
 - algorithms={"no such node": ...} was silently ignored;
 - save_compiled into a missing folder named its temporary file, not the path;
 - a name longer than the compiled format's 64 KiB loaded, then failed at planning with
-  "compiled model: input: length 1000000 is too large".
+  "compiled model: input: length 1000000 is too large";
+- functional activations with inplace=True left a writable non-contiguous float32 view
+  unchanged (torch writes through it), and took a stride-0 view (torch refuses).
 """
 from __future__ import annotations
 
@@ -39,9 +41,11 @@ REGRESSIONS = ["capi/load_fifo", "paths/fifo_json", "paths/fifo_onnx", "paths/fi
                "session/threads_numpy_int", "session/session_algorithm_unknown_node",
                "session/save_compiled_bad_path", "json/huge_name",
                "runtime/nan_inf/fixed", "runtime/max_float/dyn",
-               "onnx_torch/conv_transpose/3"]
+               "onnx_torch/conv_transpose/3", "inplace/relu/strided_view",
+               "inplace/silu/negative_strides", "inplace/hardswish/transposed",
+               "inplace/relu6/broadcast_writable"]
 SAMPLE = {"runtime": 8, "functional": 30, "onnx_torch": 6, "json": 10, "cem": 4, "capi": 6,
-          "session": 8, "paths": 6, "onnx_proto": 6}
+          "session": 8, "paths": 6, "onnx_proto": 6, "concurrency": 2, "inplace": 8}
 
 
 def _run(cases, timeout=120):

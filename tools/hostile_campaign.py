@@ -366,6 +366,8 @@ def _torch_func(p, x, w, b, extra):
     import torch.nn.functional as F
     from convengine.reference import deform as ref_deform
     f = p["func"]
+    if x.dtype.kind == "f":   # documented: every floating dtype is computed in float32
+        x = x.astype(np.float32)
     X = torch.from_numpy(np.ascontiguousarray(x))
     W = torch.from_numpy(np.ascontiguousarray(w)) if w is not None else None
     B = torch.from_numpy(np.ascontiguousarray(b)) if b is not None else None
@@ -713,7 +715,7 @@ def case_onnx(spec):
     return "pass"
 
 
-def gen_onnx(rnd, per_kind=5):
+def gen_onnx(rnd, per_kind=8):
     cases = []
     for kind in ONNX_KINDS:
         for j in range(per_kind):
@@ -1645,6 +1647,134 @@ def gen_onnx_proto(rnd):
             for k in ONNX_PROTO_KINDS]
 
 
+# ------------------------------------------------------------------ inplace activations vs torch
+INPLACE_INPUTS = ["contiguous", "strided_view", "negative_strides", "transposed", "readonly",
+                  "float64", "broadcast_readonly", "broadcast_writable", "zero_d", "list",
+                  "empty", "nan_inf", "int32"]
+
+
+def case_inplace(p):
+    """F.<act>(x, inplace=True) against torch's in-place op on the same memory layout: the
+    result, and whether (and how) x itself changed."""
+    import torch
+    import convengine.functional as CF
+    rng = np.random.default_rng(p["seed"])
+    kind, act = p["input"], p["act"]
+    base = (rng.standard_normal((2, 3, 6, 5)) * 4).astype(np.float32)
+    x = {"contiguous": lambda: base.copy(), "strided_view": lambda: base.copy()[:, ::2, 1:, ::2],
+         "negative_strides": lambda: base.copy()[::-1, :, ::-1],
+         "transposed": lambda: base.copy().transpose(0, 2, 3, 1),
+         "readonly": lambda: base.copy(), "float64": lambda: base.astype(np.float64),
+         "broadcast_readonly": lambda: np.broadcast_to(base[:1], base.shape),
+         "broadcast_writable": lambda: np.lib.stride_tricks.as_strided(
+             base.copy(), base.shape, (0,) + base.strides[1:]),
+         "zero_d": lambda: np.array(-1.5, np.float32), "list": lambda: base.tolist(),
+         "empty": lambda: base[:0].copy(), "nan_inf": lambda: np.array(
+             [np.nan, np.inf, -np.inf, -0.0, 0.0, 3.5, -3.5], np.float32),
+         "int32": lambda: base.astype(np.int32)}[kind]()
+    if kind == "readonly":
+        x.setflags(write=False)
+    before = np.array(x, copy=True)
+    fn = {"relu": torch.relu_, "relu6": lambda t: torch.nn.functional.relu6(t, inplace=True),
+          "hardswish": lambda t: torch.nn.functional.hardswish(t, inplace=True),
+          "hardsigmoid": lambda t: torch.nn.functional.hardsigmoid(t, inplace=True),
+          "silu": lambda t: torch.nn.functional.silu(t, inplace=True)}[act]
+    try:
+        got = getattr(CF, act)(x, inplace=True)
+    except Exception as e:  # noqa: BLE001
+        msg = _clean(e)
+        if kind not in ("broadcast_writable", "int32"):
+            raise Wrong(f"refused: {msg}")
+        return msg
+    want = fn(torch.from_numpy(np.array(before, np.float32)))
+    _close(got, want.numpy(), rtol=1e-5, atol=1e-6)
+    writes = isinstance(x, np.ndarray) and x.dtype == np.float32 and x.flags.writeable
+    if writes:
+        if got is not x:
+            raise Wrong("inplace=True on a writable float32 array returned another array")
+        _close(x, want.numpy(), rtol=1e-5, atol=1e-6, what="the input after inplace=True")
+    elif isinstance(x, np.ndarray) and not np.array_equal(x, before, equal_nan=True):
+        raise Wrong("an input that cannot be written in place changed")
+    return "pass"
+
+
+def gen_inplace(rnd):
+    return [("inplace", f"inplace/{a}/{k}", "case_inplace",
+             {"act": a, "input": k, "seed": rnd.randrange(1 << 30)})
+            for a in ("relu", "relu6", "hardswish", "hardsigmoid", "silu")
+            for k in INPLACE_INPUTS]
+
+
+# ------------------------------------------------------------------ concurrency
+CONCURRENCY_KINDS = ["lru_eviction_in_flight", "threads_change_in_flight",
+                     "sessions_come_and_go", "same_input_array_shared",
+                     "first_run_of_a_shape_raced"]
+
+
+def case_concurrency(p):
+    """Threads hitting one session with more input shapes than its plan cache holds, while
+    the pool's thread count changes or sessions are created and dropped: every output must
+    equal torch's for its input."""
+    import convengine as ce
+    kind = p["kind"]
+    model = _small_model(symbolic_hw=True)
+    sess = ce.InferenceSession(model)
+    rnd = random.Random(p["seed"])
+    sizes = [(rnd.randrange(2, 24), rnd.randrange(2, 24)) for _ in range(14)]
+    if kind == "first_run_of_a_shape_raced":
+        sizes = [sizes[0]] * 6
+    xs = [np.random.default_rng(i).standard_normal((rnd.randrange(1, 3), 3, h, w)).astype(
+        np.float32) for i, (h, w) in enumerate(sizes)]
+    wants = [_torch_small(model, x) for x in xs]
+    errors = []
+    stop = threading.Event()
+
+    def runner(t):
+        r = random.Random(t)
+        for _ in range(p["iters"]):
+            i = r.randrange(len(xs))
+            x = xs[i] if kind != "same_input_array_shared" else xs[0]
+            try:
+                (y,) = sess.run(None, {"x": x})
+                _close(y, wants[i] if kind != "same_input_array_shared" else wants[0])
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{type(e).__name__}: {str(e)[:200]}")
+
+    def side():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            if kind == "threads_change_in_flight":
+                ce.set_num_threads(1 + i % 3)
+            elif kind == "sessions_come_and_go":
+                s2 = ce.InferenceSession(model)
+                s2.run(None, {"x": xs[i % len(xs)]})
+                del s2
+            else:
+                time.sleep(0.01)
+    ts = [threading.Thread(target=runner, args=(t,)) for t in range(4)]
+    sd = threading.Thread(target=side)
+    sd.start()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    stop.set()
+    sd.join()
+    ce.set_num_threads(1)
+    if errors:
+        raise Wrong(f"{len(errors)} of {4 * p['iters']} runs failed: {errors[0]}")
+    if len(sess._plans) > 8:
+        raise Wrong(f"the plan cache holds {len(sess._plans)} plans")
+    return "pass"
+
+
+def gen_concurrency(rnd):
+    return [("concurrency", f"concurrency/{k}/{j}", "case_concurrency",
+             {"kind": k, "seed": rnd.randrange(1 << 30), "iters": 40})
+            for k in CONCURRENCY_KINDS for j in range(2)]
+
+
 def case_selftest(p):
     """The harness's own check (tests/test_hostile_campaign.py): a hang, a crash, a pass."""
     if p["do"] == "sleep":
@@ -1657,7 +1787,8 @@ def case_selftest(p):
 # ------------------------------------------------------------------ harness
 GENERATORS = {"runtime": gen_runtime, "functional": gen_functional, "onnx_torch": gen_onnx,
               "json": gen_json, "cem": gen_cem, "capi": gen_capi, "session": gen_session,
-              "paths": gen_paths, "onnx_proto": gen_onnx_proto}
+              "paths": gen_paths, "onnx_proto": gen_onnx_proto,
+              "concurrency": gen_concurrency, "inplace": gen_inplace}
 
 
 def all_cases(seed, only=None):
