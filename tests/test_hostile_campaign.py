@@ -41,7 +41,8 @@ REGRESSIONS = ["capi/load_fifo", "paths/fifo_json", "paths/fifo_onnx", "paths/fi
                "session/threads_numpy_int", "session/session_algorithm_unknown_node",
                "session/save_compiled_bad_path", "json/huge_name",
                "runtime/nan_inf/fixed", "runtime/max_float/dyn",
-               "onnx_torch/conv_transpose/3", "inplace/relu/strided_view",
+               "onnx_torch/conv_transpose/3", "session/session_bytes_path",
+               "inplace/relu/strided_view",
                "inplace/silu/negative_strides", "inplace/hardswish/transposed",
                "inplace/relu6/broadcast_writable"]
 SAMPLE = {"runtime": 8, "functional": 30, "onnx_torch": 6, "json": 10, "cem": 4, "capi": 6,
@@ -262,3 +263,17 @@ def test_open_regular_refuses_devices(tmp_path):
     with open_regular(str(p)) as f:
         assert f.read() == b"abc"
     assert not stat.S_ISFIFO(os.stat(p).st_mode)
+
+
+def test_a_session_from_a_models_bytes(sess):
+    """As onnxruntime.InferenceSession(model.SerializeToString()): ONNX bytes, or a compiled
+    model's bytes (was: TypeError)."""
+    from convengine.onnx_export import to_onnx
+    want = sess.run(None, {"x": X})[0]
+    for data in (to_onnx(H._small_model()).SerializeToString(), H._cem_bytes()):
+        (y,) = ce.InferenceSession(data).run(None, {"x": X})
+        np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        ce.InferenceSession(b"/not/a/path.onnx")
+    with pytest.raises(ValueError, match="do not apply"):
+        ce.InferenceSession(H._cem_bytes(), optimize=False)

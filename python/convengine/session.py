@@ -46,7 +46,8 @@ class InferenceSession:
 
     path_or_model: a Model, a path to a model .json, a path to an .onnx file (imported with
     from_onnx), or a compiled model (.cem, from save_compiled or `convengine compile`: planned
-    for fixed input shapes, built by the C++ loader; the graph options do not apply).
+    for fixed input shapes, built by the C++ loader; the graph options do not apply); or, as
+    onnxruntime takes them, a model's bytes (a serialized ONNX model, or a compiled model).
     num_threads: threads of the engine's pool (None keeps the current setting).
     Options: optimize (bool, default True) runs the graph passes; disabled_passes (names from
     convengine._graph.passes.PASSES); algorithms ({node name: conv algorithm}) forces
@@ -77,6 +78,17 @@ class InferenceSession:
             set_num_threads(num_threads)
         self._plans: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        if isinstance(path_or_model, (bytes, bytearray, memoryview)):
+            # a model's bytes, as onnxruntime takes them: a compiled model, else ONNX
+            data = bytes(path_or_model)
+            if data[:8] == b"CEMODEL\0":
+                if optimize is not True or disabled_passes or algorithms or precision != "accurate":
+                    raise ValueError("a compiled model was planned when it was compiled: "
+                                     "optimize, disabled_passes, algorithms and precision "
+                                     "do not apply")
+                self._load_compiled_bytes(data)
+                return
+            path_or_model = from_onnx(data)
         if isinstance(path_or_model, Model):
             model = path_or_model
         elif isinstance(path_or_model, (str, os.PathLike)):
@@ -93,7 +105,7 @@ class InferenceSession:
             else:
                 model = load(p)
         else:
-            raise TypeError("InferenceSession takes a Model or a path, got "
+            raise TypeError("InferenceSession takes a Model, a path or a model's bytes, got "
                             f"{type(path_or_model).__name__}")
         validate_model(model)
         self._source = model
@@ -204,6 +216,9 @@ class InferenceSession:
                 data = f.read()
         except OSError as e:
             raise ModelError(f"cannot read compiled model {path}: {e.strerror or e}") from None
+        self._load_compiled_bytes(data)
+
+    def _load_compiled_bytes(self, data):
         plan = LoadedPlan(_native.load_compiled(data))
         self.model = None
         self._source = None
