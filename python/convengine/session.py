@@ -82,10 +82,7 @@ class InferenceSession:
             # a model's bytes, as onnxruntime takes them: a compiled model, else ONNX
             data = bytes(path_or_model)
             if data[:8] == b"CEMODEL\0":
-                if optimize is not True or disabled_passes or algorithms or precision != "accurate":
-                    raise ValueError("a compiled model was planned when it was compiled: "
-                                     "optimize, disabled_passes, algorithms and precision "
-                                     "do not apply")
+                _no_graph_options(optimize, disabled_passes, algorithms, precision)
                 self._load_compiled_bytes(data)
                 return
             path_or_model = from_onnx(data)
@@ -94,10 +91,7 @@ class InferenceSession:
         elif isinstance(path_or_model, (str, os.PathLike)):
             p = os.fspath(path_or_model)
             if p.endswith(".cem") or _is_compiled(p):
-                if optimize is not True or disabled_passes or algorithms or precision != "accurate":
-                    raise ValueError("a compiled model was planned when it was compiled: "
-                                     "optimize, disabled_passes, algorithms and precision "
-                                     "do not apply")
+                _no_graph_options(optimize, disabled_passes, algorithms, precision)
                 self._load_compiled(p)
                 return
             if p.endswith(".onnx"):
@@ -115,7 +109,7 @@ class InferenceSession:
             raise ValueError("disabled_passes given with optimize=False")
         self.model = model
         self._algorithms = dict(algorithms or {})
-        known = {n.name for n in self._source.graph.nodes} | {n.name for n in g_nodes(model)}
+        known = {n.name for n in self._source.graph.nodes} | {n.name for n in model.graph.nodes}
         unknown = sorted(k for k in self._algorithms if k not in known)
         if unknown:
             raise ValueError(f"algorithms names nodes the model does not have: {unknown}")
@@ -348,8 +342,10 @@ class InferenceSession:
         return res
 
 
-def g_nodes(model):
-    return model.graph.nodes
+def _no_graph_options(optimize, disabled_passes, algorithms, precision):
+    if optimize is not True or disabled_passes or algorithms or precision != "accurate":
+        raise ValueError("a compiled model was planned when it was compiled: optimize, "
+                         "disabled_passes, algorithms and precision do not apply")
 
 
 def _output_names(output_names):
