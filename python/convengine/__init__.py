@@ -33,7 +33,7 @@ if _native_error is None:
         if n < 1:
             raise ValueError(f"num_threads must be >= 1, got {n}")
         if n > MAX_THREADS:
-            raise ValueError(f"num_threads must be at most {MAX_THREADS}, got {n}")
+            raise ValueError(f"num_threads must be <= {MAX_THREADS}, got {n}")
         _native.set_num_threads(n)
 
     # The pool's bound (ThreadPool::kMaxThreads, CE_MAX_THREADS in the C API).
