@@ -91,7 +91,9 @@ ce_status* ce_model_load(const char* path, ce_model** out) {
   if (!path) return status(CE_INVALID_ARGUMENT, "ce_model_load: path is NULL");
   return guarded([&]() -> ce_status* {
 #if defined(__unix__) || defined(__APPLE__)
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer (forever); the
+    // S_ISREG check below then refuses it. Reads of a regular file ignore the flag.
+    const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return status(CE_IO_ERROR, std::string("cannot open ") + path + ": " + std::strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -136,11 +136,17 @@ def test_activation_inplace():
     x64 = np.linspace(-5, 5, 37)
     y = F.relu6(x64, inplace=True)
     assert y is not x64 and y.dtype == np.float32 and x64.min() == -5
-    view = np.linspace(-5, 5, 40, dtype=np.float32)[::2]
+    # a writable float32 view (any strides) is written through, as torch writes a
+    # non-contiguous tensor (the hostile campaign found it left unchanged)
+    base = np.linspace(-5, 5, 40, dtype=np.float32)
+    view = base[::-2]
     before = view.copy()
     y = F.hardswish(view, inplace=True)
-    assert np.array_equal(view, before)
-    assert_close(y, R.hardswish(before), atol=1e-6)
+    assert y is view
+    assert_close(view, R.hardswish(before), atol=1e-6)
+    assert np.array_equal(base[-2::-2], np.linspace(-5, 5, 40, dtype=np.float32)[-2::-2])
+    with pytest.raises(ValueError, match="elements do not overlap"):
+        F.relu(np.lib.stride_tricks.as_strided(base, (3, 4), (0, 4)), inplace=True)
     ro = np.ones(4, np.float32)
     ro.flags.writeable = False
     assert F.silu(ro, inplace=True) is not ro

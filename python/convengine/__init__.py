@@ -6,6 +6,8 @@ and every engine feature raises ImportError naming the cause.
 """
 from __future__ import annotations
 
+import operator
+
 __version__ = "0.1.0"
 
 try:
@@ -23,11 +25,19 @@ __all__ = _ENGINE + ["__version__"]
 if _native_error is None:
     def set_num_threads(n: int) -> None:
         """Sets the number of threads of the engine's pool (the calling thread included)."""
-        if isinstance(n, bool) or not isinstance(n, int):
+        # any integer (numpy's too, as torch.set_num_threads takes); not bool, float or str
+        if isinstance(n, bool) or not hasattr(type(n), "__index__") or \
+                type(n).__name__ in ("bool_", "bool"):
             raise TypeError(f"num_threads must be an int, got {type(n).__name__}")
+        n = operator.index(n)
         if n < 1:
             raise ValueError(f"num_threads must be >= 1, got {n}")
+        if n > MAX_THREADS:
+            raise ValueError(f"num_threads must be <= {MAX_THREADS}, got {n}")
         _native.set_num_threads(n)
+
+    # The pool's bound (ThreadPool::kMaxThreads, CE_MAX_THREADS in the C API).
+    MAX_THREADS = getattr(_native, "MAX_THREADS", 1024)
 
     def get_num_threads() -> int:
         """The number of threads the engine computes with."""

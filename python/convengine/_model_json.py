@@ -422,17 +422,32 @@ def parse_json(raw: bytes, what: str = "model"):
         raise ModelError(f"{what}: not valid JSON: {e}") from None
 
 
+def open_regular(path: str, what: str = "model file"):
+    """`path` opened for reading in binary mode, refused with a ModelError unless it is a
+    regular file: opened with O_NONBLOCK, so that a FIFO (which would wait for a writer,
+    forever) or a device is refused instead of read. OSError propagates."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelError(f"{what} {path}: not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_json(path: str) -> Any:
     """The parsed JSON of the model file at `path` (a regular file within the size limit)."""
     path = os.fspath(path)
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ModelError(f"{path}: not a regular file")
-        if st.st_size > MAX_JSON_BYTES:
-            raise ModelError(f"{path}: model JSON is larger than {MAX_JSON_BYTES >> 20} MiB")
-        with open(path, "rb") as f:
-            raw = f.read(st.st_size + 1)
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_JSON_BYTES:
+                raise ModelError(f"{path}: model JSON is larger than {MAX_JSON_BYTES >> 20} MiB")
+            raw = f.read(size + 1)
     except OSError as e:
         raise ModelError(f"cannot read model file {path}: {e.strerror or e}") from None
     except ValueError as e:

@@ -40,6 +40,7 @@ import numpy as np
 from .model import DTYPES, Graph, Model, ModelError, Node, ValueInfo
 from ._graph.ops import spec
 from ._graph.validate import validate_model
+from ._model_json import open_regular
 from ._model_limits import shape_list
 
 _NEEDS_NO_FLOAT = {"Shape", "Cast"}
@@ -226,7 +227,7 @@ def _parse(onnx, model):
     elif isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         try:
-            with open(path, "rb") as f:
+            with open_regular(path, "ONNX file") as f:
                 data = f.read(_MAX_PROTO_BYTES + 1)
         except OSError as e:
             raise ModelError(f"cannot read ONNX file {path}: {e.strerror}") from None

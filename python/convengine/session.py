@@ -13,6 +13,7 @@ from . import _load_cache, _native
 from ._graph import passes, planner
 from ._graph.compiled import LoadedPlan
 from ._graph.validate import validate_model
+from ._model_json import open_regular
 from .model import Model, ModelError, ValueInfo, load
 from .onnx_import import from_onnx
 
@@ -45,7 +46,8 @@ class InferenceSession:
 
     path_or_model: a Model, a path to a model .json, a path to an .onnx file (imported with
     from_onnx), or a compiled model (.cem, from save_compiled or `convengine compile`: planned
-    for fixed input shapes, built by the C++ loader; the graph options do not apply).
+    for fixed input shapes, built by the C++ loader; the graph options do not apply); or, as
+    onnxruntime takes them, a model's bytes (a serialized ONNX model, or a compiled model).
     num_threads: threads of the engine's pool (None keeps the current setting).
     Options: optimize (bool, default True) runs the graph passes; disabled_passes (names from
     convengine._graph.passes.PASSES); algorithms ({node name: conv algorithm}) forces
@@ -77,15 +79,20 @@ class InferenceSession:
         self._plans: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._lazy_model = self._source = self._load_cache = cache = None
+        if isinstance(path_or_model, (bytes, bytearray, memoryview)):
+            # a model's bytes, as onnxruntime takes them: a compiled model, else ONNX
+            data = bytes(path_or_model)
+            if data[:8] == b"CEMODEL\0":
+                _no_graph_options(optimize, disabled_passes, algorithms, precision)
+                self._load_compiled_bytes(data)
+                return
+            path_or_model = from_onnx(data)
         if isinstance(path_or_model, Model):
             model = path_or_model
         elif isinstance(path_or_model, (str, os.PathLike)):
             p = os.fspath(path_or_model)
             if p.endswith(".cem") or _is_compiled(p):
-                if optimize is not True or disabled_passes or algorithms or precision != "accurate":
-                    raise ValueError("a compiled model was planned when it was compiled: "
-                                     "optimize, disabled_passes, algorithms and precision "
-                                     "do not apply")
+                _no_graph_options(optimize, disabled_passes, algorithms, precision)
                 self._load_compiled(p)
                 return
             cache = _load_cache.Entry.lookup(p, optimize, disabled_passes, algorithms,
@@ -98,7 +105,7 @@ class InferenceSession:
             else:
                 model = load(p)
         else:
-            raise TypeError("InferenceSession takes a Model or a path, got "
+            raise TypeError("InferenceSession takes a Model, a path or a model's bytes, got "
                             f"{type(path_or_model).__name__}")
         validate_model(model)
         self._source = model
@@ -106,6 +113,10 @@ class InferenceSession:
             model = passes.optimize(model, disabled=tuple(disabled_passes))
         elif disabled_passes:
             raise ValueError("disabled_passes given with optimize=False")
+        known = {n.name for n in self._source.graph.nodes} | {n.name for n in model.graph.nodes}
+        unknown = sorted(k for k in (algorithms or {}) if k not in known)
+        if unknown:
+            raise ValueError(f"algorithms names nodes the model does not have: {unknown}")
         self._adopt(model, dict(algorithms=algorithms, precision=precision,
                                 zero_copy_concat=zero_copy_concat))
         if all(v.shape is not None and all(isinstance(d, int) for d in v.shape[1:])
@@ -148,6 +159,10 @@ class InferenceSession:
                         f"tensor({_ort_type(v.dtype)})") for v in self._outputs]
 
     def run(self, output_names, input_feed, run_options=None):
+        if run_options is not None and type(run_options).__name__ != "RunOptions":
+            raise TypeError("run_options must be None (or an onnxruntime.RunOptions, which is "
+                            f"ignored), got {type(run_options).__name__}")
+        output_names = _output_names(output_names)
         plan, arrays = self._prepare(input_feed)
         outs = plan.plan.run(arrays)
         for j, v in plan.const_outputs.items():
@@ -192,10 +207,19 @@ class InferenceSession:
         plan = planner.build(self.model, self._shapes(input_shapes), self._algorithms,
                              self._zero_copy, self._default_algorithm, keep_file=True)
         data = plan.file
-        tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        path = os.fspath(path)
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError as e:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            raise type(e)(e.errno, f"cannot write the compiled model {path}: "
+                                   f"{e.strerror or e}") from None
         return len(data)
 
     @property
@@ -208,8 +232,14 @@ class InferenceSession:
 
     # ------------------------------------------------------------------ internals
     def _load_compiled(self, path):
-        with open(path, "rb") as f:
-            data = f.read()
+        try:
+            with open_regular(path, "compiled model") as f:
+                data = f.read()
+        except OSError as e:
+            raise ModelError(f"cannot read compiled model {path}: {e.strerror or e}") from None
+        self._load_compiled_bytes(data)
+
+    def _load_compiled_bytes(self, data):
         plan = LoadedPlan(_native.load_compiled(data))
         self.model = None
         self._source = None
@@ -222,7 +252,7 @@ class InferenceSession:
 
     def _shapes(self, input_shapes):
         if input_shapes is not None:
-            return {k: tuple(v) for k, v in input_shapes.items()}
+            return self._check_shapes(input_shapes)
         out = {}
         for v in self._inputs:
             if v.shape is None:
@@ -232,6 +262,41 @@ class InferenceSession:
                 raise ModelError(f"input {v.name!r} has symbolic dimensions {symbolic} "
                                  f"(shape {list(v.shape)}); pass input_shapes")
             out[v.name] = tuple(_DEFAULT_BATCH if not isinstance(d, int) else d for d in v.shape)
+        return out
+
+    def _check_shapes(self, input_shapes):
+        """input_shapes ({name: shape}) checked against the model's inputs: every input named
+        once, positive int dimensions, the declared rank and fixed dimensions."""
+        if not isinstance(input_shapes, dict):
+            raise TypeError(f"input_shapes must be a dict {{name: shape}}, got "
+                            f"{type(input_shapes).__name__}")
+        ins = {v.name: v for v in self._inputs}
+        unknown = sorted(str(k) for k in input_shapes if k not in ins)
+        if unknown:
+            raise ValueError(f"input_shapes names unknown inputs {unknown}; the model's inputs "
+                             f"are {sorted(ins)}")
+        missing = sorted(k for k in ins if k not in input_shapes)
+        if missing:
+            raise ValueError(f"input_shapes lacks inputs {missing}")
+        out = {}
+        for k, shape in input_shapes.items():
+            try:
+                dims = tuple(shape)
+            except TypeError:
+                raise TypeError(f"input_shapes[{k!r}] must be a sequence of ints, got "
+                                f"{type(shape).__name__}") from None
+            if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in dims):
+                raise TypeError(f"input_shapes[{k!r}] must hold ints, got {list(dims)}")
+            dims = tuple(int(d) for d in dims)
+            if any(d < 1 for d in dims):
+                raise ValueError(f"input_shapes[{k!r}]: dimensions must be >= 1, got "
+                                 f"{list(dims)}")
+            decl = ins[k].shape
+            if decl is not None and (len(decl) != len(dims) or any(
+                    isinstance(d, int) and d != s for d, s in zip(decl, dims))):
+                raise ValueError(f"input_shapes[{k!r}]: expected shape {list(decl)}, got "
+                                 f"{list(dims)}")
+            out[k] = dims
         return out
 
     def _plan_for(self, shapes, keep_file=False):
@@ -304,12 +369,36 @@ class InferenceSession:
         return res
 
 
+def _no_graph_options(optimize, disabled_passes, algorithms, precision):
+    if optimize is not True or disabled_passes or algorithms or precision != "accurate":
+        raise ValueError("a compiled model was planned when it was compiled: optimize, "
+                         "disabled_passes, algorithms and precision do not apply")
+
+
+def _output_names(output_names):
+    """None, or a list of output names (onnxruntime refuses a single string too)."""
+    if output_names is None:
+        return None
+    if isinstance(output_names, (str, bytes)):
+        raise TypeError(f"output_names must be None or a list of names, got the string "
+                        f"{output_names!r} (write [{output_names!r}])")
+    try:
+        names = list(output_names)
+    except TypeError:
+        raise TypeError(f"output_names must be None or a list of names, got "
+                        f"{type(output_names).__name__}") from None
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"output names must be strings, got {type(n).__name__} {n!r}")
+    return names
+
+
 def _is_compiled(path):
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             return f.read(8) == b"CEMODEL\0"
-    except OSError:
-        return False
+    except (OSError, ModelError):
+        return False  # the loader that follows names the problem
 
 
 def _ort_type(dt):

@@ -39,6 +39,7 @@ void bind_core(py::module_& m) {
     ThreadPool::global().set_num_threads(n);
   });
   m.def("get_num_threads", [] { return ThreadPool::global().num_threads(); });
+  m.attr("MAX_THREADS") = ThreadPool::kMaxThreads;
   m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma);
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("set_isa", [](const std::string& name) { set_isa(parse_isa(name)); });

@@ -5,10 +5,11 @@ float32 arrays. Each op validates its arguments in a ``_*_args`` helper below (t
 checks the same rules with its own code, reference/_args.py), then calls the engine op (``convengine._native``), which computes channels-innermost (NHWC) with the GIL
 released.
 
-Element-wise ops and ``inplace``: with ``inplace=True`` and an input that is a writable
-C-contiguous float32 ndarray, the result is written into that array and the array is returned
-(as torch does). For any other input (another dtype, a non-contiguous view, a list) there is no
-float32 memory to write into, so a new array is returned and the input is left unchanged.
+Element-wise ops and ``inplace``: with ``inplace=True`` and an input that is a writable float32
+ndarray, the result is written into that array and the array is returned (as torch does; a
+non-contiguous view is computed into a contiguous copy and written back through the view). For
+any other input (another dtype, a read-only array, a list) there is no float32 memory to write
+into, so a new array is returned and the input is left unchanged.
 """
 from __future__ import annotations
 
@@ -72,19 +73,33 @@ def _finish4(y: np.ndarray, unbatched: bool) -> np.ndarray:
 # Element-wise activations
 
 def _unary_args(input, inplace):
-    """Returns (x, write_into_input)."""
+    """Returns (x, write_into_input, write_back): write_back is the non-contiguous writable
+    float32 view the result is copied into."""
     inplace = _bool("inplace", inplace)
     if (inplace and isinstance(input, np.ndarray) and input.dtype == np.float32
-            and input.flags.c_contiguous and input.flags.writeable):
-        return input, True
-    return as_float32("input", input), False
+            and input.flags.writeable):
+        if input.flags.c_contiguous:
+            return input, True, None
+        if _self_overlapping(input):   # torch refuses this too
+            raise ValueError("inplace=True needs an input whose elements do not overlap "
+                             f"(strides {input.strides}, a broadcast view?); pass a copy")
+        return as_float32("input", input), False, input
+    return as_float32("input", input), False, None
 
 
 def _unary(kind: str, input, inplace: bool):
-    x, into_input = _unary_args(input, inplace)
+    x, into_input, write_back = _unary_args(input, inplace)
     out = x if into_input else np.empty(x.shape, np.float32)
     _native.unary(kind, x, out)
+    if write_back is not None:
+        write_back[...] = out
+        return write_back
     return out
+
+
+def _self_overlapping(a: np.ndarray) -> bool:
+    """True when two elements of `a` share memory (a stride-0 broadcast view)."""
+    return any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
 
 
 def relu(input, inplace=False):

@@ -147,6 +147,7 @@ def validate_model(model: Model) -> None:
         if arr.ndim > MAX_RANK:
             raise ModelError(f"{w}: rank {arr.ndim} is above {MAX_RANK}")
         known[name] = "an initializer"
+    _check_name_lengths(g)
     _check_nodes(g, known)
     outs = {}
     if not g.outputs:
@@ -160,6 +161,32 @@ def validate_model(model: Model) -> None:
         if v.name not in known:
             raise ModelError(f"{w}: {v.name!r} is not produced by any node, and is no graph "
                              "input or initializer")
+
+
+# The compiled format stores names of at most this many UTF-8 bytes (kMaxString,
+# engine/model_file.cpp); a longer name would only fail when the plan is loaded.
+MAX_NAME_BYTES = 1 << 16
+
+
+def _check_name_lengths(g):
+    def check(name, where):
+        if isinstance(name, str) and len(name) > MAX_NAME_BYTES // 4 and _utf8(name) and \
+                len(name.encode("utf-8")) > MAX_NAME_BYTES:
+            raise ModelError(f"{where}: name {short(name)} is {len(name.encode('utf-8'))} bytes "
+                             f"long; names are at most {MAX_NAME_BYTES} bytes (UTF-8)")
+    for key in ("inputs", "outputs"):
+        for i, v in enumerate(getattr(g, key)):
+            check(v.name, f"graph.{key}[{i}]")
+    for name in g.initializers:
+        check(name, "graph.initializers")
+    for i, n in enumerate(g.nodes):
+        where = f"graph.nodes[{i}]"
+        check(n.name, f"{where}.name")
+        for key in ("inputs", "outputs"):
+            lst = getattr(n, key)
+            if isinstance(lst, (list, tuple)):
+                for t in lst:
+                    check(t, f"{where}.{key}")
 
 
 def _utf8(s):
