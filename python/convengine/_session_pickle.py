@@ -1,5 +1,7 @@
-"""Pickling of InferenceSession: what `pickle.dumps(session)` sends (the model and the options,
-never a native pointer) and how `pickle.loads` rebuilds an equal session in any process.
+"""Pickling of InferenceSession: what `pickle.dumps(session)` sends, and how it is rebuilt.
+
+The pickle holds the model and the options, never a native pointer; `pickle.loads` rebuilds an
+equal session in any process.
 
 Forms (`InferenceSession.pickle_by`):
 - "model" (default): the session's source model in the model file format (docs/model-format.md),
