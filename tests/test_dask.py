@@ -39,7 +39,12 @@ def test_map_blocks_recipe(case, scheduler):
     assert got.shape == want.shape and got.tobytes() == want.tobytes()
 
 
-def test_map_partitions_recipe(case, tmp_path):
+def classify(part, predictor):  # a pandas DataFrame of paths -> one of paths and logits
+    return predictor(part.assign(image=[np.load(p) for p in part["path"]]))
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_map_partitions_recipe(case, tmp_path, scheduler):
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed")
     session, images, want = case
@@ -47,14 +52,10 @@ def test_map_partitions_recipe(case, tmp_path):
     for i, img in enumerate(images):
         paths.append(str(tmp_path / f"{i:03d}.npy"))
         np.save(paths[-1], img)
-    predictor = Predictor(session, keep_columns=["path"])
-
-    def classify(part):  # a pandas DataFrame of paths -> one of paths and logits
-        return predictor(part.assign(image=[np.load(p) for p in part["path"]]))
-
+    predictor = dask.delayed(Predictor(session, keep_columns=["path"]))
     files = dd.from_pandas(pd.DataFrame({"path": paths}), npartitions=4)
     meta = pd.DataFrame({"path": pd.Series([], dtype=str), "logits": pd.Series([], dtype=object)})
-    out = files.map_partitions(classify, meta=meta).compute(scheduler="threads")
+    out = files.map_partitions(classify, predictor, meta=meta).compute(scheduler=scheduler)
     out = out.sort_values("path")
     assert list(out["path"]) == paths
     assert np.stack(out["logits"]).tobytes() == want.tobytes()

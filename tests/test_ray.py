@@ -118,6 +118,23 @@ def test_clear_errors(reference):
         p({"input": x[:2, :, :32]})
 
 
+def test_works_without_ray():
+    """Ray is imported lazily: convengine.ray works (and reports no assigned CPUs) where ray
+    cannot be imported."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['ray'] = None; import numpy as np; "
+            "from convengine import zoo; from convengine.ray import Predictor, assigned_cpus; "
+            "assert assigned_cpus() is None; "
+            "p = Predictor(zoo.get('tcn_1d', length=500)); "
+            "print(p({'x': np.ones((3, 1, 500), np.float32)})[p.session.get_outputs()[0].name].shape)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("(3,"), r.stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # on Ray
 
