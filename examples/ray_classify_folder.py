@@ -108,14 +108,17 @@ def main(argv=None) -> int:
         session.pickle_by = "path" if args.by_path else "model"
     size = session.get_inputs()[0].shape[-1]
 
+    # Locally, one CPU more than the actors take: actors holding every CPU would starve the
+    # decoding tasks, and Ray Data would wait for them forever.
     ray.init(address=args.address, num_cpus=None if args.address else
-             max(os.cpu_count() or 1, args.actors * args.cpus_per_actor))
+             max(os.cpu_count() or 1, args.actors * args.cpus_per_actor + 1))
     start = time.perf_counter()
     ds = ray.data.from_items([{"path": p} for p in files])
     ds = ds.map_batches(decode, fn_kwargs={"size": size}, batch_size=64)
     ds = ds.map_batches(Predictor, fn_constructor_kwargs=dict(
                             model=session, keep_columns=["path"], postprocess=top1),
-                        concurrency=args.actors, num_cpus=args.cpus_per_actor,
+                        compute=ray.data.ActorPoolStrategy(size=args.actors),
+                        num_cpus=args.cpus_per_actor,
                         batch_size=args.batch_size)
     rows = sorted(ds.take_all(), key=lambda r: r["path"])
     seconds = time.perf_counter() - start

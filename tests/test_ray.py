@@ -174,7 +174,8 @@ def test_two_actors_match_the_single_process_session(ray_cluster, reference):
     ds = ray.data.from_items([{"id": i, "input": x[i]} for i in range(n)], override_num_blocks=8)
     out = ds.map_batches(_probe_class(), fn_constructor_kwargs={"model": session, "keep_columns": ["id"],
                                                         "max_batch": 16},
-                         concurrency=2, num_cpus=1, batch_size=24).take_all()
+                         compute=ray.data.ActorPoolStrategy(size=2), num_cpus=1,
+                         batch_size=24).take_all()
     assert len(out) == n
     ids = np.array([r["id"] for r in out])
     assert sorted(ids) == list(range(n))
@@ -194,8 +195,8 @@ def test_pandas_batches_from_a_path(ray_cluster, reference, tmp_path):
     ds = ray.data.from_items([{"id": i, "image": x[i]} for i in range(n)], override_num_blocks=3)
     out = ds.map_batches(Predictor, fn_constructor_kwargs={"model": str(tmp_path / "m.json"),
                                                            "keep_columns": ["id"]},
-                         batch_format="pandas", concurrency=2, num_cpus=1, batch_size=25
-                         ).to_pandas()
+                         batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=2),
+                         num_cpus=1, batch_size=25).to_pandas()
     out = out.sort_values("id")
     assert list(out["id"]) == list(range(n))
     assert np.stack(out["logits"]).tobytes() == want[:n].tobytes()

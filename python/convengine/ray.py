@@ -8,7 +8,8 @@ DataFrame) to the model's outputs; Ray itself is imported only to read the actor
     from convengine.ray import Predictor
     ds = ray.data.from_numpy(images)                        # column "data", (n, 3, 224, 224) float32
     out = ds.map_batches(Predictor, fn_constructor_kwargs={"model": "resnet50.onnx"},
-                         concurrency=4, num_cpus=2, batch_size=64)
+                         compute=ray.data.ActorPoolStrategy(size=4), num_cpus=2,
+                         batch_size=64)
 
 The model is a path (.json, .onnx, .cem), an InferenceSession (Ray pickles it: see
 InferenceSession's doc for what that sends), a Model, or a function returning one of those
