@@ -284,19 +284,11 @@ def _create_temp(folder, base):
     raise ModelError(f"cannot create a temporary file in {folder}")
 
 
-def save(model, path: str | os.PathLike) -> None:
-    """Writes ``path`` (the JSON graph; '.json' is appended when missing) and the weights file
-    beside it (same stem, '.bin').
-
-    Both files are written to temporary files in the same folder, flushed to disk and renamed
-    into place (weights first, then the JSON), so a reader never sees a partial file. The
-    document is checked against the loader's schema rules before anything is written.
-    """
-    path = os.fspath(path)
-    if not path.endswith(".json"):
-        path += ".json"
-    folder = os.path.dirname(os.path.abspath(path))
-    bin_name = _safe_stem(path) + ".bin"
+def encode(model, bin_name: str) -> tuple[bytes, list, int]:
+    """The model in the file format, in memory: the JSON text (bytes, naming `bin_name` as the
+    weights file), the weights as (offset, C-contiguous array) pairs and the weights file's
+    size. The document is checked against the loader's schema rules. `save` writes them;
+    pickling a session sends them (`weights_buffer`)."""
     g = model.graph
     inits = []
     arrays = []
@@ -342,6 +334,32 @@ def save(model, path: str | os.PathLike) -> None:
                          f"{short(e.object[e.start:e.end])})") from None
     except ValueError as e:
         raise ModelError(f"cannot encode the model as JSON: {e}") from None
+    return data, arrays, offset
+
+
+def weights_buffer(arrays, size: int) -> np.ndarray:
+    """The weights file of `encode` as one uint8 array."""
+    buf = np.zeros(size, np.uint8)
+    for off, a in arrays:
+        if a.nbytes:
+            buf[off:off + a.nbytes] = a.reshape(-1).view(np.uint8)
+    return buf
+
+
+def save(model, path: str | os.PathLike) -> None:
+    """Writes ``path`` (the JSON graph; '.json' is appended when missing) and the weights file
+    beside it (same stem, '.bin').
+
+    Both files are written to temporary files in the same folder, flushed to disk and renamed
+    into place (weights first, then the JSON), so a reader never sees a partial file. The
+    document is checked against the loader's schema rules before anything is written.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".json"):
+        path += ".json"
+    folder = os.path.dirname(os.path.abspath(path))
+    bin_name = _safe_stem(path) + ".bin"
+    data, arrays, offset = encode(model, bin_name)
     if not os.path.isdir(folder):
         raise ModelError(f"cannot save {path}: folder {folder} does not exist")
     temps = []
@@ -625,14 +643,19 @@ def _check_location(loc, where):
         raise ModelError(f"{where}: {loc!r} escapes the model's folder ('..')")
 
 
-def map_weights(entries, folder: str) -> dict[str, np.ndarray]:
+def map_weights(entries, folder: str, buffers: dict | None = None) -> dict[str, np.ndarray]:
     """The initializers of `Document.weights`: read-only views of the memory-mapped weights
-    file, which lies in `folder`."""
+    file, which lies in `folder`, or of `buffers` ({location: uint8 array}) when given."""
     inits = {}
     maps = {}
     real_folder = os.path.realpath(folder)
     for i, (name, dt, shape, loc, off, length) in enumerate(entries):
         we = f"graph.initializers[{i}] ({name}).external_data"
+        if loc not in maps and buffers is not None:
+            if loc not in buffers:
+                raise ModelError(f"{we}.location: no weights named {loc!r} (there are "
+                                 f"{sorted(buffers)})")
+            maps[loc] = np.frombuffer(buffers[loc], np.uint8)
         if loc not in maps:
             full = os.path.realpath(os.path.join(folder, loc))
             if os.path.commonpath([full, real_folder]) != real_folder:

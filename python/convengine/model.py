@@ -28,11 +28,13 @@ __all__ = ["CUSTOM_DOMAIN", "DTYPES", "FORMAT", "FORMAT_VERSION", "INT64_MAX", "
            "dtype_name", "from_json", "json_schema", "load", "parse_json", "save"]
 
 
-def from_json(doc, folder: str, what: str = "model") -> Model:
-    """Builds a Model from the parsed JSON document; weights are read relative to `folder`."""
+def from_json(doc, folder: str, what: str = "model", buffers: dict | None = None) -> Model:
+    """Builds a Model from the parsed JSON document; weights are read relative to `folder`, or
+    from `buffers` ({weights file name: bytes-like}) when given."""
     d = parse_document(doc, what)
     graph = Graph([Node(*n) for n in d.nodes], [ValueInfo(*v) for v in d.inputs],
-                  [ValueInfo(*v) for v in d.outputs], map_weights(d.weights, folder), d.name)
+                  [ValueInfo(*v) for v in d.outputs], map_weights(d.weights, folder, buffers),
+                  d.name)
     return Model(graph, d.opset, d.producer, d.doc, d.metadata)
 
 
