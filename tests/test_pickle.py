@@ -72,6 +72,13 @@ def test_zoo_round_trip_here_and_in_a_spawned_child(name, child):
 SMALL = dict(name="mobilenet_v3_small", seed=4, size=64)
 
 
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch):
+    """Sessions here load their files: one restored from the on-disk load-time cache has no
+    model in memory until it needs one (test_a_session_from_the_disk_cache_pickles)."""
+    monkeypatch.setenv("CONVENGINE_CACHE", "0")
+
+
 @pytest.fixture(scope="module")
 def small_model():
     return zoo.get(SMALL["name"], seed=SMALL["seed"], size=SMALL["size"])
@@ -124,9 +131,10 @@ def test_sources_round_trip_here_and_in_a_child(kind, form, small_model, tmp_pat
         assert back.model is None  # still the compiled model, not a re-planned graph
 
 
-def test_model_form_never_reads_the_file_again(small_model, tmp_path):
+def test_model_form_never_reads_the_file_again(small_model, tmp_path, monkeypatch):
     """By model, the pickle is the model the session loaded: the files may go away (or be
-    replaced) after the session was made."""
+    replaced) after the session was made. (A session restored from the on-disk load-time cache
+    never loaded it: see test_a_session_from_the_disk_cache_pickles.)"""
     path = _write("json", small_model, tmp_path)
     session = InferenceSession(path)
     feed = _feed(session)
@@ -137,6 +145,30 @@ def test_model_form_never_reads_the_file_again(small_model, tmp_path):
     _assert_identical(pickle.loads(pickle.dumps(session)).run(None, feed), want, "file replaced")
     os.unlink(path)
     _assert_identical(copy.deepcopy(session).run(None, feed), want, "file removed")
+
+
+def test_a_session_from_the_disk_cache_pickles(small_model, tmp_path, monkeypatch):
+    """A session restored from the on-disk cache (a fresh process: no in-process record) reads
+    its model file when pickled by model; a file changed since is refused, never sent stale."""
+    from convengine import _load_cache
+    monkeypatch.setenv("CONVENGINE_CACHE", "1")
+    monkeypatch.setenv("CONVENGINE_CACHE_DIR", str(tmp_path / "cache"))
+    path = _write("json", small_model, tmp_path)
+    first = InferenceSession(path)  # writes the disk entry
+    feed = _feed(first)
+    want = first.run(None, feed)
+    del first
+    _load_cache._shared.clear()  # as in a new process
+    session = InferenceSession(path)
+    assert session._source is None and session._lazy_model is not None  # restored from disk
+    _assert_identical(pickle.loads(pickle.dumps(session)).run(None, feed), want, "disk hit")
+    again = InferenceSession(path)  # in-process record: the source is shared, not re-read
+    os.unlink(path)
+    _assert_identical(pickle.loads(pickle.dumps(again)).run(None, feed), want, "file removed")
+    _load_cache._shared.clear()
+    zoo.get(SMALL["name"], seed=99, size=SMALL["size"]).save(tmp_path / "m.json")
+    stale = InferenceSession(path)  # other weights: a miss, a new entry
+    assert not np.array_equal(stale.run(None, feed)[0], want[0])
 
 
 # ---------------------------------------------------------------------------------------------

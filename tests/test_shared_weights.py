@@ -31,7 +31,7 @@ def _mobilenet_v2():
 def test_new_batch_sizes_cost_neither_weights_nor_arenas():
     """Each new batch size used to add its own packed weights (~14 MB for MobileNetV2) and its
     own arena kept after its runs: batches 1..8 added ~300 MiB. Now the plans share both: the
-    growth is about one arena, the largest (batch 8: 46 MiB)."""
+    growth is about one arena, the largest (batch 8: 46 MiB; bound +64 MiB for the allocator)."""
     sess = ce.InferenceSession(_mobilenet_v2())
     sess.run(None, _feed(sess, (1, 3, 224, 224)))
     shared0 = _native.shared_weights()
@@ -41,7 +41,7 @@ def test_new_batch_sizes_cost_neither_weights_nor_arenas():
     grown = _rss_anon_mib() - before
     largest = 4 * sess._plan_for({sess.get_inputs()[0].name: (8, 3, 224, 224)}).arena_floats
     shared1 = _native.shared_weights()
-    assert grown <= largest / 2**20 + 40, f"RSS grew {grown:.0f} MiB over 7 new batch sizes"
+    assert grown <= largest / 2**20 + 64, f"RSS grew {grown:.0f} MiB over 7 new batch sizes"
     # every packed weight of the later plans was found in the store
     assert shared1["bytes"] <= shared0["bytes"] * 1.05, (shared0, shared1)
     assert shared1["hits"] - shared0["hits"] >= 7 * 50, (shared0, shared1)

@@ -174,9 +174,10 @@ class Shared:
     for a session restored from disk), the declared inputs and outputs, and the plan for the
     default input shapes. Sessions hold it strongly; the cache weakly."""
 
-    def __init__(self, model, inputs, outputs, default_key=None, plan=None):
+    def __init__(self, model, inputs, outputs, default_key=None, plan=None, source=None):
         self.model, self.inputs, self.outputs = model, inputs, outputs
         self.default_key, self.plan = default_key, plan
+        self.source = source  # the model before the passes (what pickling sends), if loaded
 
 
 # ---------------------------------------------------------------------------- on disk
@@ -359,6 +360,8 @@ class Entry:
                                  "created; create a new session")
             model = from_onnx(self.path) if self.path.endswith(".onnx") else load(self.path)
             validate_model(model)
+            if shared is not None:
+                shared.source = model
             if self.options["optimize"]:
                 model = passes.optimize(model, disabled=self.options["disabled_passes"])
             if shared is not None:
@@ -372,7 +375,7 @@ class Entry:
         default = _default_shapes(sess)
         sk = _shapes_key(default) if default is not None else None
         plan = sess._plans.get(sk) if sk is not None else None
-        shared = Shared(sess.model, sess._inputs, sess._outputs, sk, plan)
+        shared = Shared(sess.model, sess._inputs, sess._outputs, sk, plan, sess._source)
         sess._load_cache = shared
         with _lock:
             _shared[self.key] = shared

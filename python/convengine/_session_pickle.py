@@ -93,10 +93,13 @@ def reduce(session):
 
 def _source_model(session):
     """The model as the session loaded it, before the graph passes. A session restored from
-    the load-time cache (_load_cache.py) never loaded it: it is read from its file then, which
-    must be the file the session was made from."""
+    the on-disk load-time cache (_load_cache.py) never loaded it: it is read from its file then
+    (once per process), which must be the file the session was made from."""
     if session._source is not None:
         return session._source
+    shared = session._load_cache
+    if shared is not None and shared.source is not None:
+        return shared.source
     from ._graph.validate import validate_model
     from .model import load
     from .onnx_import import from_onnx
@@ -104,6 +107,8 @@ def _source_model(session):
     _check_unchanged(o, "make a new session from it")
     model = from_onnx(o.path) if o.path.endswith(".onnx") else load(o.path)
     validate_model(model)
+    if shared is not None:
+        shared.source = model
     return model
 
 
