@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _load_cache, _native, _session_pickle
+from . import _batch_split, _load_cache, _native, _session_pickle
 from ._graph import passes, planner
 from ._graph.compiled import LoadedPlan
 from ._graph.validate import validate_model
@@ -76,6 +76,10 @@ class InferenceSession:
     the files must be at the same paths where it is unpickled, and a missing or changed file
     is refused with a ModelError naming it.
     """
+
+    # A batch of >= 2 images on >= 2 threads runs one chunk of images per thread when the graph
+    # keeps images apart (_batch_split.py); False: every layer split over the threads instead.
+    batch_split = True
 
     def __init__(self, path_or_model, num_threads: int | None = None, *, optimize: bool = True,
                  disabled_passes=(), algorithms=None, precision: str = "accurate",
@@ -179,7 +183,9 @@ class InferenceSession:
                             f"ignored), got {type(run_options).__name__}")
         output_names = _output_names(output_names)
         plan, arrays = self._prepare(input_feed)
-        outs = plan.plan.run(arrays)
+        outs = _batch_split.run(self, plan, arrays) if self.batch_split else None
+        if outs is None:
+            outs = plan.plan.run(arrays)
         for j, v in plan.const_outputs.items():
             outs[j] = v.copy()
         for j in plan.int64_outputs:

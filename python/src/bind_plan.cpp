@@ -5,6 +5,8 @@
 // GIL released.
 #include <pybind11/stl.h>
 
+#include <algorithm>
+
 #include <string>
 #include <tuple>
 #include <vector>
@@ -249,6 +251,75 @@ void bind_plan(py::module_& m) {
       .def_property_readonly("constant_floats",
                              [](const PyCompiled& c) { return c.m_->plan->constant_floats(); });
 
+  // The images of one batch split over the pool's threads: plans[c] was planned for chunk[c]
+  // images; each thread runs one chunk through the whole network (the parallel_for of every op
+  // inside it runs inline on that thread), writing its slice of the outputs.
+  m.def("run_batch_split", [](const std::vector<const PyCompiled*>& plans,
+                              const std::vector<FloatArray>& inputs,
+                              const std::vector<int64_t>& chunk) {
+    if (plans.empty() || plans.size() != chunk.size())
+      throw py::value_error("run_batch_split: one plan per chunk");
+    int64_t batch = 0;
+    for (int64_t c : chunk) {
+      if (c < 1) throw py::value_error("run_batch_split: empty chunk");
+      batch += c;
+    }
+    const auto& ins0 = plans[0]->m_->inputs;
+    const auto& outs0 = plans[0]->m_->outputs;
+    if (inputs.size() != ins0.size())
+      throw py::value_error("run_batch_split: expected " + std::to_string(ins0.size()) + " inputs");
+    auto tail_equal = [](const Vec& a, const Vec& b) {
+      return a.size() == b.size() && !a.empty() && std::equal(a.begin() + 1, a.end(), b.begin() + 1);
+    };
+    for (size_t c = 0; c < plans.size(); ++c) {
+      const CompiledModel& m = *plans[c]->m_;
+      if (m.inputs.size() != ins0.size() || m.outputs.size() != outs0.size())
+        throw py::value_error("run_batch_split: plans of different models");
+      for (size_t j = 0; j < m.inputs.size(); ++j)
+        if (m.inputs[j].shape[0] != chunk[c] || !tail_equal(m.inputs[j].shape, shape_of(inputs[j])))
+          throw py::value_error("run_batch_split: plan " + std::to_string(c) + " input " +
+                                std::to_string(j) + " does not match its chunk");
+      for (size_t j = 0; j < m.outputs.size(); ++j)
+        if (m.outputs[j].shape.empty() || m.outputs[j].shape[0] != chunk[c] ||
+            !tail_equal(m.outputs[j].shape, outs0[j].shape))
+          throw py::value_error("run_batch_split: plan " + std::to_string(c) + " output " +
+                                std::to_string(j) + " is not per image");
+    }
+    for (size_t j = 0; j < inputs.size(); ++j)
+      if (shape_of(inputs[j])[0] != batch)
+        throw py::value_error("run_batch_split: input " + std::to_string(j) + " has " +
+                              std::to_string(shape_of(inputs[j])[0]) + " images, the chunks " +
+                              std::to_string(batch));
+    auto per_image = [](const Vec& s) {
+      int64_t n = 1;
+      for (size_t i = 1; i < s.size(); ++i) n *= s[i];
+      return n;
+    };
+    std::vector<py::array_t<float>> outs;
+    for (const auto& t : outs0) {
+      Vec shape = t.shape;
+      shape[0] = batch;
+      outs.emplace_back(shape);
+    }
+    std::vector<const float*> in_base;
+    std::vector<int64_t> in_img, out_img;
+    for (const auto& a : inputs) in_base.push_back(a.data()), in_img.push_back(per_image(shape_of(a)));
+    std::vector<float*> out_base;
+    for (auto& o : outs) out_base.push_back(o.mutable_data());
+    for (const auto& t : outs0) out_img.push_back(per_image(t.shape));
+    std::vector<int64_t> first(chunk.size(), 0);
+    for (size_t c = 1; c < chunk.size(); ++c) first[c] = first[c - 1] + chunk[c - 1];
+    py::gil_scoped_release nogil;
+    ThreadPool& pool = ThreadPool::global();
+    pool.parallel_for(chunk.size(), [&](size_t c) {
+      std::vector<const float*> in_ptrs;
+      std::vector<float*> out_ptrs;
+      for (size_t j = 0; j < in_base.size(); ++j) in_ptrs.push_back(in_base[j] + first[c] * in_img[j]);
+      for (size_t j = 0; j < out_base.size(); ++j) out_ptrs.push_back(out_base[j] + first[c] * out_img[j]);
+      plans[c]->m_->plan->run(in_ptrs, out_ptrs, pool);
+    });
+    return outs;
+  }, py::arg("plans"), py::arg("inputs"), py::arg("chunks"));
   m.def("load_compiled", [](const py::buffer& b) { return PyCompiled(load_bytes(b)); },
         "Builds the plan of a compiled-model file's bytes.");
   m.def("step_methods", [] {
