@@ -29,6 +29,10 @@ def model():
 
 def test_shared_session_under_thread_count_changes_and_session_churn(model):
     sess = ce.InferenceSession(model)
+    # A batch split runs its chunks through plans for other batch sizes, whose results may
+    # differ in the last bits: the bit-for-bit claim is about splitting layers over threads
+    # (the split itself: tests/test_batch_split.py).
+    sess.batch_split = False
     rng = np.random.default_rng(20)
     # batch 1 and batch 2 (two plans of the one session)
     xs = [rng.standard_normal((b, 3, 96, 96)).astype(np.float32) for b in (1, 1, 1, 2)]

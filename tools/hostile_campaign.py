@@ -302,7 +302,14 @@ def case_runtime(p):
         if not np.array_equal(np.asarray(x), snapshot, equal_nan=True):
             raise Wrong("run() modified its input")
         want = _torch_small(model, snapshot)
-        _close(y, want)
+        if kind == "max_float":
+            # +-3.4e38 overflows inside the convs: whether a sum meets inf - inf (NaN) or
+            # saturates depends on its order, which no reference fixes (convengine's differs
+            # between batch sizes, so between a batch and its split). Compare elsewhere.
+            keep = ~(np.isnan(y) | np.isnan(want))
+            _close(y[keep], want[keep])
+        else:
+            _close(y, want)
         if np.isfinite(snapshot).all() and np.abs(snapshot).max() < 1e30:
             _close(y, _ort(model, {"x": np.ascontiguousarray(snapshot)})[0],
                    what="output vs onnxruntime")

@@ -122,7 +122,12 @@ def run(session, plan, arrays):
 
     sep = getattr(plan, "batch_separable", None)
     if sep is None:
-        sep = separable(plan, plan_for(sizes[-1]), batch, sizes[-1], session.model)
+        try:
+            chunk = plan_for(sizes[-1])
+        except (ValueError, TypeError, MemoryError):
+            # a graph whose constants fix the batch (indices, shapes) does not plan for another
+            chunk = None
+        sep = chunk is not None and separable(plan, chunk, batch, sizes[-1], session.model)
         plan.batch_separable = sep
     if not sep:
         return None

@@ -259,11 +259,52 @@ def _opset(proto) -> int:
 _GLOBAL_POOLS = {"ReduceMean": "GlobalAveragePool", "ReduceMax": "GlobalMaxPool"}
 
 
+# op -> (input index, what it is): constant inputs that size a tensor, checked before ONNX
+# shape inference sees them (onnx 1.23's inference aborts the process, an assertion in its C++,
+# when a Resize scale of 1.7e38 overflows a dimension that a Slice then clamps to: fuzz seed
+# 4242 case 985)
+_SIZING_INPUTS = {"Resize": ((2, "scales"), (3, "sizes")), "Upsample": ((1, "scales"),),
+                  "Expand": ((1, "shape"),), "ConstantOfShape": ((0, "shape"),),
+                  "Tile": ((1, "repeats"),), "Reshape": ((1, "shape"),), "Pad": ((1, "pads"),)}
+
+
+def _check_sizing_constants(proto) -> None:
+    """A ModelError naming the node when a constant that sizes a tensor is not finite or is
+    beyond MAX_DIM in magnitude."""
+    from onnx import numpy_helper
+    from ._model_limits import MAX_DIM
+    small = {t.name: t for t in proto.graph.initializer
+             if len(t.dims) <= 1 and (not t.dims or t.dims[0] <= 64)}
+    for n in proto.graph.node:
+        for idx, what in _SIZING_INPUTS.get(n.op_type, ()):
+            if n.op_type == "Resize" and _opset_of(proto) < 11:
+                idx, what = 1, "scales"
+            if len(n.input) <= idx or n.input[idx] not in small:
+                continue
+            try:
+                v = numpy_helper.to_array(small[n.input[idx]]).astype(np.float64).ravel()
+            except Exception:  # noqa: BLE001 - a malformed tensor is refused later, by name
+                continue
+            if not np.isfinite(v).all() or (np.abs(v) > MAX_DIM).any() or (
+                    what == "scales" and (v < 0).any()):
+                raise ModelError(f"node {n.name or n.op_type} ({n.op_type}): {what} "
+                                 f"{v.tolist()} out of range (finite, at most {MAX_DIM} in "
+                                 "magnitude)")
+
+
+def _opset_of(proto) -> int:
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return o.version
+    return 0
+
+
 def _inferred(onnx, proto, strict: bool = True) -> list | None:
     """The graph's inputs, intermediate tensors and outputs as ONNX shape inference types them,
     in strict mode with type checks as onnxruntime runs it: a ModelError names the node it
     rejects (an axis out of range, inputs of mixed types, ...). None when inference cannot run
     (a protobuf above 2 GiB)."""
+    _check_sizing_constants(proto)
     ir = proto.ir_version
     try:
         # IR < 4 lists initializers among the inputs; onnxruntime takes them either way, and
