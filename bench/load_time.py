@@ -21,10 +21,8 @@ Reports medians over --procs processes (ms) and writes load_time.md and load_tim
 bench/results/<cpu>/<isa>/ (or --out).
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -73,22 +71,14 @@ def _child(engine, path, threads, cache_dir):
                CONVENGINE_CACHE_DIR=cache_dir, OMP_NUM_THREADS=str(threads))
     if engine in ("ce_cold", "ce_cold_onnx"):
         env["CONVENGINE_CACHE"] = "0"
-    r = subprocess.run([sys.executable, "-c", _CHILD, engine, path, str(threads)], env=env,
-                       capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        raise RuntimeError(f"{engine} {path}: {r.stderr.strip().splitlines()[-1:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    from convengine._bench import run_child
+    return run_child(_CHILD, (engine, path, threads), env, timeout=600)
 
 
 def measure(name, folder, threads, procs, cache_dir):
     from convengine import zoo
-    from convengine.model import save
-    from convengine.onnx_export import to_onnx
-    model = zoo.get(name)
-    js, ox = os.path.join(folder, f"{name}.json"), os.path.join(folder, f"{name}.onnx")
-    save(model, js)
-    with open(ox, "wb") as f:
-        f.write(to_onnx(model).SerializeToString())
+    from convengine._bench import write_zoo_model
+    js, ox = write_zoo_model(name, folder)
     paths = dict(ort=ox, ce_cold=js, ce_cold_onnx=ox, ce_cached=js)
     _child("ce_cached", js, threads, cache_dir)  # writes the cache entry
     samples = {e: [] for e in ENGINES}
@@ -96,7 +86,7 @@ def measure(name, folder, threads, procs, cache_dir):
         for e in ENGINES:
             samples[e].append(_child(e, paths[e], threads, cache_dir))
     row = dict(model=name, threads=threads, procs=procs,
-               weights_mb=sum(a.nbytes for a in model.graph.initializers.values()) / 2**20)
+               weights_mb=sum(a.nbytes for a in zoo.get(name).graph.initializers.values()) / 2**20)
     for e, ss in samples.items():
         row[e] = {k: statistics.median(s[k] for s in ss) for k in ss[0]}
     return row

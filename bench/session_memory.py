@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -76,21 +75,13 @@ print(json.dumps(marks))
 def _child(engine, path, mode, n, batches):
     env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(HERE), "python"),
                CONVENGINE_CACHE="0", OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-c", _CHILD, engine, path, mode, str(n), batches],
-                       env=env, capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        raise RuntimeError(f"{engine} {path} {mode}: {r.stderr.strip().splitlines()[-1:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    from convengine._bench import run_child
+    return run_child(_CHILD, (engine, path, mode, n, batches), env)
 
 
 def measure(name, folder, sessions, batches, procs):
-    from convengine import zoo
-    from convengine.onnx_export import to_onnx
-    model = zoo.get(name)
-    js, ox = os.path.join(folder, f"{name}.json"), os.path.join(folder, f"{name}.onnx")
-    model.save(js)
-    with open(ox, "wb") as f:
-        f.write(to_onnx(model).SerializeToString())
+    from convengine._bench import write_zoo_model
+    js, ox = write_zoo_model(name, folder)
     weights = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)
                   if f.startswith(name + ".") and not f.endswith((".json", ".onnx"))) / 2**20
     row = dict(model=name, weights_mib=weights, onnx_mib=os.path.getsize(ox) / 2**20)

@@ -137,6 +137,30 @@ def write_results(folder, stem, meta, rows, md):
         f.write(md)
 
 
+def write_zoo_model(name, folder):
+    """Zoo model `name` written as folder/name.json (+ weights) and folder/name.onnx; returns
+    the two paths (bench/load_time.py, bench/session_memory.py)."""
+    import os
+    from . import zoo
+    from .onnx_export import to_onnx
+    model = zoo.get(name)
+    js, ox = os.path.join(folder, f"{name}.json"), os.path.join(folder, f"{name}.onnx")
+    model.save(js)
+    with open(ox, "wb") as f:
+        f.write(to_onnx(model).SerializeToString())
+    return js, ox
+
+
+def run_child(code, args, env, timeout=900):
+    """`python -c code *args` in a fresh process; its last stdout line parsed as JSON."""
+    import subprocess
+    r = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))}: {r.stderr.strip().splitlines()[-1:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def prepare_layer(x_shape, convs, algorithm="auto"):
     """The layer's convs prepared once (weights packed), each for its input's shape;
     algorithm "fast" admits the Winograd tiles of precision='fast'."""
