@@ -28,7 +28,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+_SRC = os.path.join(os.path.dirname(HERE), "python")
+if os.path.isdir(os.path.join(_SRC, "convengine")) and any(
+        n.startswith("_native") for n in os.listdir(os.path.join(_SRC, "convengine"))):
+    sys.path.insert(0, _SRC)  # the source tree, built in place (else the installed package)
 
 ENGINES = ("ort", "ce_cold", "ce_cold_onnx", "ce_cached")
 
@@ -66,8 +69,13 @@ print(json.dumps(out))
 """
 
 
+def _package_dir():
+    import convengine
+    return os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
+
+
 def _child(engine, path, threads, cache_dir):
-    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(HERE), "python"),
+    env = dict(os.environ, PYTHONPATH=_package_dir(),
                CONVENGINE_CACHE_DIR=cache_dir, OMP_NUM_THREADS=str(threads))
     if engine in ("ce_cold", "ce_cold_onnx"):
         env["CONVENGINE_CACHE"] = "0"

@@ -26,7 +26,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+_SRC = os.path.join(os.path.dirname(HERE), "python")
+if os.path.isdir(os.path.join(_SRC, "convengine")) and any(
+        n.startswith("_native") for n in os.listdir(os.path.join(_SRC, "convengine"))):
+    sys.path.insert(0, _SRC)  # the source tree, built in place (else the installed package)
 
 _CHILD = r"""
 import json, sys
@@ -72,8 +75,13 @@ print(json.dumps(marks))
 """
 
 
+def _package_dir():
+    import convengine
+    return os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
+
+
 def _child(engine, path, mode, n, batches):
-    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(HERE), "python"),
+    env = dict(os.environ, PYTHONPATH=_package_dir(),
                CONVENGINE_CACHE="0", OMP_NUM_THREADS="1")
     from convengine._bench import run_child
     return run_child(_CHILD, (engine, path, mode, n, batches), env)

@@ -31,6 +31,10 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import hostile_campaign as H  # noqa: E402
 
 import convengine as ce  # noqa: E402
+
+# the package under test, wherever it is installed (CI installs it; its source tree has no
+# extension there)
+PKG = os.path.dirname(os.path.dirname(os.path.abspath(ce.__file__)))
 from convengine.model import ModelError  # noqa: E402
 
 SEED = 22
@@ -70,7 +74,7 @@ def cases():
 
 def test_regressions_of_the_campaign(cases, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [os.path.join(ROOT, "python"), os.path.join(ROOT, "tools"),
+        [PKG, os.path.join(ROOT, "tools"),
          os.environ.get("PYTHONPATH", "")]))
     chosen = [c for c in cases if c[1] in REGRESSIONS]
     assert len(chosen) == len(REGRESSIONS)
@@ -81,7 +85,7 @@ def test_regressions_of_the_campaign(cases, monkeypatch):
 
 def test_a_sample_of_every_category(cases, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [os.path.join(ROOT, "python"), os.path.join(ROOT, "tools"),
+        [PKG, os.path.join(ROOT, "tools"),
          os.environ.get("PYTHONPATH", "")]))
     rnd = random.Random(SEED)
     chosen = []
@@ -93,7 +97,7 @@ def test_a_sample_of_every_category(cases, monkeypatch):
 
 def test_the_campaign_catches_a_hang_and_a_crash(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [os.path.join(ROOT, "python"), os.path.join(ROOT, "tools"),
+        [PKG, os.path.join(ROOT, "tools"),
          os.environ.get("PYTHONPATH", "")]))
     seen = {}
     pool = H.Pool(1, 8)

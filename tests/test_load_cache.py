@@ -222,7 +222,10 @@ print("hit" if s._model is None else "miss")
 
 def test_two_processes_writing_at_once(cache, model_file, tmp_path, monkeypatch):
     want = _uncached(model_file, _x(), monkeypatch)
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), CONVENGINE_CACHE_DIR=str(cache))
+    # the package under test, wherever it is installed (the source tree holds no extension
+    # in CI, which installs it)
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
+    env = dict(os.environ, PYTHONPATH=pkg, CONVENGINE_CACHE_DIR=str(cache))
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, model_file, str(tmp_path / f"{i}.npy")],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(2)]

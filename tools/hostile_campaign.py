@@ -1930,6 +1930,18 @@ class Pool:
 COLUMNS = ("clean", "pass", "crash", "hang", "wrong")
 
 
+def _package_path():
+    """The folder holding the convengine to test: the source tree when its extension is built
+    there (tools/dev-build.sh), else the installed package (CI installs it with pip)."""
+    import glob
+    import importlib.util
+    src = os.path.join(ROOT, "python")
+    if glob.glob(os.path.join(src, "convengine", "_native*")):
+        return src
+    spec = importlib.util.find_spec("convengine")
+    return os.path.dirname(os.path.dirname(spec.origin)) if spec and spec.origin else src
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=22)
@@ -1941,7 +1953,8 @@ def main(argv=None):
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
-    sys.path.insert(0, os.path.join(ROOT, "python"))
+    pkg = _package_path()
+    sys.path.insert(0, pkg)
     cases = all_cases(args.seed, args.only)
     if args.case:
         cases = [c for c in cases if c[1] in args.case]
@@ -1964,7 +1977,7 @@ def main(argv=None):
             print(f"{kind:6} {c[1]} ({dt:.1f} s) {detail[:150]}", flush=True)
 
     env = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "python"), HERE] +
+    os.environ["PYTHONPATH"] = os.pathsep.join([pkg, HERE] +
                                                ([env] if env else []))
     sys.path.insert(0, HERE)
     pool = Pool(args.workers, args.memory_gib)
