@@ -98,6 +98,9 @@ class NormLowering:
     def op_BatchNormalization(self, node, ins, where):
         if int(attr(node, "training_mode") or 0):
             raise PlanError(f"{where}: training_mode=1 is not supported (inference only)")
+        if not isinstance(ins[0], T):  # a constant X (the constant folder left it): fuzz
+            raise PlanError(f"{where}: input X is a constant; only a computed tensor is "
+                            "normalised at run time")
         if ins[0].rank < 2:
             raise PlanError(f"{where}: input must have shape (N, C, ...), got {ins[0].shape}")
         params = [np.ascontiguousarray(self.const(n, where), np.float32) for n in node.inputs[1:5]]
