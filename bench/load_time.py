@@ -69,17 +69,12 @@ print(json.dumps(out))
 """
 
 
-def _package_dir():
-    import convengine
-    return os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
-
-
 def _child(engine, path, threads, cache_dir):
-    env = dict(os.environ, PYTHONPATH=_package_dir(),
+    from convengine._bench import package_dir, run_child
+    env = dict(os.environ, PYTHONPATH=package_dir(),
                CONVENGINE_CACHE_DIR=cache_dir, OMP_NUM_THREADS=str(threads))
     if engine in ("ce_cold", "ce_cold_onnx"):
         env["CONVENGINE_CACHE"] = "0"
-    from convengine._bench import run_child
     return run_child(_CHILD, (engine, path, threads), env, timeout=600)
 
 

@@ -75,15 +75,10 @@ print(json.dumps(marks))
 """
 
 
-def _package_dir():
-    import convengine
-    return os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
-
-
 def _child(engine, path, mode, n, batches):
-    env = dict(os.environ, PYTHONPATH=_package_dir(),
+    from convengine._bench import package_dir, run_child
+    env = dict(os.environ, PYTHONPATH=package_dir(),
                CONVENGINE_CACHE="0", OMP_NUM_THREADS="1")
-    from convengine._bench import run_child
     return run_child(_CHILD, (engine, path, mode, n, batches), env)
 
 

@@ -107,7 +107,7 @@ def run(session, plan, arrays):
     None when the batch does not split (one thread, one image, a graph that mixes images, a
     compiled model)."""
     threads = _native.get_num_threads()
-    if threads < 2 or session._model is None and session._lazy_model is None:
+    if threads < 2 or session._compiled:
         return None
     if not arrays or any(a.ndim == 0 for a in arrays):
         return None

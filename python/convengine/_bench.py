@@ -151,6 +151,14 @@ def write_zoo_model(name, folder):
     return js, ox
 
 
+def package_dir():
+    """The folder holding the imported convengine (the source tree or site-packages): the
+    PYTHONPATH that makes a child process import the same one."""
+    import os
+    import convengine
+    return os.path.dirname(os.path.dirname(os.path.abspath(convengine.__file__)))
+
+
 def run_child(code, args, env, timeout=900):
     """`python -c code *args` in a fresh process; its last stdout line parsed as JSON."""
     import subprocess

@@ -69,7 +69,7 @@ def reduce(session):
     state = {"version": STATE_VERSION, "num_threads": o.num_threads, "options": dict(o.options)}
     # a compiled model has no graph (a session restored from the load-time cache has one,
     # loaded lazily: not loaded here)
-    compiled = session._model is None and session._lazy_model is None
+    compiled = session._compiled
     if o.form == "path":
         _check_unchanged(o, "pickle it by model (session.pickle_by = 'model') or make a new "
                             "session")

@@ -158,6 +158,11 @@ class InferenceSession:
         self._outputs = outputs if g is None else list(g.outputs)
 
     @property
+    def _compiled(self):
+        """Made from a compiled model: no graph, now or later."""
+        return self._model is None and self._lazy_model is None
+
+    @property
     def model(self):
         """The optimised graph (None for a compiled model)."""
         if self._model is None and self._lazy_model is not None:
