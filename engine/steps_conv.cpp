@@ -1,6 +1,7 @@
 #include "engine/steps_conv.h"
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "engine/arith.h"
@@ -104,11 +105,14 @@ class BandChainStep final : public Step {
     const TensorView y = channels_last_view(c_->out_, bufs.base[c_->out_.buf]);
     TensorView r;
     if (c_->has_res_) r = channels_last_view(c_->res_, bufs.base[c_->res_.buf]);
-    const int64_t nb = ceil_div(OH_, rows_);
-    const int64_t strips = x.n >= pool.num_threads() ? 1 : std::min<int64_t>(nb, pool.num_threads());
+    // Each image splits into strips of equal row counts (bands of rows_ within a strip), as
+    // many as make the images x strips items a multiple of the threads: splitting by whole
+    // bands left 2 threads 3:2 or 2:1 shares on MobileNetV2's chains (1.77x scaling, Zen 4).
+    const int64_t T = pool.num_threads();
+    const int64_t strips = std::min<int64_t>(OH_, T / std::gcd<int64_t>(x.n, T));
     pool.parallel_for_2d(x.n, strips, [&](size_t n, size_t st) {
-      const int64_t b0 = nb * st / strips, b1 = nb * (st + 1) / strips;
-      run_strip(x, y, c_->has_res_ ? &r : nullptr, n, b0 * rows_, std::min(OH_, b1 * rows_), pool);
+      run_strip(x, y, c_->has_res_ ? &r : nullptr, n, OH_ * st / strips,
+                OH_ * (st + 1) / strips, pool);
     });
   }
 

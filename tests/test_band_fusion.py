@@ -2,7 +2,8 @@
 (engine/steps_conv.cpp, fuse_conv_bands): which chains fuse, and that fused plans compute what the unfused plan and the
 numpy reference compute, over awkward shapes (odd and prime channels, kernels 3/5/7, strides,
 dilation, asymmetric padding, tall, flat and one-row images, batch 2, residual, activations that
-need the epilogue pass) at 1-3 threads."""
+need the epilogue pass) at 1-3 threads (batch 1-3: images split into row strips so that
+images x strips is a multiple of the threads)."""
 import numpy as np
 import pytest
 
@@ -22,6 +23,7 @@ CASES = [
     (4, 64, 4, (300, 9), 3, 1, 1, None, 1, True, "Relu"),            # tall and thin: many bands
     (4, 48, 4, (1, 3000), 3, 1, 1, None, 1, True, "Clip"),           # one row
     (6, 29, 11, (103, 51), 3, 2, 1, [0, 1, 1, 0], 2, False, "Sigmoid"),
+    (5, 64, 5, (45, 47), 3, 1, 1, None, 3, True, "Relu"),           # batch 3: strips per image
 ]
 
 

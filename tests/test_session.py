@@ -226,7 +226,8 @@ def test_compiled_plan_rejects_out_of_bounds_refs():
                                         (2, 130, 3, (9, 9)), (1, 256, 16, (56, 56)),
                                         (1, 2048, 128, (7, 7))])
 @pytest.mark.parametrize("act,gate", [("relu", "sigmoid"), ("silu", "hardsigmoid")])
-def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate, threads):
     inits = {"w1": _r(rng, mid, c) / np.float32(np.sqrt(c)), "b1": _r(rng, mid),
              "w2": _r(rng, c, mid) / np.float32(np.sqrt(mid)), "b2": _r(rng, c)}
     attrs = {"gate": gate}
@@ -240,7 +241,8 @@ def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate):
     m = _model(nodes, [("x", [n, c, *hw])], ["z"], inits)
     s = ce.InferenceSession(m, optimize=False)
     x = _r(rng, n, c, *hw) + 0.5
-    (z,) = s.run(None, {"x": x})
+    with num_threads(threads):
+        (z,) = s.run(None, {"x": x})
     r = np.maximum(x.astype(np.float64), 0)
     h = r.mean((2, 3)) @ inits["w1"].T.astype(np.float64) + inits["b1"]
     h = np.maximum(h, 0) if act == "relu" else h / (1 + np.exp(-h))
