@@ -167,8 +167,12 @@ std::string select_conv_algorithm(const ConvShape& s, bool fast) {
   if (fast && winograd1d_relative_cost(s) < 0.85) return "winograd1d";
   if (fast && winograd_s2_relative_cost(s) < 0.85) return "winograd_s2";
   // Row pointers pay off while a tap holds few input channels: ResNet stem (3 -> 64, 7x7 s2)
-  // 2.95 -> 2.67 ms; at c_in 16 (C3D 3x3x3) and 64 (3x3) plain igemm was 2-4% faster.
-  if (igemm_rows_applies(s) && s.kernel[2] > 1 && s.c_in < 8) return "igemm_rows";
+  // 2.95 -> 2.67 ms; at c_in 16 (C3D 3x3x3) and 64 (3x3) plain igemm was 2-4% faster. With a
+  // stride and rows of up to 5 taps, plain igemm again: the MobileNet stems (3 -> 16/24/32,
+  // 3x3 s2 at 224) 3-10% faster, 5x5 s2 1-3% (Zen 4, avx512 and avx2 kernels).
+  if (igemm_rows_applies(s) && s.kernel[2] > 1 && s.c_in < 8 &&
+      !(s.stride[2] > 1 && s.kernel[2] <= 5))
+    return "igemm_rows";
   return "igemm";
 }
 

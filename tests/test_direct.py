@@ -54,8 +54,12 @@ def test_igemm_rows_random_shapes(rng, isa):
 
 def test_igemm_rows_selection(rng):
     x = randn(rng, 1, 3, 32, 32)
-    F.conv2d(x, randn(rng, 32, 3, 3, 3), None, 2, 1)  # MobileNet stem (7x7 s2: winograd_s2)
+    F.conv2d(x, randn(rng, 32, 3, 3, 3), None, 1, 1)
     assert F.last_algorithm() == "igemm_rows"
+    F.conv2d(x, randn(rng, 64, 3, 7, 7), None, 2, 3)  # ResNet stem
+    assert F.last_algorithm() == "igemm_rows"
+    F.conv2d(x, randn(rng, 32, 3, 3, 3), None, 2, 1)  # MobileNet stem: rows of 3 taps, stride 2
+    assert F.last_algorithm() == "igemm"
     F.conv2d(randn(rng, 1, 64, 9, 9), randn(rng, 64, 64, 3, 3), None, 1, 1)
     assert F.last_algorithm() != "igemm_rows"
     with pytest.raises(ValueError, match="does not apply"):
