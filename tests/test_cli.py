@@ -214,5 +214,30 @@ def test_bench_batches_report_images_per_second(tmp_path):
             assert t["images_per_s"] == pytest.approx(row["batch"] * 1e3 / t["median_ms"])
     md = (out / "models.md").read_text()
     assert "| squeezenet1_1 | 1 | 3 |" in md
+    assert "speed-up vs 1 thread" not in md  # one thread count: no scaling column
+
+
+def test_bench_rounds_and_thread_scaling(tmp_path):
+    """--rounds splits each engine's runs into interleaved rounds (5 runs in 2 rounds: 5 timed
+    runs); with 1 and 2 threads, the 2-thread row gives convengine's speed-up over the 1-thread
+    row of the same model and batch."""
+    import json
+    out = tmp_path / "s"
+    r = _subprocess("bench", "--models", "squeezenet1_1", "--threads", "1,2", "--runs", "5",
+                    "--rounds", "2", "--warmup", "1", "--vs", "ce_fast", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = json.load(open(out / "models.json"))["results"]
+    assert [row["convengine"]["runs"] for row in rows] == [5, 5]
+    one, two = (row["convengine"]["median_ms"] for row in rows)
+    md = (out / "models.md").read_text()
+    assert "(2 interleaved rounds)" in md
+    head = next(line for line in md.splitlines() if line.startswith("| model"))
+    col = [c.strip() for c in head.strip("|").split("|")].index("ce speed-up vs 1 thread")
+    cells = [[c.strip() for c in line.strip("|").split("|")]
+             for line in md.splitlines() if line.startswith("| squeezenet1_1")]
+    assert cells[0][col] == "-"
+    assert cells[1][col] == f"{one / two:.2f}x"
+    r = _subprocess("bench", "--rounds", "0")
+    assert r.returncode == 2 and "rounds" in r.stderr
     r = _subprocess("bench", "--batch", "1,x")
     assert r.returncode == 2 and "--batch must be comma-separated integers" in r.stderr

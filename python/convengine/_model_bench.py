@@ -125,8 +125,8 @@ def run(models, threads_list, runs, warmup, vs, batches, rounds=3, progress=True
                 if ref is not None:
                     diffs[e] = float(np.max(np.abs(np.asarray(out) - ref)))
             samples = {e: [] for e in fns}
-            per = max(1, runs // rounds)
-            for _ in range(rounds):
+            for i in range(rounds):
+                per = max(1, runs * (i + 1) // rounds - runs * i // rounds)
                 for e, fn in fns.items():
                     time.sleep(SETTLE_S)
                     fn()
@@ -157,6 +157,11 @@ def table(results):
         [f"{e} ms (p90)" for e in peers] + ["convengine img/s"] + \
         [f"{e} img/s" for e in peers] + [f"{e} / ce" for e in peers] + \
         ["GFLOP/s", "max|diff| vs torch"]
+    one = {(r["model"], r.get("batch", 1)): r["convengine"]["median_ms"]
+           for r in results if r["threads"] == 1}
+    scaling = any(r["threads"] > 1 and (r["model"], r.get("batch", 1)) in one for r in results)
+    if scaling:
+        head.insert(head.index("GFLOP/s"), "ce speed-up vs 1 thread")
     fast = any(r.get("ce_fast_max_abs_diff_vs_torch") is not None for r in results)
     if fast:
         head.append("ce_fast max|diff|")
@@ -171,6 +176,9 @@ def table(results):
             cells.append(_ips(r[e]) if e in r else "-")
         for e in peers:
             cells.append(f"{r[e]['median_ms'] / ce:.2f}x" if e in r else "-")
+        if scaling:
+            base = one.get((r["model"], r.get("batch", 1)))
+            cells.append(f"{base / ce:.2f}x" if base and r["threads"] > 1 else "-")
         cells.append(f"{r['gflops']:.1f}" if r.get("gflops") else "-")
         for key in ("max_abs_diff_vs_torch",) + (("ce_fast_max_abs_diff_vs_torch",) if fast else ()):
             d = r.get(key)
@@ -216,6 +224,9 @@ def main(argv=None):
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per engine (default 30)")
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds the runs are split into, engines interleaved in each (default 3; "
+                         "more spread a noisy machine's slow spells over every engine)")
     ap.add_argument("--vs", default="torch,jit,ort,ce_fast",
                     help="peers: torch, jit, ort, ce_fast (convengine with precision='fast'); "
                          "default all")
@@ -243,8 +254,8 @@ def main(argv=None):
         ap.error(f"--batch must be comma-separated integers, got {args.batch!r}")
     if not batches:
         ap.error("--batch is empty")
-    if min(threads) < 1 or args.runs < 1 or args.warmup < 0 or min(batches) < 1:
-        ap.error("threads, runs and batch must be >= 1 and warmup >= 0")
+    if min(threads) < 1 or args.runs < 1 or args.warmup < 0 or min(batches) < 1 or args.rounds < 1:
+        ap.error("threads, runs, rounds and batch must be >= 1 and warmup >= 0")
     vs = {v.strip() for v in args.vs.split(",") if v.strip()}
     if vs - set(ENGINES[1:]):
         ap.error(f"--vs takes {', '.join(ENGINES[1:])}; got {sorted(vs - set(ENGINES[1:]))}")
@@ -258,7 +269,7 @@ def main(argv=None):
     isa = _native.get_isa()
     print(f"CPU: {cpu_description()}; convengine's {isa} kernels; FMA peak {peak:.0f} GFLOP/s "
           "on 1 thread", flush=True)
-    results = run(models, threads, args.runs, args.warmup, vs, batches)
+    results = run(models, threads, args.runs, args.warmup, vs, batches, rounds=args.rounds)
     md = table(results)
     print(md)
     for r in results:
@@ -275,7 +286,8 @@ def main(argv=None):
         f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}; convengine's {isa} "
                 "kernels. "
                 f"Measured FMA peak: {peak:.0f} GFLOP/s on 1 "
-                f"thread. Median (p90) ms per run over {args.runs} runs per engine, batch "
+                f"thread. Median (p90) ms per run over {args.runs} runs per engine "
+                f"({args.rounds} interleaved rounds), batch "
                 f"{','.join(map(str, batches))}; img/s = batch / median; ratio = peer / "
                 "convengine time (> 1: convengine faster)." +
                 (f" {args.note}" if args.note else "") + "\n\n" + md + "\n")
