@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -95,30 +96,35 @@ class IGemmDeconv final : public ConvOp {
     const int64_t ks_full = s.taps();
     zero_.assign(kc_ + 16, 0.0f);
 
-    // Per axis and phase r = o mod stride: the taps that reach it and its output count.
-    std::vector<std::vector<int64_t>> axis_taps[3];
-    std::vector<int64_t> axis_cnt[3];
+    // Per axis, the phases r = o mod stride that a tap reaches (k*dilation - pad = r mod
+    // stride), each with its taps in order; at most kernel[a] per axis, whatever the stride.
+    // Outputs of the other phases get bias only: run() fills the output with it first.
+    std::vector<std::pair<int64_t, std::vector<int64_t>>> axis_phases[3];
     for (int a = 0; a < 3; ++a) {
       const int64_t st = s.stride[a];
-      axis_taps[a].resize(st);
-      axis_cnt[a].resize(st);
-      for (int64_t r = 0; r < st; ++r) {
-        for (int64_t k = 0; k < s.kernel[a]; ++k) {
-          const int64_t num = r + s.pad_begin[a] - k * s.dilation[a];
-          if (((num % st) + st) % st == 0) axis_taps[a][r].push_back(k);
-        }
-        axis_cnt[a][r] = r < s.out[a] ? (s.out[a] - r + st - 1) / st : 0;
+      std::map<int64_t, std::vector<int64_t>> taps_of;
+      for (int64_t k = 0; k < s.kernel[a]; ++k) {
+        const int64_t r = ((k * s.dilation[a] - s.pad_begin[a]) % st + st) % st;
+        if (r < s.out[a]) taps_of[r].push_back(k);
       }
+      if (static_cast<int64_t>(taps_of.size()) < std::min(st, s.out[a])) fill_ = true;
+      axis_phases[a].assign(taps_of.begin(), taps_of.end());
     }
-
-    for (int64_t rd = 0; rd < s.stride[0]; ++rd)
-      for (int64_t rh = 0; rh < s.stride[1]; ++rh)
-        for (int64_t rw = 0; rw < s.stride[2]; ++rw) {
+    fill_row_.assign(s.c_out, 0.0f);
+    if (bias) std::copy(bias, bias + s.c_out, fill_row_.begin());
+    act_row_ = fill_row_;
+    if (epilogue_.needs_pass(false)) {
+      epilogue_.apply(act_row_.data(), 1, s.c_out, s.c_out, nullptr, 0);
+    } else {
+      const native::ClampParams* c = epilogue_.kernel_params(false);
+      for (float& v : act_row_) v = std::min(std::max(v, c->min), c->max);
+    }
+    for (const auto& [rd, td] : axis_phases[0])
+      for (const auto& [rh, th] : axis_phases[1])
+        for (const auto& [rw, tw] : axis_phases[2]) {
           Phase p;
           p.r[0] = rd; p.r[1] = rh; p.r[2] = rw;
-          p.cnt[0] = axis_cnt[0][rd]; p.cnt[1] = axis_cnt[1][rh]; p.cnt[2] = axis_cnt[2][rw];
-          if (p.cnt[0] == 0 || p.cnt[1] == 0 || p.cnt[2] == 0) continue;
-          const auto &td = axis_taps[0][rd], &th = axis_taps[1][rh], &tw = axis_taps[2][rw];
+          for (int a = 0; a < 3; ++a) p.cnt[a] = (s.out[a] - p.r[a] + s.stride[a] - 1) / s.stride[a];
           std::vector<int64_t> taps;
           for (int64_t kd : td)
             for (int64_t kh : th)
@@ -164,6 +170,20 @@ class IGemmDeconv final : public ConvOp {
     const size_t MR = k_.mr, NR = k_.nr;
     const size_t base = addr_in_floats(in.data);
     const int64_t out_ps = out.ps();
+    if (fill_) {
+      // Every output gets the bias (through the epilogue); the phases with taps then write theirs.
+      constexpr int64_t kRows = 256;
+      const int64_t P = out.pixels(), chunks = ceil_div(P, kRows);
+      pool.parallel_for_2d(in.n, chunks, [&](size_t n, size_t ch) {
+        const int64_t p0 = ch * kRows, rows = std::min(kRows, P - p0);
+        float* y = out.data + n * out.image_stride() + p0 * out_ps;
+        const float* row = res ? fill_row_.data() : act_row_.data();
+        for (int64_t i = 0; i < rows; ++i) std::copy(row, row + s.c_out, y + i * out_ps);
+        if (res)
+          epilogue_.apply(y, rows, s.c_out, out_ps, res->data + n * res->image_stride() + p0 * res->ps(),
+                          res->ps());
+      });
+    }
     pool.parallel_for_2d(in.n * s.groups, items_.size(), [&](size_t ngi, size_t item) {
       const size_t n = ngi / s.groups, g = ngi % s.groups;
       const Phase& p = phases_[items_[item].phase];
@@ -200,6 +220,8 @@ class IGemmDeconv final : public ConvOp {
   IGemmKernel k_;
   size_t kc_, cout_g_, nblocks_;
   std::vector<float> zero_;
+  bool fill_ = false;                    // some outputs are reached by no tap
+  std::vector<float> fill_row_, act_row_;  // bias; bias through the activation and clamp
   std::vector<Phase> phases_;
   std::vector<Item> items_;
 };

@@ -83,6 +83,19 @@ def test_regressions_of_the_campaign(cases, monkeypatch):
     assert all(out[n][0] == "clean" for n in REGRESSIONS if "fifo" in n)
 
 
+def test_a_size_refusal_does_not_wait_for_torch(monkeypatch):
+    """CI's seed 25759, functional/164: conv_transpose2d with a stride of 2^24 + 1, which
+    convengine refuses at once (the documented 2^24 limit) and torch takes minutes over (a 1.2 GB
+    output). The campaign asks convengine first, so the case is a clean refusal, not a hang."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [PKG, os.path.join(ROOT, "tools"),
+         os.environ.get("PYTHONPATH", "")]))
+    case = [c for c in H.all_cases(25759) if c[1] == "functional/164"]
+    assert case and case[0][3]["stride"][1] == (1 << 24) + 1
+    out = _run(case, timeout=60)
+    assert out["functional/164"][0] == "clean"
+
+
 def test_a_sample_of_every_category(cases, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [PKG, os.path.join(ROOT, "tools"),
