@@ -165,7 +165,7 @@ void AdaptiveAvgPool2dOp::forward_global(const TensorView& in, const TensorView&
 }
 
 void global_average(const TensorView& in, float* out, int64_t out_image_stride, ThreadPool& pool,
-                    const PoolKernels& k_) {
+                    const PoolKernels& k_, size_t min_chunks) {
   constexpr size_t kBlock = 64;      // channels per work item
   constexpr size_t kMinRows = 512;   // pixels per row chunk when rows are split
   const size_t rows = in.pixels(), c = in.c, ips = in.ps();
@@ -177,6 +177,7 @@ void global_average(const TensorView& in, float* out, int64_t out_image_stride, 
   size_t chunks = 1;
   if (items < want && rows >= 2 * kMinRows)
     chunks = std::min(ceil_div(rows, kMinRows), ceil_div(want, items));
+  chunks = std::max(chunks, std::min(min_chunks, rows));
   const float scale = static_cast<float>(1.0 / static_cast<double>(rows));
   if (chunks == 1) {
     pool.parallel_for_2d(in.n, cblocks, [&](size_t b, size_t cb) {
@@ -191,7 +192,7 @@ void global_average(const TensorView& in, float* out, int64_t out_image_stride, 
   const size_t per = ceil_div(rows, chunks);
   chunks = ceil_div(rows, per);
   std::vector<float> partial(in.n * chunks * c);
-  pool.parallel_for_3d(in.n, cblocks, chunks, [&](size_t b, size_t cb, size_t k) {
+  pool.parallel_for_3d(in.n, chunks, cblocks, [&](size_t b, size_t k, size_t cb) {
     const size_t c0 = cb * kBlock, r0 = k * per;
     k_.gavg(std::min(per, rows - r0), std::min(kBlock, c - c0),
             in.data + b * in.image_stride() + r0 * ips + c0, ips, scale,

@@ -77,8 +77,10 @@ class AdaptiveAvgPool2dOp {
 
 // The mean over the pixels of each channel of a channels-innermost view: image b's means go to
 // out + b * out_image_stride, contiguous. Parallel over 64-channel blocks, and over row blocks
-// (partial sums added in a fixed order) when there are too few channel blocks.
+// (partial sums added in a fixed order) when there are too few channel blocks or when
+// min_chunks asks for at least that many (a step whose threads each read back the rows they
+// wrote before: thread t takes a contiguous share of the row blocks).
 void global_average(const TensorView& in, float* out, int64_t out_image_stride, ThreadPool& pool,
-                    const PoolKernels& kernels = pool_kernels());
+                    const PoolKernels& kernels = pool_kernels(), size_t min_chunks = 1);
 
 }  // namespace ce

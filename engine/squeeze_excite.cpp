@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/arith.h"
 #include "engine/conv.h"
 #include "engine/dispatch.h"
-#include "engine/packing.h"
 #include "engine/pool.h"
 #include "engine/strided.h"
 
@@ -50,28 +50,10 @@ class SqueezeExciteStep final : public Step {
     const TensorView ov = channels_last_view(out_, b.base[out_.buf]);
     const size_t C = c_, P = iv.pixels();
     std::vector<float> mean(iv.n * C), gate(iv.n * C), h(iv.n * mid_);
-    // The mean as partial sums over kChunks pixel ranges (a count that does not depend on the
-    // threads, so neither does the rounding): each thread then reads the pixels it wrote in the
-    // step before (split the same way), where a split by channels read half from the other
-    // core's cache.
-    constexpr size_t kChunks = 8;
-    auto ceil_div = [](size_t a, size_t b) { return (a + b - 1) / b; };
-    const size_t rows_per = ceil_div(P, kChunks), chunks = ceil_div(P, rows_per);
-    std::vector<float> partial(iv.n * chunks * C);
-    const float inv = static_cast<float>(1.0 / static_cast<double>(P));
-    pool.parallel_for_2d(iv.n, chunks, [&](size_t n, size_t k) {
-      const size_t p0 = k * rows_per;
-      pool_kernels_.gavg(std::min(rows_per, P - p0), C,
-                         iv.data + n * iv.image_stride() + p0 * iv.ps(), iv.ps(), inv,
-                         partial.data() + (n * chunks + k) * C);
-    });
-    for (int64_t n = 0; n < iv.n; ++n) {
-      float* m = mean.data() + n * C;
-      const float* part = partial.data() + n * chunks * C;
-      std::copy_n(part, C, m);
-      for (size_t k = 1; k < chunks; ++k)
-        for (size_t j = 0; j < C; ++j) m[j] += part[k * C + j];
-    }
+    // The mean as partial sums over 8 pixel ranges (a count that does not depend on the threads,
+    // so neither does the rounding): each thread then reads the pixels it wrote in the step
+    // before (split the same way), where a split by channels read half from the other core's.
+    global_average(iv, mean.data(), C, pool, pool_kernels_, 8);
     auto rows = [&](float* data, int64_t ch) {
       TensorView v;
       v.data = data, v.w = iv.n, v.c = ch;
@@ -82,7 +64,7 @@ class SqueezeExciteStep final : public Step {
     const native::ClampParams none{-INFINITY, INFINITY};
     // ~64 KiB of input per work item, in a multiple of the thread count of items per image.
     const size_t T = static_cast<size_t>(pool.num_threads());
-    const size_t parts = ceil_div(ceil_div(P, std::max<size_t>(1, 16384 / C)), T) * T;
+    const size_t parts = round_up(ceil_div(P, std::max<size_t>(1, 16384 / C)), T);
     const size_t per = ceil_div(P, parts);
     pool.parallel_for_2d(iv.n, (P + per - 1) / per, [&](size_t n, size_t t) {
       const size_t p0 = t * per;

@@ -1,7 +1,7 @@
 // SqueezeExcite as one plan step (a graph pass fuses Mul(x, gate(linear2(act(linear1(
-// GlobalAveragePool(x)))))) into it): the mean by the global-average driver, both linears as
-// 1x1 "gemm" convs over the images' means, the gating by the scale-shift kernel in parallel
-// over pixel chunks.
+// GlobalAveragePool(x)))))) into it): the mean by the global-average driver split into pixel
+// ranges, both linears as 1x1 "gemm" convs over the images' means, the gating by the
+// scale-shift kernel in parallel over pixel chunks.
 #pragma once
 #include <cstdint>
 #include <memory>
