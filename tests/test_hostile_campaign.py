@@ -31,10 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import hostile_campaign as H  # noqa: E402
 
 import convengine as ce  # noqa: E402
-
-# the package under test, wherever it is installed (CI installs it; its source tree has no
-# extension there)
-PKG = os.path.dirname(os.path.dirname(os.path.abspath(ce.__file__)))
+from convengine._bench import package_dir  # noqa: E402
 from convengine.model import ModelError  # noqa: E402
 
 SEED = 22
@@ -67,15 +64,20 @@ def _run(cases, timeout=120):
     return outcomes
 
 
+@pytest.fixture
+def child_path(monkeypatch):
+    """Child processes import the convengine under test, wherever it is installed (CI installs
+    it; its source tree has no extension there), and the campaign."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [package_dir(), os.path.join(ROOT, "tools"), os.environ.get("PYTHONPATH", "")]))
+
+
 @pytest.fixture(scope="module")
 def cases():
     return H.all_cases(SEED)
 
 
-def test_regressions_of_the_campaign(cases, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [PKG, os.path.join(ROOT, "tools"),
-         os.environ.get("PYTHONPATH", "")]))
+def test_regressions_of_the_campaign(cases, child_path):
     chosen = [c for c in cases if c[1] in REGRESSIONS]
     assert len(chosen) == len(REGRESSIONS)
     out = _run(chosen, timeout=60)
@@ -83,23 +85,17 @@ def test_regressions_of_the_campaign(cases, monkeypatch):
     assert all(out[n][0] == "clean" for n in REGRESSIONS if "fifo" in n)
 
 
-def test_a_size_refusal_does_not_wait_for_torch(monkeypatch):
+def test_a_size_refusal_does_not_wait_for_torch(child_path):
     """CI's seed 25759, functional/164: conv_transpose2d with a stride of 2^24 + 1, which
     convengine refuses at once (the documented 2^24 limit) and torch takes minutes over (a 1.2 GB
     output). The campaign asks convengine first, so the case is a clean refusal, not a hang."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [PKG, os.path.join(ROOT, "tools"),
-         os.environ.get("PYTHONPATH", "")]))
     case = [c for c in H.all_cases(25759) if c[1] == "functional/164"]
     assert case and case[0][3]["stride"][1] == (1 << 24) + 1
     out = _run(case, timeout=60)
     assert out["functional/164"][0] == "clean"
 
 
-def test_a_sample_of_every_category(cases, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [PKG, os.path.join(ROOT, "tools"),
-         os.environ.get("PYTHONPATH", "")]))
+def test_a_sample_of_every_category(cases, child_path):
     rnd = random.Random(SEED)
     chosen = []
     for cat, n in SAMPLE.items():
@@ -108,10 +104,7 @@ def test_a_sample_of_every_category(cases, monkeypatch):
     _run(chosen)
 
 
-def test_the_campaign_catches_a_hang_and_a_crash(monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [PKG, os.path.join(ROOT, "tools"),
-         os.environ.get("PYTHONPATH", "")]))
+def test_the_campaign_catches_a_hang_and_a_crash(child_path):
     seen = {}
     pool = H.Pool(1, 8)
     try:
