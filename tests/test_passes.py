@@ -12,7 +12,8 @@ from convengine._graph.evaluate import run_numpy
 from convengine._graph.passes import PASSES, optimize
 from convengine._graph.passes_blocks import detect_channel_shuffle, fuse_squeeze_excite
 from convengine._graph.passes_fold import (eliminate_dead_nodes, eliminate_identity, fold_batchnorm,
-                                           fold_channel_affine, fold_constants)
+                                           fold_channel_affine, fold_clamp_affine,
+                                           fold_constants)
 from convengine._graph.passes_fuse import fuse_activation, fuse_residual
 from convengine._graph.validate import validate_model
 from graphs import G, check, conv, onnx_to_model, ops
@@ -173,6 +174,92 @@ def test_fold_channel_affine_transposed_and_refusals(rng):
     x = g.input([1, 4, 5, 5])
     y = g("Div", g.init(randn(rng, 6, 1, 1)), conv(g, rng, x, 4, 6))  # c / conv: not affine
     assert ops(check(fold_channel_affine, g.model(y), rng)) == ["Conv", "Div"]
+
+
+# ---------------------------------------------------------------------------------------------
+# fold_clamp_affine
+
+def _clamped_conv(g, rng, x, act, cin=3, cout=5, **kw):
+    c = conv(g, rng, x, cin, cout, **kw)
+    if act == "relu":
+        return g("Relu", c)
+    return g("Clip", c, g.init(np.array(-1.0, np.float32)), g.init(np.array(2.0, np.float32)))
+
+
+@pytest.mark.parametrize("op,first", [("Mul", True), ("Mul", False), ("Div", True),
+                                      ("Add", True), ("Add", False), ("Sub", True),
+                                      ("Sub", False)])
+@pytest.mark.parametrize("value", [1.75, -0.625])
+@pytest.mark.parametrize("act,cshape", [("relu", ()), ("relu", (1,)), ("clip", (1, 1, 1, 1)),
+                                        ("clip", (1, 5, 1, 1))])
+def test_fold_clamp_affine(rng, op, first, value, act, cshape):
+    g = G(opset=13)
+    x = g.input([2, 3, 7, 6])
+    t = _clamped_conv(g, rng, x, act, bias=op != "Mul", group=1)
+    c = g.init(np.full(cshape, value, np.float32))
+    y = g(op, t, c) if first else g(op, c, t)
+    fused = fuse_activation(g.model(y))
+    m = check(fold_clamp_affine, fused, rng)
+    assert ops(m) == ["FusedConv"] and m.graph.nodes[0].outputs == [y]
+    e = m.graph.nodes[0].attrs
+    lo, hi = (0.0, np.inf) if act == "relu" else (-1.0, 2.0)
+    s, b = {"Mul": (value, 0.0), "Div": (1 / value, 0.0), "Add": (1.0, value),
+            "Sub": (1.0, -value) if first else (-1.0, value)}[op]
+    want = sorted([s * lo + b, s * hi + b])
+    assert [e.get("clip_min", -np.inf), e.get("clip_max", np.inf)] == pytest.approx(want)
+
+
+def test_fold_clamp_affine_learnable_affine_block(rng):
+    # HGNetV2's LearnableAffineBlock after ReLU: Mul(scale, x) then Add(x, bias), both (1,).
+    g = G(opset=13)
+    x = g.input([1, 4, 9, 9])
+    t = g("Relu", g("BatchNormalization", conv(g, rng, x, 4, 6, bias=False),
+                    *(g.init(v.astype(np.float32)) for v in (rng.uniform(0.5, 2, 6),
+                      randn(rng, 6), randn(rng, 6), rng.uniform(0.5, 2, 6)))))
+    y = g("Add", g("Mul", g.init(np.array([1.3], np.float32)), t),
+          g.init(np.array([-0.4], np.float32)))
+    z = g("Relu", conv(g, rng, y, 6, 3))
+    model = g.model(z)
+    m = check(optimize, model, rng)
+    assert ops(m) == ["FusedConv", "FusedConv"]
+    assert m.graph.nodes[0].attrs["clip_min"] == pytest.approx(-0.4)
+    import convengine as ce  # the engine's FusedConv with the moved clamp
+    feed = {x: randn(rng, 1, 4, 9, 9)}
+    sess = ce.InferenceSession(model)
+    assert [r["op"] for r in sess.describe()].count("FusedConv") == 2
+    assert_close(sess.run(None, feed)[0], run_numpy(model, feed)[z], atol=1e-5, rtol=1e-4)
+
+
+def test_fold_clamp_affine_refusals(rng):
+    def after(y_of):
+        g = G(opset=13)
+        x = g.input([1, 3, 6, 6])
+        return ops(check(fold_clamp_affine, fuse_activation(g.model(y_of(g, x))), rng))
+    # a value per channel: the clamp bounds would differ per channel
+    assert after(lambda g, x: g("Mul", _clamped_conv(g, rng, x, "relu"),
+                                g.init(rng.uniform(0.5, 2, (5, 1, 1)).astype(np.float32)))) == \
+        ["FusedConv", "Mul"]
+    # scale 0; c / conv
+    assert after(lambda g, x: g("Mul", _clamped_conv(g, rng, x, "relu"),
+                                g.init(np.array(0.0, np.float32)))) == ["FusedConv", "Mul"]
+    assert after(lambda g, x: g("Div", g.init(np.array(2.0, np.float32)), g(
+        "Clip", conv(g, rng, x, 3, 5), g.init(np.array(0.5, np.float32)),
+        g.init(np.array(2.0, np.float32))))) == ["FusedConv", "Div"]
+    # an activation other than a clamp
+    assert after(lambda g, x: g("Mul", g("HardSwish", conv(g, rng, x, 3, 5)),
+                                g.init(np.array(2.0, np.float32)))) == ["FusedConv", "Mul"]
+    # the clamped output also read by another node
+    def shared(g, x):
+        t = _clamped_conv(g, rng, x, "clip")
+        return g("Add", g("Mul", t, g.init(np.array(2.0, np.float32))), t)
+    assert after(shared) == ["FusedConv", "Mul", "Add"]
+    # a residual in the epilogue: s * clamp(z + r) + b cannot scale r
+    g = G(opset=13)
+    x = g.input([1, 5, 6, 6])
+    y = g("Mul", g("Relu", g("Add", conv(g, rng, x, 5, 5), x)), g.init(np.array(2.0, np.float32)))
+    m = fuse_activation(fuse_residual(g.model(y)))
+    assert ops(m) == ["FusedConv", "Mul"] and m.graph.nodes[0].inputs[3] == x
+    assert ops(check(fold_clamp_affine, m, rng)) == ["FusedConv", "Mul"]
 
 
 def test_fold_batchnorm_not_when_conv_output_is_shared(rng):
@@ -543,7 +630,8 @@ def test_optimize_disabled_and_errors(rng):
                             "detect_activations", "fold_batchnorm", "detect_channel_shuffle",
                             "fuse_squeeze_excite", "fuse_layer_norm", "fuse_group_norm",
                             "matmul_to_conv", "sink_transposes", "fold_channel_affine",
-                            "fuse_residual", "fuse_activation", "eliminate_dead_nodes"]
+                            "fuse_residual", "fuse_activation", "fold_clamp_affine",
+                            "eliminate_dead_nodes"]
 
 
 def test_optimize_broken_constant_subgraph_raises_nothing_silent(rng):

@@ -16,7 +16,7 @@ from ..model import Model
 from .passes_activation import detect_activations
 from .passes_blocks import detect_channel_shuffle, fuse_squeeze_excite
 from .passes_fold import (eliminate_dead_nodes, eliminate_identity, fold_batchnorm,
-                          fold_channel_affine, fold_constants)
+                          fold_channel_affine, fold_clamp_affine, fold_constants)
 from .passes_fuse import fuse_activation, fuse_pad, fuse_residual
 from .passes_layout import LAYOUT_PASSES
 from .passes_nn import NN_PASSES
@@ -36,6 +36,7 @@ PASSES = collections.OrderedDict([
     ("fold_channel_affine", fold_channel_affine),
     ("fuse_residual", fuse_residual),
     ("fuse_activation", fuse_activation),
+    ("fold_clamp_affine", fold_clamp_affine),
     ("eliminate_dead_nodes", eliminate_dead_nodes),
 ])
 

@@ -1,14 +1,17 @@
 """Passes that fold: constant subgraphs into initializers (fold_constants), no-op nodes away
 (eliminate_identity), a BatchNormalization or a per-channel Mul / Div / Add / Sub into the
-weights and bias of the conv before it (fold_batchnorm, fold_channel_affine), and nodes that
-reach no output away (eliminate_dead_nodes).
+weights and bias of the conv before it (fold_batchnorm, fold_channel_affine), one value into a
+clamped conv's weights, bias and clamp (fold_clamp_affine), and nodes that reach no output away
+(eliminate_dead_nodes).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ..model import Model
-from .epilogue import is_plain_conv
+from .epilogue import epilogue_of, is_conv, is_plain_conv, set_epilogue
 from .ops import attr
 from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, rewrite_pass,
                       unique_name, used_names)
@@ -168,11 +171,24 @@ def _per_channel(c, rank, c_out):
     return np.broadcast_to(c.astype(np.float64).reshape(-1), (c_out,))
 
 
-@needs_info(False)
-def _fold_channel_affine(m, idx, info):
-    """Mul, Div, Add or Sub of a conv's output (read by nothing else) by a constant that is
-    one value or one per output channel (ConvNeXt's layer scale, NF-Nets' gains, a bias added
-    apart) is folded into the conv's weights and bias: in float64, rounded once."""
+def _affine(op, k, v):
+    """(scale, shift) with op applied to a conv output (operand k) and the constant v equal to
+    conv * scale + shift, or None (v / conv; division by zero)."""
+    if op == "Mul":
+        return v, np.zeros_like(v)
+    if op == "Div":
+        return (1.0 / v, np.zeros_like(v)) if k == 0 and np.all(v != 0) else None
+    if op == "Add":
+        return np.ones_like(v), v
+    return (np.ones_like(v), -v) if k == 0 else (-np.ones_like(v), v)  # conv - c, c - conv
+
+
+def _affine_after_conv(m, idx, clamped):
+    """The first Mul / Div / Add / Sub of a conv output that only it reads by a constant the
+    conv can absorb: (node, conv, weight, bias or None, scale, shift), else None. With
+    `clamped`, the conv is a FusedConv whose epilogue is a clamp only and the constant one
+    value; otherwise a plain Conv / ConvTranspose / FusedConv and one value or one per output
+    channel."""
     g = m.graph
     for n in g.nodes:
         if n.op_type not in ("Mul", "Div", "Add", "Sub") or n.domain not in ("", "ai.onnx"):
@@ -182,11 +198,13 @@ def _fold_channel_affine(m, idx, info):
             conv = idx.node_of(t)
             if conv is None or not idx.private(t) or c is None:
                 continue
-            if n.op_type == "Div" and k == 1:
-                continue
-            onnx_op = conv.domain in ("", "ai.onnx")
-            transposed = conv.op_type == "ConvTranspose" and onnx_op
-            if not (transposed or is_plain_conv(conv)):
+            transposed = conv.op_type == "ConvTranspose" and conv.domain in ("", "ai.onnx")
+            if clamped:
+                e = epilogue_of(conv)
+                if conv.op_type != "FusedConv" or not is_conv(conv) or \
+                        e["activation"] != "none" or (len(conv.inputs) > 3 and conv.inputs[3]):
+                    continue
+            elif not (transposed or is_plain_conv(conv)):
                 continue
             w = idx.const(conv.inputs[1])
             has_b = len(conv.inputs) > 2 and conv.inputs[2]
@@ -198,26 +216,54 @@ def _fold_channel_affine(m, idx, info):
             v = _per_channel(c, w.ndim, c_out)
             if v is None or (b is not None and b.shape != (c_out,)):
                 continue
-            if n.op_type == "Div" and not np.all(v != 0):
+            if clamped and not np.all(v == v[0]):
                 continue
-            b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
-            s, shift = np.ones(c_out), np.zeros(c_out)
-            if n.op_type == "Mul":
-                s = v
-            elif n.op_type == "Div":
-                s = 1.0 / v
-            elif n.op_type == "Add":
-                shift = v
-            elif k == 0:  # conv - c
-                shift = -v
-            else:  # c - conv
-                s, shift = -np.ones(c_out), v
-            _rescale_conv(g, conv, w, 2, transposed, s, b64 * s + shift, n, n.op_type.lower())
-            return True
-    return False
+            aff = _affine(n.op_type, k, v)
+            if aff is None:
+                continue
+            return n, conv, w, b, transposed, aff[0], aff[1]
+    return None
+
+
+@needs_info(False)
+def _fold_channel_affine(m, idx, info):
+    """Mul, Div, Add or Sub of a conv's output (read by nothing else) by a constant that is
+    one value or one per output channel (ConvNeXt's layer scale, NF-Nets' gains, a bias added
+    apart) is folded into the conv's weights and bias: in float64, rounded once."""
+    found = _affine_after_conv(m, idx, clamped=False)
+    if found is None:
+        return False
+    n, conv, w, b, transposed, s, shift = found
+    b64 = np.zeros(len(s)) if b is None else b.astype(np.float64)
+    _rescale_conv(m.graph, conv, w, 2, transposed, s, b64 * s + shift, n, n.op_type.lower())
+    return True
 
 
 fold_channel_affine = rewrite_pass(_fold_channel_affine)
+
+
+@needs_info(False)
+def _fold_clamp_affine(m, idx, info):
+    """Mul, Div, Add or Sub by one constant value of the output of a FusedConv whose epilogue
+    is a clamp only (Relu, Clip; no residual), read by nothing else: s * clamp(z, lo, hi) + b
+    is clamp(s * z + b, s * lo + b, s * hi + b) (the bounds swapped for s < 0), so the conv's
+    weights, bias and clamp absorb it (HGNetV2's learnable affine after each ReLU)."""
+    found = _affine_after_conv(m, idx, clamped=True)
+    if found is None:
+        return False
+    n, conv, w, b, _, s, shift = found
+    s0, b0 = float(s[0]), float(shift[0])
+    if s0 == 0 or not (math.isfinite(s0) and math.isfinite(b0)):
+        return False
+    e = epilogue_of(conv)
+    lo, hi = s0 * e["clip_min"] + b0, s0 * e["clip_max"] + b0
+    b64 = np.zeros(len(s)) if b is None else b.astype(np.float64)
+    _rescale_conv(m.graph, conv, w, 2, False, s, b64 * s + shift, n, n.op_type.lower())
+    set_epilogue(conv, dict(e, clip_min=min(lo, hi), clip_max=max(lo, hi)))
+    return True
+
+
+fold_clamp_affine = rewrite_pass(_fold_clamp_affine)
 
 
 def eliminate_dead_nodes(model: Model) -> Model:
