@@ -93,23 +93,38 @@ void Pool2dOp::forward(const TensorView& in, const TensorView& out, ThreadPool& 
                            s.dilation[1]);
   const size_t ips = in.ps();
   const size_t row_stride = s.dilation[0] * s.in[1] * ips, col_stride = s.dilation[1] * ips;
+  // The columns whose whole window lies in the image, [ow0, ow1) (an interval: the window
+  // start grows with ow), take one kernel call per row: the same window size and divisor, a
+  // constant step. The others take one call each.
+  int64_t ow0 = 0, ow1 = 0;
+  for (int64_t ow = s.out[1] - 1; ow >= 0; --ow)
+    if (cols[ow].count == s.kernel[1] && cols[ow].extent == s.kernel[1]) {
+      if (ow1 == 0) ow1 = ow + 1;
+      ow0 = ow;
+    }
+  const size_t in_step = s.stride[1] * ips, out_step = out.ps();
   pool.parallel_for_2d(in.n, s.out[0], [&](size_t b, size_t oh) {
     const Span r = window_span(oh, s.in[0], s.kernel[0], s.stride[0], s.pad_begin[0],
                                s.pad_end[0], s.dilation[0]);
-    for (int64_t ow = 0; ow < s.out[1]; ++ow) {
+    auto run = [&](int64_t ow, size_t pixels) {
       const Span& c = cols[ow];
       const float* src = in.pixel(b, 0, r.first_index, c.first_index);
       float* dst = out.pixel(b, 0, oh, ow);
       if (r.count == 0 || c.count == 0) src = in.data;  // never read; keep the pointer valid
       if (s.kind == PoolKind::kMax) {
-        k_.max(r.count, c.count, s.channels, src, row_stride, col_stride, dst, &clamp_);
+        k_.max(pixels, r.count, c.count, s.channels, src, in_step, row_stride, col_stride, dst,
+               out_step, &clamp_);
       } else {
         int64_t divisor = s.divisor_override;
         if (!divisor) divisor = s.count_include_pad ? r.extent * c.extent : r.count * c.count;
         const float scale = divisor ? static_cast<float>(1.0 / static_cast<double>(divisor)) : 0.0f;
-        k_.avg(r.count, c.count, s.channels, src, row_stride, col_stride, scale, dst, &clamp_);
+        k_.avg(pixels, r.count, c.count, s.channels, src, in_step, row_stride, col_stride, scale,
+               dst, out_step, &clamp_);
       }
-    }
+    };
+    for (int64_t ow = 0; ow < ow0; ++ow) run(ow, 1);
+    if (ow1 > ow0) run(ow0, ow1 - ow0);
+    for (int64_t ow = ow1; ow < s.out[1]; ++ow) run(ow, 1);
   });
 }
 
@@ -139,8 +154,8 @@ void AdaptiveAvgPool2dOp::forward(const TensorView& in, const TensorView& out,
     for (int64_t ow = 0; ow < out_[1]; ++ow) {
       const int64_t w0 = start(ow, in_[1], out_[1]), w1 = end(ow, in_[1], out_[1]);
       const float scale = static_cast<float>(1.0 / static_cast<double>((h1 - h0) * (w1 - w0)));
-      k_.avg(h1 - h0, w1 - w0, channels_, in.pixel(b, 0, h0, w0), in_[1] * ips, ips, scale,
-             out.pixel(b, 0, oh, ow), &none);
+      k_.avg(1, h1 - h0, w1 - w0, channels_, in.pixel(b, 0, h0, w0), 0, in_[1] * ips, ips, scale,
+             out.pixel(b, 0, oh, ow), 0, &none);
     }
   });
 }

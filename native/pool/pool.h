@@ -1,9 +1,13 @@
 // Pooling microkernels over channels-innermost pixels.
 //
-// Window kernels (max, average) reduce one output pixel: the valid part of a pooling window,
-// already clipped to the image by the driver, is a kh x kw grid of input pixels, pixel (i, j) at
+// Window kernels (max, average) reduce `pixels` output pixels, output p from the window at
+// in + p * in_step to out + p * out_step: the valid part of a pooling window, already clipped to
+// the image by the driver, is a kh x kw grid of input pixels, pixel (i, j) at
 // in + i * row_stride + j * col_stride (floats; the strides include dilation). They write
-// `channels` floats to out, clamped to params (a fused activation; +-inf for none).
+// `channels` floats per output pixel, clamped to params (a fused activation; +-inf for none).
+// The driver passes the interior of an output row (same window size, a constant step) in one
+// call: one call per pixel cost hgnetv2's 2x2 stem pool over 16 channels 4x its memory time
+// (Zen 4).
 //   maxpool: the maximum, NaN propagating (as torch); an empty window (kh * kw == 0) gives -inf.
 //   avgpool: scale * the sum (scale = 1 / divisor, chosen by the driver); empty gives 0.
 // The global average kernel reduces `rows` pixels (row r at in + r * in_stride) to
@@ -17,36 +21,36 @@
 
 namespace ce::native {
 
-using MaxPoolFn = void (*)(size_t kh, size_t kw, size_t channels, const float* in,
-                           size_t row_stride, size_t col_stride, float* out,
-                           const ClampParams* params);
-using AvgPoolFn = void (*)(size_t kh, size_t kw, size_t channels, const float* in,
-                           size_t row_stride, size_t col_stride, float scale, float* out,
-                           const ClampParams* params);
+using MaxPoolFn = void (*)(size_t pixels, size_t kh, size_t kw, size_t channels,
+                           const float* in, size_t in_step, size_t row_stride, size_t col_stride,
+                           float* out, size_t out_step, const ClampParams* params);
+using AvgPoolFn = void (*)(size_t pixels, size_t kh, size_t kw, size_t channels,
+                           const float* in, size_t in_step, size_t row_stride, size_t col_stride,
+                           float scale, float* out, size_t out_step, const ClampParams* params);
 using GAvgPoolFn = void (*)(size_t rows, size_t channels, const float* in, size_t in_stride,
                             float scale, float* out);
 using GAvgPoolCwFn = void (*)(size_t planes, size_t pixels, const float* in, float scale,
                               float* out);
 
-void f32_maxpool_32c__avx2(size_t kh, size_t kw, size_t channels, const float* in,
-                           size_t row_stride, size_t col_stride, float* out,
-                           const ClampParams* params);
-void f32_maxpool_16c__neon(size_t kh, size_t kw, size_t channels, const float* in,
-                           size_t row_stride, size_t col_stride, float* out,
-                           const ClampParams* params);
-void f32_maxpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
-                         size_t row_stride, size_t col_stride, float* out,
-                         const ClampParams* params);
+void f32_maxpool_32c__avx2(size_t pixels, size_t kh, size_t kw, size_t channels, const float* in,
+    size_t in_step, size_t row_stride, size_t col_stride, float* out, size_t out_step,
+    const ClampParams* params);
+void f32_maxpool_16c__neon(size_t pixels, size_t kh, size_t kw, size_t channels, const float* in,
+    size_t in_step, size_t row_stride, size_t col_stride, float* out, size_t out_step,
+    const ClampParams* params);
+void f32_maxpool__scalar(size_t pixels, size_t kh, size_t kw, size_t channels, const float* in,
+    size_t in_step, size_t row_stride, size_t col_stride, float* out, size_t out_step,
+    const ClampParams* params);
 
-void f32_avgpool_32c__avx2(size_t kh, size_t kw, size_t channels, const float* in,
-                           size_t row_stride, size_t col_stride, float scale, float* out,
-                           const ClampParams* params);
-void f32_avgpool_16c__neon(size_t kh, size_t kw, size_t channels, const float* in,
-                           size_t row_stride, size_t col_stride, float scale, float* out,
-                           const ClampParams* params);
-void f32_avgpool__scalar(size_t kh, size_t kw, size_t channels, const float* in,
-                         size_t row_stride, size_t col_stride, float scale, float* out,
-                         const ClampParams* params);
+void f32_avgpool_32c__avx2(size_t pixels, size_t kh, size_t kw, size_t channels, const float* in,
+    size_t in_step, size_t row_stride, size_t col_stride, float scale, float* out,
+    size_t out_step, const ClampParams* params);
+void f32_avgpool_16c__neon(size_t pixels, size_t kh, size_t kw, size_t channels, const float* in,
+    size_t in_step, size_t row_stride, size_t col_stride, float scale, float* out,
+    size_t out_step, const ClampParams* params);
+void f32_avgpool__scalar(size_t pixels, size_t kh, size_t kw, size_t channels, const float* in,
+    size_t in_step, size_t row_stride, size_t col_stride, float scale, float* out,
+    size_t out_step, const ClampParams* params);
 
 void f32_gavgpool_64c__avx512f(size_t rows, size_t channels, const float* in, size_t in_stride,
                                float scale, float* out);

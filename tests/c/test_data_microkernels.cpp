@@ -193,26 +193,30 @@ std::vector<size_t> channel_counts(size_t tile) {
 // ---------------------------------------------------------------------------------------------
 // Pooling
 
-// A window of kh x kw pixels of `channels` floats, pixel stride ps >= channels, dilation `dil`
-// (in pixels) along both axes; row_stride covers w_px pixels per row. Floats between the
-// pixels and past the window are NaN, and the last pixel's last channel is the array's last.
+// `pixels` windows of kh x kw pixels of `channels` floats along a row, window p starting `step`
+// pixels after window p - 1; pixel stride ps >= channels, dilation `dil` (in pixels) along both
+// axes; row_stride covers the row's pixels and one more. Floats between the pixels and past the
+// windows are NaN, and the last window's last pixel's last channel is the array's last.
 struct Window {
-  size_t kh, kw, channels, ps, dil, row_stride, col_stride;
+  size_t kh, kw, channels, ps, dil, row_stride, col_stride, pixels, in_step, row_px;
   std::unique_ptr<GuardedArray<float>> buf;
-  Window(size_t kh_, size_t kw_, size_t channels_, size_t ps_, size_t dil_)
-      : kh(kh_), kw(kw_), channels(channels_), ps(ps_), dil(dil_) {
+  Window(size_t kh_, size_t kw_, size_t channels_, size_t ps_, size_t dil_, size_t pixels_ = 1,
+         size_t step = 1)
+      : kh(kh_), kw(kw_), channels(channels_), ps(ps_), dil(dil_), pixels(pixels_) {
     col_stride = dil * ps;
-    row_stride = (kw ? (kw - 1) * dil + 2 : 2) * ps;  // rows hold more pixels than the window
-    const size_t n = kh && kw ? (kh - 1) * row_stride + (kw - 1) * col_stride + channels : 1;
+    in_step = step * ps;
+    row_px = (pixels - 1) * step + (kw ? (kw - 1) * dil + 1 : 1);  // pixels the windows span
+    row_stride = (row_px + 1) * ps;
+    const size_t n = kh && kw ? (kh - 1) * row_stride + (row_px - 1) * ps + channels
+                              : (pixels - 1) * in_step + 1;
     buf = std::make_unique<GuardedArray<float>>(n, NAN);
   }
   template <class Gen>
   void fill(Gen&& gen) {
     for (size_t i = 0; i < kh; ++i)
-      for (size_t j = 0; j < kw; ++j)
-        for (size_t c = 0; c < channels; ++c) at(i, j)[c] = gen();
+      for (size_t x = 0; x < row_px && kw; ++x)
+        for (size_t c = 0; c < channels; ++c) buf->data()[i * row_stride + x * ps + c] = gen();
   }
-  float* at(size_t i, size_t j) { return buf->data() + i * row_stride + j * col_stride; }
   const float* in() const { return buf->data(); }
 };
 
@@ -251,6 +255,11 @@ struct Clamp {
 const Clamp kClamps[] = {{-INFINITY, INFINITY, ""}, {0.0f, 6.0f, "_relu6"},
                          {-0.25f, 0.5f, "_clamp"}};
 
+// Several output pixels per call on some channel counts (C % 4 == 1: 3 windows, 2 pixels apart
+// when C % 8 == 1), one on the others; outputs out_step = C + 2 apart, the gaps left alone.
+size_t pool_pixels(size_t C) { return C % 4 == 1 ? 3 : 1; }
+size_t pool_step(size_t C) { return C % 8 == 1 ? 2 : 1; }
+
 void maxpool_cases(Runner& r, const Kernel<native::MaxPoolFn>& k) {
   if (!r.begin(k.name, k.isa)) return;
   uint32_t seed = 1;
@@ -262,20 +271,24 @@ void maxpool_cases(Runner& r, const Kernel<native::MaxPoolFn>& k) {
           if (!(g.kh == 3 && g.kw == 3 && g.dil == 1) && C % 2 == 0 && C != k.tile) continue;
           if (data == kAllNegInf && (g.kh != 2 || ci)) continue;
           if (ci && C % 3) continue;
+          const size_t P = pool_pixels(C), out_step = C + 2;
           r.run(
               [&](const char* name) {
                 std::mt19937 rng(seed++);
                 std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-                Window w(g.kh, g.kw, C, C + g.pad, g.dil);
+                Window w(g.kh, g.kw, C, C + g.pad, g.dil, P, pool_step(C));
                 w.fill([&] { return pool_value(PoolData(data), rng, uni); });
-                Outputs out(C);
+                Outputs out(P * out_step);
                 const native::ClampParams p{kClamps[ci].lo, kClamps[ci].hi};
-                k.fn(g.kh, g.kw, C, w.in(), w.row_stride, w.col_stride, out.got.data(), &p);
-                native::f32_maxpool__scalar(g.kh, g.kw, C, w.in(), w.row_stride, w.col_stride,
-                                            out.want.data(), &p);
-                return compare(name, out.got.data(), out.want.data(), C, Cmp::kValue);
+                k.fn(P, g.kh, g.kw, C, w.in(), w.in_step, w.row_stride, w.col_stride,
+                     out.got.data(), out_step, &p);
+                for (size_t i = 0; i < P; ++i)
+                  native::f32_maxpool__scalar(1, g.kh, g.kw, C, w.in() + i * w.in_step, 0,
+                                              w.row_stride, w.col_stride,
+                                              out.want.data() + i * out_step, 0, &p);
+                return compare(name, out.got.data(), out.want.data(), P * out_step, Cmp::kValue);
               },
-              "%s.%zux%zu_d%zu_pad%zu.c%zu%s%s", k.name, g.kh, g.kw, g.dil, g.pad, C,
+              "%s.%zux%zu_d%zu_pad%zu.c%zu_px%zu%s%s", k.name, g.kh, g.kw, g.dil, g.pad, C, P,
               kPoolDataName[data], kClamps[ci].name);
         }
 }
@@ -288,23 +301,27 @@ void avgpool_cases(Runner& r, const Kernel<native::AvgPoolFn>& k) {
       for (size_t ci = 0; ci < 3; ++ci) {
         if (!(g.kh == 3 && g.kw == 3 && g.dil == 1) && C % 2 == 0 && C != k.tile) continue;
         if (ci && C % 3) continue;
+        const size_t P = pool_pixels(C), out_step = C + 2;
         r.run(
             [&](const char* name) {
               std::mt19937 rng(seed++);
               std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-              Window w(g.kh, g.kw, C, C + g.pad, g.dil);
+              Window w(g.kh, g.kw, C, C + g.pad, g.dil, P, pool_step(C));
               w.fill([&] { return uni(rng); });
-              Outputs out(C);
+              Outputs out(P * out_step);
               const native::ClampParams p{kClamps[ci].lo, kClamps[ci].hi};
               // 1 / (the padded window's size), as count_include_pad gives at a border
               const float scale = 1.0f / float(g.kh * g.kw + 1);
-              k.fn(g.kh, g.kw, C, w.in(), w.row_stride, w.col_stride, scale, out.got.data(), &p);
-              native::f32_avgpool__scalar(g.kh, g.kw, C, w.in(), w.row_stride, w.col_stride,
-                                          scale, out.want.data(), &p);
-              return compare(name, out.got.data(), out.want.data(), C, Cmp::kTol,
+              k.fn(P, g.kh, g.kw, C, w.in(), w.in_step, w.row_stride, w.col_stride, scale,
+                   out.got.data(), out_step, &p);
+              for (size_t i = 0; i < P; ++i)
+                native::f32_avgpool__scalar(1, g.kh, g.kw, C, w.in() + i * w.in_step, 0,
+                                            w.row_stride, w.col_stride, scale,
+                                            out.want.data() + i * out_step, 0, &p);
+              return compare(name, out.got.data(), out.want.data(), P * out_step, Cmp::kTol,
                              sum_tol(g.kh * g.kw + 1, scale * g.kh * g.kw));
             },
-            "%s.%zux%zu_d%zu_pad%zu.c%zu%s", k.name, g.kh, g.kw, g.dil, g.pad, C,
+            "%s.%zux%zu_d%zu_pad%zu.c%zu_px%zu%s", k.name, g.kh, g.kw, g.dil, g.pad, C, P,
             kClamps[ci].name);
       }
 }
