@@ -1,5 +1,7 @@
-// MatMul as a plan step on any strides: out[..., m, n] = sum_k a[..., m, k] b[..., k, n] with
-// double accumulators, parallel over (batch, row).
+// MatMul of two run-time tensors as a plan step: out[..., m, n] = sum_k a[..., m, k] b[..., k, n].
+// When rows of a and out are contiguous, the dispatched GEMM microkernels run it, each task
+// packing its block of b (any strides: attention's K^T is a view) into their panels; other
+// strides take a loop with double accumulators. Parallel over (batch, column chunk, row chunk).
 #pragma once
 #include <memory>
 

@@ -290,10 +290,28 @@ class SoftmaxStep final : public Step {
     if (axis < 0 || axis >= x.rank) throw std::invalid_argument("softmax: axis out of range");
     reads = {x};
     writes = {out};
-    algorithm = "strided";
+    // Rows contiguous along the axis (attention scores): the dispatched exp kernel over each row.
+    const int64_t len = x.shape[axis];
+    rows_ = len == 1 || (x.strides[axis] == 1 && out.strides[axis] == 1);
+    algorithm = rows_ ? "rows" : "strided";
   }
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
     const int64_t len = x_.shape[axis_], sx = x_.strides[axis_], so = out_.strides[axis_];
+    if (rows_) {
+      const native::VMathFn vexp = math_kernels().exp;
+      const native::RReduceFn rreduce = nn_kernels().rreduce;
+      const native::MathParams none{0.0f, 0.0f, 0.0f};
+      for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool, [&](const float* x, float* o) {
+        // A NaN max (rreduce propagates it) or an infinite one makes every output NaN through
+        // x - m, as the strided loop does.
+        const float m = rreduce(native::ReduceOp::kMax, len, x, 0.0f);
+        for (int64_t j = 0; j < len; ++j) o[j] = x[j] - m;  // o may be x
+        vexp(len, o, o, &none);
+        const float inv = static_cast<float>(1.0 / rreduce(native::ReduceOp::kSum, len, o, 0.0f));
+        for (int64_t j = 0; j < len; ++j) o[j] *= inv;
+      });
+      return;
+    }
     for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool, [&](const float* x, float* o) {
       float m = -INFINITY;
       for (int64_t j = 0; j < len; ++j) m = std::max(m, x[j * sx]);
@@ -310,6 +328,7 @@ class SoftmaxStep final : public Step {
 
  private:
   int axis_;
+  bool rows_ = false;
   TRef x_, out_;
 };
 

@@ -375,6 +375,36 @@ def test_min_max_nan_from_either_side(isa):
 
 
 # ---------------------------------------------------------------------------------------------
+# Softmax
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_softmax_every_axis(rng, isa, opset):
+    # The last axis of a contiguous tensor takes the exp kernel over rows ("rows"), others the
+    # strided loop; rows around the 16-lane step and long ones.
+    for shape in [(7,), (3, 5), (2, 3, 4, 5), (2, 1, 3, 1, 4), (4, 1000), (3, 16), (2, 33)]:
+        x = data(rng, shape, 6.0, specials=False)
+        for axis in list(range(-len(shape), len(shape))) + ([None] if len(shape) > 1 else []):
+            attrs = {} if axis is None else {"axis": axis}
+            m = model([Node("Softmax", ["x"], ["y"], "sm", attrs)], [("x", shape)], ["y"],
+                      opset=opset)
+            with num_threads(2):
+                (got,) = run(m, {"x": x})
+            close(got, run_numpy(m, {"x": x})["y"], 1e-6, atol=1e-9, what=f"{shape} {axis}")
+    m = model([Node("Softmax", ["x"], ["y"], "sm", {"axis": -1})], [("x", (2, 40))], ["y"])
+    algos = [r["algorithm"] for r in ce.InferenceSession(m).describe() if r["op"] == "Softmax"]
+    assert algos == ["rows"]
+
+
+def test_softmax_rows_special_values(isa):
+    x = np.array([[1, np.nan, 2, 3], [np.inf, 0, 1, 2], [-np.inf] * 4, [0, -np.inf, 1, 88],
+                  [-1e30, 1e30, 0, 5], [-100, -101, -102, -103]], np.float32)
+    m = model([Node("Softmax", ["x"], ["y"], "sm", {"axis": -1})], [("x", x.shape)], ["y"])
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = run_numpy(m, {"x": x})["y"]
+    close(run(m, {"x": x})[0], want, 1e-6, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
 # LogSoftmax
 
 @pytest.mark.parametrize("opset", [11, 13])

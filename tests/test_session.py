@@ -252,6 +252,45 @@ def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate, 
     assert [r["algorithm"] for r in s.describe() if r["op"] == "SqueezeExcite"] == ["fused"]
 
 
+@pytest.mark.parametrize("a_shape,b_shape", [
+    ((1, 1), (1, 1)), ((7, 5), (5, 13)), ((2, 3, 17, 31), (2, 3, 31, 37)),
+    ((3, 1, 64), (1, 64, 1)),          # one row, one column, B broadcast over the batch
+    ((2, 6, 2100), (2, 2100, 9)),      # K in two blocks
+    ((4, 4, 64, 16), (4, 4, 16, 64)),  # attention scores
+    ((5, 3, 40), (40, 29))])
+@pytest.mark.parametrize("layout", ["plain", "b_transposed", "a_transposed"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_matmul_step_awkward_shapes(rng, isa, a_shape, b_shape, layout, threads):
+    # Both operands run-time tensors (a constant B becomes a conv). B given transposed is a
+    # strided view its packing reads; A given transposed takes the plain loop.
+    nodes, ins = [], []
+    a, b = "a", "b"
+    if layout == "a_transposed":
+        ins.append(("at", [*a_shape[:-2], a_shape[-1], a_shape[-2]]))
+        perm = list(range(len(a_shape) - 2)) + [len(a_shape) - 1, len(a_shape) - 2]
+        nodes.append(Node("Transpose", ["at"], ["a"], "ta", {"perm": perm}))
+    else:
+        ins.append(("a", list(a_shape)))
+    if layout == "b_transposed":
+        ins.append(("bt", [*b_shape[:-2], b_shape[-1], b_shape[-2]]))
+        perm = list(range(len(b_shape) - 2)) + [len(b_shape) - 1, len(b_shape) - 2]
+        nodes.append(Node("Transpose", ["bt"], ["b"], "tb", {"perm": perm}))
+    else:
+        ins.append(("b", list(b_shape)))
+    nodes.append(Node("MatMul", [a, b], ["y"], "mm"))
+    s = ce.InferenceSession(_model(nodes, ins, ["y"], {}))
+    feed = {name: _r(rng, *shape) for name, shape in ins}
+    av = feed["a"] if "a" in feed else np.swapaxes(feed["at"], -1, -2)
+    bv = feed["b"] if "b" in feed else np.swapaxes(feed["bt"], -1, -2)
+    want = np.matmul(av.astype(np.float64), bv.astype(np.float64))
+    with num_threads(threads):
+        (y,) = s.run(None, feed)
+    assert_close(y, want, atol=1e-5 * np.sqrt(a_shape[-1]), rtol=1e-4)
+    (algo,) = [r["algorithm"] for r in s.describe() if r["op"] == "MatMul"]
+    strided_a = layout == "a_transposed" and a_shape[-2] > 1 and a_shape[-1] > 1
+    assert algo == ("strided" if strided_a else "gemm")
+
+
 @pytest.mark.parametrize("n,c,hw", [(1, 1, (1, 1)), (3, 7, (5, 7)), (1, 67, (40, 41)),
                                     (2, 130, (9, 9)), (1, 3, (64, 64)), (1, 129, (2, 3, 4))])
 @pytest.mark.parametrize("threads", [1, 2])
