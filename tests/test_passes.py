@@ -13,7 +13,7 @@ from convengine._graph.passes import PASSES, optimize
 from convengine._graph.passes_blocks import detect_channel_shuffle, fuse_squeeze_excite
 from convengine._graph.passes_fold import (eliminate_dead_nodes, eliminate_identity, fold_batchnorm,
                                            fold_channel_affine, fold_clamp_affine,
-                                           fold_constants)
+                                           fold_constants, merge_parallel_convs)
 from convengine._graph.passes_fuse import fuse_activation, fuse_residual
 from convengine._graph.validate import validate_model
 from graphs import G, check, conv, onnx_to_model, ops
@@ -174,6 +174,78 @@ def test_fold_channel_affine_transposed_and_refusals(rng):
     x = g.input([1, 4, 5, 5])
     y = g("Div", g.init(randn(rng, 6, 1, 1)), conv(g, rng, x, 4, 6))  # c / conv: not affine
     assert ops(check(fold_channel_affine, g.model(y), rng)) == ["Conv", "Div"]
+
+
+# ---------------------------------------------------------------------------------------------
+# merge_parallel_convs
+
+@pytest.mark.parametrize("k2,pad2,stride,dil,group", [
+    (1, 0, 1, 1, 1), (1, 0, 2, 1, 2), (3, 1, 1, 1, 5), (1, 0, 1, 2, 1), (3, 2, 1, 2, 1),
+    ((1, 3), (0, 1), 1, 1, 1), ((3, 1), (1, 0), 2, 1, 1)])
+def test_merge_parallel_convs(rng, k2, pad2, stride, dil, group):
+    # A 3x3 (pads = dilation) beside a smaller or equal branch centred on it.
+    g = G()
+    x = g.input([2, 10, 9, 8])
+    k2 = (k2, k2) if isinstance(k2, int) else k2
+    pad2 = (pad2, pad2) if isinstance(pad2, int) else pad2
+    c_out = 10
+    w1 = g.init(randn(rng, c_out, 10 // group, 3, 3))
+    w2 = g.init(randn(rng, c_out, 10 // group, *k2))
+    common = dict(strides=[stride] * 2, dilations=[dil] * 2, group=group)
+    a = g("Conv", x, w1, g.init(randn(rng, c_out)), pads=[dil] * 4, **common)
+    b = g("Conv", x, w2, pads=[pad2[0], pad2[1]] * 2, **common)
+    y = g("Add", b, a)
+    m = check(merge_parallel_convs, g.model(y), rng)
+    assert ops(m) == ["Conv"] and m.graph.nodes[0].outputs == [y]
+    assert m.graph.initializers[m.graph.nodes[0].inputs[1]].shape[2:] == (3, 3)
+
+
+def test_merge_parallel_convs_mobileone_block(rng):
+    # timm's MobileOneBlock before re-parameterisation, in its order: (1x1 conv+BN) + BN(x),
+    # then four 3x3 conv+BN branches added one by one, ReLU: one conv with the BN branch as its
+    # residual.
+    g = G()
+    x = g.input([1, 8, 11, 11])
+
+    def bn(t):
+        stats = [rng.uniform(0.5, 2, 8), randn(rng, 8), randn(rng, 8), rng.uniform(0.5, 2, 8)]
+        return g("BatchNormalization", t, *(g.init(v.astype(np.float32)) for v in stats))
+
+    def conv_bn(k):
+        return bn(g("Conv", x, g.init(randn(rng, 8, 8, k, k) * 0.3), pads=[k // 2] * 4))
+    t = g("Add", conv_bn(1), bn(x))
+    for _ in range(4):
+        t = g("Add", t, conv_bn(3))
+    y = g("Relu", t)
+    m = check(optimize, g.model(y), rng)
+    assert ops(m) == ["BatchNormalization", "FusedConv"]
+    assert m.graph.initializers[m.graph.nodes[1].inputs[1]].shape == (8, 8, 3, 3)
+
+
+def test_merge_parallel_convs_corner_and_refusals(rng):
+    def after(build):
+        g = G()
+        x = g.input([1, 4, 8, 8])
+        return ops(check(merge_parallel_convs, g.model(build(g, x)), rng))
+
+    def cv(g, x, k, pads, **kw):
+        return g("Conv", x, g.init(randn(rng, 4, 4 // kw.get("group", 1), k, k)), pads=pads, **kw)
+    # a 2x2 branch padded before only sits in the 3x3's top-left corner: merged
+    assert after(lambda g, x: g("Add", cv(g, x, 3, [1, 1, 1, 1]), cv(g, x, 2, [1, 1, 0, 0]))) \
+        == ["Conv"]
+    # other groups; other dilations (a 3x3 dilated 2 spans the 5x5 with holes); other inputs
+    assert after(lambda g, x: g("Add", cv(g, x, 3, [1, 1, 1, 1]),
+                                cv(g, x, 3, [1, 1, 1, 1], group=2))) == ["Conv", "Conv", "Add"]
+    assert after(lambda g, x: g("Add", cv(g, x, 3, [2, 2, 2, 2], dilations=[2, 2]),
+                                cv(g, x, 5, [2, 2, 2, 2]))) == ["Conv", "Conv", "Add"]
+    assert after(lambda g, x: g("Add", cv(g, x, 3, [1, 1, 1, 1]),
+                                cv(g, g("Relu", x), 3, [1, 1, 1, 1]))) == \
+        ["Conv", "Relu", "Conv", "Add"]
+
+    def shared(g, x):  # a branch output read twice
+        c = cv(g, x, 1, [0, 0, 0, 0])
+        return g("Mul", g("Add", cv(g, x, 3, [1, 1, 1, 1]), c), c)
+    assert after(shared) == ["Conv", "Conv", "Add", "Mul"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,7 +699,8 @@ def test_optimize_disabled_and_errors(rng):
     with pytest.raises(TypeError):
         optimize("model.json")
     assert list(PASSES) == ["fold_constants", "eliminate_identity", "fuse_pad",
-                            "detect_activations", "fold_batchnorm", "detect_channel_shuffle",
+                            "detect_activations", "fold_batchnorm", "merge_parallel_convs",
+                            "detect_channel_shuffle",
                             "fuse_squeeze_excite", "fuse_layer_norm", "fuse_group_norm",
                             "matmul_to_conv", "sink_transposes", "fold_channel_affine",
                             "fuse_residual", "fuse_activation", "fold_clamp_affine",

@@ -1,6 +1,7 @@
 """Passes that fold: constant subgraphs into initializers (fold_constants), no-op nodes away
 (eliminate_identity), a BatchNormalization or a per-channel Mul / Div / Add / Sub into the
-weights and bias of the conv before it (fold_batchnorm, fold_channel_affine), one value into a
+weights and bias of the conv before it (fold_batchnorm, fold_channel_affine), the sum of two
+convs of one input into one conv (merge_parallel_convs), one value into a
 clamped conv's weights, bias and clamp (fold_clamp_affine), and nodes that reach no output away
 (eliminate_dead_nodes).
 """
@@ -10,11 +11,11 @@ import math
 
 import numpy as np
 
-from ..model import Model
+from ..model import Model, Node
 from .epilogue import epilogue_of, is_conv, is_plain_conv, set_epilogue
 from .ops import attr
-from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, rewrite_pass,
-                      unique_name, used_names)
+from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, replace_node,
+                      rewrite_pass, unique_name, used_names)
 from .rules import _Err, cast_dtype, dropout_is_identity
 from .shape_inference import analyze
 
@@ -157,6 +158,142 @@ def _rescale_conv(g, conv, w, bi, transposed, s, b_new, node, tag):
 
 
 fold_batchnorm = rewrite_pass(_fold_batchnorm)
+
+
+def _conv_window(conv, w):
+    """(group, strides, dilations, pads begin, pads end) of a plain ONNX Conv with explicit
+    pads, as tuples over the spatial axes; None for auto_pad other than NOTSET."""
+    if (attr(conv, "auto_pad") or "NOTSET") != "NOTSET":
+        return None
+    r = w.ndim - 2
+    pads = list(attr(conv, "pads") or [0] * (2 * r))
+    ks = attr(conv, "kernel_shape")
+    if len(pads) != 2 * r or (ks is not None and list(ks) != list(w.shape[2:])):
+        return None
+    return (int(attr(conv, "group") or 1), tuple(attr(conv, "strides") or [1] * r),
+            tuple(attr(conv, "dilations") or [1] * r), tuple(pads[:r]), tuple(pads[r:]))
+
+
+def _embed_offsets(big, wb, small, ws):
+    """Per spatial axis, where the kernel of `small` sits inside that of `big` so that both
+    convs read the same input pixels for every output pixel (same group, strides and
+    dilations, same output size), else None."""
+    gb, sb, db, pb, eb = big
+    gs, ss, ds, ps, es = small
+    if (gb, sb, db) != (gs, ss, ds) or wb.shape[:2] != ws.shape[:2]:
+        return None
+    offs = []
+    for a in range(wb.ndim - 2):
+        kb, k = wb.shape[2 + a], ws.shape[2 + a]
+        lead = pb[a] - ps[a]  # the small window starts lead input pixels later
+        if lead < 0 or lead % db[a]:
+            return None
+        off = lead // db[a]
+        if off + k > kb or eb[a] - es[a] != (kb - k - off) * db[a]:
+            return None
+        offs.append(off)
+    return offs
+
+
+def _sum_terms(idx, info, t, shape, adds, terms):
+    """The terms of the sum that tensor t is, through Adds of same-shape tensors that only the
+    sum reads (their nodes to `adds`)."""
+    n = idx.node_of(t)
+    ti = info.get(t)
+    if n is not None and n.op_type == "Add" and n.domain in ("", "ai.onnx") and \
+            len(n.inputs) == 2 and ti is not None and ti.shape == shape and \
+            (not adds or idx.private(t)):
+        adds.append(n)
+        for u in n.inputs:
+            _sum_terms(idx, info, u, shape, adds, terms)
+    else:
+        terms.append(t)
+
+
+def _mergeable_convs(idx, info, shape, a_t, b_t):
+    """For two sum terms made by Convs of one input that one conv can compute (see
+    _merge_parallel_convs): (big conv, small conv, merged weight, merged bias), else None."""
+    a, b = idx.node_of(a_t), idx.node_of(b_t)
+    if a is None or b is None or a is b or a_t == b_t:
+        return None
+    if not all(c.op_type == "Conv" and c.domain in ("", "ai.onnx") and idx.private(t)
+               for c, t in ((a, a_t), (b, b_t))):
+        return None
+    ta, tb = info.get(a_t), info.get(b_t)
+    if a.inputs[0] != b.inputs[0] or ta is None or tb is None or ta.shape != shape or \
+            tb.shape != shape:
+        return None
+    wa, wb = idx.const(a.inputs[1]), idx.const(b.inputs[1])
+    if wa is None or wb is None or wa.dtype.kind != "f" or wa.dtype != wb.dtype or \
+            wa.ndim != wb.ndim or wa.ndim < 3:
+        return None
+    biases = []
+    for c, w in ((a, wa), (b, wb)):
+        has_b = len(c.inputs) > 2 and c.inputs[2]
+        biases.append(idx.const(c.inputs[2]) if has_b else np.zeros(w.shape[0], w.dtype))
+    if any(v is None or v.shape != (wa.shape[0],) for v in biases):
+        return None
+    win_a, win_b = _conv_window(a, wa), _conv_window(b, wb)
+    if win_a is None or win_b is None:
+        return None
+    if not all(x >= y for x, y in zip(wa.shape, wb.shape)):
+        a, b, wa, wb, win_a, win_b = b, a, wb, wa, win_b, win_a
+    offs = _embed_offsets(win_a, wa, win_b, wb)
+    if offs is None:
+        return None
+    w = wa.astype(np.float64)
+    w[(slice(None), slice(None)) + tuple(slice(o, o + k) for o, k in zip(offs, wb.shape[2:]))] += wb
+    return a, b, w.astype(wa.dtype), (biases[0].astype(np.float64) + biases[1]).astype(wa.dtype)
+
+
+@needs_info(True)
+def _merge_parallel_convs(m, idx, info):
+    """Two terms of a sum (an Add, or a tree of Adds of same-shape tensors read only by it)
+    made by Convs of the same input x, with the same group, strides and dilations, each read
+    only by the sum, where one kernel fits inside the other at an offset that makes both read
+    the same input pixels (a 1x1 or 3x3 branch beside a 3x3 with matching pads: MobileOne,
+    RepVGG, ACNet and other re-parameterisable blocks run before re-parameterisation) -> one
+    Conv(x, W1 + W2 placed inside, b1 + b2), summed in float64, rounded once; the sum's other
+    terms are added to it in their order. Runs after fold_batchnorm, which leaves each branch
+    a biased conv."""
+    g = m.graph
+    for root in g.nodes:
+        if root.op_type != "Add" or root.domain not in ("", "ai.onnx"):
+            continue
+        ri = info.get(root.outputs[0])
+        if ri is None or ri.shape is None:
+            continue
+        adds, terms = [], []
+        _sum_terms(idx, info, root.outputs[0], ri.shape, adds, terms)
+        found = next(((i, j, r) for i in range(len(terms)) for j in range(i + 1, len(terms))
+                      for r in [_mergeable_convs(idx, info, ri.shape, terms[i], terms[j])] if r),
+                     None)
+        if found is None:
+            continue
+        i, j, (big, small, w, bias) = found
+        wn = unique_name(g, f"{big.inputs[1]}_merged")
+        bn = unique_name(g, f"{big.name or big.outputs[0]}_bias_merged")
+        g.initializers[wn], g.initializers[bn] = w, bias
+        rest = [t for k, t in enumerate(terms) if k not in (i, j)]
+        out = root.outputs[0]
+        conv_out = unique_name(g, f"{big.outputs[0]}_merged") if rest else out
+        new = [Node("Conv", [big.inputs[0], wn, bn], [conv_out], big.name, dict(big.attrs),
+                    big.domain)]
+        info[conv_out] = ri  # the sum's shape and dtype, for the next merge in this pass
+        acc = conv_out
+        for k, t in enumerate(rest):
+            o = out if k == len(rest) - 1 else unique_name(g, f"{out}_sum{k}")
+            new.append(Node("Add", [acc, t], [o], f"{root.name or out}_sum{k}"))
+            info[o] = ri
+            acc = o
+        at = g.nodes.index(root)
+        g.nodes[at:at + 1] = new
+        remove_nodes(g, [n for n in adds if n is not root] + [big, small])
+        return True
+    return False
+
+
+merge_parallel_convs = rewrite_pass(_merge_parallel_convs)
 
 
 def _per_channel(c, rank, c_out):
