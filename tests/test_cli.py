@@ -231,6 +231,11 @@ def test_bench_rounds_and_thread_scaling(tmp_path):
     one, two = (row["convengine"]["median_ms"] for row in rows)
     md = (out / "models.md").read_text()
     assert "(2 interleaved rounds)" in md
+    # the thread hand-off cost before and after the runs, in the header and the JSON
+    trips = json.load(open(out / "models.json"))["meta"]["thread_round_trip_ns"]
+    assert len(trips) == 2 and f"{trips[0]} ns before the runs, {trips[1]} ns after" in md
+    if (os.cpu_count() or 1) > 1:
+        assert all(0 < t < 1e6 for t in trips)
     head = next(line for line in md.splitlines() if line.startswith("| model"))
     col = [c.strip() for c in head.strip("|").split("|")].index("ce speed-up vs 1 thread")
     cells = [[c.strip() for c in line.strip("|").split("|")]

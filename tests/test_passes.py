@@ -202,8 +202,7 @@ def test_merge_parallel_convs(rng, k2, pad2, stride, dil, group):
 
 def test_merge_parallel_convs_mobileone_block(rng):
     # timm's MobileOneBlock before re-parameterisation, in its order: (1x1 conv+BN) + BN(x),
-    # then four 3x3 conv+BN branches added one by one, ReLU: one conv with the BN branch as its
-    # residual.
+    # then four 3x3 conv+BN branches added one by one, ReLU: one 3x3 conv.
     g = G()
     x = g.input([1, 8, 11, 11])
 
@@ -218,8 +217,30 @@ def test_merge_parallel_convs_mobileone_block(rng):
         t = g("Add", t, conv_bn(3))
     y = g("Relu", t)
     m = check(optimize, g.model(y), rng)
-    assert ops(m) == ["BatchNormalization", "FusedConv"]
-    assert m.graph.initializers[m.graph.nodes[1].inputs[1]].shape == (8, 8, 3, 3)
+    assert ops(m) == ["FusedConv"] and len(m.graph.nodes[0].inputs) == 3
+    assert m.graph.initializers[m.graph.nodes[0].inputs[1]].shape == (8, 8, 3, 3)
+
+
+@pytest.mark.parametrize("group", [1, 2, 6])
+@pytest.mark.parametrize("identity", ["bn", "x"])
+def test_merge_parallel_convs_identity_branch(rng, group, identity):
+    # RepVGG's block: BN(3x3 conv) + BN(1x1 conv) + BN(x), ReLU -> one FusedConv (3x3).
+    g = G()
+    x = g.input([2, 6, 7, 9])
+
+    def bn(t):
+        stats = [rng.uniform(0.5, 2, 6), randn(rng, 6), randn(rng, 6), rng.uniform(0.5, 2, 6)]
+        return g("BatchNormalization", t, *(g.init(v.astype(np.float32)) for v in stats))
+
+    def conv_bn(k):
+        w = g.init(randn(rng, 6, 6 // group, k, k) * 0.3)
+        return bn(g("Conv", x, w, pads=[k // 2] * 4, group=group))
+    ident = bn(x) if identity == "bn" else x
+    y = g("Relu", g("Add", g("Add", conv_bn(3), conv_bn(1)), ident))
+    m = check(optimize, g.model(y), rng)
+    assert ops(m) == ["FusedConv"]
+    n = m.graph.nodes[0]
+    assert len(n.inputs) == 3 and m.graph.initializers[n.inputs[1]].shape == (6, 6 // group, 3, 3)
 
 
 def test_merge_parallel_convs_corner_and_refusals(rng):

@@ -269,7 +269,10 @@ def main(argv=None):
     isa = _native.get_isa()
     print(f"CPU: {cpu_description()}; convengine's {isa} kernels; FMA peak {peak:.0f} GFLOP/s "
           "on 1 thread", flush=True)
+    trips = [_native.measure_thread_round_trip_ns()]
     results = run(models, threads, args.runs, args.warmup, vs, batches, rounds=args.rounds)
+    trips.append(_native.measure_thread_round_trip_ns())
+    print(f"thread round trip {trips[0]:.0f} ns before the runs, {trips[1]:.0f} ns after")
     md = table(results)
     print(md)
     for r in results:
@@ -278,6 +281,7 @@ def main(argv=None):
     os.makedirs(args.output, exist_ok=True)
     meta = dict(machine=platform.machine(), cpu=cpu_description(), isa=isa,
                 python=platform.python_version(), fma_peak_gflops_1_thread=peak,
+                thread_round_trip_ns=[round(t) for t in trips],
                 date=time.strftime("%Y-%m-%d %H:%M"))
     stem = os.path.join(args.output, args.name)
     with open(stem + ".json", "w") as f:
@@ -286,7 +290,9 @@ def main(argv=None):
         f.write(f"# convengine bench ({meta['date']})\n\nCPU: {meta['cpu']}; convengine's {isa} "
                 "kernels. "
                 f"Measured FMA peak: {peak:.0f} GFLOP/s on 1 "
-                f"thread. Median (p90) ms per run over {args.runs} runs per engine "
+                f"thread. A cache line's round trip between two threads: {trips[0]:.0f} ns "
+                f"before the runs, {trips[1]:.0f} ns after (on a VM it tells whether the vCPUs "
+                f"share a cache; 2-thread times depend on it). Median (p90) ms per run over {args.runs} runs per engine "
                 f"({args.rounds} interleaved rounds), batch "
                 f"{','.join(map(str, batches))}; img/s = batch / median; ratio = peer / "
                 "convengine time (> 1: convengine faster)." +

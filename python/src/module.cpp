@@ -67,6 +67,11 @@ void bind_core(py::module_& m) {
   }, py::arg("repeats") = 5, py::arg("isa") = "",
         "Measured FP32 FMA peak of the engine's threads with the vectors of `isa` (default: the "
         "CPU's best), GFLOP/s.");
+  m.def("measure_thread_round_trip_ns", [](int round_trips) {
+    py::gil_scoped_release nogil;
+    return measure_thread_round_trip_ns(round_trips);
+  }, py::arg("round_trips") = 20000,
+        "Median ns for a cache line to go between two spinning threads and back (engine/peak.h).");
 }
 
 }  // namespace ce::bind

@@ -210,40 +210,85 @@ def _sum_terms(idx, info, t, shape, adds, terms):
         terms.append(t)
 
 
-def _mergeable_convs(idx, info, shape, a_t, b_t):
-    """For two sum terms made by Convs of one input that one conv can compute (see
-    _merge_parallel_convs): (big conv, small conv, merged weight, merged bias), else None."""
-    a, b = idx.node_of(a_t), idx.node_of(b_t)
-    if a is None or b is None or a is b or a_t == b_t:
+def _conv_term(idx, info, shape, t):
+    """(conv, weight, bias, window) for a sum term made by a plain ONNX Conv with constant
+    float weights that only the sum reads, of the sum's shape; else None."""
+    c = idx.node_of(t)
+    ti = info.get(t)
+    if c is None or c.op_type != "Conv" or c.domain not in ("", "ai.onnx") or \
+            not idx.private(t) or ti is None or ti.shape != shape:
         return None
-    if not all(c.op_type == "Conv" and c.domain in ("", "ai.onnx") and idx.private(t)
-               for c, t in ((a, a_t), (b, b_t))):
+    w = idx.const(c.inputs[1])
+    if w is None or w.dtype.kind != "f" or w.ndim < 3:
         return None
-    ta, tb = info.get(a_t), info.get(b_t)
-    if a.inputs[0] != b.inputs[0] or ta is None or tb is None or ta.shape != shape or \
-            tb.shape != shape:
+    has_b = len(c.inputs) > 2 and c.inputs[2]
+    bias = idx.const(c.inputs[2]) if has_b else np.zeros(w.shape[0], w.dtype)
+    win = _conv_window(c, w)
+    if bias is None or bias.shape != (w.shape[0],) or win is None:
         return None
-    wa, wb = idx.const(a.inputs[1]), idx.const(b.inputs[1])
-    if wa is None or wb is None or wa.dtype.kind != "f" or wa.dtype != wb.dtype or \
-            wa.ndim != wb.ndim or wa.ndim < 3:
+    return c, w, bias, win
+
+
+def _identity_term(idx, info, shape, t, x):
+    """(scale, shift, nodes) when sum term t is x itself (1, 0) or an inference
+    BatchNormalization of x that only the sum reads (its per-channel affine, float64), else
+    None."""
+    ti = info.get(t)
+    if ti is None or ti.shape != shape:
         return None
-    biases = []
-    for c, w in ((a, wa), (b, wb)):
-        has_b = len(c.inputs) > 2 and c.inputs[2]
-        biases.append(idx.const(c.inputs[2]) if has_b else np.zeros(w.shape[0], w.dtype))
-    if any(v is None or v.shape != (wa.shape[0],) for v in biases):
+    c = shape[1]
+    if t == x:
+        return np.ones(c), np.zeros(c), []
+    bn = idx.node_of(t)
+    if bn is None or bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx") or \
+            bn.inputs[0] != x or not idx.private(t) or int(attr(bn, "training_mode") or 0) or \
+            any(u and (idx.uses.get(u) or u in idx.outputs) for u in bn.outputs[1:]):
         return None
-    win_a, win_b = _conv_window(a, wa), _conv_window(b, wb)
-    if win_a is None or win_b is None:
+    params = [idx.const(p) for p in bn.inputs[1:5]]
+    if any(p is None or p.shape != (c,) for p in params):
         return None
-    if not all(x >= y for x, y in zip(wa.shape, wb.shape)):
-        a, b, wa, wb, win_a, win_b = b, a, wb, wa, win_b, win_a
-    offs = _embed_offsets(win_a, wa, win_b, wb)
+    scale, beta, mean, var = (p.astype(np.float64) for p in params)
+    s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
+    return s, beta - mean * s, [bn]
+
+
+def _mergeable_terms(idx, info, shape, a_t, b_t):
+    """For two sum terms one conv can compute (see _merge_parallel_convs): (conv whose
+    attributes the merged conv takes, nodes the merge removes, weight, bias), else None."""
+    a = _conv_term(idx, info, shape, a_t)
+    b = _conv_term(idx, info, shape, b_t)
+    if a is None and b is None or a_t == b_t:
+        return None
+    if a is None or b is None:  # x itself or BN(x) beside a conv of x: a diagonal 1x1 kernel
+        (conv, w, bias, win), other = (a, b_t) if a is not None else (b, a_t)
+        ident = _identity_term(idx, info, shape, other, conv.inputs[0])
+        group = win[0]
+        if ident is None or w.shape[0] != w.shape[1] * group:
+            return None
+        s, shift, nodes = ident
+        cg = w.shape[1]
+        w_id = np.zeros(w.shape[:2] + (1,) * (w.ndim - 2))
+        oc = np.arange(w.shape[0])
+        w_id[oc, oc % cg] = s.reshape((-1,) + (1,) * (w.ndim - 2))
+        zeros = (0,) * (w.ndim - 2)
+        win_id = (group, win[1], win[2], zeros, zeros)
+        b = (None, w_id, shift, win_id)
+        a = (conv, w, bias, win)
+        nodes = [conv] + nodes
+    else:
+        if a[0].inputs[0] != b[0].inputs[0] or a[1].dtype != b[1].dtype or a[1].ndim != b[1].ndim:
+            return None
+        if not all(x >= y for x, y in zip(a[1].shape, b[1].shape)):
+            a, b = b, a
+        nodes = [a[0], b[0]]
+    offs = _embed_offsets(a[3], a[1], b[3], b[1])
     if offs is None:
         return None
-    w = wa.astype(np.float64)
-    w[(slice(None), slice(None)) + tuple(slice(o, o + k) for o, k in zip(offs, wb.shape[2:]))] += wb
-    return a, b, w.astype(wa.dtype), (biases[0].astype(np.float64) + biases[1]).astype(wa.dtype)
+    w = a[1].astype(np.float64)
+    w[(slice(None), slice(None)) + tuple(slice(o, o + k) for o, k in zip(offs, b[1].shape[2:]))] \
+        += b[1]
+    dtype = a[1].dtype
+    return a[0], nodes, w.astype(dtype), (a[2].astype(np.float64) + b[2]).astype(dtype)
 
 
 @needs_info(True)
@@ -254,8 +299,10 @@ def _merge_parallel_convs(m, idx, info):
     the same input pixels (a 1x1 or 3x3 branch beside a 3x3 with matching pads: MobileOne,
     RepVGG, ACNet and other re-parameterisable blocks run before re-parameterisation) -> one
     Conv(x, W1 + W2 placed inside, b1 + b2), summed in float64, rounded once; the sum's other
-    terms are added to it in their order. Runs after fold_batchnorm, which leaves each branch
-    a biased conv."""
+    terms are added to it in their order. A term x itself or an inference BatchNormalization
+    of x (RepVGG's identity branch) beside a conv of x with as many outputs as inputs is a 1x1
+    conv with a diagonal kernel. Runs after fold_batchnorm, which leaves each conv branch a
+    biased conv."""
     g = m.graph
     for root in g.nodes:
         if root.op_type != "Add" or root.domain not in ("", "ai.onnx"):
@@ -266,11 +313,11 @@ def _merge_parallel_convs(m, idx, info):
         adds, terms = [], []
         _sum_terms(idx, info, root.outputs[0], ri.shape, adds, terms)
         found = next(((i, j, r) for i in range(len(terms)) for j in range(i + 1, len(terms))
-                      for r in [_mergeable_convs(idx, info, ri.shape, terms[i], terms[j])] if r),
+                      for r in [_mergeable_terms(idx, info, ri.shape, terms[i], terms[j])] if r),
                      None)
         if found is None:
             continue
-        i, j, (big, small, w, bias) = found
+        i, j, (big, removed, w, bias) = found
         wn = unique_name(g, f"{big.inputs[1]}_merged")
         bn = unique_name(g, f"{big.name or big.outputs[0]}_bias_merged")
         g.initializers[wn], g.initializers[bn] = w, bias
@@ -288,7 +335,7 @@ def _merge_parallel_convs(m, idx, info):
             acc = o
         at = g.nodes.index(root)
         g.nodes[at:at + 1] = new
-        remove_nodes(g, [n for n in adds if n is not root] + [big, small])
+        remove_nodes(g, [n for n in adds if n is not root] + removed)
         return True
     return False
 
