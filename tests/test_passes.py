@@ -200,6 +200,12 @@ def test_merge_parallel_convs(rng, k2, pad2, stride, dil, group):
     assert m.graph.initializers[m.graph.nodes[0].inputs[1]].shape[2:] == (3, 3)
 
 
+def _bn(g, rng, t, c):
+    """An inference BatchNormalization of t (c channels) with random statistics."""
+    stats = [rng.uniform(0.5, 2, c), randn(rng, c), randn(rng, c), rng.uniform(0.5, 2, c)]
+    return g("BatchNormalization", t, *(g.init(v.astype(np.float32)) for v in stats))
+
+
 def test_merge_parallel_convs_mobileone_block(rng):
     # timm's MobileOneBlock before re-parameterisation, in its order: (1x1 conv+BN) + BN(x),
     # then four 3x3 conv+BN branches added one by one, ReLU: one 3x3 conv.
@@ -207,8 +213,7 @@ def test_merge_parallel_convs_mobileone_block(rng):
     x = g.input([1, 8, 11, 11])
 
     def bn(t):
-        stats = [rng.uniform(0.5, 2, 8), randn(rng, 8), randn(rng, 8), rng.uniform(0.5, 2, 8)]
-        return g("BatchNormalization", t, *(g.init(v.astype(np.float32)) for v in stats))
+        return _bn(g, rng, t, 8)
 
     def conv_bn(k):
         return bn(g("Conv", x, g.init(randn(rng, 8, 8, k, k) * 0.3), pads=[k // 2] * 4))
@@ -229,8 +234,7 @@ def test_merge_parallel_convs_identity_branch(rng, group, identity):
     x = g.input([2, 6, 7, 9])
 
     def bn(t):
-        stats = [rng.uniform(0.5, 2, 6), randn(rng, 6), randn(rng, 6), rng.uniform(0.5, 2, 6)]
-        return g("BatchNormalization", t, *(g.init(v.astype(np.float32)) for v in stats))
+        return _bn(g, rng, t, 6)
 
     def conv_bn(k):
         w = g.init(randn(rng, 6, 6 // group, k, k) * 0.3)

@@ -264,20 +264,17 @@ def test_matmul_step_awkward_shapes(rng, isa, a_shape, b_shape, layout, threads)
     # Both operands run-time tensors (a constant B becomes a conv). B given transposed is a
     # strided view its packing reads; A given transposed takes the plain loop.
     nodes, ins = [], []
-    a, b = "a", "b"
-    if layout == "a_transposed":
-        ins.append(("at", [*a_shape[:-2], a_shape[-1], a_shape[-2]]))
-        perm = list(range(len(a_shape) - 2)) + [len(a_shape) - 1, len(a_shape) - 2]
-        nodes.append(Node("Transpose", ["at"], ["a"], "ta", {"perm": perm}))
-    else:
-        ins.append(("a", list(a_shape)))
-    if layout == "b_transposed":
-        ins.append(("bt", [*b_shape[:-2], b_shape[-1], b_shape[-2]]))
-        perm = list(range(len(b_shape) - 2)) + [len(b_shape) - 1, len(b_shape) - 2]
-        nodes.append(Node("Transpose", ["bt"], ["b"], "tb", {"perm": perm}))
-    else:
-        ins.append(("b", list(b_shape)))
-    nodes.append(Node("MatMul", [a, b], ["y"], "mm"))
+
+    def operand(name, shape, transposed):  # graph input `name`, or a Transpose of input name+t
+        if not transposed:
+            ins.append((name, list(shape)))
+            return
+        ins.append((name + "t", [*shape[:-2], shape[-1], shape[-2]]))
+        perm = list(range(len(shape) - 2)) + [len(shape) - 1, len(shape) - 2]
+        nodes.append(Node("Transpose", [name + "t"], [name], "t" + name, {"perm": perm}))
+    operand("a", a_shape, layout == "a_transposed")
+    operand("b", b_shape, layout == "b_transposed")
+    nodes.append(Node("MatMul", ["a", "b"], ["y"], "mm"))
     s = ce.InferenceSession(_model(nodes, ins, ["y"], {}))
     feed = {name: _r(rng, *shape) for name, shape in ins}
     av = feed["a"] if "a" in feed else np.swapaxes(feed["at"], -1, -2)
