@@ -342,6 +342,11 @@ def test_fold_clamp_affine_refusals(rng):
     assert after(lambda g, x: g("Div", g.init(np.array(2.0, np.float32)), g(
         "Clip", conv(g, rng, x, 3, 5), g.init(np.array(0.5, np.float32)),
         g.init(np.array(2.0, np.float32))))) == ["FusedConv", "Div"]
+    # a refused candidate does not end the pass: the fold after it still happens
+    def refused_then_folded(g, x):
+        z = g("Mul", _clamped_conv(g, rng, x, "relu"), g.init(np.array(0.0, np.float32)))
+        return g("Add", _clamped_conv(g, rng, z, "relu", cin=5), g.init(np.array(1.0, np.float32)))
+    assert after(refused_then_folded) == ["FusedConv", "Mul", "FusedConv"]
     # an activation other than a clamp
     assert after(lambda g, x: g("Mul", g("HardSwish", conv(g, rng, x, 3, 5)),
                                 g.init(np.array(2.0, np.float32)))) == ["FusedConv", "Mul"]

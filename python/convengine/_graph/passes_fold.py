@@ -7,15 +7,13 @@ clamped conv's weights, bias and clamp (fold_clamp_affine), and nodes that reach
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..model import Model, Node
 from .epilogue import epilogue_of, is_conv, is_plain_conv, set_epilogue
 from .ops import attr
-from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, replace_node,
-                      rewrite_pass, unique_name, used_names)
+from .rewrite import (finish_pass, needs_info, remove_nodes, rename_input, rewrite_pass,
+                      unique_name, used_names)
 from .rules import _Err, cast_dtype, dropout_is_identity
 from .shape_inference import analyze
 
@@ -91,6 +89,21 @@ def _eliminate_identity(m, idx, info):
 eliminate_identity = rewrite_pass(_eliminate_identity)
 
 
+def _inference_bn(idx, bn):
+    """An inference-mode ONNX BatchNormalization whose extra (training) outputs nothing reads."""
+    return bn.op_type == "BatchNormalization" and bn.domain in ("", "ai.onnx") and \
+        not int(attr(bn, "training_mode") or 0) and \
+        not any(t and (idx.uses.get(t) or t in idx.outputs) for t in bn.outputs[1:])
+
+
+def _bn_affine(bn, params):
+    """(s, shift), float64, with BatchNormalization(x) = x * s + shift per channel; params are
+    its constant scale, B, mean and var."""
+    scale, beta, mean, var = (p.astype(np.float64) for p in params)
+    s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
+    return s, beta - mean * s
+
+
 @needs_info(False)
 def _fold_batchnorm(m, idx, info):
     """BatchNormalization right after a Conv / ConvTranspose / DeformConv (whose output nothing
@@ -98,10 +111,7 @@ def _fold_batchnorm(m, idx, info):
     once."""
     g = m.graph
     for bn in g.nodes:
-        if bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx"):
-            continue
-        if int(attr(bn, "training_mode") or 0) or \
-                any(t and (idx.uses.get(t) or t in idx.outputs) for t in bn.outputs[1:]):
+        if not _inference_bn(idx, bn):
             continue
         t = bn.inputs[0]
         conv = idx.node_of(t)
@@ -124,10 +134,9 @@ def _fold_batchnorm(m, idx, info):
         c_out = w.shape[1] * group if transposed else w.shape[0]
         if any(p.shape != (c_out,) for p in params) or (b is not None and b.shape != (c_out,)):
             continue
-        scale, beta, mean, var = (p.astype(np.float64) for p in params)
-        s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
+        s, shift = _bn_affine(bn, params)
         b64 = np.zeros(c_out) if b is None else b.astype(np.float64)
-        _rescale_conv(g, conv, w, bi, transposed, s, (b64 - mean) * s + beta, bn, "bn")
+        _rescale_conv(g, conv, w, bi, transposed, s, b64 * s + shift, bn, "bn")
         return True
     return False
 
@@ -240,16 +249,12 @@ def _identity_term(idx, info, shape, t, x):
     if t == x:
         return np.ones(c), np.zeros(c), []
     bn = idx.node_of(t)
-    if bn is None or bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx") or \
-            bn.inputs[0] != x or not idx.private(t) or int(attr(bn, "training_mode") or 0) or \
-            any(u and (idx.uses.get(u) or u in idx.outputs) for u in bn.outputs[1:]):
+    if bn is None or not _inference_bn(idx, bn) or bn.inputs[0] != x or not idx.private(t):
         return None
     params = [idx.const(p) for p in bn.inputs[1:5]]
     if any(p is None or p.shape != (c,) for p in params):
         return None
-    scale, beta, mean, var = (p.astype(np.float64) for p in params)
-    s = scale / np.sqrt(var + float(attr(bn, "epsilon")))
-    return s, beta - mean * s, [bn]
+    return (*_bn_affine(bn, params), [bn])
 
 
 def _mergeable_terms(idx, info, shape, a_t, b_t):
@@ -403,7 +408,9 @@ def _affine_after_conv(m, idx, clamped):
             if clamped and not np.all(v == v[0]):
                 continue
             aff = _affine(n.op_type, k, v)
-            if aff is None:
+            # a clamp's bounds move only under a finite, non-zero scale and a finite shift
+            if aff is None or clamped and not (aff[0][0] != 0 and np.isfinite(aff[0][0]) and
+                                               np.isfinite(aff[1][0])):
                 continue
             return n, conv, w, b, transposed, aff[0], aff[1]
     return None
@@ -437,8 +444,6 @@ def _fold_clamp_affine(m, idx, info):
         return False
     n, conv, w, b, _, s, shift = found
     s0, b0 = float(s[0]), float(shift[0])
-    if s0 == 0 or not (math.isfinite(s0) and math.isfinite(b0)):
-        return False
     e = epilogue_of(conv)
     lo, hi = s0 * e["clip_min"] + b0, s0 * e["clip_max"] + b0
     b64 = np.zeros(len(s)) if b is None else b.astype(np.float64)
