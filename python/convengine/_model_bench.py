@@ -1,8 +1,9 @@
 """`convengine bench`: built-in models in convengine against torch eager, torch jit-frozen and
 onnxruntime (each when installed) on the same weights, inputs and thread counts, in one run.
 
-Engines are timed in interleaved rounds (convengine, torch, jit, ort, convengine, ...) so a
-burst of load on a shared machine hits all of them alike, with a pause before each block
+Engines are timed in interleaved rounds (convengine, torch, jit, ort, convengine, ...), and
+every thread count within each round, so a burst of load on a shared machine hits all of them
+alike and the thread speed-ups compare the same minutes, with a pause before each block
 (the peers' worker threads spin for a while after they finish). Reports median and p90 ms
 per run and, for each batch size (--batch 1,8,32), the throughput in images/s (batch /
 median run time), the ratio of each peer to convengine (> 1: convengine is faster), the max
@@ -38,7 +39,7 @@ def _progress(i, n, label, out=sys.stderr):
 
 def _engines(model, x, threads, vs):
     import convengine
-    convengine.set_num_threads(threads)
+    _use_threads(threads)
     sess = convengine.InferenceSession(model)
     name = sess.get_inputs()[0].name
     feed = {name: x}
@@ -100,54 +101,73 @@ def _time(fn, runs):
     return ts
 
 
+def _use_threads(threads):
+    """Every engine's global thread setting (onnxruntime sessions carry their own)."""
+    import convengine
+    convengine.set_num_threads(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 def run(models, threads_list, runs, warmup, vs, batches, rounds=3, progress=True):
-    """Rows of (model, threads, batch) timings; `batches` is an int or a list of them."""
+    """Rows of (model, threads, batch) timings; `batches` is an int or a list of them.
+
+    Each round times every thread count in turn (and every engine within it), so a thread
+    count's speed-up compares runs from the same minutes of a shared machine."""
     from . import zoo
     batches = [batches] if isinstance(batches, int) else list(batches)
     results = []
-    total = len(models) * len(threads_list) * len(batches)
+    total = len(models) * len(batches)
     k = 0
     for name in models:
         model = zoo.get(name)
-        for t, batch in ((t, b) for t in threads_list for b in batches):
+        rows = {}
+        for batch in batches:
             shape = list(next(iter(zoo.info(name)["inputs"].values())))
             shape[0] = batch
             x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-            label = f"{name} x{t} threads, batch {batch}"
+            label = f"{name} x{','.join(map(str, threads_list))} threads, batch {batch}"
             if progress:
                 _progress(k, total, label)
-            fns, notes = _engines(model, x, t, vs)
-            ref = fns["torch"]() if "torch" in fns else None
-            diffs = {}
-            for e, fn in fns.items():
-                for _ in range(warmup):
-                    out = fn()
-                if ref is not None:
-                    diffs[e] = float(np.max(np.abs(np.asarray(out) - ref)))
-            samples = {e: [] for e in fns}
+            engines, diffs, samples = {}, {}, {}
+            for t in threads_list:
+                fns, notes = _engines(model, x, t, vs)
+                engines[t] = (fns, notes)
+                ref = fns["torch"]() if "torch" in fns else None
+                diffs[t] = {}
+                for e, fn in fns.items():
+                    for _ in range(warmup):
+                        out = fn()
+                    if ref is not None:
+                        diffs[t][e] = float(np.max(np.abs(np.asarray(out) - ref)))
+                samples[t] = {e: [] for e in fns}
             for i in range(rounds):
                 per = max(1, runs * (i + 1) // rounds - runs * i // rounds)
-                for e, fn in fns.items():
-                    time.sleep(SETTLE_S)
-                    fn()
-                    samples[e] += _time(fn, per)
-            row = dict(model=name, threads=t, batch=batch, notes=notes,
-                       max_abs_diff_vs_torch=diffs.get("convengine"),
-                       ce_fast_max_abs_diff_vs_torch=diffs.get("ce_fast"))
-            for e, ts in samples.items():
-                ms = sorted(v * 1e3 for v in ts)
-                med = statistics.median(ms)
-                row[e] = dict(median_ms=med,
-                              p90_ms=ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))],
-                              runs=len(ms), images_per_s=batch * 1e3 / med)
-            info = zoo.info(name)
-            row["mflops"] = info.get("mflops")
-            if row["mflops"]:
-                row["gflops"] = row["mflops"] * batch / row["convengine"]["median_ms"]
-            results.append(row)
+                for t in threads_list:
+                    _use_threads(t)
+                    for e, fn in engines[t][0].items():
+                        time.sleep(SETTLE_S)
+                        fn()
+                        samples[t][e] += _time(fn, per)
+            for t in threads_list:
+                row = dict(model=name, threads=t, batch=batch, notes=engines[t][1],
+                           max_abs_diff_vs_torch=diffs[t].get("convengine"),
+                           ce_fast_max_abs_diff_vs_torch=diffs[t].get("ce_fast"))
+                for e, ts in samples[t].items():
+                    ms = sorted(v * 1e3 for v in ts)
+                    med = statistics.median(ms)
+                    row[e] = dict(median_ms=med,
+                                  p90_ms=ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))],
+                                  runs=len(ms), images_per_s=batch * 1e3 / med)
+                info = zoo.info(name)
+                row["mflops"] = info.get("mflops")
+                if row["mflops"]:
+                    row["gflops"] = row["mflops"] * batch / row["convengine"]["median_ms"]
+                rows[t, batch] = row
             k += 1
             if progress:
                 _progress(k, total, label)
+        results += [rows[t, b] for t in threads_list for b in batches]
     return results
 
 
