@@ -1,6 +1,6 @@
 """Max error of convengine's element-wise math kernels against float64, over float32 inputs.
 
-    PYTHONPATH=python python tools/measure_math_accuracy.py [--step K] [--isa avx2|scalar] [op ...]
+    PYTHONPATH=python python tools/measure_math_accuracy.py [--step K] [--isa avx512|avx2|scalar] [op ...]
 
 Every K-th float32 bit pattern (K = 1: every float) of each op's range goes through a
 one-node InferenceSession (1 thread) and is compared with the float64 reference of
@@ -47,6 +47,7 @@ OPS = {
     "exp": ("Exp", {}, np.exp, (0, 89.0)),
     "log": ("Log", {}, np.log, (0, np.inf)),
     "softsign": ("Softsign", {}, em.softsign, (0, np.inf)),
+    "sigmoid": ("Sigmoid", {}, lambda x: 1.0 / (1.0 + np.exp(-x)), (0, 100.0)),
 }
 
 
