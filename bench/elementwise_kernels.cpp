@@ -26,6 +26,7 @@
 #include "native/elementwise/elementwise.h"
 #include "native/elementwise/math.h"
 #include "native/layout/transpose.h"
+#include "native/norm/norm.h"
 #include "native/pool/pool.h"
 
 using namespace ce::native;
@@ -122,6 +123,19 @@ void math(const char* name, VMathFn a, VMathFn b, MathParams p = {1.0f, 1.0f, 1.
   }
 }
 
+// Softmax over rows of 256 floats (attention scores) and of 1000 (a classifier), in place.
+void softmax() {
+  for (const Size& s : kSizes)
+    for (size_t len : {256, 1000}) {
+      const size_t rows = std::max<size_t>(1, s.n / len);
+      Buf x = randn(rows * len, 4.0f);
+      pair("softmax_rows " + std::to_string(len), s.what, [&](bool use) {
+        (use ? f32_softmax_rows__avx512f : f32_softmax_rows__avx2)(rows, len, x.data(), len,
+                                                                  x.data(), len);
+      });
+    }
+}
+
 // The epilogue as a GEMM drives it: mr x nr tiles of a pixels x channels output, in place.
 void epilogue(const char* name, int kind, bool residual, float lo, float hi) {
   const EpilogueParams p{kind, 0.2f, 0.5f, lo, hi};
@@ -189,6 +203,7 @@ int main(int argc, char** argv) {
   epilogue("epi tanh", 5, false, -INFINITY, INFINITY);
   epilogue("epi mish", 9, false, -INFINITY, INFINITY);
   epilogue("epi elu", 11, false, -INFINITY, INFINITY);
+  softmax();
   unary("vsigmoid", f32_vsigmoid__avx2, f32_vsigmoid__avx512f, {});
   unary("vsilu", f32_vsilu__avx2, f32_vsilu__avx512f, {});
   pool();

@@ -142,6 +142,7 @@ const LocalConvKernel& local_conv_kernel(Isa isa) {
 //   erf gelu gelu_tanh mish softplus elu exp log
 //                                  0.51-0.77 / 0.54-0.78 / 0.51-0.96                    avx512f
 //   rsqrt                          0.96 / 0.97 / 1.03 (division-bound)                  avx512f
+//   softmax_rows (rows of 256 / 1000)  0.52-0.54 / 0.52-0.55 / 0.49-0.51                avx512f
 //   clamp hswish hsigmoid, abs neg sqr cube sqrt recip softsign threshold
 //                                  0.94-1.04 / 1.03-1.25 / 1.02-1.24                    avx2
 //   min(c) max(c) add(c) prelu(c)  0.91-1.43 / 1.08-1.19 / 0.93-1.15                    avx2
@@ -458,14 +459,23 @@ const GConvKernel& gconv_kernel(Isa isa) {
 const NnKernels& nn_kernels(Isa isa) {
   using namespace native;
   static const NnKernels scalar{f32_rreduce__scalar, f32_vreduce__scalar, f32_layernorm_rows__scalar,
-                                f32_vmoments__scalar, f32_vnorm__scalar, f32_lrn__scalar, "scalar"};
+                                f32_vmoments__scalar, f32_vnorm__scalar, f32_lrn__scalar,
+                                f32_softmax_rows__scalar, "scalar"};
 #if CE_X86
   static const NnKernels avx2{f32_rreduce_u32__avx2, f32_vreduce_32c__avx2, f32_layernorm_rows__avx2,
-                              f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2, "avx2"};
-  return isa >= Isa::kAvx2 ? avx2 : scalar;
+                              f32_vmoments_8c__avx2, f32_vnorm_32c__avx2, f32_lrn__avx2,
+                              f32_softmax_rows__avx2, "avx2"};
+  // The reductions and norms stay at AVX2; softmax rows are exp-bound (table above).
+  static const NnKernels avx512 = [] {
+    NnKernels k = avx2;
+    k.softmax_rows = f32_softmax_rows__avx512f;
+    return k;
+  }();
+  return isa >= Isa::kAvx512 ? avx512 : isa >= Isa::kAvx2 ? avx2 : scalar;
 #elif CE_ARM64
   static const NnKernels neon{f32_rreduce_u16__neon, f32_vreduce_16c__neon, f32_layernorm_rows__neon,
-                              f32_vmoments_4c__neon, f32_vnorm_16c__neon, f32_lrn__neon, "neon"};
+                              f32_vmoments_4c__neon, f32_vnorm_16c__neon, f32_lrn__neon,
+                              f32_softmax_rows__neon, "neon"};
   return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;

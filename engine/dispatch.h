@@ -177,6 +177,7 @@ struct NnKernels {
   native::VMomentsFn vmoments;
   native::VNormFn vnorm;
   native::LrnFn lrn;
+  native::SoftmaxRowsFn softmax_rows;
   const char* isa;
 };
 

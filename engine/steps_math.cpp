@@ -295,21 +295,14 @@ class SoftmaxStep final : public Step {
     rows_ = len == 1 || (x.strides[axis] == 1 && out.strides[axis] == 1);
     algorithm = rows_ ? "rows" : "strided";
   }
+  // The kernel of the level the step was built at (a session keeps its level).
+  const native::SoftmaxRowsFn rows_fn_ = nn_kernels().softmax_rows;
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
     const int64_t len = x_.shape[axis_], sx = x_.strides[axis_], so = out_.strides[axis_];
     if (rows_) {
-      const native::VMathFn vexp = math_kernels().exp;
-      const native::RReduceFn rreduce = nn_kernels().rreduce;
-      const native::MathParams none{0.0f, 0.0f, 0.0f};
-      for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool, [&](const float* x, float* o) {
-        // A NaN max (rreduce propagates it) or an infinite one makes every output NaN through
-        // x - m, as the strided loop does.
-        const float m = rreduce(native::ReduceOp::kMax, len, x, 0.0f);
-        for (int64_t j = 0; j < len; ++j) o[j] = x[j] - m;  // o may be x
-        vexp(len, o, o, &none);
-        const float inv = static_cast<float>(1.0 / rreduce(native::ReduceOp::kSum, len, o, 0.0f));
-        for (int64_t j = 0; j < len; ++j) o[j] *= inv;
-      });
+      // A NaN or an infinity makes every output of its row NaN, as the strided loop does.
+      for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool,
+                 [&](const float* x, float* o) { rows_fn_(1, len, x, len, o, len); });
       return;
     }
     for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool, [&](const float* x, float* o) {

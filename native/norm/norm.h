@@ -12,12 +12,26 @@
 //   vnorm: y[r][i] = (x[r][i] - m) * s * g + b where m and s (the statistics) are scalars or
 //       per-column arrays (ms_vec), g and b scalars or per-column arrays (g_vec, b_vec) or null
 //       (1, 0).
+//   softmax_rows: each of `rows` rows of n contiguous floats through softmax: the row's max m,
+//       e = exp(x - m) stored and summed in one pass, y = e / sum; y may be x. A NaN or an
+//       infinity in a row makes the whole row NaN (through x - m and the sum).
 //   lrn: each row is a pixel's c channels; y[i] = x[i] / (bias + alpha / size * sum of x[j]^2
 //       over j in [i - lo, i + hi] within the row)^beta. scratch: lo + c + hi + 8 floats.
 #pragma once
 #include <cstddef>
 
 namespace ce::native {
+
+using SoftmaxRowsFn = void (*)(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                               size_t y_stride);
+void f32_softmax_rows__avx512f(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                               size_t y_stride);
+void f32_softmax_rows__avx2(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                            size_t y_stride);
+void f32_softmax_rows__neon(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                            size_t y_stride);
+void f32_softmax_rows__scalar(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
+                              size_t y_stride);
 
 using LayerNormRowsFn = void (*)(size_t rows, size_t n, const float* x, size_t x_stride, float* y,
                                  size_t y_stride, const float* gamma, const float* beta, float eps,

@@ -866,6 +866,88 @@ void nn_cases(Runner& r, const NnLevel& l) {
         });
 }
 
+// ---- softmax rows ----
+
+struct SoftmaxKernel {
+  const char* tag;
+  ce::Isa isa;
+  native::SoftmaxRowsFn fn;
+};
+const SoftmaxKernel kSoftmax[] = {
+    {"scalar", kScalar, native::f32_softmax_rows__scalar},
+#if CE_TEST_X86
+    {"avx2", kAvx2, native::f32_softmax_rows__avx2},
+    {"avx512f", kAvx512, native::f32_softmax_rows__avx512f},
+#elif CE_TEST_ARM64
+    {"neon", kNeon, native::f32_softmax_rows__neon},
+#endif
+};
+
+// Against softmax in double of the same float x - max: exp's error (1.6e-7) plus the float sum's,
+// which grows with the terms per lane, and two roundings: 3e-7 + n / 8 x 2^-24 relative (plus
+// 2^-126). Rows with a NaN or an infinity are NaN throughout.
+// Three rows with a gap of 3 NaN sentinels between them (left as they were), in place or not.
+void softmax_cases(Runner& r, const SoftmaxKernel& k) {
+  const std::string pre = std::string("softmax_rows_") + k.tag;
+  if (!r.begin(pre.c_str(), k.isa)) return;
+  uint32_t seed = 7;
+  for (size_t n : lengths())
+    for (int special = 0; special < 5; ++special)
+      for (bool in_place : {false, true}) {
+        r.run([&](const char* nm) {
+          std::mt19937 rng(seed++);
+          std::uniform_real_distribution<float> d(-30.0f, 30.0f);
+          const size_t rows = 3, stride = n + 3, total = (rows - 1) * stride + n;
+          std::vector<float> x(total, ce::test::detail::sentinel());
+          for (size_t i = 0; i < rows; ++i)
+            for (size_t j = 0; j < n; ++j) x[i * stride + j] = d(rng) - (i == 2 ? 1000.0f : 0.0f);
+          // row 1 gets the special value: none, NaN, +inf, -inf (a zero term), all -inf
+          const float sp[] = {0.0f, NAN, INFINITY, -INFINITY, -INFINITY};
+          if (special == 4)
+            for (size_t j = 0; j < n; ++j) x[stride + j] = -INFINITY;
+          else if (special)
+            x[stride + n * 7 / 11] = sp[special];
+          GuardedArray<float> gx(total), gy(total, ce::test::detail::sentinel());
+          std::copy(x.begin(), x.end(), gx.data());
+          float* y = in_place ? gx.data() : gy.data();
+          {
+            ce::ScopedFlushDenormals ftz;
+            k.fn(rows, n, gx.data(), stride, y, stride);
+          }
+          for (size_t i = 0; i < rows; ++i) {
+            const float* xr = &x[i * stride];
+            // x - m is rounded to float (as every float softmax does): the reference takes the
+            // same argument, so the tolerance measures exp, the sum and the scaling.
+            float m = -INFINITY;
+            bool bad = false;
+            for (size_t j = 0; j < n; ++j) {
+              bad |= xr[j] != xr[j] || xr[j] == INFINITY;
+              m = std::max(m, xr[j]);
+            }
+            bad |= m == -INFINITY;
+            double sum = 0.0;
+            for (size_t j = 0; j < n; ++j) sum += std::exp(double(xr[j] - m));
+            const double tol = 3e-7 + std::ldexp(double(n) / 8, -24);
+            for (size_t j = 0; j < n; ++j) {
+              const float got = y[i * stride + j];
+              if (bad) {
+                if (got == got) return std::printf("%s: row %zu y[%zu] = %g, want NaN\n", nm, i, j, got), false;
+                continue;
+              }
+              const double want = std::exp(double(xr[j] - m)) / sum;
+              if (!(std::fabs(got - want) <= tol * want + FLT_MIN))
+                return std::printf("%s: row %zu y[%zu] = %.9g, want %.9g\n", nm, i, j, got, want), false;
+            }
+            if (i + 1 < rows)
+              for (size_t j = n; j < stride; ++j)
+                if (!ce::test::detail::is_sentinel(y[i * stride + j]))
+                  return std::printf("%s: gap after row %zu written\n", nm, i), false;
+          }
+          return true;
+        }, "%s.n%zu.special%d%s", pre.c_str(), n, special, in_place ? ".in_place" : "");
+      }
+}
+
 // ---- dispatch ----
 
 bool check_dispatch() {
@@ -912,6 +994,12 @@ bool check_dispatch() {
     const bool nn_tested = isa == kScalar || std::any_of(std::begin(kNnLevels), std::end(kNnLevels),
                                                           [&](const NnLevel& l) { return l.isa == isa; }) ||
                            (isa == kAvx512 && nk.rreduce == ce::nn_kernels(kAvx2).rreduce);
+    bool softmax_tested = false;
+    for (const auto& sk : kSoftmax) softmax_tested |= sk.fn == nk.softmax_rows;
+    if (!softmax_tested) {
+      std::printf("dispatch: nn_kernels().softmax_rows at level %s is untested\n", ce::isa_name(isa));
+      ok = false;
+    }
     if (!nn_tested) {
       std::printf("dispatch: nn_kernels() at level %s is untested\n", ce::isa_name(isa));
       ok = false;
@@ -931,6 +1019,7 @@ int main(int argc, char** argv) {
   for (const auto& k : kScaleShiftCw) scaleshift_cw_cases(r, k);
   for (const auto& k : kEpilogue) epilogue_cases(r, k);
   for (const auto& l : kNnLevels) nn_cases(r, l);
+  for (const auto& k : kSoftmax) softmax_cases(r, k);
   const bool dispatch_ok = check_dispatch();
   if (!dispatch_ok) std::printf("dispatch check failed\n");
   return r.finish() != 0 || !dispatch_ok ? 1 : 0;
