@@ -300,7 +300,7 @@ class SoftmaxStep final : public Step {
   void run(const RunBuffers& rb, ThreadPool& pool) const override {
     const int64_t len = x_.shape[axis_], sx = x_.strides[axis_], so = out_.strides[axis_];
     if (rows_) {
-      // A NaN or an infinity makes every output of its row NaN, as the strided loop does.
+      // A NaN or +inf (or a row of -inf) makes its row NaN, as the strided loop does.
       for_slices(axis_, x_, rb.at(x_), out_, rb.at(out_), pool,
                  [&](const float* x, float* o) { rows_fn_(1, len, x, len, o, len); });
       return;

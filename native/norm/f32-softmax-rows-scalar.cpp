@@ -1,6 +1,6 @@
 // Softmax of contiguous rows: the row's max, e = exp(x - max) (the C library's expf) summed
-// in double, y = e * (1 / sum). A NaN or an infinity in a row makes every output of the row
-// NaN (x - max is NaN for it, and so is the sum).
+// in double, y = e * (1 / sum). A NaN or +inf in a row, or a row of -inf only, makes every
+// output of the row NaN (x - max is NaN there, and so is the sum).
 #include "native/norm/norm.h"
 
 #include <algorithm>

@@ -13,8 +13,9 @@
 //       per-column arrays (ms_vec), g and b scalars or per-column arrays (g_vec, b_vec) or null
 //       (1, 0).
 //   softmax_rows: each of `rows` rows of n contiguous floats through softmax: the row's max m,
-//       e = exp(x - m) stored and summed in one pass, y = e / sum; y may be x. A NaN or an
-//       infinity in a row makes the whole row NaN (through x - m and the sum).
+//       e = exp(x - m) stored and summed in one pass, y = e / sum; y may be x. A NaN or +inf
+//       in a row, or a row of -inf only, makes the whole row NaN (through x - m and the sum);
+//       -inf among finite values is a term of 0.
 //   lrn: each row is a pixel's c channels; y[i] = x[i] / (bias + alpha / size * sum of x[j]^2
 //       over j in [i - lo, i + hi] within the row)^beta. scratch: lo + c + hi + 8 floats.
 #pragma once

@@ -885,7 +885,8 @@ const SoftmaxKernel kSoftmax[] = {
 
 // Against softmax in double of the same float x - max: exp's error (1.6e-7) plus the float sum's,
 // which grows with the terms per lane, and two roundings: 3e-7 + n / 8 x 2^-24 relative (plus
-// 2^-126). Rows with a NaN or an infinity are NaN throughout.
+// 2^-126). Rows with a NaN or +inf, and rows of -inf only, are NaN
+// throughout; a -inf among finite values is a zero term.
 // Three rows with a gap of 3 NaN sentinels between them (left as they were), in place or not.
 void softmax_cases(Runner& r, const SoftmaxKernel& k) {
   const std::string pre = std::string("softmax_rows_") + k.tag;
