@@ -19,13 +19,6 @@ constexpr size_t PF = 256;  // software prefetch distance in floats (1 KiB)
 
 using avx2::tail_mask;
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 // One weight row against R images, the reduction split S ways (R * S accumulators).
 template <int R, int S>
 void row(size_t kc, const float* w, const float* const* a, float bias, float* c,
@@ -58,7 +51,7 @@ void row(size_t kc, const float* w, const float* const* a, float bias, float* c,
   for (int r = 0; r < R; ++r) {
     __m256 t = acc[r][0];
     for (int j = 1; j < S; ++j) t = _mm256_add_ps(t, acc[r][j]);
-    c[r * cm_stride] = std::min(std::max(bias + hsum(t), vmin), vmax);
+    c[r * cm_stride] = std::min(std::max(bias + avx2::hsum(t), vmin), vmax);
   }
 }
 

@@ -40,13 +40,6 @@ void write(size_t n, const float* x, float* y, const float* g, const float* b, f
 
 constexpr size_t kShort = 2048;
 
-inline float hsum(__m256 v) {
-  __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-  t = _mm_add_ss(t, _mm_movehdup_ps(t));
-  return _mm_cvtss_f32(t);
-}
-
 // R rows of n <= kShort floats, statistics of all R in each pass.
 template <int R>
 void short_rows(size_t n, const float* x, size_t xs, float* y, size_t ys, const float* g,
@@ -63,7 +56,7 @@ void short_rows(size_t n, const float* x, size_t xs, float* y, size_t ys, const 
   float m[R], r[R];
   const float inv_n = 1.0f / static_cast<float>(n);
   for (int j = 0; j < R; ++j) {
-    m[j] = hsum(s[j]) * inv_n;
+    m[j] = avx2::hsum(s[j]) * inv_n;
     vm[j] = _mm256_set1_ps(m[j]);
   }
   for (size_t i = 0; i < n8; i += 8)
@@ -76,7 +69,7 @@ void short_rows(size_t n, const float* x, size_t xs, float* y, size_t ys, const 
       const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j * xs + n8, mask), vm[j]), live);
       q[j] = _mm256_fmadd_ps(d, d, q[j]);
     }
-  for (int j = 0; j < R; ++j) r[j] = 1.0f / std::sqrt(hsum(q[j]) * inv_n + eps);
+  for (int j = 0; j < R; ++j) r[j] = 1.0f / std::sqrt(avx2::hsum(q[j]) * inv_n + eps);
   for (int j = 0; j < R; ++j) {
     if (g && b) write<true, true>(n, x + j * xs, y + j * ys, g, b, m[j], r[j]);
     else if (g) write<true, false>(n, x + j * xs, y + j * ys, g, b, m[j], r[j]);

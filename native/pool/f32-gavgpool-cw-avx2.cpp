@@ -13,12 +13,6 @@ namespace ce::native {
 
 namespace {
 using avx2::tail_mask;
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 }  // namespace
 
 void f32_gavgpool_cw__avx2(size_t planes, size_t pixels, const float* in, float scale,
@@ -36,7 +30,7 @@ void f32_gavgpool_cw__avx2(size_t planes, size_t pixels, const float* in, float 
     }
     for (; n >= 8; n -= 8, p += 8) a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p));
     if (n) a1 = _mm256_add_ps(a1, _mm256_maskload_ps(p, mask));
-    out[j] = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scale;
+    out[j] = avx2::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scale;
   }
 }
 

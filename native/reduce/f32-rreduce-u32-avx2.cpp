@@ -12,13 +12,6 @@ namespace {
 
 constexpr size_t kBlock = 2048;  // floats per float-lane block of a sum
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 // max / min keeping a NaN once one is seen: op(v, acc) returns acc when acc is NaN, and a NaN v
 // is taken by the blend.
 inline __m256 vmax(__m256 acc, __m256 v) {
@@ -57,10 +50,10 @@ template <class T>
 float sum(size_t n, const float* x, const T& t) {
   const auto add = [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); };
   const __m256 zero = _mm256_setzero_ps();
-  if (n <= kBlock) return hsum(accumulate(n, x, zero, t, add));
+  if (n <= kBlock) return avx2::hsum(accumulate(n, x, zero, t, add));
   double total = 0.0;
   for (size_t i = 0; i < n; i += kBlock)
-    total += hsum(accumulate(n - i < kBlock ? n - i : kBlock, x + i, zero, t, add));
+    total += avx2::hsum(accumulate(n - i < kBlock ? n - i : kBlock, x + i, zero, t, add));
   return static_cast<float>(total);
 }
 

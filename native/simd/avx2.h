@@ -31,6 +31,20 @@ inline void store_partial(float* p, __m256 v, size_t n) {
   if (n & 1) _mm_store_ss(p, h);
 }
 
+// Sum and max of the 8 lanes (max: a NaN lane may or may not win).
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+
 // Stores lanes 0..n-1, n in 1..8.
 inline void store_n(float* p, __m256 v, size_t n) {
   if (n == 8)

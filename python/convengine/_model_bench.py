@@ -120,10 +120,10 @@ def run(models, threads_list, runs, warmup, vs, batches, rounds=3, progress=True
     total = len(models) * len(batches)
     k = 0
     for name in models:
-        model = zoo.get(name)
+        model, info = zoo.get(name), zoo.info(name)
         rows = {}
         for batch in batches:
-            shape = list(next(iter(zoo.info(name)["inputs"].values())))
+            shape = list(next(iter(info["inputs"].values())))
             shape[0] = batch
             x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
             label = f"{name} x{','.join(map(str, threads_list))} threads, batch {batch}"
@@ -159,7 +159,6 @@ def run(models, threads_list, runs, warmup, vs, batches, rounds=3, progress=True
                     row[e] = dict(median_ms=med,
                                   p90_ms=ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))],
                                   runs=len(ms), images_per_s=batch * 1e3 / med)
-                info = zoo.info(name)
                 row["mflops"] = info.get("mflops")
                 if row["mflops"]:
                     row["gflops"] = row["mflops"] * batch / row["convengine"]["median_ms"]
