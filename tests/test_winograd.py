@@ -176,17 +176,21 @@ def test_scalar_and_vector_kernels_agree(rng, vector_isa):
 
 
 @pytest.mark.parametrize("algo", WINO)
-def test_threads_and_blocking_give_identical_results(algo, rng):
+@pytest.mark.parametrize("c_in,c_out,size,dilation", [
+    (96, 128, 14, 1),
+    # transformed inputs of a tile block above 1 MB: a tile block per thread, no channel split
+    (250, 200, 27, 2), (288, 280, 27, 2)])
+def test_threads_and_blocking_give_identical_results(algo, c_in, c_out, size, dilation, rng):
     """The 2-thread plan splits output channels and tile blocks differently; every output is
     still the same sum in the same order."""
-    x = randn(rng, 1, 96, 14, 14)
-    w = randn(rng, 128, 96, 3, 3)
+    x = randn(rng, 1, c_in, size, size)
+    w = randn(rng, c_out, c_in, 3, 3)
     old = convengine.get_num_threads()
     try:
         convengine.set_num_threads(1)
-        y1 = F.conv2d(x, w, padding=1, algorithm=algo)
+        y1 = F.conv2d(x, w, padding=dilation, dilation=dilation, algorithm=algo)
         convengine.set_num_threads(2)
-        y2 = F.conv2d(x, w, padding=1, algorithm=algo)
+        y2 = F.conv2d(x, w, padding=dilation, dilation=dilation, algorithm=algo)
     finally:
         convengine.set_num_threads(old)
     np.testing.assert_array_equal(y1, y2)
