@@ -394,7 +394,18 @@ const WinogradKernels& winograd1d_kernels(int r, Isa isa) {
 //   784 x 80 x 80      86.1  99.0 100.1  98.3  86.2  84.0  82.5  84.1 110.7
 //   3136 x 144 x 24    61.4  74.1  73.6  80.5  81.3  78.2  77.4  95.0  65.4
 //   784 x 240 x 40     93.2    --  92.1    --  70.6    --    --  83.7 109.7
-// The tile is the first of 6x32, 8x16, 6x40, 8x24 whose panels pad nc to within 3% of the
+// Zen 5 (two 512-bit FMA pipes: zmm peak 270 GFLOP/s per core, ymm 135), same benchmark:
+//   M x K x N          8x16  12x16 6x32  8x32  4x48  6x48  8x24  6x40
+//   3136 x 256 x 256  200.9 210.1 252.5 256.8 221.0 225.8 188.5 193.4
+//   196 x 576 x 96    218.4 221.4 250.2 250.3 255.3 252.7 190.9 169.4
+//   784 x 80 x 80     217.1 220.5 211.6 211.2 215.5 213.6 163.0 215.0
+//   3136 x 144 x 24   152.8 151.7 171.8 173.5 123.0 121.9 177.9 123.1
+//   12544 x 16 x 48   165.9 169.8 168.5 164.7 223.3 222.7 168.2 115.5
+// so multiples of 48 columns that 32 pads (48, 144, 240, ...) take 6x48 (18 accumulators, 3
+// weight loads per 6 broadcasts) instead of 8x16: whole layers, 1 thread, 16->48 at 112x112
+// (MnasNet) 112 -> 90 us, 24->144 at 56x56 106 -> 92, 240->240 at 28x28 392 -> 345. (Not
+// measured on Zen 4, where 8x16 and 6x48 both issue one zmm FMA per cycle.)
+// The tile is the first of 6x32, 6x48, 8x16, 6x40, 8x24 whose panels pad nc to within 3% of the
 // least padding any of them gives. (On Zen 4 fma3's 4x24 beat 8x24 on 24 columns, 107 vs 95;
 // a Xeon's 512-bit FMA ports favour the zmm tile.) On a Xeon (two 512-bit FMA ports, 4-cycle
 // latency) a tile needs 8 or more accumulators: 8x16 has 8 (XNNPACK's 7x16 has 7), 6x32 12.
@@ -415,7 +426,9 @@ const GemmKernel& gemm_kernel(size_t nc, Isa isa) {
                                 native::f32_gemm_1x40__avx512f, 6, 40, 1, "f32-gemm-6x40-avx512f"};
   static const GemmKernel k8x24{native::f32_gemm_8x24__avx512f, native::f32_gemm_8x24_prfm__avx512f,
                                 native::f32_gemm_1x24__avx512f, 8, 24, 1, "f32-gemm-8x24-avx512f"};
-  static const GemmKernel* const avx512[] = {&k6x32, &k8x16, &k6x40, &k8x24};
+  static const GemmKernel k6x48{native::f32_gemm_6x48__avx512f, native::f32_gemm_6x48_prfm__avx512f,
+                                native::f32_gemm_1x48__avx512f, 6, 48, 1, "f32-gemm-6x48-avx512f"};
+  static const GemmKernel* const avx512[] = {&k6x32, &k6x48, &k8x16, &k6x40, &k8x24};
   static const GemmKernel* const avx2[] = {&k6x16, &k4x24};
   return isa >= Isa::kAvx512 ? least_padded(nc, avx512) : least_padded(nc, avx2);
 #elif CE_ARM64

@@ -15,7 +15,7 @@ if HAVE_TORCH:
     import torch.nn.functional as TF
 
 # (N, C, spatial, O, groups): odd/prime channels, c_out that picks the 4x24 kernel (24, 72) on
-# AVX2, and on AVX-512 the 8x16 (16, 47, 80), 8x24 (24, 72) and 6x40 (40, 119) ones, pixel
+# AVX2, and on AVX-512 the 8x16 (15, 80), 8x24 (24, 72), 6x40 (40, 119) and 6x48 (47, 144) ones, pixel
 # counts not a multiple of 4, 6 or 8, groups in {1, 2, 3, C/4, C/8}.
 CASES = [
     (1, 31, (8, 8), 29, 1),
@@ -31,7 +31,9 @@ CASES = [
     (1, 240, (7, 7), 240, 3),       # ShuffleNet layer shape
     (1, 96, (6, 6), 256, 1),        # several column chunks at 2 threads
     (2, 19, (3, 3), 80, 1),         # AVX-512 8x16, 9 pixels: 8 + 1
-    (1, 23, (5, 3), 47, 1),         # AVX-512 8x16, a partial last panel
+    (1, 23, (5, 3), 15, 1),         # AVX-512 8x16, a partial panel
+    (1, 23, (5, 3), 47, 1),         # AVX-512 6x48, a partial panel
+    (2, 21, (5, 7), 144, 1),        # AVX-512 6x48, 3 panels
     (1, 29, (7, 7), 40, 1),         # AVX-512 6x40
     (2, 37, (5, 3), 119, 1),        # AVX-512 6x40, 3 panels, the last one partial
 ]
@@ -78,6 +80,7 @@ PREFETCH_CASES = [
     (1, 67, (61, 67), 72, 1),       # 4x24
     (1, 67, (61, 67), 80, 1),       # AVX-512 8x16
     (1, 67, (61, 67), 120, 1),      # AVX-512 6x40 (72 above: 8x24)
+    (1, 67, (61, 67), 48, 1),       # AVX-512 6x48
     (1, 134, (37, 59), 98, 2),      # 49 columns per group
     (1, 4099, (8, 9), 50, 1),       # split K
 ]
@@ -134,7 +137,8 @@ ROW_CASES = [
     (1, 9001, (1, 1), 19, 1),
     (1, 37, (7, 1), 50, 1),         # 6x16: a 1-row tail tile
     (1, 38, (5, 1), 48, 1),         # 4x24: a 1-row tail tile
-    (1, 41, (9, 1), 48, 1),         # AVX-512 8x16: a 1-row tail tile
+    (1, 41, (9, 1), 16, 1),         # AVX-512 8x16: a 1-row tail tile
+    (1, 41, (7, 1), 48, 1),         # AVX-512 6x48: a 1-row tail tile (1x48)
     (1, 11, (1, 1), 120, 1),        # AVX-512 1x40 (24, 72 above: 1x24)
     (1, 13, (7, 1), 39, 1),         # AVX-512 6x40: a 1-row tail tile, a partial panel
 ]

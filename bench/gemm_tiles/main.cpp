@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
       {784, 80, 80, "h: one group"},             {3136, 144, 24, "e: 144->24 @56x56"},
       {49, 960, 160, "MobileNetV2 7x7 project"},  {784, 32, 192, "MobileNetV2 expand 28x28"},
       {12544, 16, 96, "MobileNetV2 expand 112x112"}, {3136, 96, 24, "MobileNetV2 96->24 @56x56"},
-      {784, 240, 40, "EfficientNet 240->40 @28x28"}, {196, 480, 120, "120 columns @14x14"}};
+      {784, 240, 40, "EfficientNet 240->40 @28x28"}, {196, 480, 120, "120 columns @14x14"},
+      {12544, 16, 48, "MnasNet expand 112x112"},  {12544, 32, 16, "MobileNetV2 32->16 @112x112"}};
   std::vector<Candidate> cands;
   if (ce::cpu_supports(ce::Isa::kAvx2)) cands = ce::bench::fma3_candidates();
   const bool has512 = ce::cpu_supports(ce::Isa::kAvx512);

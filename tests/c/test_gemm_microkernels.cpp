@@ -57,6 +57,9 @@ const Ukernel<native::GemmFn> kGemm[] = {
     {"f32_gemm_6x40_prfm__avx512f", native::f32_gemm_6x40_prfm__avx512f, 6, 40, 1, kAvx512f},
     {"f32_gemm_1x24__avx512f", native::f32_gemm_1x24__avx512f, 1, 24, 4, kAvx512f},
     {"f32_gemm_1x40__avx512f", native::f32_gemm_1x40__avx512f, 1, 40, 4, kAvx512f},
+    {"f32_gemm_6x48__avx512f", native::f32_gemm_6x48__avx512f, 6, 48, 1, kAvx512f},
+    {"f32_gemm_6x48_prfm__avx512f", native::f32_gemm_6x48_prfm__avx512f, 6, 48, 1, kAvx512f},
+    {"f32_gemm_1x48__avx512f", native::f32_gemm_1x48__avx512f, 1, 48, 4, kAvx512f},
 #endif
 #if defined(__aarch64__)
     {"f32_gemm_8x8__neon", native::f32_gemm_8x8__neon, 8, 8, 4, kNeon},

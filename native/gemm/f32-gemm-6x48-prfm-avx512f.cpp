@@ -1,0 +1,12 @@
+#include "native/gemm/gemm-avx512f.h"
+
+namespace ce::native {
+
+void f32_gemm_6x48_prfm__avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                          bool accumulate, const ClampParams* params) {
+  gemm_avx512f<6, 3, true, 0>(mr, nc, kc, a, a_stride, w, c, cm_stride, cn_stride, accumulate,
+                               params);
+}
+
+}  // namespace ce::native
