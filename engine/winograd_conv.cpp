@@ -125,7 +125,9 @@ WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads) {
                                              kBlockCap / (per_tile * MR)));
   per_block = std::clamp<size_t>(per_block, 2, std::max<size_t>(mtiles, 1));
   size_t blocks = ceil_div(mtiles, per_block);
-  const auto v_bytes = [&](size_t b) { return ceil_div(mtiles, b) * MR * g.positions * g.kc * sizeof(float); };
+  const auto v_bytes = [&](size_t b) {
+    return ceil_div(mtiles, b) * MR * g.positions * g.kc * sizeof(float);
+  };
   if (th > 1 && v_bytes(blocks) > kSharedV && g.groups * blocks < th)
     blocks = std::min(mtiles, ceil_div(th, g.groups));
   p.tile_block = std::min(p.tiles, ceil_div(mtiles, blocks) * MR);
