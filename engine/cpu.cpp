@@ -63,6 +63,16 @@ std::string features() {
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) add(a & (1u << 5), "avx512_bf16");
   return out;
 }
+
+bool detect_fast_unaligned_zmm() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
+  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const unsigned base = (a >> 8) & 0xF;
+  const unsigned family = base == 0xF ? base + ((a >> 20) & 0xFF) : base;
+  return family >= 0x1A;
+}
 #elif defined(__aarch64__)
 Isa detect() { return Isa::kNeon; }  // Advanced SIMD is part of ARMv8-A
 
@@ -84,6 +94,9 @@ std::string features() {
 #else
 Isa detect() { return Isa::kScalar; }
 std::string features() { return ""; }
+#endif
+#if !defined(__x86_64__) && !defined(__i386__)
+bool detect_fast_unaligned_zmm() { return false; }
 #endif
 
 std::atomic<int>& isa_slot() {
@@ -121,6 +134,11 @@ std::string cpu_features() {
 }
 
 bool cpu_has_avx2_fma() { return cpu_supports(Isa::kAvx2); }
+
+bool cpu_fast_unaligned_zmm() {
+  static const bool fast = detect_fast_unaligned_zmm();
+  return fast;
+}
 
 Isa active_isa() { return static_cast<Isa>(isa_slot().load(std::memory_order_relaxed)); }
 

@@ -47,6 +47,7 @@ class DepthwiseConv final : public ConvOp {
     params_.min = act.min;
     params_.max = act.max;
     params_.mult = nullptr;
+    params_.any_alignment = k_.zmm_any_alignment;
 
     const int64_t sw = s.stride[2], dw = s.dilation[2];
     if (kd_ > 1) {

@@ -67,6 +67,8 @@ const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
 // 0.76, 3x3 s2 96ch 0.69, 7x7 s1 96ch 0.78, 5x5 s1 240ch 0.79, 3x3 s1 72ch 56x56 0.96.
 // Here the gain is fewer instructions per channel (loads, stores, loop control); a Xeon with two
 // 512-bit FMA ports also doubles the FMA rate of the compute-bound layers over ymm.
+// On a CPU whose misaligned zmm loads are cheap (cpu_fast_unaligned_zmm: Zen 5) the zmm path
+// runs on rows at any alignment (figures in native/dwconv/dwconv-avx512f.h).
 const DwConvKernels& dwconv_kernels(Isa isa) {
   static const DwConvKernels scalar{
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
@@ -84,7 +86,12 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_5x5s1_16c8p__avx512f, native::f32_dwconv_7x7s1_16c8p__avx512f,
       native::f32_dwconv_5x5_16c8p__avx512f, native::f32_dwconv_kxk_16c8p__avx512f,
       native::f32_dwconv_ind_64c__avx512f, "f32-dwconv-avx512f"};
-  if (isa >= Isa::kAvx512) return avx512;
+  static const DwConvKernels avx512_any = [] {
+    DwConvKernels k = avx512;
+    k.zmm_any_alignment = true;
+    return k;
+  }();
+  if (isa >= Isa::kAvx512) return cpu_fast_unaligned_zmm() ? avx512_any : avx512;
   return isa >= Isa::kAvx2 ? avx2 : scalar;
 #elif CE_ARM64
   static const DwConvKernels neon{

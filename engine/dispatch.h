@@ -44,6 +44,7 @@ struct DwConvKernels {
   native::DwRowFn row_kxk;    // any kernel
   native::DwIndFn ind;        // border pixels, any kernel
   const char* name;
+  bool zmm_any_alignment = false;  // the row kernels' zmm path on rows at any alignment
 };
 
 const DwConvKernels& dwconv_kernels(Isa isa = active_isa());

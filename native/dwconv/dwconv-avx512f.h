@@ -13,6 +13,10 @@
 // 1.03-1.13x slower than the -fma3 kernel; 8-channel ymm strips compiled here ran 1.05-1.09x
 // slower too, because GCC then also allocates ymm16-31 (EVEX only): the -fma3 source built
 // with AVX-512 enabled was 1.07x slower on 72 channels, 1.00x with -ffixed-xmm16..31.
+// DwParams::any_alignment (set where engine/cpu says misaligned zmm loads are cheap: Zen 5)
+// sends every row to the zmm path. Zen 5, 1 thread, time zmm / -fma3 twin on such rows: 3x3 s1
+// 40 ch 56x56 0.83, 72 ch 56x56 0.93, 120 ch 28x28 0.91, 232 ch 14x14 0.91, 200 ch 14x14 1.05;
+// 5x5 s1 120 ch 28x28 0.83, 200 ch 14x14 0.90.
 #pragma once
 #include <immintrin.h>
 
@@ -130,7 +134,7 @@ template <DwRowFn kWide, DwRowFn kNarrow>
 inline void route(size_t channels, size_t pixels, const float* const* rows, size_t in_step,
                   size_t in_dil, size_t kh, size_t kw, const float* w, float* out,
                   size_t out_step, const DwParams* params) {
-  if (wide(rows[0], in_step, in_dil, out, out_step))
+  if (params->any_alignment || wide(rows[0], in_step, in_dil, out, out_step))
     kWide(channels, pixels, rows, in_step, in_dil, kh, kw, w, out, out_step, params);
   else
     kNarrow(channels, pixels, rows, in_step, in_dil, kh, kw, w, out, out_step, params);

@@ -33,6 +33,9 @@ struct DwParams {
   float min;                     // output clamp (fused activation)
   float max;
   const int32_t* mult = nullptr;  // multiplier table (see above), nullptr when M == 1
+  // AVX-512 row kernels: run their zmm strips on rows at any alignment, not only on rows at
+  // 64-byte boundaries (the engine sets it where dispatch says such loads are cheap).
+  bool any_alignment = false;
 };
 
 // Row kernel: `pixels` consecutive output pixels of one output row, every horizontal tap in

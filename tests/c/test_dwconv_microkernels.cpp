@@ -5,7 +5,8 @@
 // that start at a later tile (channel 16), and three layouts: tight pixels (pixel stride =
 // channels), wide pixels (strides a multiple of 16 floats, 64-byte aligned: the AVX-512 zmm
 // path, with channel tails only here) and misaligned pixels (strides C + 1 and oc + 3, pointers
-// one float off).
+// one float off); tight and misaligned rows again with DwParams::any_alignment (the zmm path on
+// them).
 // A kernel above the CPU's ISA level, or above the one CONVENGINE_ISA forces, is skipped with
 // the reason. Also checks that engine/dispatch.cpp hands out only kernels tested here.
 //
@@ -211,7 +212,7 @@ native::DwParams reference(const Layer& L, size_t c0, size_t pixels, bool clamp,
 // (in pixels), channels c0..C*M-1 of the layer.
 bool row_case(const char* name, native::DwRowFn fn, size_t C, size_t M, size_t c0, size_t pixels,
               size_t kh, size_t kw, size_t stride, size_t dil, Layout layout, bool clamp,
-              uint32_t seed) {
+              bool any_alignment, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> d(-1, 1);
   const Layer L(C, M, kh * kw, rng);
@@ -234,9 +235,10 @@ bool row_case(const char* name, native::DwRowFn fn, size_t C, size_t M, size_t c
   GuardedArray<float> out(round_up(out_floats + 1, 16), ce::test::detail::sentinel());
   float* o = place(out, out_floats, layout);
   std::vector<double> ref, tol;
-  const native::DwParams p = reference(L, c0, pixels, clamp, &ref, &tol, [&](size_t x, size_t t) {
+  native::DwParams p = reference(L, c0, pixels, clamp, &ref, &tol, [&](size_t x, size_t t) {
     return rows[t / kw] + (x * stride + (t % kw) * dil) * ps_in;
   });
+  p.any_alignment = any_alignment;
   std::vector<const float*> call_rows(kh);
   for (size_t ky = 0; ky < kh; ++ky) call_rows[ky] = rows[ky] + (M == 1 ? c0 : 0);
   fn(L.oc - c0, pixels, call_rows.data(), stride * ps_in, dil * ps_in, kh, kw, L.weights(c0),
@@ -295,27 +297,30 @@ void row_cases(Runner& r, const RowKernel& k) {
     geos = {{1, 1, 2, 1}, {3, 5, 1, 1}, {4, 4, 3, 2}, {2, 3, 2, 1}, {7, 1, 1, 1}};
   }
   uint32_t seed = 1;
+  // any: DwParams::any_alignment (the AVX-512 kernels' zmm path on tight and misaligned rows).
   for (const Geo& g : geos)
     for (int layout : {kTight, kWide, kMisaligned})
-      for (size_t M : {1, 2, 3})
-        for (size_t C : kChannels)
-          for (size_t pixels : {1, 2, 3, 6, 7, 8, 13, 23}) {
-            const size_t oc = C * M;
-            // Calls from channel 0 and, past the first tile, from channel 16.
-            for (size_t c0 : {size_t(0), size_t(16)}) {
-              if (c0 && oc <= 16) continue;
-              if (c0 && pixels != 13) continue;
-              const bool clamp = (C + pixels) % 3 == 0;
-              char name[192];
-              std::snprintf(name, sizeof name, "%s.%zux%zu_s%zu_d%zu.%s.C%zu_M%zu_c%zu_p%zu%s",
-                            k.name, g.kh, g.kw, g.stride, g.dil, kLayoutName[layout], C, M, c0,
-                            pixels, clamp ? "_clamp" : "");
-              r.run(name, [&](const char* n) {
-                return row_case(n, k.fn, C, M, c0, pixels, g.kh, g.kw, g.stride, g.dil,
-                                Layout(layout), clamp, seed++);
-              });
+      for (bool any : {false, true})
+        for (size_t M : {1, 2, 3})
+          for (size_t C : kChannels)
+            for (size_t pixels : {1, 2, 3, 6, 7, 8, 13, 23}) {
+              if (any && layout == kWide) continue;
+              const size_t oc = C * M;
+              // Calls from channel 0 and, past the first tile, from channel 16.
+              for (size_t c0 : {size_t(0), size_t(16)}) {
+                if (c0 && oc <= 16) continue;
+                if (c0 && pixels != 13) continue;
+                const bool clamp = (C + pixels) % 3 == 0;
+                char name[192];
+                std::snprintf(name, sizeof name, "%s.%zux%zu_s%zu_d%zu.%s%s.C%zu_M%zu_c%zu_p%zu%s",
+                              k.name, g.kh, g.kw, g.stride, g.dil, kLayoutName[layout],
+                              any ? "_any" : "", C, M, c0, pixels, clamp ? "_clamp" : "");
+                r.run(name, [&](const char* n) {
+                  return row_case(n, k.fn, C, M, c0, pixels, g.kh, g.kw, g.stride, g.dil,
+                                  Layout(layout), clamp, any, seed++);
+                });
+              }
             }
-          }
 }
 
 void ind_cases(Runner& r, const IndKernel& k) {
