@@ -183,7 +183,7 @@ void DeformConvOp::forward(const TensorView& in, const TensorView& offset, const
       for (size_t g = g0; g < g1; ++g) {
         float* c = out_img + (m0 + mt) * out_ps + g * cout_g;
         gemm_(mr, cout_g, cin_g, K, rows, packed_.data() + g * nblocks_ * block_, c, out_ps, NR,
-                (g - g0) * cin_g, zero, &clamp_);
+                (g - g0) * cin_g, zero, &clamp_, nullptr, 0);
       }
     }
   });

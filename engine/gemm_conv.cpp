@@ -93,7 +93,10 @@ class GemmConv final : public ConvOp {
     const bool prefetch = m * in_ps * sizeof(float) >= kPrefetchMinABytes &&
                           std::min(chunk_panels * NR, cout_g_) >= kPrefetchMinCols;
     const native::GemmFn fn = prefetch ? k_.prfm : k_.fn;
-    pool.parallel_for_3d(ng, m_chunks, n_chunks, [&](size_t ngi, size_t mc, size_t nch) {
+    const size_t tasks = ng * m_chunks * n_chunks;
+    pool.parallel_for(tasks, [&](size_t task) {
+      const size_t ngi = task / (m_chunks * n_chunks), mc = task / n_chunks % m_chunks;
+      const size_t nch = task % n_chunks;
       const size_t n = ngi / s.groups, g = ngi % s.groups;
       const size_t p0 = nch * chunk_panels;
       const size_t oc0 = g * cout_g_ + p0 * NR;
@@ -101,8 +104,24 @@ class GemmConv final : public ConvOp {
       const float* a_img = in.data + n * in.image_stride() + g * kc_;
       float* c_img = out.data + n * out.image_stride() + oc0;
       std::vector<float> saved(save_res ? MR * nc : 0);
-      const size_t t_end = std::min(mtiles, (mc + 1) * per_chunk);
-      for (size_t t = mc * per_chunk; t < t_end; ++t) {
+      const size_t t_begin = mc * per_chunk, t_end = std::min(mtiles, (mc + 1) * per_chunk);
+      // The weight chunk of the task after this one (this thread's next, as a rule: the pool
+      // hands out contiguous ranges), streamed in over this task's calls (gemm-prefetch.h).
+      const char* next_w = nullptr;
+      size_t next_lines = 0, share = 0;
+      if (nkb == 1 && task + 1 < tasks && group_stride_ * sizeof(float) > kStreamedWeightBytes) {
+        const size_t g2 = (task + 1) / (m_chunks * n_chunks) % s.groups;
+        const size_t nch2 = (task + 1) % n_chunks;
+        if (g2 != g || nch2 != nch) {
+          const KBlock& kb = kblocks_[0];
+          const size_t panels = std::min(chunk_panels, npanels_ - nch2 * chunk_panels);
+          next_w = reinterpret_cast<const char*>(packed_.data() + g2 * group_stride_ + kb.offset +
+                                                 nch2 * chunk_panels * kb.panel);
+          next_lines = panels * kb.panel * sizeof(float) / 64;
+          share = ceil_div(next_lines, t_end - t_begin);
+        }
+      }
+      for (size_t t = t_begin; t < t_end; ++t) {
         const size_t m0 = t * MR, mr = std::min(MR, m - m0);
         float* c = c_img + m0 * out_ps;
         const float* r = residual_at(res, n, m0, oc0);
@@ -116,8 +135,10 @@ class GemmConv final : public ConvOp {
         for (size_t b = 0; b < nkb; ++b) {
           const KBlock& kb = kblocks_[b];
           const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * kb.panel;
+          const size_t skip = std::min(next_lines, (t - t_begin) * share);
           tile_fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
-                  b + 1 == nkb ? last_params : &no_clamp);
+                  b + 1 == nkb ? last_params : &no_clamp, next_w + 64 * skip,
+                  std::min(share, next_lines - skip));
         }
         if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
       }

@@ -127,7 +127,7 @@ class MatMulStep final : public Step {
           const size_t m0 = t * MR, mr = std::min(MR, M - m0);
           const native::GemmFn fn = mr == 1 ? k_.row : k_.fn;
           fn(mr, nc, kc, A + ao + int64_t(m0) * a_rs + k0, a_rs, packed.data(),
-             O + oo + int64_t(m0) * o_rs + n0, o_rs, NR, kb > 0, &none);
+             O + oo + int64_t(m0) * o_rs + n0, o_rs, NR, kb > 0, &none, nullptr, 0);
         }
         k0 += kc;
       }

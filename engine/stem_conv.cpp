@@ -124,7 +124,7 @@ class IGemmRowsConv final : public ConvOp {
         const size_t mr = std::min<size_t>(MR, m_ - m0);
         float* c = out.data + n * out.image_stride() + m0 * out_ps + oc0;
         k_.fn(mr, nc, kc_, ks_, ind_.data() + tile * ks_ * MR, w, c, out_ps, NR, a_offset,
-              zero_.data(), params);
+              zero_.data(), params, nullptr, 0);
         if (pass)
           epilogue_.apply(c, mr, nc, out_ps, residual_at(res, n, m0, oc0), res ? res->ps() : 0);
       }

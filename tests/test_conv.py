@@ -49,6 +49,26 @@ def test_conv2d(case, rng, isa):
     check_conv(2, rng, N, C, hw, O, k, s, p, d, g, bias=False)
 
 
+# Packed weights above 1 MB per group (engine/igemm_conv.cpp, kStreamedWeights) run one task
+# per NR-column panel over every tile, each call streaming in part of the next task's panel:
+# batch and groups (the next panel in another image or group), tail tiles and panels,
+# asymmetric pads, a strided 1x1, 1-3 threads.
+STREAMED_IGEMM = [
+    (2, 131, (9, 7), 260, 3, 2, (1, 0, 2, 1), 1, 1),
+    (1, 262, (7, 9), 600, 3, 1, 1, 1, 2),
+    (1, 1031, (5, 7), 300, 1, 2, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", STREAMED_IGEMM, ids=[str(c) for c in STREAMED_IGEMM])
+def test_conv2d_streamed_weights(case, rng, isa, threads):
+    N, C, hw, O, k, s, p, d, g = case
+    assert C // g * k * k * O // g * 4 > 1 << 20
+    with num_threads(threads):
+        check_conv(2, rng, N, C, hw, O, k, s, p, d, g, algorithm="igemm")
+
+
 CONV1D = [
     (1, 1, (1,), 1, 1, 1, 0, 1, 1),
     (2, 3, (50,), 6, 5, 2, 0, 3, 3),

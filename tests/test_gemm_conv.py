@@ -72,6 +72,22 @@ def test_gemm_threads(rng, threads):
         _check(y, x, w, None, 1)
 
 
+# Weights above 1 MB per group (engine/packing.h, kStreamedWeightBytes) in column chunks of a
+# panel or two (K of 1031 per group): each task's calls stream in the next task's chunk
+# (native/gemm/gemm-prefetch.h), which may be in the next group or image, or belong to another
+# thread; the last chunk partial.
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", [(2, 1031, (5, 7), 300, 1), (1, 2062, (3, 5), 600, 2),
+                                  (3, 1031, (1, 1), 263, 1)])
+def test_gemm_streamed_chunks(case, rng, isa, threads):
+    N, C, hw, O, g = case
+    assert C // g * O // g * 4 > 1 << 20
+    x, w, b = randn(rng, N, C, *hw), randn(rng, O, C // g, 1, 1), randn(rng, O)
+    with num_threads(threads):
+        y = F.conv2d(x, w, b, groups=g, algorithm="gemm")
+    _check(y, x, w, b, g)
+
+
 # Inputs of 1 MB or more with 48 or more columns per chunk run the -prfm kernels, which also
 # prefetch the next tile's rows of A and C: a tail tile, both kernel shapes, groups, split K, the
 # residual in the epilogue, and 1-2 threads (the prefetched rows belong to another thread's tile).

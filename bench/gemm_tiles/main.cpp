@@ -39,7 +39,7 @@ double seconds(GemmFn fn, const Candidate& u, const Shape& s, const std::vector<
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < s.m; i += u.mr)
       fn(std::min(u.mr, s.m - i), s.n, s.k, a.data() + i * s.k, s.k, w.data(),
-         c.data() + i * np * u.nr, np * u.nr, u.nr, false, &p);
+         c.data() + i * np * u.nr, np * u.nr, u.nr, false, &p, nullptr, 0);
     t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(t.begin(), t.end());

@@ -6,7 +6,7 @@ namespace ce::native {
 
 void f32_gemm_4x8__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                          bool accumulate, const ClampParams* params) {
+                          bool accumulate, const ClampParams* params, const void*, size_t) {
   constexpr size_t MR = 4, NR = 8;
   for (;;) {
     const size_t n = std::min(nc, NR);

@@ -6,7 +6,8 @@ namespace ce::native {
 
 void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                            const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                           size_t a_offset, const float* zero, const ClampParams* params) {
+                           size_t a_offset, const float* zero, const ClampParams* params,
+                           const void*, size_t) {
   constexpr size_t MR = 4, NR = 8;
   for (;;) {
     float acc[MR][NR];

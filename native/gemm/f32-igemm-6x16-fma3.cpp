@@ -1,5 +1,6 @@
 #include <immintrin.h>
 
+#include "native/gemm/gemm-prefetch.h"
 #include "native/gemm/igemm.h"
 #include "native/simd/avx2.h"
 
@@ -18,7 +19,9 @@ inline void store_tail(float* c, __m256 lo, __m256 hi, size_t nc) {
 
 void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                          size_t a_offset, const float* zero, const ClampParams* params) {
+                          size_t a_offset, const float* zero, const ClampParams* params,
+                          const void* prefetch, size_t prefetch_lines) {
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + 15) / 16 * ks * kc);
   float* c0 = c;
   float* c1 = mr > 1 ? c0 + cm_stride : c0;
   float* c2 = mr > 2 ? c1 + cm_stride : c1;
@@ -52,6 +55,7 @@ void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const floa
         const __m256 bl = _mm256_loadu_ps(w);
         const __m256 bh = _mm256_loadu_ps(w + 8);
         w += 16;
+        stream.step();
         __m256 va = _mm256_broadcast_ss(a0 + k);
         acc0l = _mm256_fmadd_ps(va, bl, acc0l);
         acc0h = _mm256_fmadd_ps(va, bh, acc0h);

@@ -2,8 +2,8 @@
 // f32-gemm-<MR>x<NR>[-prfm]-avx512f.cpp files: MR * NV zmm accumulators (and, NH = 1, MR ymm
 // ones for an 8-column half vector: 24-wide panels without a masked-off half zmm, whose FMAs
 // would cost a full zmm), NV (+ NH) loads of W and MR broadcasts of A per step of k. Tails of
-// nc are masked loads and stores (they touch no memory past the tail). Prefetch:
-// gemm-prefetch.h.
+// nc are masked loads and stores (they touch no memory past the tail). Prefetch (the -prfm
+// variants' next tile, every variant's weight stream): gemm-prefetch.h.
 #pragma once
 #include <immintrin.h>
 
@@ -18,7 +18,8 @@ namespace ce::native {
 template <size_t MR, size_t NV, bool Prefetch = false, size_t NH = 0>
 inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                         bool accumulate, const ClampParams* params) {
+                         bool accumulate, const ClampParams* params, const void* prefetch,
+                         size_t prefetch_lines) {
   static_assert(NH <= 1, "at most one 8-column half vector");
   constexpr size_t NR = 16 * NV + 8 * NH, H0 = 16 * NV;
   const float* ar[MR];
@@ -33,6 +34,7 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
   const __m512 vmin = _mm512_set1_ps(params->min);
   const __m512 vmax = _mm512_set1_ps(params->max);
   NextTilePrefetch<MR> pf(Prefetch && mr == MR, nc, NR, kc, a, a_stride, c, cm_stride);
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + NR - 1) / NR * kc);
   for (;;) {
     if (Prefetch) pf.before_panel(cn_stride);
     __mmask16 mask[NV];
@@ -70,6 +72,7 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
       __m256 bh;
       if constexpr (NH > 0) bh = _mm256_loadu_ps(w + H0);
       w += NR;
+      stream.step();
 #pragma GCC unroll 16
       for (size_t i = 0; i < MR; ++i) {
         const __m512 va = _mm512_set1_ps(ar[i][k]);

@@ -1,7 +1,7 @@
 // The MR x (8 * NV) AVX2 GEMM microkernel body (see gemm.h), instantiated by the
 // f32-gemm-<MR>x<NR>[-prfm]-fma3.cpp files: MR * NV accumulators, NV ymm loads of W and MR
 // broadcasts of A per step of k. The -prfm variants also prefetch the next tile's rows of A
-// and C (gemm-prefetch.h).
+// and C; every variant takes the weight-stream hint (gemm-prefetch.h).
 #pragma once
 #include <immintrin.h>
 
@@ -16,7 +16,8 @@ namespace ce::native {
 template <size_t MR, size_t NV, bool Prefetch = false>
 inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                       const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                      bool accumulate, const ClampParams* params) {
+                      bool accumulate, const ClampParams* params, const void* prefetch,
+                      size_t prefetch_lines) {
   constexpr size_t NR = 8 * NV;
   const float* ar[MR];
   float* cr[MR];
@@ -30,6 +31,7 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
   const __m256 vmin = _mm256_set1_ps(params->min);
   const __m256 vmax = _mm256_set1_ps(params->max);
   NextTilePrefetch<MR> pf(Prefetch && mr == MR, nc, NR, kc, a, a_stride, c, cm_stride);
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + NR - 1) / NR * kc);
   for (;;) {
     if (Prefetch) pf.before_panel(cn_stride);
     __m256 acc[MR][NV];
@@ -64,6 +66,7 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
 #pragma GCC unroll 3
       for (size_t v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(w + 8 * v);
       w += NR;
+      stream.step();
 #pragma GCC unroll 8
       for (size_t i = 0; i < MR; ++i) {
         const __m256 va = _mm256_broadcast_ss(ar[i] + k);

@@ -3,7 +3,8 @@
 // accumulators. The main loop takes 4 k per step: one 128-bit load of each A row feeds 4 fmla
 // by lane (vfmaq_laneq_f32) per W vector, so a step is MR + 4 NV loads for 4 MR NV fmla.
 // Tails of k use fmla by element; tails of columns are written (and, accumulating, read) lane
-// by lane. The -prfm variants prefetch the next tile's rows (gemm-prefetch.h).
+// by lane. The -prfm variants prefetch the next tile's rows; the GEMMs take the weight-stream
+// hint (gemm-prefetch.h).
 #pragma once
 #include <arm_neon.h>
 
@@ -68,11 +69,13 @@ inline void lane_step(Acc<MR, NV>& acc, const float32x4_t (&va)[MR], const float
 
 // acc += A[MR x kc] W[kc x 4 NV] (rows of A at ar, W rows WS floats apart from w); returns the
 // end of those W rows.
+// stream (when given) steps once per iteration: kc / 4 + kc % 4 per call.
 template <size_t MR, size_t NV, size_t WS = 4 * NV>
 inline const float* accumulate_k(Acc<MR, NV>& acc, const float* const (&ar)[MR], size_t kc,
-                                 const float* w) {
+                                 const float* w, StreamPrefetch* stream = nullptr) {
   size_t k = 0;
   for (; k + 4 <= kc; k += 4) {
+    if (stream) stream->step();
     float32x4_t va[MR];
 #pragma GCC unroll 8
     for (size_t i = 0; i < MR; ++i) va[i] = vld1q_f32(ar[i] + k);
@@ -83,6 +86,7 @@ inline const float* accumulate_k(Acc<MR, NV>& acc, const float* const (&ar)[MR],
     w += 4 * WS;
   }
   for (; k < kc; ++k, w += WS) {
+    if (stream) stream->step();
     float32x4_t b[NV];
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; ++v) b[v] = vld1q_f32(w + 4 * v);
@@ -130,7 +134,8 @@ inline void store_c(Acc<MR, NV>& acc, float* const (&cr)[MR], size_t nc,
 template <size_t MR, size_t NV, bool Prefetch = false>
 CE_NEON_INLINE void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                         bool accumulate, const ClampParams* params) {
+                         bool accumulate, const ClampParams* params, const void* prefetch,
+                         size_t prefetch_lines) {
   constexpr size_t NR = 4 * NV;
   const float* ar[MR];
   float* cr[MR];
@@ -142,6 +147,7 @@ CE_NEON_INLINE void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t
     cr[i] = i < mr ? cr[i - 1] + cm_stride : cr[i - 1];
   }
   NextTilePrefetch<MR> pf(Prefetch && mr == MR, nc, NR, kc, a, a_stride, c, cm_stride);
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + NR - 1) / NR * (kc / 4 + kc % 4));
   for (;;) {
     if (Prefetch) pf.before_panel(cn_stride);
     Acc<MR, NV> acc;
@@ -149,7 +155,7 @@ CE_NEON_INLINE void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t
       load_c(acc, cr, nc);
     else
       init_bias(acc, w);
-    w = accumulate_k(acc, ar, kc, w + NR);
+    w = accumulate_k(acc, ar, kc, w + NR, &stream);
     store_c(acc, cr, nc, params);
     if (nc <= NR) return;
     nc -= NR;
@@ -161,8 +167,10 @@ CE_NEON_INLINE void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t
 template <size_t MR, size_t NV>
 CE_NEON_INLINE void igemm(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                   const float* w, float* c, size_t cm_stride, size_t cn_stride, size_t a_offset,
-                  const float* zero, const ClampParams* params) {
+                  const float* zero, const ClampParams* params, const void* prefetch,
+                  size_t prefetch_lines) {
   constexpr size_t NR = 4 * NV;
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + NR - 1) / NR * ks * (kc / 4 + kc % 4));
   float* cr[MR];
   cr[0] = c;
 #pragma GCC unroll 8
@@ -178,7 +186,7 @@ CE_NEON_INLINE void igemm(size_t mr, size_t nc, size_t kc, size_t ks, const floa
         const float* p = a[t * MR + i];
         ar[i] = p != zero ? p + a_offset : p;
       }
-      w = accumulate_k(acc, ar, kc, w);
+      w = accumulate_k(acc, ar, kc, w, &stream);
     }
     store_c(acc, cr, nc, params);
     if (nc <= NR) return;

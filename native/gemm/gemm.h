@@ -16,7 +16,12 @@
 // The -prfm variants, when mr == MR, also prefetch the next MR rows of A (kc floats each, from
 // a + MR * a_stride) and of C (from c + MR * cm_stride), spread over the panels; prefetches
 // never fault, so the rows past the end of A and C need not exist.
-// The 1xNR kernels take mr == 1 only (a_stride and cm_stride unused).
+// prefetch, prefetch_lines  a hint: the driver's next call group reads these 64-byte lines
+//         (its weights, which come from DRAM when a network's weights exceed L3); the MR-row
+//         kernels spread the prefetches evenly over their k steps (gemm-prefetch.h), so the
+//         lines arrive while this call computes. Prefetches never fault; 0 lines: none.
+// The 1xNR kernels take mr == 1 only (a_stride and cm_stride unused) and ignore the hint, as
+// the scalar kernel does.
 #pragma once
 #include <cstddef>
 
@@ -26,12 +31,13 @@ namespace ce::native {
 
 using GemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                        bool accumulate, const ClampParams* params);
+                        bool accumulate, const ClampParams* params, const void* prefetch,
+                        size_t prefetch_lines);
 
 #define CE_DECLARE_GEMM(name)                                                                   \
   void name(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,  \
             float* c, size_t cm_stride, size_t cn_stride, bool accumulate,                     \
-            const ClampParams* params);
+            const ClampParams* params, const void* prefetch, size_t prefetch_lines);
 
 CE_DECLARE_GEMM(f32_gemm_6x16__fma3)
 CE_DECLARE_GEMM(f32_gemm_4x24__fma3)

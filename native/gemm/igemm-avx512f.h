@@ -4,6 +4,7 @@
 #pragma once
 #include <immintrin.h>
 
+#include "native/gemm/gemm-prefetch.h"
 #include "native/gemm/igemm.h"
 #include "native/simd/avx512.h"
 
@@ -12,8 +13,10 @@ namespace ce::native {
 template <size_t MR, size_t NV>
 inline void igemm_avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                          size_t a_offset, const float* zero, const ClampParams* params) {
+                          size_t a_offset, const float* zero, const ClampParams* params,
+                          const void* prefetch, size_t prefetch_lines) {
   constexpr size_t NR = 16 * NV;
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + NR - 1) / NR * ks * kc);
   float* cr[MR];
   cr[0] = c;
 #pragma GCC unroll 16
@@ -39,6 +42,7 @@ inline void igemm_avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const floa
 #pragma GCC unroll 4
         for (size_t v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(w + 16 * v);
         w += NR;
+        stream.step();
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) {
           const __m512 va = _mm512_set1_ps(ar[i][k]);

@@ -10,6 +10,8 @@
 //         (tap-major, then input channel). Channels past nc are zero padded.
 //   c     row i at c + i * cm_stride; successive NR blocks at + cn_stride (floats).
 //   zero  a buffer of at least kc zeros, used for padding taps.
+//   prefetch, prefetch_lines  the weight-stream hint of the GEMM kernels (gemm.h; the scalar
+//         kernel ignores it), spread over the call's ks * kc steps per NR block.
 // 1 <= mr <= MR, nc >= 1, cn_stride >= NR (the engine passes NR). Only C[i][j], i < mr, j < nc,
 // is written; nothing is read past the packed blocks of W.
 #pragma once
@@ -21,30 +23,37 @@ namespace ce::native {
 
 using IGemmFn = void (*)(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                         size_t a_offset, const float* zero, const ClampParams* params);
+                         size_t a_offset, const float* zero, const ClampParams* params,
+                         const void* prefetch, size_t prefetch_lines);
 
 void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                          size_t a_offset, const float* zero, const ClampParams* params);
+                          size_t a_offset, const float* zero, const ClampParams* params,
+                          const void* prefetch, size_t prefetch_lines);
 
 void f32_igemm_6x32__avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                              const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                             size_t a_offset, const float* zero, const ClampParams* params);
+                             size_t a_offset, const float* zero, const ClampParams* params,
+                             const void* prefetch, size_t prefetch_lines);
 
 void f32_igemm_8x16__avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                              const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                             size_t a_offset, const float* zero, const ClampParams* params);
+                             size_t a_offset, const float* zero, const ClampParams* params,
+                             const void* prefetch, size_t prefetch_lines);
 
 void f32_igemm_8x8__neon(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                         size_t a_offset, const float* zero, const ClampParams* params);
+                         size_t a_offset, const float* zero, const ClampParams* params,
+                         const void* prefetch, size_t prefetch_lines);
 
 void f32_igemm_6x12__neon(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                          size_t a_offset, const float* zero, const ClampParams* params);
+                          size_t a_offset, const float* zero, const ClampParams* params,
+                          const void* prefetch, size_t prefetch_lines);
 
 void f32_igemm_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                            const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                           size_t a_offset, const float* zero, const ClampParams* params);
+                           size_t a_offset, const float* zero, const ClampParams* params,
+                           const void* prefetch, size_t prefetch_lines);
 
 }  // namespace ce::native

@@ -4,6 +4,7 @@
 // fewer FMAs; F(6,3): 9 tiles, 25%).
 #include <immintrin.h>
 
+#include "native/gemm/gemm-prefetch.h"
 #include "native/winograd/winograd.h"
 
 namespace ce::native {
@@ -14,7 +15,9 @@ namespace {
 // stack and stored it on every k step (2.5x slower).
 template <int R>
 void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
-             size_t w_stride, float* c, size_t c_stride) {
+             size_t w_stride, float* c, size_t c_stride, const void* prefetch,
+             size_t prefetch_lines) {
+  StreamPrefetch stream(prefetch, prefetch_lines, (nc + 15) / 16 * kc);
   const float* a0 = a;
   const float* a1 = a0 + (R > 1 ? a_stride : 0);
   const float* a2 = a1 + (R > 2 ? a_stride : 0);
@@ -27,6 +30,7 @@ void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float*
     const float* b = w;
     for (size_t k = 0; k < kc; ++k, b += 16) {
       const __m256 bl = _mm256_load_ps(b), bh = _mm256_load_ps(b + 8);
+      stream.step();
       __m256 va = _mm256_broadcast_ss(a0 + k);
       l0 = _mm256_fmadd_ps(va, bl, l0);
       h0 = _mm256_fmadd_ps(va, bh, h0);
@@ -73,14 +77,21 @@ void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float*
 }  // namespace
 
 void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                              const float* w, size_t w_stride, float* c, size_t c_stride) {
+                              const float* w, size_t w_stride, float* c, size_t c_stride,
+                              const void* prefetch, size_t prefetch_lines) {
   switch (mr) {
-    case 1: return rows_16<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 2: return rows_16<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 3: return rows_16<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 4: return rows_16<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 5: return rows_16<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    default: return rows_16<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
+    case 1: return rows_16<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                              prefetch_lines);
+    case 2: return rows_16<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                              prefetch_lines);
+    case 3: return rows_16<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                              prefetch_lines);
+    case 4: return rows_16<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                              prefetch_lines);
+    case 5: return rows_16<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                              prefetch_lines);
+    default: return rows_16<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                               prefetch_lines);
   }
 }
 

@@ -11,13 +11,13 @@ namespace {
 
 template <size_t R, size_t NV>
 CE_NEON_INLINE void block(size_t kc, const float* const (&ar)[R], const float* w, float* c,
-                  size_t c_stride) {
+                  size_t c_stride, StreamPrefetch* stream) {
   gemm_neon::Acc<R, NV> acc;
 #pragma GCC unroll 8
   for (size_t i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; ++v) acc[i][v] = vdupq_n_f32(0.0f);
-  gemm_neon::accumulate_k<R, NV, kWinoGemmNr>(acc, ar, kc, w);
+  gemm_neon::accumulate_k<R, NV, kWinoGemmNr>(acc, ar, kc, w, stream);
 #pragma GCC unroll 8
   for (size_t i = 0; i < R; ++i)
 #pragma GCC unroll 4
@@ -28,16 +28,20 @@ CE_NEON_INLINE void block(size_t kc, const float* const (&ar)[R], const float* w
 // to none, 5 x 16 from 3 spills to 4 movs per 80 fmla.
 template <size_t R>
 CE_NEON_UNSCHEDULED void rows(size_t nc, size_t kc, const float* a, size_t a_stride,
-                              const float* w, size_t w_stride, float* c, size_t c_stride) {
+                              const float* w, size_t w_stride, float* c, size_t c_stride,
+                              const void* prefetch, size_t prefetch_lines) {
+  // One stream step per accumulate_k iteration of a block (6 rows: of its first half).
+  StreamPrefetch stream(prefetch, prefetch_lines,
+                        (nc + kWinoGemmNr - 1) / kWinoGemmNr * (kc / 4 + kc % 4));
   const float* ar[R];
 #pragma GCC unroll 8
   for (size_t i = 0; i < R; ++i) ar[i] = a + i * a_stride;
   for (;; nc -= kWinoGemmNr, c += kWinoGemmNr, w += w_stride) {
     if constexpr (R == 6) {
-      block<R, 2>(kc, ar, w, c, c_stride);
-      block<R, 2>(kc, ar, w + 8, c + 8, c_stride);
+      block<R, 2>(kc, ar, w, c, c_stride, &stream);
+      block<R, 2>(kc, ar, w + 8, c + 8, c_stride, nullptr);
     } else {
-      block<R, 4>(kc, ar, w, c, c_stride);
+      block<R, 4>(kc, ar, w, c, c_stride, &stream);
     }
     if (nc <= kWinoGemmNr) return;
   }
@@ -46,14 +50,16 @@ CE_NEON_UNSCHEDULED void rows(size_t nc, size_t kc, const float* a, size_t a_str
 }  // namespace
 
 void f32_wino_gemm_6x16__neon(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                              const float* w, size_t w_stride, float* c, size_t c_stride) {
+                              const float* w, size_t w_stride, float* c, size_t c_stride,
+                              const void* prefetch, size_t prefetch_lines) {
   switch (mr) {
-    case 1: return rows<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 2: return rows<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 3: return rows<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 4: return rows<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 5: return rows<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    default: return rows<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
+    case 1: return rows<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 2: return rows<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 3: return rows<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 4: return rows<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 5: return rows<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    default: return rows<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                            prefetch_lines);
   }
 }
 

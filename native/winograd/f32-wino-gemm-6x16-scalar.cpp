@@ -6,7 +6,8 @@
 namespace ce::native {
 
 void f32_wino_gemm_6x16__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                                const float* w, size_t w_stride, float* c, size_t c_stride) {
+                                const float* w, size_t w_stride, float* c, size_t c_stride,
+                                const void*, size_t) {
   for (size_t j0 = 0; j0 < nc; j0 += kWinoGemmNr, w += w_stride) {
     for (size_t i = 0; i < mr; ++i) {
       float acc[kWinoGemmNr] = {};

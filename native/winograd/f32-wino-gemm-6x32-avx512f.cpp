@@ -4,6 +4,7 @@
 // has its own instantiation, as in the -fma3 kernel.
 #include <immintrin.h>
 
+#include "native/gemm/gemm-prefetch.h"
 #include "native/winograd/winograd.h"
 
 namespace ce::native {
@@ -12,7 +13,7 @@ namespace {
 
 template <size_t R, size_t NB>
 inline void pass(size_t kc, const float* a, size_t a_stride, const float* w, size_t w_stride,
-                 float* c, size_t c_stride) {
+                 float* c, size_t c_stride, StreamPrefetch& stream) {
   __m512 acc[R][NB];
 #pragma GCC unroll 6
   for (size_t i = 0; i < R; ++i)
@@ -22,6 +23,7 @@ inline void pass(size_t kc, const float* a, size_t a_stride, const float* w, siz
     __m512 b[NB];
 #pragma GCC unroll 2
     for (size_t j = 0; j < NB; ++j) b[j] = _mm512_loadu_ps(w + j * w_stride + 16 * k);
+    stream.step();
 #pragma GCC unroll 6
     for (size_t i = 0; i < R; ++i) {
       const __m512 va = _mm512_set1_ps(a[i * a_stride + k]);
@@ -37,25 +39,27 @@ inline void pass(size_t kc, const float* a, size_t a_stride, const float* w, siz
 
 template <size_t R>
 void rows(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w, size_t w_stride,
-          float* c, size_t c_stride) {
+          float* c, size_t c_stride, const void* prefetch, size_t prefetch_lines) {
   size_t blocks = (nc + 15) / 16;
+  StreamPrefetch stream(prefetch, prefetch_lines, (blocks + 1) / 2 * kc);
   for (; blocks >= 2; blocks -= 2, w += 2 * w_stride, c += 32)
-    pass<R, 2>(kc, a, a_stride, w, w_stride, c, c_stride);
-  if (blocks) pass<R, 1>(kc, a, a_stride, w, w_stride, c, c_stride);
+    pass<R, 2>(kc, a, a_stride, w, w_stride, c, c_stride, stream);
+  if (blocks) pass<R, 1>(kc, a, a_stride, w, w_stride, c, c_stride, stream);
 }
 
 }  // namespace
 
 void f32_wino_gemm_6x32__avx512f(size_t mr, size_t nc, size_t kc, const float* a,
                                  size_t a_stride, const float* w, size_t w_stride, float* c,
-                                 size_t c_stride) {
+                                 size_t c_stride, const void* prefetch, size_t prefetch_lines) {
   switch (mr) {
-    case 1: return rows<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 2: return rows<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 3: return rows<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 4: return rows<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    case 5: return rows<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
-    default: return rows<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride);
+    case 1: return rows<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 2: return rows<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 3: return rows<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 4: return rows<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    case 5: return rows<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+    default: return rows<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
+                            prefetch_lines);
   }
 }
 

@@ -98,20 +98,26 @@ using WinoOutputFn = void (*)(size_t channels, const float* m, size_t m_stride, 
 // B packed in blocks of kWinoGemmNr columns (zero past nc), block j at w + j * w_stride holding
 // kc rows of kWinoGemmNr floats (32-byte aligned); row i of C at c + i * c_stride. C is written
 // in whole blocks: round_up(nc, kWinoGemmNr) columns per row (masked stores are microcoded on
-// AMD Zen and cost 2.4x on 8 output channels).
+// AMD Zen and cost 2.4x on 8 output channels). prefetch, prefetch_lines: the weight-stream
+// hint of the GEMM kernels (native/gemm/gemm.h; the scalar kernel ignores it).
 constexpr size_t kWinoGemmMr = 6, kWinoGemmNr = 16;
 using WinoGemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                            const float* w, size_t w_stride, float* c, size_t c_stride);
+                            const float* w, size_t w_stride, float* c, size_t c_stride,
+                            const void* prefetch, size_t prefetch_lines);
 void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                              const float* w, size_t w_stride, float* c, size_t c_stride);
+                              const float* w, size_t w_stride, float* c, size_t c_stride,
+                              const void* prefetch, size_t prefetch_lines);
 // Two blocks per pass with zmm vectors; same contract and packing (the name's 32 is the pass).
 void f32_wino_gemm_6x32__avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                                 const float* w, size_t w_stride, float* c, size_t c_stride);
+                                 const float* w, size_t w_stride, float* c, size_t c_stride,
+                                 const void* prefetch, size_t prefetch_lines);
 // Same contract and packing: R x 16 per pass for R <= 5 rows, two 6 x 8 halves for 6.
 void f32_wino_gemm_6x16__neon(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                              const float* w, size_t w_stride, float* c, size_t c_stride);
+                              const float* w, size_t w_stride, float* c, size_t c_stride,
+                              const void* prefetch, size_t prefetch_lines);
 void f32_wino_gemm_6x16__scalar(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
-                                const float* w, size_t w_stride, float* c, size_t c_stride);
+                                const float* w, size_t w_stride, float* c, size_t c_stride,
+                                const void* prefetch, size_t prefetch_lines);
 
 // 1D kernels share the 2D signatures: a window is x in [x0, x1) of 8 elements at pixel_stride
 // (y0 == y1: all padding; row_stride unused); output j < cols at out + j * pixel_stride (rows

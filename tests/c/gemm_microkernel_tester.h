@@ -151,6 +151,8 @@ inline double clamp(double v, float lo, float hi) {
 //   zero_index    IGEMM: row whose pointer is the zero buffer in every tap (SIZE_MAX: none)
 //   zero_tap      IGEMM: tap whose pointers are all the zero buffer (SIZE_MAX: none)
 //   qmin, qmax    clamp, see detail::clamp_bounds
+//   prefetch_lines  GEMM, IGEMM and Winograd GEMM: lines of the weight-stream hint, passed a NaN
+//                 buffer of that many lines (the kernel may prefetch it, never use it)
 //   w_stride      Winograd GEMM: floats between NR-wide blocks of B (0: k * nr; a multiple of
 //                 8, the blocks are 32-byte aligned); its cm_stride defaults to round_up(n, nr)
 // The Winograd GEMM (Test(WinoGemmFn)) has no init values, no clamp and writes C in whole
@@ -173,6 +175,7 @@ class GemmMicrokernelTester {
   CE_PARAM(uint8_t, qmax)
   CE_PARAM(size_t, iterations)
   CE_PARAM(uint32_t, seed)
+  CE_PARAM(size_t, prefetch_lines)
   GemmMicrokernelTester& a_stride(size_t v) { a_stride_ = v; return *this; }
   size_t a_stride() const { return a_stride_ ? a_stride_ : k_; }
   GemmMicrokernelTester& cn_stride(size_t v) { cn_stride_ = v; return *this; }
@@ -224,8 +227,9 @@ class GemmMicrokernelTester {
       float lo, hi;
       detail::clamp_bounds(ref, qmin_, qmax_, &lo, &hi);
       const native::ClampParams params{lo, hi};
+      GuardedArray<float> hint(16 * prefetch_lines_ + 1, detail::nan_float());
       gemm(m_, n_, k_, a.data(), a_stride(), w.data(), c.data(), cm_stride(), cn_stride(),
-           accumulate_, &params);
+           accumulate_, &params, hint.data(), prefetch_lines_);
       if (!check(c, ref, abs_sum, k_, lo, hi, it)) return false;
     }
     return true;
@@ -289,8 +293,9 @@ class GemmMicrokernelTester {
       float lo, hi;
       detail::clamp_bounds(ref, qmin_, qmax_, &lo, &hi);
       const native::ClampParams params{lo, hi};
+      GuardedArray<float> hint(16 * prefetch_lines_ + 1, detail::nan_float());
       igemm(m_, n_, k_, ks_, ind.data(), w.data(), c.data(), cm_stride(), cn_stride(), a_off,
-            zero.data(), &params);
+            zero.data(), &params, hint.data(), prefetch_lines_);
       if (!check(c, ref, abs_sum, ks_ * k_, lo, hi, it)) return false;
     }
     return true;
@@ -338,7 +343,9 @@ class GemmMicrokernelTester {
           ref[i * n_ + j] = sum;
           abs_sum[i * n_ + j] = as;
         }
-      gemm(m_, n_, k_, a.data(), a_stride(), w.data(), w_stride(), c.data(), cms);
+      GuardedArray<float> hint(16 * prefetch_lines_ + 1, detail::nan_float());
+      gemm(m_, n_, k_, a.data(), a_stride(), w.data(), w_stride(), c.data(), cms, hint.data(),
+           prefetch_lines_);
       for (size_t idx = 0; idx < c.size(); ++idx) {
         const size_t i = idx / cms, j = idx % cms;
         char msg[160];
@@ -407,11 +414,11 @@ class GemmMicrokernelTester {
     std::fprintf(stderr,
                  "    %s\n    [mr %zu nr %zu m %zu n %zu k %zu ks %zu a_stride %zu cm_stride %zu "
                  "cn_stride %zu w_stride %zu accumulate %d a_offset %zu relative %d zero_index %zd "
-                 "zero_tap %zd qmin %u qmax %u seed %u]\n",
+                 "zero_tap %zd qmin %u qmax %u seed %u prefetch_lines %zu]\n",
                  what, mr_, nr_, m_, n_, k_, ks_, a_stride(), valid() ? cm_stride() : cm_stride_,
                  cn_stride(), w_stride(), accumulate_, a_offset_, relative_,
                  static_cast<ssize_t>(zero_index_), static_cast<ssize_t>(zero_tap_), qmin_, qmax_,
-                 seed_);
+                 seed_, prefetch_lines_);
     return false;
   }
 
@@ -424,6 +431,7 @@ class GemmMicrokernelTester {
   uint8_t qmin_ = 0, qmax_ = 255;
   size_t iterations_ = 1;
   uint32_t seed_ = 1;
+  size_t prefetch_lines_ = 0;
 };
 
 // Tiny-group conv microkernels (native/gemm/gconv.h). Parameters:

@@ -285,6 +285,15 @@ void gemm_cases(Runner& r, const Ukernel<native::GemmFn>& u) {
   r.run("accumulate_clamp", [&] {
     return base().k(7).n(3 * nr - 1).accumulate(true).qmin(50).qmax(200).iterations(3).Test(u.fn);
   });
+  // The weight-stream hint: fewer lines than k steps, about as many, and far more.
+  r.run("prefetch_hint", [&] {
+    for (size_t lines : {size_t{1}, size_t{5}, size_t{300}})
+      for (size_t m = 1; m <= mr; ++m)
+        if (!base().k(kb + 11).m(m).n(2 * nr + 3).prefetch_lines(lines).Test(u.fn) ||
+            !base().k(kb + 11).m(m).n(nr).accumulate(true).prefetch_lines(lines).Test(u.fn))
+          return false;
+    return true;
+  });
 }
 
 void igemm_cases(Runner& r, const Ukernel<native::IGemmFn>& u) {
@@ -297,6 +306,12 @@ void igemm_cases(Runner& r, const Ukernel<native::IGemmFn>& u) {
   r.run("small_kernel", [&] {
     for (size_t k : ksw)
       if (!base().k(k).ks(3).Test(fn)) return false;
+    return true;
+  });
+  r.run("prefetch_hint", [&] {
+    for (size_t lines : {size_t{1}, size_t{5}, size_t{300}})
+      for (size_t m = 1; m <= mr; ++m)
+        if (!base().k(kb + 3).ks(3).m(m).n(2 * nr + 1).prefetch_lines(lines).Test(fn)) return false;
     return true;
   });
   r.run("small_kernel_subtile", [&] {
@@ -533,6 +548,13 @@ void wino_gemm_cases(Runner& r, const Ukernel<native::WinoGemmFn>& u) {
     for (size_t k : ks)
       for (size_t m = 1; m <= mr; ++m)
         if (!base().k(k).m(m).n(2 * nr + 1).a_stride(k + 5).Test(fn)) return false;
+    return true;
+  });
+  r.run("prefetch_hint", [&] {
+    for (size_t lines : {size_t{1}, size_t{5}, size_t{300}})
+      for (size_t m = 1; m <= mr; ++m)
+        for (size_t n : {nr, 3 * nr - 2})
+          if (!base().k(19).m(m).n(n).prefetch_lines(lines).Test(fn)) return false;
     return true;
   });
   r.run("strided_cm", [&] {
