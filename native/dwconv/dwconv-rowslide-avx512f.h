@@ -2,7 +2,7 @@
 // at stride == dilation, any multiplier: shared by f32-dwconv-{5x5s1,7x7s1}-16c8p-avx512f.cpp.
 // For each strip and block of P output pixels the P sums stay in registers for the whole
 // kernel; per kernel row the K weights are loaded once and each of the P+K-1 input columns is
-// loaded once and feeds K FMAs. Leftover pixels (< P) use the blocked kernel.
+// loaded once and feeds K FMAs. Leftover pixels (n < P) run as one block of n.
 // Include only from files compiled with -mavx512f -mavx512vl -mavx512dq.
 #pragma once
 #include "native/dwconv/dwconv-blocked-avx512f.h"
@@ -39,6 +39,20 @@ inline void rowslide_block(const float* const* rows, size_t off, size_t dil, con
   for (int p = 0; p < P; ++p) store<kMode>(o + p * out_step, clamp(acc[p], vmin, vmax), s);
 }
 
+// The n < P leftover pixels of a row as one row-sliding block of n (n independent FMA chains;
+// the blocked kernel's 4 + 2 + 1 blocks ran the 7 pixels of a 7x7 image on chains of 4, 2
+// and 1, latency-bound).
+template <int K, int P, class V, int kMode>
+inline void rowslide_tail(size_t n, const float* const* rows, size_t off, size_t dil,
+                          const float* wt, float* o, size_t out_step, const Strip& s, V vmin,
+                          V vmax) {
+  if constexpr (P > 1) {
+    if (n == P - 1)
+      return rowslide_block<K, P - 1, V, kMode>(rows, off, dil, wt, o, out_step, s, vmin, vmax);
+    return rowslide_tail<K, P - 1, V, kMode>(n, rows, off, dil, wt, o, out_step, s, vmin, vmax);
+  }
+}
+
 // A wide row (dwconv-avx512f.h), the DwRowFn signature (kh = kw = K).
 template <int K, int P>
 __attribute__((noinline)) void rowslide_row(size_t channels, size_t pixels,
@@ -55,8 +69,8 @@ __attribute__((noinline)) void rowslide_row(size_t channels, size_t pixels,
       rowslide_block<K, P, V, kMode>(rows, off + x * in_step, in_dil, wt, out + c + x * out_step,
                                      out_step, s, vmin, vmax);
     if (full < pixels)
-      strip<K, K, V, kMode>(pixels - full, rows, off + full * in_step, in_step, in_dil, K, K, wt,
-                         out + c + full * out_step, out_step, s, vmin, vmax);
+      rowslide_tail<K, P, V, kMode>(pixels - full, rows, off + full * in_step, in_dil, wt,
+                                    out + c + full * out_step, out_step, s, vmin, vmax);
   });
 }
 

@@ -6,7 +6,7 @@
 // input columns are loaded once each; column j feeds output j - kx with weight kx. Per kernel
 // row: P+K-1 input loads + K weight loads for P*K FMAs (5x5: 17 loads per 40 FMAs, against
 // 45 for the tap-by-tap blocked kernel); with a multiplier, each column's lane shuffle serves
-// K FMAs. Leftover pixels (< P) use the blocked kernel.
+// K FMAs. Leftover pixels (n < P) run as one block of n.
 // Include only from files compiled with -mavx2 -mfma.
 #pragma once
 #include "native/dwconv/dwconv-blocked-fma3.h"
@@ -44,6 +44,20 @@ inline void rowslide_block(size_t nc, const float* const* rows, size_t off, size
   for (int p = 0; p < P; ++p) avx2::store_n(o + p * out_step, clamp(acc[p], vmin, vmax), nc);
 }
 
+// The n < P leftover pixels of a row as one block of n (n independent FMA chains).
+template <int K, int P, int kMode>
+inline void rowslide_tail(size_t n, size_t nc, const float* const* rows, size_t off, size_t dil,
+                          const float* wt, float* o, size_t out_step, __m256i mask,
+                          __m256i perm, __m256 vmin, __m256 vmax) {
+  if constexpr (P > 1) {
+    if (n == P - 1)
+      return rowslide_block<K, P - 1, kMode>(nc, rows, off, dil, wt, o, out_step, mask, perm,
+                                             vmin, vmax);
+    return rowslide_tail<K, P - 1, kMode>(n, nc, rows, off, dil, wt, o, out_step, mask, perm,
+                                          vmin, vmax);
+  }
+}
+
 template <int K, int P>
 inline void rowslide_row(size_t channels, size_t pixels, const float* const* rows,
                          size_t in_step, size_t in_dil, const float* w, float* out,
@@ -59,8 +73,8 @@ inline void rowslide_row(size_t channels, size_t pixels, const float* const* row
       rowslide_block<K, P, kMode>(nc, rows, off + x * in_step, in_dil, wt,
                                   out + c + x * out_step, out_step, mask, perm, vmin, vmax);
     if (full < pixels)
-      strip<K, K, kMode>(nc, pixels - full, rows, off + full * in_step, in_step, in_dil, K, K, wt,
-                         out + c + full * out_step, out_step, mask, perm, vmin, vmax);
+      rowslide_tail<K, P, kMode>(pixels - full, nc, rows, off + full * in_step, in_dil, wt,
+                                 out + c + full * out_step, out_step, mask, perm, vmin, vmax);
   });
 }
 

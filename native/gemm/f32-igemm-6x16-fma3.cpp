@@ -15,12 +15,11 @@ inline void store_tail(float* c, __m256 lo, __m256 hi, size_t nc) {
   }
   avx2::store_partial(c, lo, nc & 7);
 }
-}  // namespace
 
-void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
-                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
-                          size_t a_offset, const float* zero, const ClampParams* params,
-                          const void* prefetch, size_t prefetch_lines) {
+template <bool Stream>
+void igemm(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a, const float* w,
+           float* c, size_t cm_stride, size_t cn_stride, size_t a_offset, const float* zero,
+           const ClampParams* params, const void* prefetch, size_t prefetch_lines) {
   StreamPrefetch stream(prefetch, prefetch_lines, (nc + 15) / 16 * ks * kc);
   float* c0 = c;
   float* c1 = mr > 1 ? c0 + cm_stride : c0;
@@ -55,7 +54,7 @@ void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const floa
         const __m256 bl = _mm256_loadu_ps(w);
         const __m256 bh = _mm256_loadu_ps(w + 8);
         w += 16;
-        stream.step();
+        if constexpr (Stream) stream.step();
         __m256 va = _mm256_broadcast_ss(a0 + k);
         acc0l = _mm256_fmadd_ps(va, bl, acc0l);
         acc0h = _mm256_fmadd_ps(va, bh, acc0h);
@@ -103,6 +102,20 @@ void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const floa
       return;
     }
   }
+}
+
+}  // namespace
+
+void f32_igemm_6x16__fma3(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                          size_t a_offset, const float* zero, const ClampParams* params,
+                          const void* prefetch, size_t prefetch_lines) {
+  // Without the weight-stream hint, a loop with no stream code (see gemm-avx512f.h).
+  if (prefetch_lines != 0)
+    igemm<true>(mr, nc, kc, ks, a, w, c, cm_stride, cn_stride, a_offset, zero, params, prefetch,
+                prefetch_lines);
+  else
+    igemm<false>(mr, nc, kc, ks, a, w, c, cm_stride, cn_stride, a_offset, zero, params, nullptr, 0);
 }
 
 }  // namespace ce::native

@@ -15,8 +15,8 @@
 
 namespace ce::native {
 
-template <size_t MR, size_t NV, bool Prefetch = false, size_t NH = 0>
-inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+template <size_t MR, size_t NV, bool Prefetch, size_t NH, bool Stream>
+inline void gemm_avx512f_body(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
                          bool accumulate, const ClampParams* params, const void* prefetch,
                          size_t prefetch_lines) {
@@ -72,7 +72,7 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
       __m256 bh;
       if constexpr (NH > 0) bh = _mm256_loadu_ps(w + H0);
       w += NR;
-      stream.step();
+      if constexpr (Stream) stream.step();
 #pragma GCC unroll 16
       for (size_t i = 0; i < MR; ++i) {
         const __m512 va = _mm512_set1_ps(ar[i][k]);
@@ -113,6 +113,22 @@ inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t
       return;
     }
   }
+}
+
+// A call without the weight-stream hint runs a loop with no stream code in it (a check per k
+// step cost the 8x16 tiles, 8 FMAs per step, 4-8% on the 3 -> 16 stem).
+template <size_t MR, size_t NV, bool Prefetch = false, size_t NH = 0>
+inline void gemm_avx512f(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                         const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                         bool accumulate, const ClampParams* params, const void* prefetch,
+                         size_t prefetch_lines) {
+  if (prefetch_lines != 0)
+    gemm_avx512f_body<MR, NV, Prefetch, NH, true>(mr, nc, kc, a, a_stride, w, c, cm_stride,
+                                                  cn_stride, accumulate, params, prefetch,
+                                                  prefetch_lines);
+  else
+    gemm_avx512f_body<MR, NV, Prefetch, NH, false>(mr, nc, kc, a, a_stride, w, c, cm_stride,
+                                                   cn_stride, accumulate, params, nullptr, 0);
 }
 
 }  // namespace ce::native

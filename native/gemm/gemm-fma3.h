@@ -13,8 +13,8 @@
 
 namespace ce::native {
 
-template <size_t MR, size_t NV, bool Prefetch = false>
-inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+template <size_t MR, size_t NV, bool Prefetch, bool Stream>
+inline void gemm_fma3_body(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                       const float* w, float* c, size_t cm_stride, size_t cn_stride,
                       bool accumulate, const ClampParams* params, const void* prefetch,
                       size_t prefetch_lines) {
@@ -66,7 +66,7 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
 #pragma GCC unroll 3
       for (size_t v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(w + 8 * v);
       w += NR;
-      stream.step();
+      if constexpr (Stream) stream.step();
 #pragma GCC unroll 8
       for (size_t i = 0; i < MR; ++i) {
         const __m256 va = _mm256_broadcast_ss(ar[i] + k);
@@ -104,6 +104,20 @@ inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_
       return;
     }
   }
+}
+
+// Without the weight-stream hint, a loop with no stream code (see gemm-avx512f.h).
+template <size_t MR, size_t NV, bool Prefetch = false>
+inline void gemm_fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
+                      const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                      bool accumulate, const ClampParams* params, const void* prefetch,
+                      size_t prefetch_lines) {
+  if (prefetch_lines != 0)
+    gemm_fma3_body<MR, NV, Prefetch, true>(mr, nc, kc, a, a_stride, w, c, cm_stride, cn_stride,
+                                           accumulate, params, prefetch, prefetch_lines);
+  else
+    gemm_fma3_body<MR, NV, Prefetch, false>(mr, nc, kc, a, a_stride, w, c, cm_stride, cn_stride,
+                                            accumulate, params, nullptr, 0);
 }
 
 }  // namespace ce::native

@@ -155,7 +155,7 @@ CE_NEON_INLINE void gemm(size_t mr, size_t nc, size_t kc, const float* a, size_t
       load_c(acc, cr, nc);
     else
       init_bias(acc, w);
-    w = accumulate_k(acc, ar, kc, w + NR, &stream);
+    w = accumulate_k(acc, ar, kc, w + NR, prefetch_lines ? &stream : nullptr);
     store_c(acc, cr, nc, params);
     if (nc <= NR) return;
     nc -= NR;
@@ -186,7 +186,7 @@ CE_NEON_INLINE void igemm(size_t mr, size_t nc, size_t kc, size_t ks, const floa
         const float* p = a[t * MR + i];
         ar[i] = p != zero ? p + a_offset : p;
       }
-      w = accumulate_k(acc, ar, kc, w, &stream);
+      w = accumulate_k(acc, ar, kc, w, prefetch_lines ? &stream : nullptr);
     }
     store_c(acc, cr, nc, params);
     if (nc <= NR) return;

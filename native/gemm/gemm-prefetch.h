@@ -5,7 +5,8 @@
 // the lines of the next MR rows of A (kc floats each, from a + MR * a_stride).
 //
 // StreamPrefetch, every MR-row kernel's prefetch hint: `lines` 64-byte lines from p, one every
-// steps / lines steps of k (at most one per step), into L2. A driver that reuses a chunk of
+// steps / lines steps of k (at most one per step), into L2. The kernels test the hint once per
+// call and run a loop without stream code when there is none. A driver that reuses a chunk of
 // weights over several calls names the next chunk's share in each: the chunk then comes in
 // at the pace of the reuse instead of stalling its own first call on DRAM (Zen 5, 1x1
 // 512 -> 2048 at 7x7 with its weights in DRAM, 2 threads: 265 -> 223 us; 215 from L3).
@@ -25,12 +26,14 @@ class StreamPrefetch {
         countdown_(every_) {}
 
   void step() {
-    if (--countdown_ != 0) return;
-    countdown_ = every_;
-    if (left_ == 0) return;
-    __builtin_prefetch(p_, 0, 2);
-    p_ += 64;
-    --left_;
+    if (__builtin_expect(--countdown_ == 0, 0)) {
+      countdown_ = every_;
+      if (left_ != 0) {
+        __builtin_prefetch(p_, 0, 2);
+        p_ += 64;
+        --left_;
+      }
+    }
   }
 
  private:

@@ -10,8 +10,8 @@
 
 namespace ce::native {
 
-template <size_t MR, size_t NV>
-inline void igemm_avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+template <size_t MR, size_t NV, bool Stream>
+inline void igemm_avx512f_body(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
                           const float* w, float* c, size_t cm_stride, size_t cn_stride,
                           size_t a_offset, const float* zero, const ClampParams* params,
                           const void* prefetch, size_t prefetch_lines) {
@@ -42,7 +42,7 @@ inline void igemm_avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const floa
 #pragma GCC unroll 4
         for (size_t v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(w + 16 * v);
         w += NR;
-        stream.step();
+        if constexpr (Stream) stream.step();
 #pragma GCC unroll 16
         for (size_t i = 0; i < MR; ++i) {
           const __m512 va = _mm512_set1_ps(ar[i][k]);
@@ -65,6 +65,20 @@ inline void igemm_avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const floa
 #pragma GCC unroll 16
     for (size_t i = 0; i < MR; ++i) cr[i] += cn_stride;
   }
+}
+
+// Without the weight-stream hint, a loop with no stream code (see gemm-avx512f.h).
+template <size_t MR, size_t NV>
+inline void igemm_avx512f(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                          const float* w, float* c, size_t cm_stride, size_t cn_stride,
+                          size_t a_offset, const float* zero, const ClampParams* params,
+                          const void* prefetch, size_t prefetch_lines) {
+  if (prefetch_lines != 0)
+    igemm_avx512f_body<MR, NV, true>(mr, nc, kc, ks, a, w, c, cm_stride, cn_stride, a_offset,
+                                     zero, params, prefetch, prefetch_lines);
+  else
+    igemm_avx512f_body<MR, NV, false>(mr, nc, kc, ks, a, w, c, cm_stride, cn_stride, a_offset,
+                                      zero, params, nullptr, 0);
 }
 
 }  // namespace ce::native

@@ -13,8 +13,8 @@ namespace {
 
 // Accumulators are named variables (if constexpr per row): GCC kept an array of __m256 on the
 // stack and stored it on every k step (2.5x slower).
-template <int R>
-void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
+template <int R, bool Stream>
+void rows_of(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
              size_t w_stride, float* c, size_t c_stride, const void* prefetch,
              size_t prefetch_lines) {
   StreamPrefetch stream(prefetch, prefetch_lines, (nc + 15) / 16 * kc);
@@ -30,7 +30,7 @@ void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float*
     const float* b = w;
     for (size_t k = 0; k < kc; ++k, b += 16) {
       const __m256 bl = _mm256_load_ps(b), bh = _mm256_load_ps(b + 8);
-      stream.step();
+      if constexpr (Stream) stream.step();
       __m256 va = _mm256_broadcast_ss(a0 + k);
       l0 = _mm256_fmadd_ps(va, bl, l0);
       h0 = _mm256_fmadd_ps(va, bh, h0);
@@ -72,6 +72,17 @@ void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float*
     c += 16;
     w += w_stride;
   }
+}
+
+// Without the weight-stream hint, a loop with no stream code (native/gemm/gemm-avx512f.h).
+template <int R>
+void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
+             size_t w_stride, float* c, size_t c_stride, const void* prefetch,
+             size_t prefetch_lines) {
+  if (prefetch_lines != 0)
+    rows_of<R, true>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+  else
+    rows_of<R, false>(nc, kc, a, a_stride, w, w_stride, c, c_stride, nullptr, 0);
 }
 
 }  // namespace

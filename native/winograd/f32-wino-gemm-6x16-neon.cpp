@@ -38,10 +38,10 @@ CE_NEON_UNSCHEDULED void rows(size_t nc, size_t kc, const float* a, size_t a_str
   for (size_t i = 0; i < R; ++i) ar[i] = a + i * a_stride;
   for (;; nc -= kWinoGemmNr, c += kWinoGemmNr, w += w_stride) {
     if constexpr (R == 6) {
-      block<R, 2>(kc, ar, w, c, c_stride, &stream);
+      block<R, 2>(kc, ar, w, c, c_stride, prefetch_lines ? &stream : nullptr);
       block<R, 2>(kc, ar, w + 8, c + 8, c_stride, nullptr);
     } else {
-      block<R, 4>(kc, ar, w, c, c_stride, &stream);
+      block<R, 4>(kc, ar, w, c, c_stride, prefetch_lines ? &stream : nullptr);
     }
     if (nc <= kWinoGemmNr) return;
   }

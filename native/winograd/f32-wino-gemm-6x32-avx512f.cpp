@@ -11,7 +11,7 @@ namespace ce::native {
 
 namespace {
 
-template <size_t R, size_t NB>
+template <size_t R, size_t NB, bool Stream>
 inline void pass(size_t kc, const float* a, size_t a_stride, const float* w, size_t w_stride,
                  float* c, size_t c_stride, StreamPrefetch& stream) {
   __m512 acc[R][NB];
@@ -23,7 +23,7 @@ inline void pass(size_t kc, const float* a, size_t a_stride, const float* w, siz
     __m512 b[NB];
 #pragma GCC unroll 2
     for (size_t j = 0; j < NB; ++j) b[j] = _mm512_loadu_ps(w + j * w_stride + 16 * k);
-    stream.step();
+    if constexpr (Stream) stream.step();
 #pragma GCC unroll 6
     for (size_t i = 0; i < R; ++i) {
       const __m512 va = _mm512_set1_ps(a[i * a_stride + k]);
@@ -37,14 +37,25 @@ inline void pass(size_t kc, const float* a, size_t a_stride, const float* w, siz
     for (size_t j = 0; j < NB; ++j) _mm512_storeu_ps(c + i * c_stride + 16 * j, acc[i][j]);
 }
 
-template <size_t R>
-void rows(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w, size_t w_stride,
-          float* c, size_t c_stride, const void* prefetch, size_t prefetch_lines) {
+template <size_t R, bool Stream>
+void rows_of(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
+             size_t w_stride, float* c, size_t c_stride, const void* prefetch,
+             size_t prefetch_lines) {
   size_t blocks = (nc + 15) / 16;
   StreamPrefetch stream(prefetch, prefetch_lines, (blocks + 1) / 2 * kc);
   for (; blocks >= 2; blocks -= 2, w += 2 * w_stride, c += 32)
-    pass<R, 2>(kc, a, a_stride, w, w_stride, c, c_stride, stream);
-  if (blocks) pass<R, 1>(kc, a, a_stride, w, w_stride, c, c_stride, stream);
+    pass<R, 2, Stream>(kc, a, a_stride, w, w_stride, c, c_stride, stream);
+  if (blocks) pass<R, 1, Stream>(kc, a, a_stride, w, w_stride, c, c_stride, stream);
+}
+
+// Without the weight-stream hint, a loop with no stream code (native/gemm/gemm-avx512f.h).
+template <size_t R>
+void rows(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w, size_t w_stride,
+          float* c, size_t c_stride, const void* prefetch, size_t prefetch_lines) {
+  if (prefetch_lines != 0)
+    rows_of<R, true>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+  else
+    rows_of<R, false>(nc, kc, a, a_stride, w, w_stride, c, c_stride, nullptr, 0);
 }
 
 }  // namespace

@@ -303,7 +303,7 @@ void row_cases(Runner& r, const RowKernel& k) {
       for (bool any : {false, true})
         for (size_t M : {1, 2, 3})
           for (size_t C : kChannels)
-            for (size_t pixels : {1, 2, 3, 6, 7, 8, 13, 23}) {
+            for (size_t pixels : {1, 2, 3, 6, 7, 8, 12, 13, 23}) {
               if (any && layout == kWide) continue;
               const size_t oc = C * M;
               // Calls from channel 0 and, past the first tile, from channel 16.
