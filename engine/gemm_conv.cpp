@@ -107,18 +107,16 @@ class GemmConv final : public ConvOp {
       const size_t t_begin = mc * per_chunk, t_end = std::min(mtiles, (mc + 1) * per_chunk);
       // The weight chunk of the task after this one (this thread's next, as a rule: the pool
       // hands out contiguous ranges), streamed in over this task's calls (gemm-prefetch.h).
-      const char* next_w = nullptr;
-      size_t next_lines = 0, share = 0;
+      WeightStream next;
       if (nkb == 1 && task + 1 < tasks && group_stride_ * sizeof(float) > kStreamedWeightBytes) {
         const size_t g2 = (task + 1) / (m_chunks * n_chunks) % s.groups;
         const size_t nch2 = (task + 1) % n_chunks;
         if (g2 != g || nch2 != nch) {
           const KBlock& kb = kblocks_[0];
           const size_t panels = std::min(chunk_panels, npanels_ - nch2 * chunk_panels);
-          next_w = reinterpret_cast<const char*>(packed_.data() + g2 * group_stride_ + kb.offset +
-                                                 nch2 * chunk_panels * kb.panel);
-          next_lines = panels * kb.panel * sizeof(float) / 64;
-          share = ceil_div(next_lines, t_end - t_begin);
+          next = WeightStream(packed_.data() + g2 * group_stride_ + kb.offset +
+                                  nch2 * chunk_panels * kb.panel,
+                              panels * kb.panel, t_end - t_begin);
         }
       }
       for (size_t t = t_begin; t < t_end; ++t) {
@@ -135,10 +133,9 @@ class GemmConv final : public ConvOp {
         for (size_t b = 0; b < nkb; ++b) {
           const KBlock& kb = kblocks_[b];
           const float* w = packed_.data() + g * group_stride_ + kb.offset + p0 * kb.panel;
-          const size_t skip = std::min(next_lines, (t - t_begin) * share);
           tile_fn(mr, nc, kb.kc, a_img + m0 * in_ps + kb.k0, in_ps, w, c, out_ps, NR, b > 0,
-                  b + 1 == nkb ? last_params : &no_clamp, next_w + 64 * skip,
-                  std::min(share, next_lines - skip));
+                  b + 1 == nkb ? last_params : &no_clamp, next.at(t - t_begin),
+                  next.lines(t - t_begin));
         }
         if (pass) epilogue_.apply(c, mr, nc, out_ps, r, r_stride);
       }

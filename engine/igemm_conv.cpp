@@ -57,9 +57,38 @@ class IGemmConv final : public ConvOp {
     const size_t m_chunks = ceil_div(mtiles_, per_chunk);
     const size_t base = addr_in_floats(in.data);
     const int64_t out_ps = out.ps();
+    // Weights above kStreamedWeightBytes: one task per (image and group, NR panel) over every
+    // tile, so each panel is read once, each call streaming in its share of the next task's
+    // panel. Zen 5, 2 threads, 512 -> 512 3x3 s2 at 14x14 (9.4 MB, from DRAM): 791 -> 601 us
+    // (tasks of 4 tiles x 64 columns read every panel 3 times, each call pulling 1.2 MB
+    // through a 1 MB L2), 557 with the stream; 1x1 s2 1024 -> 2048 at 14x14 527 -> 481.
     if (nblocks_ * block_ * sizeof(float) > kStreamedWeightBytes &&
-        ng * nblocks_ >= 2 * static_cast<size_t>(pool.num_threads()))
-      return run_panels(in, out, res, pool);
+        ng * nblocks_ >= 2 * static_cast<size_t>(pool.num_threads())) {
+      const size_t tasks = ng * nblocks_;
+      pool.parallel_for(tasks, [&](size_t task) {
+        const size_t ngi = task / nblocks_, b = task % nblocks_;
+        const size_t n = ngi / s.groups, g = ngi % s.groups;
+        const size_t a_offset = base + n * in.image_stride() + g * kc_;
+        const size_t oc0 = b * NR, nc = std::min(NR, cout_g_ - oc0);
+        const float* w = packed_.data() + (g * nblocks_ + b) * block_;
+        const WeightStream next =
+            task + 1 < tasks
+                ? WeightStream(packed_.data() + (task + 1) % (s.groups * nblocks_) * block_,
+                               block_, mtiles_)
+                : WeightStream();
+        for (size_t tile = 0; tile < mtiles_; ++tile) {
+          const size_t m0 = tile * MR;
+          const size_t mr = std::min<size_t>(MR, m_ - m0);
+          float* c = out.data + n * out.image_stride() + m0 * out_ps + g * cout_g_ + oc0;
+          k_.fn(mr, nc, kc_, ks_, ind_.data() + tile * ks_ * MR, w, c, out_ps, NR, a_offset,
+                zero_.data(), params, next.at(tile), next.lines(tile));
+          if (pass)
+            epilogue_.apply(c, mr, nc, out_ps, residual_at(res, n, m0, g * cout_g_ + oc0),
+                            res ? res->ps() : 0);
+        }
+      });
+      return;
+    }
     pool.parallel_for_3d(ng, m_chunks, n_chunks, [&](size_t ngi, size_t mc, size_t nch) {
       const size_t n = ngi / s.groups, g = ngi % s.groups;
       const size_t a_offset = base + n * in.image_stride() + g * kc_;
@@ -81,44 +110,6 @@ class IGemmConv final : public ConvOp {
   }
 
  private:
-  // Weights above kStreamedWeightBytes: one task per (image and group, NR panel), every tile,
-  // so each panel is read once. Zen 5, 2 threads, 512 -> 512 3x3 s2 at 14x14 (9.4 MB, from
-  // DRAM): 791 -> 601 us (tasks of 4 tiles x 64 columns read every panel 3 times, each call
-  // streaming 1.2 MB through a 1 MB L2); 256 -> 256 s2 at 28x28 527 -> 481.
-  void run_panels(const TensorView& in, const TensorView& out, const TensorView* res,
-                  ThreadPool& pool) const {
-    const bool pass = epilogue_.needs_pass(res != nullptr);
-    const native::ClampParams* params = epilogue_.kernel_params(res != nullptr);
-    const ConvShape& s = shape_;
-    const size_t MR = k_.mr, NR = k_.nr;
-    const size_t base = addr_in_floats(in.data);
-    const int64_t out_ps = out.ps();
-    const size_t tasks = in.n * s.groups * nblocks_;
-    // Each call also streams in its share of the next task's panel (gemm-prefetch.h).
-    const size_t lines = block_ * sizeof(float) / 64, share = ceil_div(lines, mtiles_);
-    pool.parallel_for(tasks, [&](size_t task) {
-      const size_t ngi = task / nblocks_, b = task % nblocks_;
-      const size_t n = ngi / s.groups, g = ngi % s.groups;
-      const size_t a_offset = base + n * in.image_stride() + g * kc_;
-      const size_t oc0 = b * NR, nc = std::min(NR, cout_g_ - oc0);
-      const float* w = packed_.data() + (g * nblocks_ + b) * block_;
-      const size_t next_lines = task + 1 < tasks ? lines : 0;
-      const char* next = reinterpret_cast<const char*>(
-          packed_.data() + ((task + 1) % (s.groups * nblocks_)) * block_);
-      for (size_t tile = 0; tile < mtiles_; ++tile) {
-        const size_t m0 = tile * MR;
-        const size_t mr = std::min<size_t>(MR, m_ - m0);
-        float* c = out.data + n * out.image_stride() + m0 * out_ps + g * cout_g_ + oc0;
-        const size_t skip = std::min(next_lines, tile * share);
-        k_.fn(mr, nc, kc_, ks_, ind_.data() + tile * ks_ * MR, w, c, out_ps, NR, a_offset,
-              zero_.data(), params, next + 64 * skip, std::min(share, next_lines - skip));
-        if (pass)
-          epilogue_.apply(c, mr, nc, out_ps, residual_at(res, n, m0, g * cout_g_ + oc0),
-                          res ? res->ps() : 0);
-      }
-    });
-  }
-
   IGemmKernel k_;
   size_t kc_, ks_, cout_g_, nblocks_, block_, m_, mtiles_;
   PackedWeights packed_;  // 64-byte aligned: weight loads never straddle cache lines

@@ -4,6 +4,7 @@
 // same code. Every routine writes the whole packed region once (zeros where no weight maps),
 // so the destination need not be initialised. Ops pack once, at construction.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -18,6 +19,25 @@ namespace ce {
 // task's or call group's weights, native/gemm/gemm-prefetch.h), and the IGEMM reads each panel
 // once. Below it the hint cost MobileNetV2 ~1-3% at 2 threads on Zen 5 and saved nothing.
 constexpr size_t kStreamedWeightBytes = 1 << 20;
+
+// The weights of a driver's next call group (`floats` from `next`), cut into equal shares of
+// 64-byte lines over this group's `calls` kernel calls: call i passes at(i) and lines(i) as the
+// kernel's hint. Default: no hint.
+class WeightStream {
+ public:
+  WeightStream() = default;
+  WeightStream(const float* next, size_t floats, size_t calls)
+      : next_(reinterpret_cast<const char*>(next)),
+        lines_(floats * sizeof(float) / 64),
+        share_(ceil_div(lines_, calls < 1 ? 1 : calls)) {}
+  const void* at(size_t call) const { return next_ + 64 * skip(call); }
+  size_t lines(size_t call) const { return std::min(share_, lines_ - skip(call)); }
+
+ private:
+  size_t skip(size_t call) const { return std::min(lines_, call * share_); }
+  const char* next_ = nullptr;
+  size_t lines_ = 0, share_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Panel layout: GEMM (native/gemm/gemm.h), IGEMM (igemm.h), tiny-group conv (gconv.h, nr 8)

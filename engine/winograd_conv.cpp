@@ -361,10 +361,6 @@ class WinogradConv final : public ConvOp {
     // (gemm-prefetch.h), which come from DRAM when the network's weights exceed L3. Zen 5,
     // 512 -> 512 at 7x7 (U 16.8 MB) from DRAM, 2 threads: 560 -> 523 us (311 from L3).
     const size_t calls = ceil_div(nt, MR);
-    const auto group_lines = [&](size_t oc, size_t nb) {
-      return ceil_div(std::min(NC, std::min(occ_, oc_end - oc) - nb * NR), NR) * block_ *
-             sizeof(float) / 64;
-    };
     for (size_t oc = ob * blk.oc_block; oc < oc_end; oc += occ_) {
       const size_t ncc = std::min(occ_, oc_end - oc);
       for (size_t p = 0; p < P; ++p) {
@@ -375,20 +371,16 @@ class WinogradConv final : public ConvOp {
           size_t oc2 = oc, p2 = p, nb2 = nb + NC / NR;
           if (nb2 * NR >= ncc) nb2 = 0, p2 = p + 1;
           if (p2 == P) p2 = 0, oc2 = oc + occ_;
-          const char* next = nullptr;
-          size_t lines = 0;
+          WeightStream next;
           if (oc2 < oc_end && streamed_) {
-            next = reinterpret_cast<const char*>(
-                packed_.data() + ((g * P + p2) * nblocks_ + oc2 / NR + nb2) * block_);
-            lines = group_lines(oc2, nb2);
+            const size_t cols = std::min(NC, std::min(occ_, oc_end - oc2) - nb2 * NR);
+            const size_t block = (g * P + p2) * nblocks_ + oc2 / NR + nb2;
+            next = WeightStream(packed_.data() + block * block_, ceil_div(cols, NR) * block_, calls);
           }
-          const size_t share = ceil_div(lines, calls);
-          for (size_t m0 = 0, i = 0; m0 < nt; m0 += MR, ++i) {
-            const size_t skip = std::min(lines, i * share);
+          for (size_t m0 = 0, i = 0; m0 < nt; m0 += MR, ++i)
             tr_.gemm(std::min(MR, nt - m0), std::min(NC, ncc - nb * NR), kc_, Vp + m0 * kc_, kc_,
-                     w + nb * block_, block_, Mp + m0 * occ_ + nb * NR, occ_, next + 64 * skip,
-                     std::min(share, lines - skip));
-          }
+                     w + nb * block_, block_, Mp + m0 * occ_ + nb * NR, occ_, next.at(i),
+                     next.lines(i));
         }
       }
       op.bias = bias_.data() + g * cout_g_ + oc;
