@@ -90,20 +90,10 @@ void rows_16(size_t nc, size_t kc, const float* a, size_t a_stride, const float*
 void f32_wino_gemm_6x16__fma3(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                               const float* w, size_t w_stride, float* c, size_t c_stride,
                               const void* prefetch, size_t prefetch_lines) {
-  switch (mr) {
-    case 1: return rows_16<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                              prefetch_lines);
-    case 2: return rows_16<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                              prefetch_lines);
-    case 3: return rows_16<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                              prefetch_lines);
-    case 4: return rows_16<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                              prefetch_lines);
-    case 5: return rows_16<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                              prefetch_lines);
-    default: return rows_16<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                               prefetch_lines);
-  }
+  with_wino_rows(mr, [&](auto r) {
+    constexpr auto R = static_cast<int>(decltype(r)::value);
+    rows_16<R>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+  });
 }
 
 }  // namespace ce::native

@@ -63,15 +63,10 @@ void rows(size_t nc, size_t kc, const float* a, size_t a_stride, const float* w,
 void f32_wino_gemm_6x32__avx512f(size_t mr, size_t nc, size_t kc, const float* a,
                                  size_t a_stride, const float* w, size_t w_stride, float* c,
                                  size_t c_stride, const void* prefetch, size_t prefetch_lines) {
-  switch (mr) {
-    case 1: return rows<1>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
-    case 2: return rows<2>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
-    case 3: return rows<3>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
-    case 4: return rows<4>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
-    case 5: return rows<5>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
-    default: return rows<6>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch,
-                            prefetch_lines);
-  }
+  with_wino_rows(mr, [&](auto r) {
+    constexpr auto R = decltype(r)::value;
+    rows<R>(nc, kc, a, a_stride, w, w_stride, c, c_stride, prefetch, prefetch_lines);
+  });
 }
 
 }  // namespace ce::native

@@ -13,6 +13,7 @@
 // Each table set reproduces a float64 direct 3x3 correlation of a random tile to < 3e-14.
 #pragma once
 #include <cstddef>
+#include <type_traits>
 
 #include "native/params.h"
 
@@ -101,6 +102,20 @@ using WinoOutputFn = void (*)(size_t channels, const float* m, size_t m_stride, 
 // AMD Zen and cost 2.4x on 8 output channels). prefetch, prefetch_lines: the weight-stream
 // hint of the GEMM kernels (native/gemm/gemm.h; the scalar kernel ignores it).
 constexpr size_t kWinoGemmMr = 6, kWinoGemmNr = 16;
+
+// The Winograd GEMM kernels' row dispatch: f(std::integral_constant<size_t, R>()) for R = mr
+// (each row count 1..6 has its own loop; mr > 6 runs 6).
+template <class F>
+inline void with_wino_rows(size_t mr, F&& f) {
+  switch (mr) {
+    case 1: return f(std::integral_constant<size_t, 1>());
+    case 2: return f(std::integral_constant<size_t, 2>());
+    case 3: return f(std::integral_constant<size_t, 3>());
+    case 4: return f(std::integral_constant<size_t, 4>());
+    case 5: return f(std::integral_constant<size_t, 5>());
+    default: return f(std::integral_constant<size_t, 6>());
+  }
+}
 using WinoGemmFn = void (*)(size_t mr, size_t nc, size_t kc, const float* a, size_t a_stride,
                             const float* w, size_t w_stride, float* c, size_t c_stride,
                             const void* prefetch, size_t prefetch_lines);
