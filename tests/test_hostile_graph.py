@@ -170,3 +170,27 @@ def test_deform_output_below_one_is_named():
                     [ValueInfo("y", None)], {"w": np.ones((4, 4, 9, 9), np.float32)}))
     with pytest.raises(ModelError, match=r"node n.*output size \[0, 0\] is below 1"):
         ce.InferenceSession(m)
+
+
+def F(*v):
+    return np.array(v, np.float32)
+
+
+@pytest.mark.parametrize("node,inits,opset", [
+    (Node("Resize", ["x", "", "sc"], ["y"], "n"), {"sc": F(1, 1, 1.7e38, 1)}, 13),
+    (Node("Resize", ["x", "", "sc"], ["y"], "n"), {"sc": F(1, 1, np.inf, 1)}, 13),
+    (Node("Resize", ["x", "", "sc"], ["y"], "n"), {"sc": F(1, 1, np.nan, 1)}, 13),
+    (Node("Resize", ["x", "", "sc"], ["y"], "n", {"axes": [2]}), {"sc": F(3e38)}, 18),
+    (Node("Resize", ["x", "sc"], ["y"], "n"), {"sc": F(1, 1, 1.7e38, 1)}, 10),
+    (Node("Upsample", ["x", "sc"], ["y"], "n"), {"sc": F(1, 1, 1, np.nan)}, 9),
+    (Node("Resize", ["x", "", "", "sz"], ["y"], "n",
+          {"axes": [2, 3], "keep_aspect_ratio_policy": "not_smaller"}), {"sz": I(1, 2 ** 62)}, 18),
+])
+@pytest.mark.parametrize("optimize", [True, False])
+def test_resize_scale_without_a_finite_size_is_named(node, inits, opset, optimize):
+    """A scale of 1.7e38 times 8 overflows float32 (fuzz seed 14241 case 6068 raised a bare
+    OverflowError from shape inference); NaN and inf scales likewise."""
+    m = _m([node], node.outputs, inits)
+    m.opset = opset
+    with pytest.raises(ModelError, match="node n.*(scale|out of range|too large|exceeds)"):
+        ce.InferenceSession(m, optimize=optimize)

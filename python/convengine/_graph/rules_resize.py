@@ -35,11 +35,23 @@ class ResizeParams(NamedTuple):
     exclude_outside: bool = False
 
 
+def _scaled_size(n, s, round_half=False):
+    """int(float32(n) * s) (+ 0.5 first with round_half), or the reason when it is not a size:
+    a scale that is NaN, infinite or not positive, or a product past float32's range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = np.float32(n) * np.float32(s)
+        if round_half:
+            v = np.floor(v + np.float32(0.5))
+    if not (np.isfinite(s) and s > 0 and np.isfinite(v)):
+        raise _Err(f"scale {float(s)!r} gives no finite output size for an axis of {n}")
+    return int(v)
+
+
 def _resize_scales(scales, r, x_shape):
     scales = np.asarray(scales, np.float32).reshape(-1)
     if scales.size != r:
         raise _Err(f"scales {scales.tolist()} must have {r} values")
-    return [int(np.float32(d) * s) for d, s in zip(x_shape, scales)], scales
+    return [_scaled_size(d, s) for d, s in zip(x_shape, scales)], scales
 
 
 def resize_params(node, x_shape, ins, opset) -> ResizeParams:
@@ -77,11 +89,11 @@ def resize_params(node, x_shape, ins, opset) -> ResizeParams:
     out = list(x_shape)
     if scales is not None:
         scales = np.asarray(scales, np.float32).reshape(-1)
-        if scales.size != len(axes) or np.any(scales <= 0):
+        if scales.size != len(axes) or not np.all(scales > 0):
             raise _Err(f"scales {scales.tolist()} must be {len(axes)} positive values")
         for a, s in zip(axes, scales):
             full_scales[a] = s
-            out[a] = int(np.float32(x_shape[a]) * s)
+            out[a] = _scaled_size(x_shape[a], s)
     else:
         sizes = _ints(sizes, "sizes")
         if len(sizes) != len(axes) or any(s < 1 for s in sizes):
@@ -96,7 +108,7 @@ def resize_params(node, x_shape, ins, opset) -> ResizeParams:
             sc = min(ratios) if policy == "not_larger" else max(ratios)
             for a in axes:
                 full_scales[a] = sc
-                out[a] = int(np.floor(np.float32(x_shape[a]) * sc + np.float32(0.5)))
+                out[a] = _scaled_size(x_shape[a], sc, round_half=True)
         else:
             raise _Err(f"unknown keep_aspect_ratio_policy {policy!r}")
     ctm = _a(node, "coordinate_transformation_mode", "half_pixel")
