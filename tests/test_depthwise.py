@@ -266,3 +266,52 @@ def test_padded_pixel_stride_in_a_graph(rng, isa, C, M, k, s, hw):
         with num_threads(threads):
             got = convengine.InferenceSession(m).run(None, {"x": x})[0]
         assert_close(got, want, atol=1e-4)
+
+
+# Small images whose border pixels x taps reach 2.5x a row's pixels run on a zero-padded copy
+# of 64-channel chunks (fewer channels per chunk for larger images, up to 256 KB per copy):
+# chunks with channel tails, several chunks and images, strides, dilations, asymmetric pads,
+# 1D, and a 7x7 kernel at 56x56 (16-channel chunks); threads 1 and 2.
+PADDED_CASES = [
+    (1, 1152, 1, (7, 7), 5, 1, 2, 1),
+    (3, 70, 1, (7, 7), 5, 1, 2, 1),
+    (2, 130, 1, (7, 7), 3, 1, 1, 1),
+    (1, 200, 1, (7, 7), 7, 1, 3, 1),
+    (2, 97, 1, (14, 14), 5, 2, (2, 1, 1, 2), 1),
+    (1, 33, 1, (9, 10), 5, 1, (3, 0, 1, 4), 2),
+    (1, 48, 1, (5, 28), 7, (1, 2), (1, 3, 2, 3), 1),
+    (2, 24, 1, (1, 9), (1, 7), 1, (0, 3, 0, 2), 1),
+    (1, 96, 1, (56, 56), 7, 1, 3, 1),
+    (1, 17, 1, (28, 28), 5, 1, 2, 1),
+    (1, 20, 1, (14, 14), 31, 1, 15, 1),           # RepLKNet's 31x31: more rows than 16
+    (2, 19, 1, (7, 9), 13, 1, (6, 5, 7, 6), 1),
+]
+
+
+@pytest.mark.parametrize("case", PADDED_CASES, ids=[str(c) for c in PADDED_CASES])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_small_images_padded_copy(case, threads, rng, isa):
+    N, C, M, hw, k, s, p, d = case
+    with num_threads(threads):
+        check_depthwise(rng, N, C, M, hw, k, s, p, d, bias=bool(C % 2))
+
+
+@pytest.mark.parametrize("C,k,hw", [(70, 5, (7, 7)), (144, 3, (7, 7)), (32, 7, (28, 28))])
+def test_depthwise_padded_copy_with_residual_and_clip(rng, isa, C, k, hw):
+    """Depthwise + Add (residual) + Clip fused in a session, small images, 1 and 2 threads,
+    batch 2, against the numpy interpreter."""
+    import convengine
+    from convengine._graph.evaluate import run_numpy
+    from convengine.model import Graph, Model, Node, ValueInfo
+    inits = {"wd": randn(rng, C, 1, k, k) / 3, "bd": randn(rng, C)}
+    nodes = [Node("Conv", ["x", "wd", "bd"], ["d"], "dw", {"group": C, "pads": [k // 2] * 4}),
+             Node("Add", ["d", "x"], ["r"], "res"),
+             Node("Clip", ["r"], ["y"], "clip", {"min": -0.5, "max": 1.0})]
+    x = randn(rng, 2, C, *hw)
+    m = Model(Graph(nodes, [ValueInfo("x", list(x.shape))], [ValueInfo("y", None)], inits),
+              opset=6)
+    want = run_numpy(m, {"x": x})["y"]
+    for threads in (1, 2):
+        with num_threads(threads):
+            got = convengine.InferenceSession(m).run(None, {"x": x})[0]
+        assert_close(got, want, atol=conv_atol(k * k))
