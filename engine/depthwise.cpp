@@ -67,6 +67,8 @@ class DepthwiseConv final : public ConvOp {
       row_ = k_.row_5x5s1;
     } else if (kh_ == 7 && kw_ == 7 && sw == dw) {
       row_ = k_.row_7x7s1;
+    } else if (kh_ == 5 && kw_ == 5 && sw == 2 * dw) {
+      row_ = k_.row_5x5s2;
     } else if (kh_ == 5 && kw_ == 5) {
       row_ = k_.row_5x5;
     } else {

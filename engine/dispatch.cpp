@@ -59,7 +59,7 @@ const IGemmKernel& igemm_kernel(size_t nc, Isa isa) {
 //   3x3s2  96ch 112->56 0.57, 144ch 56->28 0.78, 32ch x2 0.68; 58, 116ch (fma3 path) 1.00
 //   5x5s1  240ch 14x14 0.88, 480ch 14x14 0.88, 32ch x2 28x28 0.71; 120ch (fma3 path) 1.00
 //   7x7s1  96ch 56x56 0.66, 384ch 14x14 0.71
-//   5x5    s2 144ch 56->28 0.83, 240ch 28->14 0.78
+//   5x5    s2 144ch 56->28 0.83, 240ch 28->14 0.78 (the blocked kernel, before 5x5s2)
 //   kxk    3x3 s3 144ch 0.71, 9x9 s1 96ch 28x28 0.83
 //   ind    3x3 144ch 14x14 0.78, 576ch 7x7 0.92, 960ch 7x7 0.86, 5x5 240ch 0.90, 24ch 0.95,
 //          232ch 0.85, 32ch x2 0.54
@@ -74,18 +74,19 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
       native::f32_dwconv_kxk__scalar, native::f32_dwconv_kxk__scalar,
-      native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
+      native::f32_dwconv_kxk__scalar, native::f32_dwconv_ind__scalar, "f32-dwconv-scalar"};
 #if CE_X86
   static const DwConvKernels avx2{
       native::f32_dwconv_3x3s1_8c__fma3, native::f32_dwconv_3x3s2_8c__fma3,
       native::f32_dwconv_5x5s1_8c8p__fma3, native::f32_dwconv_7x7s1_8c8p__fma3,
-      native::f32_dwconv_5x5_8c8p__fma3, native::f32_dwconv_kxk_8c8p__fma3,
-      native::f32_dwconv_ind_32c__fma3, "f32-dwconv-fma3"};
+      native::f32_dwconv_5x5s2_8c8p__fma3, native::f32_dwconv_5x5_8c8p__fma3,
+      native::f32_dwconv_kxk_8c8p__fma3, native::f32_dwconv_ind_32c__fma3, "f32-dwconv-fma3"};
   static const DwConvKernels avx512{
       native::f32_dwconv_3x3s1_16c__avx512f, native::f32_dwconv_3x3s2_16c__avx512f,
       native::f32_dwconv_5x5s1_16c8p__avx512f, native::f32_dwconv_7x7s1_16c8p__avx512f,
-      native::f32_dwconv_5x5_16c8p__avx512f, native::f32_dwconv_kxk_16c8p__avx512f,
-      native::f32_dwconv_ind_64c__avx512f, "f32-dwconv-avx512f"};
+      native::f32_dwconv_5x5s2_16c8p__avx512f, native::f32_dwconv_5x5_16c8p__avx512f,
+      native::f32_dwconv_kxk_16c8p__avx512f, native::f32_dwconv_ind_64c__avx512f,
+      "f32-dwconv-avx512f"};
   static const DwConvKernels avx512_any = [] {
     DwConvKernels k = avx512;
     k.zmm_any_alignment = true;
@@ -97,8 +98,8 @@ const DwConvKernels& dwconv_kernels(Isa isa) {
   static const DwConvKernels neon{
       native::f32_dwconv_3x3s1_4c__neon, native::f32_dwconv_3x3s2_4c__neon,
       native::f32_dwconv_5x5s1_4c8p__neon, native::f32_dwconv_7x7s1_4c8p__neon,
-      native::f32_dwconv_5x5_4c8p__neon, native::f32_dwconv_kxk_4c8p__neon,
-      native::f32_dwconv_ind_16c__neon, "f32-dwconv-neon"};
+      native::f32_dwconv_5x5s2_4c8p__neon, native::f32_dwconv_5x5_4c8p__neon,
+      native::f32_dwconv_kxk_4c8p__neon, native::f32_dwconv_ind_16c__neon, "f32-dwconv-neon"};
   return isa >= Isa::kNeon ? neon : scalar;
 #else
   return scalar;

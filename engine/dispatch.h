@@ -40,6 +40,7 @@ struct DwConvKernels {
   native::DwRowFn row_3x3s2;  // 3x3, stride_w == 2 * dilation_w
   native::DwRowFn row_5x5s1;  // 5x5, stride_w == dilation_w
   native::DwRowFn row_7x7s1;  // 7x7, stride_w == dilation_w
+  native::DwRowFn row_5x5s2;  // 5x5, stride_w == 2 * dilation_w
   native::DwRowFn row_5x5;    // 5x5, any stride
   native::DwRowFn row_kxk;    // any kernel
   native::DwIndFn ind;        // border pixels, any kernel

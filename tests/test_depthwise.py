@@ -66,14 +66,17 @@ CASES = [
     (1, 13, 1, (13, 11), 3, 3, (0, 1, 2, 1), 1),  # stride 3: generic kernel
     (1, 8, 1, (5, 150), 3, 1, 1, 1),             # rows longer than one interior segment
     (1, 24, 1, (4, 150), 3, 2, (0, 1, 2, 1), 1),
-    # 5x5 and 7x7: row-sliding (stride == dilation) with full 8-pixel blocks and leftovers,
-    # blocked (other strides) kernels
+    # 5x5 and 7x7: row-sliding (stride == dilation, and 5x5 at stride == 2 * dilation) with
+    # full 8-pixel blocks and leftovers, blocked (other strides) kernels
     (1, 144, 1, (13, 11), 5, 1, 2, 1),
     (1, 17, 1, (28, 28), 5, 1, 2, 1),
     (1, 16, 1, (28, 28), 5, 2, 4, 2),
     (3, 13, 1, (13, 28), 7, 1, 3, 1),
     (1, 9, 1, (28, 28), 7, 2, 6, 2),
     (1, 17, 1, (28, 28), 5, 2, (0, 1, 2, 1), 1),
+    (2, 37, 1, (41, 45), 5, 2, 2, 1),             # 5x5s2: 21 pixels, two blocks and a tail of 5
+    (1, 20, 1, (30, 29), 5, (2, 4), (1, 4, 2, 3), (1, 2)),
+    (1, 19, 1, (28, 28), 5, 3, 2, 1),             # stride 3: blocked 5x5
     (3, 16, 1, (5, 7), 5, 1, 2, 2),
     (1, 31, 1, (13, 11), 7, 1, 3, 1),
     (1, 8, 1, (5, 7), 7, 2, 3, 1),
@@ -122,7 +125,9 @@ TILE_EDGE_KERNELS = [
     (3, 1, (2, 1, 1, 2), 2),   # kxk (stride 1, dilation 2)
     (5, 1, (2, 1, 2, 3), 1),   # 5x5s1
     (5, 2, 4, 2),              # 5x5s1 (stride == dilation == 2)
-    (5, 2, (0, 2, 1, 2), 1),   # 5x5, any stride
+    (5, 2, (0, 2, 1, 2), 1),   # 5x5s2
+    (5, 4, (4, 3, 4, 5), 2),   # 5x5s2 (stride == 2 * dilation == 4)
+    (5, 3, (0, 2, 1, 2), 1),   # 5x5, any stride
     (5, 1, (4, 3, 4, 5), 2),   # 5x5, dilation 2
     (7, 1, (3, 2, 3, 4), 1),   # 7x7s1
     (7, 2, 3, 1),              # kxk

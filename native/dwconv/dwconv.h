@@ -70,6 +70,11 @@ void f32_dwconv_7x7s1_8c8p__fma3(size_t channels, size_t pixels, const float* co
                                  size_t in_step, size_t in_dil, size_t kh, size_t kw,
                                  const float* w, float* out, size_t out_step,
                                  const DwParams* params);
+// 5x5, stride == 2 * dilation: row-sliding 8 channels x 8 pixels register block.
+void f32_dwconv_5x5s2_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
 // 5x5, any stride and dilation: 8 channels x 8 pixels register block, taps unrolled.
 void f32_dwconv_5x5_8c8p__fma3(size_t channels, size_t pixels, const float* const* rows,
                                size_t in_step, size_t in_dil, size_t kh, size_t kw, const float* w,
@@ -103,6 +108,10 @@ void f32_dwconv_7x7s1_16c8p__avx512f(size_t channels, size_t pixels, const float
                                      size_t in_step, size_t in_dil, size_t kh, size_t kw,
                                      const float* w, float* out, size_t out_step,
                                      const DwParams* params);
+void f32_dwconv_5x5s2_16c8p__avx512f(size_t channels, size_t pixels, const float* const* rows,
+                                     size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                     const float* w, float* out, size_t out_step,
+                                     const DwParams* params);
 void f32_dwconv_5x5_16c8p__avx512f(size_t channels, size_t pixels, const float* const* rows,
                                    size_t in_step, size_t in_dil, size_t kh, size_t kw,
                                    const float* w, float* out, size_t out_step,
@@ -131,6 +140,10 @@ void f32_dwconv_5x5s1_4c8p__neon(size_t channels, size_t pixels, const float* co
                                  const float* w, float* out, size_t out_step,
                                  const DwParams* params);
 void f32_dwconv_7x7s1_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params);
+void f32_dwconv_5x5s2_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
                                  size_t in_step, size_t in_dil, size_t kh, size_t kw,
                                  const float* w, float* out, size_t out_step,
                                  const DwParams* params);

@@ -65,12 +65,14 @@ const RowKernel kRow[] = {
     {"f32_dwconv_3x3s2_8c__fma3", native::f32_dwconv_3x3s2_8c__fma3, kFma3, 2, 3},
     {"f32_dwconv_5x5s1_8c8p__fma3", native::f32_dwconv_5x5s1_8c8p__fma3, kFma3, 1, 5},
     {"f32_dwconv_7x7s1_8c8p__fma3", native::f32_dwconv_7x7s1_8c8p__fma3, kFma3, 1, 7},
+    {"f32_dwconv_5x5s2_8c8p__fma3", native::f32_dwconv_5x5s2_8c8p__fma3, kFma3, 2, 5},
     {"f32_dwconv_5x5_8c8p__fma3", native::f32_dwconv_5x5_8c8p__fma3, kFma3, 0, 5},
     {"f32_dwconv_kxk_8c8p__fma3", native::f32_dwconv_kxk_8c8p__fma3, kFma3, 0, 0},
     {"f32_dwconv_3x3s1_16c__avx512f", native::f32_dwconv_3x3s1_16c__avx512f, kAvx512f, 1, 3},
     {"f32_dwconv_3x3s2_16c__avx512f", native::f32_dwconv_3x3s2_16c__avx512f, kAvx512f, 2, 3},
     {"f32_dwconv_5x5s1_16c8p__avx512f", native::f32_dwconv_5x5s1_16c8p__avx512f, kAvx512f, 1, 5},
     {"f32_dwconv_7x7s1_16c8p__avx512f", native::f32_dwconv_7x7s1_16c8p__avx512f, kAvx512f, 1, 7},
+    {"f32_dwconv_5x5s2_16c8p__avx512f", native::f32_dwconv_5x5s2_16c8p__avx512f, kAvx512f, 2, 5},
     {"f32_dwconv_5x5_16c8p__avx512f", native::f32_dwconv_5x5_16c8p__avx512f, kAvx512f, 0, 5},
     {"f32_dwconv_kxk_16c8p__avx512f", native::f32_dwconv_kxk_16c8p__avx512f, kAvx512f, 0, 0},
 #endif
@@ -79,6 +81,7 @@ const RowKernel kRow[] = {
     {"f32_dwconv_3x3s2_4c__neon", native::f32_dwconv_3x3s2_4c__neon, kNeon, 2, 3},
     {"f32_dwconv_5x5s1_4c8p__neon", native::f32_dwconv_5x5s1_4c8p__neon, kNeon, 1, 5},
     {"f32_dwconv_7x7s1_4c8p__neon", native::f32_dwconv_7x7s1_4c8p__neon, kNeon, 1, 7},
+    {"f32_dwconv_5x5s2_4c8p__neon", native::f32_dwconv_5x5s2_4c8p__neon, kNeon, 2, 5},
     {"f32_dwconv_5x5_4c8p__neon", native::f32_dwconv_5x5_4c8p__neon, kNeon, 0, 5},
     {"f32_dwconv_kxk_4c8p__neon", native::f32_dwconv_kxk_4c8p__neon, kNeon, 0, 0},
 #endif
@@ -354,7 +357,7 @@ bool check_dispatch() {
     if (!ce::cpu_supports(isa)) continue;
     const ce::DwConvKernels& k = ce::dwconv_kernels(isa);
     for (native::DwRowFn fn :
-         {k.row_3x3s1, k.row_3x3s2, k.row_5x5s1, k.row_7x7s1, k.row_5x5, k.row_kxk})
+         {k.row_3x3s1, k.row_3x3s2, k.row_5x5s1, k.row_7x7s1, k.row_5x5s2, k.row_5x5, k.row_kxk})
       if (!tested.count(reinterpret_cast<const void*>(fn))) {
         std::printf("dispatch: %s hands out an untested row kernel\n", k.name);
         ok = false;

@@ -1,0 +1,14 @@
+// Depthwise 5x5, stride == 2 x dilation, any multiplier: row-sliding register block of 4
+// channels x 8 pixels over 19 input columns per kernel row (dwconv-rowslide-neon.h, S = 2).
+#include "native/dwconv/dwconv-rowslide-neon.h"
+
+namespace ce::native {
+
+void f32_dwconv_5x5s2_4c8p__neon(size_t channels, size_t pixels, const float* const* rows,
+                                 size_t in_step, size_t in_dil, size_t kh, size_t kw,
+                                 const float* w, float* out, size_t out_step,
+                                 const DwParams* params) {
+  dwn::rowslide_row<5, 8, 2>(channels, pixels, rows, in_step, in_dil, w, out, out_step, params);
+}
+
+}  // namespace ce::native
