@@ -16,6 +16,12 @@ namespace ce {
 namespace {
 thread_local bool t_in_task = false;
 
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::chrono::microseconds spin_duration() {
   static const std::chrono::microseconds d([] {
     const char* env = std::getenv("CONVENGINE_SPIN_US");
@@ -149,7 +155,8 @@ void ThreadPool::worker_loop(uint64_t seen, size_t self) {
       spin_pause();
       if (k % 64 == 0 && std::chrono::steady_clock::now() - t0 > spin) break;
     }
-    if (gen() == seen) {
+    const bool spun = gen() != seen;
+    if (!spun) {
       std::unique_lock<std::mutex> lk(mu_);
       wake_.wait(lk, [&] { return stop_.load() || gen() != seen; });
     }
@@ -164,6 +171,13 @@ void ThreadPool::worker_loop(uint64_t seen, size_t self) {
       }
     }
     if (!entered) continue;
+    if (spun) {
+      // A job seen while spinning: its delay is the cores' handoff (a futex wake-up is not).
+      const int64_t d = now_ns() - published_ns_.load(std::memory_order_relaxed);
+      const int64_t h = handoff_ns_.load(std::memory_order_relaxed);
+      if (d > 0 && d < 100000)
+        handoff_ns_.store(h == 0 ? d : h + (d - h) / 8, std::memory_order_relaxed);
+    }
     drain(self);
     const uint64_t before = ticket_.fetch_sub(1, std::memory_order_acq_rel);
     if ((before & kCountMask) == 1 && (before & kClosed)) {
@@ -192,6 +206,7 @@ void ThreadPool::run(size_t n, TaskFn fn, const void* ctx) {
     }
     failed_.store(false, std::memory_order_relaxed);
     const uint64_t gen = (ticket_.load(std::memory_order_relaxed) >> 16) + 1;
+    published_ns_.store(now_ns(), std::memory_order_relaxed);
     ticket_.store(gen << 16, std::memory_order_release);
   }
   wake_.notify_all();

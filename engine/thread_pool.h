@@ -55,6 +55,19 @@ class ThreadPool {
   // when the system cannot start the threads; either way the pool keeps the threads it had.
   void set_num_threads(int n);
 
+  // How long a spinning worker took to see the last jobs (ns, a running mean; 0 until
+  // measured): one cache line's trip between cores. On the VMs this project runs on it flips
+  // between ~50-90 ns (the vCPUs share a cache) and ~200-300 ns (they do not) within minutes;
+  // work splits that make each thread read what another wrote ask far_cores().
+  int64_t handoff_ns() const {
+    const int64_t f = forced_handoff_ns_.load(std::memory_order_relaxed);
+    return f >= 0 ? f : handoff_ns_.load(std::memory_order_relaxed);
+  }
+  bool far_cores() const { return handoff_ns() > kFarHandoffNs; }
+  static constexpr int64_t kFarHandoffNs = 150;
+  // Tests: handoff_ns() returns ns from now on (-1: the measured value again).
+  void force_handoff_ns(int64_t ns) { forced_handoff_ns_.store(ns, std::memory_order_relaxed); }
+
   template <class F>
   void parallel_for(size_t n, const F& f) {
     run(n, [](const void* ctx, size_t i) { (*static_cast<const F*>(ctx))(i); }, &f);
@@ -96,6 +109,9 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   TaskFn fn_ = nullptr;
   const void* ctx_ = nullptr;
+  std::atomic<int64_t> published_ns_{0};  // steady clock when the current job was issued
+  std::atomic<int64_t> handoff_ns_{0};
+  std::atomic<int64_t> forced_handoff_ns_{-1};
   std::atomic<bool> failed_{false};  // a task of the current job threw
   std::exception_ptr error_;         // its exception (guarded by mu_)
   // Thread t (0 = the caller) first claims the tasks of ranges_[t], a contiguous 1/num_threads

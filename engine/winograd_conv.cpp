@@ -56,6 +56,14 @@ constexpr size_t kUStreamed = 4 << 20;
 // at precision fast (F(4), 256 -> 256, d 2, 28x28, 64 tiles, V 2.4 MB), Zen 5, 2 threads:
 // 0.89 ms with 4 channel blocks, 0.75 with 2 tile blocks (1 thread: 1.27).
 constexpr size_t kSharedV = 1 << 20;
+// When the threads' cores share no cache (ThreadPool::far_cores), a shared transformed input is
+// read half from the other core at every use, so a group whose U is at most this (each thread
+// then reads all of it, from L3) gets a tile block per thread instead. Zen 5, 2 threads, the
+// vCPUs apart (handoff ~230 ns), split by channels -> by tiles: 128 -> 128 28x28 (U 1 MB)
+// 346 -> 271 us, 64 -> 256 13x13 97 -> 78, 32 -> 128 27x27 137 -> 97; 256 -> 256 14x14 (U 4 MB)
+// 327 -> 324 and 512 -> 512 7x7 (17 MB) 383 -> 498 keep the split. With a shared cache the
+// split was as fast or faster (128 -> 128 254 vs 268 us).
+constexpr size_t kFarSharedU = 2 << 20;
 // Largest packed U (floats), the limit every packed weight has (python _checks.MAX_ELEMENTS).
 constexpr double kMaxPacked = 2147483648.0;
 
@@ -112,8 +120,9 @@ struct WinogradBlocking {
 // kUStreamed (it is streamed again for every block) large enough that U adds at most half the
 // block's own traffic, up to kBlockCap. With several threads and fewer than 4 tasks per
 // thread, output channels are split too (blocks of at least 32), unless a block's transformed
-// inputs exceed kSharedV: then a block per thread, and channels split only if still too few.
-WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads) {
+// inputs exceed kSharedV, or the cores are `far` and U small (kFarSharedU): then a block per
+// thread, and channels split only if still too few.
+WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads, bool far = false) {
   const size_t MR = g.mr, th = std::max(1, threads);
   WinogradBlocking p;
   p.tiles = n * g.tiles;
@@ -128,13 +137,14 @@ WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads) {
   const auto v_bytes = [&](size_t b) {
     return ceil_div(mtiles, b) * MR * g.positions * g.kc * sizeof(float);
   };
-  if (th > 1 && v_bytes(blocks) > kSharedV && g.groups * blocks < th)
+  const bool own_tiles = v_bytes(blocks) > kSharedV || (far && g.u_bytes() <= kFarSharedU);
+  if (th > 1 && own_tiles && g.groups * blocks < th)
     blocks = std::min(mtiles, ceil_div(th, g.groups));
   p.tile_block = std::min(p.tiles, ceil_div(mtiles, blocks) * MR);
   p.tile_blocks = ceil_div(p.tiles, p.tile_block);
   const size_t tasks = g.groups * p.tile_blocks;
   size_t split = 1;
-  if (th > 1 && tasks < 4 * th && (v_bytes(blocks) <= kSharedV || tasks < th))
+  if (th > 1 && tasks < 4 * th && (!own_tiles || tasks < th))
     split = std::min(std::max<size_t>(1, g.cout_g / (2 * g.nr)), ceil_div(4 * th, tasks));
   p.oc_block = round_up(ceil_div(g.cout_g, split), g.nr);
   p.oc_blocks = ceil_div(g.cout_g, p.oc_block);
@@ -197,7 +207,8 @@ class WinogradConv final : public ConvOp {
       if (residual) r2 = *residual, r2.n *= r2.d, r2.d = 1;
       return run(i2, o2, residual ? &r2 : nullptr, pool);
     }
-    const WinogradBlocking blk = make_blocking(geom_, in.n, pool.num_threads());
+    const WinogradBlocking blk =
+        make_blocking(geom_, in.n, pool.num_threads(), pool.num_threads() > 1 && pool.far_cores());
     const size_t groups = shape_.groups, blocks = blk.tile_blocks;
     const size_t tasks = groups * blocks * blk.oc_blocks;
     auto task = [&](size_t i, const float* v) {

@@ -196,6 +196,38 @@ def test_threads_and_blocking_give_identical_results(algo, c_in, c_out, size, di
     np.testing.assert_array_equal(y1, y2)
 
 
+@pytest.mark.parametrize("algo", WINO)
+@pytest.mark.parametrize("n,c_in,c_out,size,groups", [
+    (1, 32, 128, 27, 1), (1, 64, 256, 13, 1), (2, 48, 40, 13, 1), (1, 34, 66, 9, 2),
+    (3, 17, 29, 11, 1)])
+def test_far_cores_blocking_gives_identical_results(algo, n, c_in, c_out, size, groups, rng):
+    """With the pool's threads on cores that share no cache (ThreadPool::far_cores), a U below
+    2 MB is cut into a tile block per thread instead of channel blocks over one shared
+    transformed input: the same sums in the same order as 1 thread, with a residual and
+    batches, groups and channel tails."""
+    x = randn(rng, n, c_in, size, size)
+    w = randn(rng, c_out, c_in // groups, 3, 3)
+    b = randn(rng, c_out)
+    old = convengine.get_num_threads()
+    ys = {}
+    try:
+        convengine.set_num_threads(1)
+        ys[1] = F.conv2d(x, w, b, padding=1, groups=groups, algorithm=algo)
+        convengine.set_num_threads(2)
+        for far in (0, 1000):
+            _native.force_thread_handoff_ns(far)
+            assert _native.thread_handoff_ns() == far
+            ys[far] = F.conv2d(x, w, b, padding=1, groups=groups, algorithm=algo)
+    finally:
+        _native.force_thread_handoff_ns(-1)
+        convengine.set_num_threads(old)
+    assert _native.thread_handoff_ns() >= 0
+    np.testing.assert_array_equal(ys[0], ys[1])
+    np.testing.assert_array_equal(ys[1000], ys[1])
+    want = F.conv2d(x, w, b, padding=1, groups=groups, algorithm="igemm")
+    assert_close(ys[1000], want, atol=REL_BOUND[algo] * scale_of(x, w, b, 1, 1, groups), rtol=0)
+
+
 def ref64(x, w, b, padding):
     """float64 direct conv (3x3, stride 1, symmetric padding) and the conv of |x| with |w|."""
     from numpy.lib.stride_tricks import sliding_window_view

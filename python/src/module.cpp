@@ -67,6 +67,11 @@ void bind_core(py::module_& m) {
   }, py::arg("repeats") = 5, py::arg("isa") = "",
         "Measured FP32 FMA peak of the engine's threads with the vectors of `isa` (default: the "
         "CPU's best), GFLOP/s.");
+  m.def("thread_handoff_ns", [] { return ThreadPool::global().handoff_ns(); },
+        "How long the pool's spinning workers took to see recent jobs, ns (a running mean; "
+        "engine/thread_pool.h), 0 before any 2-thread job.");
+  m.def("force_thread_handoff_ns", [](int64_t ns) { ThreadPool::global().force_handoff_ns(ns); },
+        py::arg("ns"), "Tests: the pool reports this handoff from now on (-1: measure again).");
   m.def("measure_thread_round_trip_ns", [](int round_trips) {
     py::gil_scoped_release nogil;
     return measure_thread_round_trip_ns(round_trips);
