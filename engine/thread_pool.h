@@ -57,7 +57,7 @@ class ThreadPool {
 
   // How long a spinning worker took to see the last jobs (ns, a running mean; 0 until
   // measured): one cache line's trip between cores. On the VMs this project runs on it flips
-  // between ~50-90 ns (the vCPUs share a cache) and ~200-300 ns (they do not) within minutes;
+  // between 60-100 ns (the vCPUs share a cache) and 190-450 ns (they do not) within minutes;
   // work splits that make each thread read what another wrote ask far_cores().
   int64_t handoff_ns() const {
     const int64_t f = forced_handoff_ns_.load(std::memory_order_relaxed);

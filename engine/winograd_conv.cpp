@@ -208,7 +208,7 @@ class WinogradConv final : public ConvOp {
       return run(i2, o2, residual ? &r2 : nullptr, pool);
     }
     const WinogradBlocking blk =
-        make_blocking(geom_, in.n, pool.num_threads(), pool.num_threads() > 1 && pool.far_cores());
+        make_blocking(geom_, in.n, pool.num_threads(), pool.far_cores());
     const size_t groups = shape_.groups, blocks = blk.tile_blocks;
     const size_t tasks = groups * blocks * blk.oc_blocks;
     auto task = [&](size_t i, const float* v) {
