@@ -228,6 +228,32 @@ def test_far_cores_blocking_gives_identical_results(algo, n, c_in, c_out, size, 
     assert_close(ys[1000], want, atol=REL_BOUND[algo] * scale_of(x, w, b, 1, 1, groups), rtol=0)
 
 
+@pytest.mark.parametrize("algo", WINO)
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("n,c_in,c_out,size", [
+    (1, 256, 256, 7), (1, 200, 130, 9), (2, 96, 37, 5), (1, 33, 250, 4), (1, 129, 64, 11)])
+def test_weight_heavy_channel_split_gives_identical_results(algo, threads, n, c_in, c_out, size,
+                                                            rng):
+    """Transformed weights at least as large as the whole transformed input: on several threads
+    every tile is one block and the output channels are cut into one block per thread (each
+    thread reads its share of U once): the same sums in the same order as 1 thread, with
+    channel tails, a block narrower than the others and batches."""
+    x = randn(rng, n, c_in, size, size)
+    w = randn(rng, c_out, c_in, 3, 3)
+    b = randn(rng, c_out)
+    old = convengine.get_num_threads()
+    try:
+        convengine.set_num_threads(1)
+        y1 = F.conv2d(x, w, b, padding=1, algorithm=algo)
+        convengine.set_num_threads(threads)
+        yt = F.conv2d(x, w, b, padding=1, algorithm=algo)
+    finally:
+        convengine.set_num_threads(old)
+    np.testing.assert_array_equal(yt, y1)
+    want = F.conv2d(x, w, b, padding=1, algorithm="igemm")
+    assert_close(yt, want, atol=REL_BOUND[algo] * scale_of(x, w, b, 1, 1, 1), rtol=0)
+
+
 def ref64(x, w, b, padding):
     """float64 direct conv (3x3, stride 1, symmetric padding) and the conv of |x| with |w|."""
     from numpy.lib.stride_tricks import sliding_window_view

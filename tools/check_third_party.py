@@ -105,6 +105,7 @@ def build(spec):
 
 
 TIME = False
+THREADS = [1]
 
 
 def check_one(spec, dynamo=False):
@@ -164,24 +165,35 @@ def check_one(spec, dynamo=False):
     except Exception:  # noqa: BLE001
         pass
     rec["err_vs_float64"] = errs
-    if TIME:  # 1 thread, medians of interleaved rounds; the slowest convengine steps
+    if TIME:  # medians of interleaved rounds at each of THREADS; the slowest convengine steps
         import onnxruntime
         from convengine.torch_import import export_onnx
-        so = onnxruntime.SessionOptions()
-        so.intra_op_num_threads = so.inter_op_num_threads = 1
-        osess = onnxruntime.InferenceSession(export_onnx(m, x), so)
-        convengine.set_num_threads(1)
+        onnx_bytes = export_onnx(m, x)
         feed = {"input": x.numpy()}
-        fns = {"convengine": lambda: sess.run(None, feed), "ort": lambda: osess.run(None, feed)}
-        ts = {k: [] for k in fns}
-        for _ in range(5):
-            for k, f in fns.items():
-                f()
-                for _ in range(5):
-                    t1 = time.perf_counter()
+        by_threads = {}
+        for th in THREADS:
+            so = onnxruntime.SessionOptions()
+            so.intra_op_num_threads, so.inter_op_num_threads = th, 1
+            osess = onnxruntime.InferenceSession(onnx_bytes, so)
+            convengine.set_num_threads(th)
+            fns = {"convengine": lambda: sess.run(None, feed), "ort": lambda: osess.run(None, feed)}
+            ts = {k: [] for k in fns}
+            for _ in range(5):
+                for k, f in fns.items():
+                    # Each pool spins a while after its last job; on few cores the other
+                    # engine's spinning workers would share the cores with this one's.
+                    if th > 1:
+                        time.sleep(0.2)
                     f()
-                    ts[k].append(time.perf_counter() - t1)
-        rec["ms"] = {k: round(float(np.median(v)) * 1e3, 3) for k, v in ts.items()}
+                    for _ in range(5):
+                        t1 = time.perf_counter()
+                        f()
+                        ts[k].append(time.perf_counter() - t1)
+            by_threads[str(th)] = {k: round(float(np.median(v)) * 1e3, 3) for k, v in ts.items()}
+        rec["ms"] = by_threads[str(THREADS[0])]
+        if len(THREADS) > 1:
+            rec["ms_by_threads"] = by_threads
+        convengine.set_num_threads(THREADS[0])
         rows = sess.profile(feed, runs=5)
         rec["top_steps"] = [(r["op"], r["algorithm"], round(r["ms"], 3))
                             for r in sorted(rows, key=lambda r: -r["ms"])[:4]]
@@ -201,18 +213,27 @@ def main():
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--dynamo", action="store_true")
     ap.add_argument("--time", action="store_true",
-                    help="also time convengine and onnxruntime at 1 thread")
+                    help="also time convengine and onnxruntime (at 1 thread unless --threads)")
+    ap.add_argument("--threads", default="1",
+                    help="thread counts to time at, comma-separated (default 1); 'ms' in the "
+                         "output is the first, 'ms_by_threads' has them all")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    global TIME
+    global TIME, THREADS
     TIME = a.time
+    try:
+        THREADS = [int(t) for t in a.threads.split(",")]
+    except ValueError:
+        ap.error(f"--threads takes comma-separated thread counts, got {a.threads!r}")
+    if not THREADS or min(THREADS) < 1:
+        ap.error(f"--threads takes thread counts of at least 1, got {a.threads!r}")
     if a.one:
         print(json.dumps(check_one(a.one, a.dynamo)))
         return
     specs = a.models or (default_list() if a.list else [])
     for spec in specs:
         cmd = [sys.executable, __file__, "--one", spec] + (["--dynamo"] if a.dynamo else []) + (
-            ["--time"] if a.time else [])
+            ["--time", "--threads", a.threads] if a.time else [])
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout,
                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -224,7 +245,8 @@ def main():
         with open(a.output, "a") as f:
             f.write(json.dumps(rec) + "\n")
         e64 = " ".join(f"{k} {v:.1e}" for k, v in rec.get("err_vs_float64", {}).items())
-        ms = " ".join(f"{k} {v} ms" for k, v in rec.get("ms", {}).items())
+        ms = " ".join(f"{th}t {k} {v} ms" for th, d in rec.get(
+            "ms_by_threads", {str(THREADS[0]): rec.get("ms", {})}).items() for k, v in d.items())
         print(f"{rec['status']:9s} {spec} {rec.get('max_diff', '')} (ort {rec.get('ort_diff', '')}; "
               f"vs float64: {e64}) {ms} {rec.get('error', '')[:300]}", flush=True)
 
