@@ -102,7 +102,8 @@ class ConvOp {
 
 // Algorithm names: "igemm" (any conv, transposed included), "depthwise" (groups == c_in, any
 // rank), "igemm_rows" (groups 1, dilation_w 1: kernel rows as GEMM rows, engine/stem_conv.h),
-// "gemm" (1x1, stride 1, no padding), "group" (cout/groups in {1, 2, 4, 8}, cin/groups <= that).
+// "gemm" (1x1, stride 1, no padding; or groups 1 and a kernel covering the whole unpadded
+// input), "group" (cout/groups in {1, 2, 4, 8}, cin/groups <= that).
 // "winograd_f2/f4/f6" (2D 3x3 stride 1), "winograd1d" (1 x r / r x 1, r in 3..7, stride 1;
 // engine/winograd_conv.h).
 std::vector<std::string> conv_algorithm_names();

@@ -69,6 +69,15 @@ class GemmConv final : public ConvOp {
   void run(const TensorView& in, const TensorView& out, const TensorView* res,
            ThreadPool& pool) const override {
     const ConvShape& s = shape_;
+    if (in.n > 1 && in.pixels() == 1 && s.groups == 1) {
+      // One pixel per image: the images are the rows of one GEMM, which reads each weight
+      // panel once per tile of MR images instead of once per image.
+      TensorView i2 = in, o2 = out, r2;
+      i2.pixel_stride = in.ps(), o2.pixel_stride = out.ps();
+      i2.h = i2.n, o2.h = o2.n, i2.n = o2.n = 1;
+      if (res) r2 = *res, r2.pixel_stride = res->ps(), r2.h = r2.n, r2.n = 1;
+      return run(i2, o2, res ? &r2 : nullptr, pool);
+    }
     const size_t MR = k_.mr, NR = k_.nr;
     const size_t m = in.pixels();
     const size_t mtiles = ceil_div(m, MR);
@@ -152,9 +161,60 @@ class GemmConv final : public ConvOp {
   PackedWeights packed_;  // 64-byte aligned: panel loads never straddle cache lines
 };
 
+// A kernel of more than one tap covering the whole unpadded, densely stored input of one group
+// (one output pixel per image: VGG's ConvMlp head, 512 -> 4096 7x7 on 7x7): an image's pixels
+// in tap order are one GEMM row of taps x c_in, so this runs as the 1x1 GemmConv of that
+// many input channels on one-pixel images (whose images are its rows). Against igemm (one
+// 6-row tile computed for the single pixel, the weights read once per image): Zen 5, 512 ->
+// 1024 7x7 on 7x7 (103 MB from memory), 1 thread, batch 1 3.10-3.32 -> 2.67-2.91 ms, batch 4
+// 12.8 -> 3.7 ms; 2 threads, batch 4 6.8 -> 3.0 ms; timm vgg11_bn 0.93x the time at 1 thread.
+bool whole_window(const ConvShape& s) {
+  if (s.transposed || s.groups != 1 || s.in_ps() != s.c_in || s.taps() == 1) return false;
+  for (int i = 0; i < 3; ++i)
+    if (s.kernel[i] != s.in[i] || s.pad_begin[i] != 0 || s.pad_end[i] != 0 ||
+        (s.kernel[i] > 1 && s.dilation[i] != 1))
+      return false;
+  return true;
+}
+
+class WholeWindowConv final : public ConvOp {
+ public:
+  WholeWindowConv(const ConvShape& s, const float* weight, const float* bias,
+                  const Activation& act)
+      : ConvOp(s, act) {
+    const int64_t taps = s.taps(), cin = s.c_in;
+    ConvShape flat;
+    flat.c_in = taps * cin;
+    flat.c_out = s.c_out;
+    flat.infer_output();
+    // (c_out, c_in, taps) -> (c_out, taps, c_in): the order of an NHWC image's floats
+    std::vector<float> w(static_cast<size_t>(s.c_out * taps * cin));
+    for (int64_t oc = 0; oc < s.c_out; ++oc)
+      for (int64_t ic = 0; ic < cin; ++ic)
+        for (int64_t t = 0; t < taps; ++t)
+          w[(oc * taps + t) * cin + ic] = weight[(oc * cin + ic) * taps + t];
+    gemm_ = std::make_unique<GemmConv>(flat, w.data(), bias, act);
+  }
+
+  const char* algorithm() const override { return "gemm"; }
+
+  void run(const TensorView& in, const TensorView& out, const TensorView* res,
+           ThreadPool& pool) const override {
+    TensorView flat = in;
+    flat.d = flat.h = flat.w = 1;
+    flat.c = in.c * in.pixels();
+    flat.pixel_stride = 0;
+    gemm_->run_view(flat, out, res, pool);
+  }
+
+ private:
+  std::unique_ptr<GemmConv> gemm_;
+};
+
 }  // namespace
 
 bool gemm_applies(const ConvShape& s) {
+  if (whole_window(s)) return true;
   if (s.transposed) return false;
   for (int i = 0; i < 3; ++i)
     if (s.kernel[i] != 1 || s.stride[i] != 1 || s.pad_begin[i] != 0 || s.pad_end[i] != 0) return false;
@@ -163,6 +223,7 @@ bool gemm_applies(const ConvShape& s) {
 
 std::unique_ptr<ConvOp> make_gemm_conv(const ConvShape& s, const float* weight, const float* bias,
                                        const Activation& act) {
+  if (whole_window(s)) return std::make_unique<WholeWindowConv>(s, weight, bias, act);
   return std::make_unique<GemmConv>(s, weight, bias, act);
 }
 

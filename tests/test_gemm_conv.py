@@ -218,6 +218,73 @@ def test_gemm_inplace_residual(rng, isa):
     assert_close(y, ref, atol=conv_atol(19), what="in-place residual")
 
 
+# A kernel covering the whole unpadded input (one output pixel per image; VGG's ConvMlp head):
+# each image is one GEMM row of taps x C, the batch its rows. Batches across the row tiles of
+# every kernel (1, 7, 13 images), strides (which then change nothing), one input channel,
+# the column tails of the AVX-512 kernels.
+WHOLE = [
+    (1, 5, (7, 7), 33, 1), (7, 13, (3, 5), 40, 2), (13, 3, (4, 4), 47, 3), (2, 1, (5, 5), 24, 1),
+    (3, 8, (1, 9), 80, 1), (9, 29, (2, 2), 144, 2)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", WHOLE, ids=[str(c) for c in WHOLE])
+def test_gemm_whole_window(case, threads, rng, isa):
+    N, C, hw, O, stride = case
+    x = randn(rng, N, C, *hw)
+    w = randn(rng, O, C, *hw)
+    b = randn(rng, O)
+    with num_threads(threads):
+        y = F.conv2d(x, w, b, stride=stride)
+        assert F.last_algorithm() == "gemm"
+        yi = F.conv2d(x, w, b, stride=stride, algorithm="igemm")
+    ref = R.conv2d(x, w, b, stride, 0, 1, 1)
+    assert y.shape == (N, O, 1, 1)
+    assert_close(y, ref, atol=conv_atol(C * hw[0] * hw[1]), what="vs reference")
+    assert_close(y, yi, atol=conv_atol(C * hw[0] * hw[1]), what="vs igemm")
+    if HAVE_TORCH:
+        yt = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride)
+        assert_close(y, yt.numpy(), atol=conv_atol(C * hw[0] * hw[1]), what="vs torch")
+
+
+def test_gemm_whole_window_ranks_activation_residual(rng, isa):
+    """Rank 1 and 3, and the fused activation and residual of a whole-window kernel."""
+    x1 = randn(rng, 4, 6, 11)
+    w1 = randn(rng, 17, 6, 11)
+    assert_close(F.conv1d(x1, w1, None, algorithm="gemm"), R.conv1d(x1, w1, None),
+                 atol=conv_atol(66))
+    x3 = randn(rng, 3, 5, 2, 3, 4)
+    w3 = randn(rng, 19, 5, 2, 3, 4)
+    assert_close(F.conv3d(x3, w3, None, algorithm="gemm"), R.conv3d(x3, w3, None),
+                 atol=conv_atol(120))
+    x = randn(rng, 5, 7, 3, 3)
+    w = randn(rng, 27, 7, 3, 3)
+    b = randn(rng, 27)
+    res = randn(rng, 5, 27, 1, 1)
+    v = R.conv2d(x, w, b, 1, 0, 1, 1).astype(np.float64) + res
+    op = prepare_conv(2, x.shape, w, b, algorithm="auto", activation="hardswish", padding=0)
+    assert op.algorithm == "gemm"
+    assert_close(op.run(x, res), v * np.clip(v + 3, 0, 6) / 6, atol=conv_atol(63))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gemm_one_pixel_images_batch(rng, isa, threads):
+    """1x1 on 1x1 images, a batch across row tiles: one GEMM over the images, with a residual
+    apart from and in the output."""
+    x = randn(rng, 19, 23, 1, 1)
+    w = randn(rng, 50, 23, 1, 1)
+    b = randn(rng, 50)
+    res = randn(rng, 19, 50, 1, 1)
+    with num_threads(threads):
+        op = prepare_conv(2, x.shape, w, b, algorithm="gemm")
+        y = op.run(x, res)
+        out = res.transpose(0, 2, 3, 1).copy()
+        op.run_nhwc(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), out, out)
+    ref = R.conv2d(x, w, b, 1, 0, 1, 1) + res
+    assert_close(y, ref, atol=conv_atol(23), what="residual")
+    assert_close(out.transpose(0, 3, 1, 2), ref, atol=conv_atol(23), what="in-place residual")
+
+
 def test_gemm_does_not_apply(rng):
     x = randn(rng, 1, 4, 5, 5)
     for kw in (dict(stride=2), dict(padding=1)):
@@ -227,3 +294,9 @@ def test_gemm_does_not_apply(rng):
         F.conv2d(x, randn(rng, 4, 4, 3, 3), None, algorithm="gemm")
     with pytest.raises(ValueError, match="does not apply"):
         F.conv_transpose2d(x, randn(rng, 4, 4, 1, 1), None, algorithm="gemm")
+    # a kernel the size of the input, but padded, grouped or dilated
+    for kw in (dict(padding=1), dict(groups=2)):
+        with pytest.raises(ValueError, match="does not apply"):
+            F.conv2d(x, randn(rng, 4, 4 // kw.get("groups", 1), 5, 5), None, algorithm="gemm", **kw)
+    with pytest.raises(ValueError, match="does not apply"):
+        F.conv2d(x, randn(rng, 4, 4, 3, 3), None, dilation=2, algorithm="gemm")
