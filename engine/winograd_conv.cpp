@@ -148,7 +148,9 @@ WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads, bool fa
   // 1110-1160 -> 940-1006, 256 -> 256 28x28 (V 3.2 MB) 955-994 -> 909-938, 512 -> 512 7x7
   // 438-564 -> 439-519; where V exceeds U, slower: 64 -> 64 56x56 (U 0.26 MB, V 3.2 MB)
   // 280-283 -> 308-322. V is capped at kUStreamed: a task's transformed outputs grow with it.
-  if (th > 1 && !own_tiles && g.groups == 1 && g.cout_g >= th * g.nr &&
+  // With the vCPUs apart (`far`) it measured no faster (the same four layers 0.95-1.03x the
+  // time; half of the shared V then comes from the other core), so not there.
+  if (th > 1 && !far && !own_tiles && g.groups == 1 && g.cout_g >= th * g.nr &&
       v_bytes(1) <= std::min(g.u_bytes(), kUStreamed)) {
     p.tile_block = p.tiles;
     p.tile_blocks = 1;

@@ -235,7 +235,7 @@ def test_far_cores_blocking_gives_identical_results(algo, n, c_in, c_out, size, 
 def test_weight_heavy_channel_split_gives_identical_results(algo, threads, n, c_in, c_out, size,
                                                             rng):
     """Transformed weights at least as large as the whole transformed input: on several threads
-    every tile is one block and the output channels are cut into one block per thread (each
+    whose cores share a cache every tile is one block and the output channels are cut into one block per thread (each
     thread reads its share of U once): the same sums in the same order as 1 thread, with
     channel tails, a block narrower than the others and batches."""
     x = randn(rng, n, c_in, size, size)
@@ -246,8 +246,10 @@ def test_weight_heavy_channel_split_gives_identical_results(algo, threads, n, c_
         convengine.set_num_threads(1)
         y1 = F.conv2d(x, w, b, padding=1, algorithm=algo)
         convengine.set_num_threads(threads)
+        _native.force_thread_handoff_ns(0)  # cores sharing a cache: the split applies
         yt = F.conv2d(x, w, b, padding=1, algorithm=algo)
     finally:
+        _native.force_thread_handoff_ns(-1)
         convengine.set_num_threads(old)
     np.testing.assert_array_equal(yt, y1)
     want = F.conv2d(x, w, b, padding=1, algorithm="igemm")
