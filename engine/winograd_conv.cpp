@@ -121,8 +121,8 @@ struct WinogradBlocking {
 // block's own traffic, up to kBlockCap. With several threads and fewer than 4 tasks per
 // thread, output channels are split too (blocks of at least 32), unless a block's transformed
 // inputs exceed kSharedV, or the cores are `far` and U small (kFarSharedU): then a block per
-// thread, and channels split only if still too few. Before all that, a U at least as large as
-// every tile's transformed inputs is split by channels alone (below).
+// thread, and channels split only if still too few. On cores sharing a cache, a U at least
+// as large as every tile's transformed inputs is split by channels alone (below).
 WinogradBlocking make_blocking(const Geometry& g, size_t n, int threads, bool far = false) {
   const size_t MR = g.mr, th = std::max(1, threads);
   WinogradBlocking p;
