@@ -155,10 +155,12 @@ def check_one(spec, dynamo=False):
         errs["convengine"] = float(np.abs(out - r64).max())
     except Exception:  # noqa: BLE001
         pass
+    onnx_bytes = None
     try:
         import onnxruntime
         from convengine.torch_import import export_onnx
-        o = onnxruntime.InferenceSession(export_onnx(m, x)).run(None, {"input": x.numpy()})[0]
+        onnx_bytes = export_onnx(m, x)
+        o = onnxruntime.InferenceSession(onnx_bytes).run(None, {"input": x.numpy()})[0]
         rec["ort_diff"] = float(np.abs(o - ref).max())
         if "torch32" in errs:
             errs["ort"] = float(np.abs(o - r64).max())
@@ -168,7 +170,8 @@ def check_one(spec, dynamo=False):
     if TIME:  # medians of interleaved rounds at each of THREADS; the slowest convengine steps
         import onnxruntime
         from convengine.torch_import import export_onnx
-        onnx_bytes = export_onnx(m, x)
+        if onnx_bytes is None:
+            onnx_bytes = export_onnx(m, x)
         feed = {"input": x.numpy()}
         by_threads = {}
         for th in THREADS:
