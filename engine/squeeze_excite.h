@@ -1,7 +1,8 @@
 // SqueezeExcite as one plan step (a graph pass fuses Mul(x, gate(linear2(act(linear1(
-// GlobalAveragePool(x)))))) into it): the mean by the global-average driver split into pixel
-// ranges, both linears as 1x1 "gemm" convs over the images' means, the gating by the
-// scale-shift kernel in parallel over pixel chunks.
+// GlobalAveragePool(x)))))) into it). Many channels on few pixels: two parallel regions over
+// channel chunks (mean and fc1 K block; fc2 columns and gating) on the GEMM microkernels.
+// Otherwise: the mean by the global-average driver split into pixel ranges, both linears as 1x1
+// "gemm" convs over the images' means, the gating by the scale-shift kernel over pixel chunks.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -12,9 +12,11 @@ from convengine._graph.evaluate import run_numpy
 from convengine._graph.passes import PASSES, optimize
 from convengine._graph.passes_blocks import detect_channel_shuffle, fuse_squeeze_excite
 from convengine._graph.passes_fold import (eliminate_dead_nodes, eliminate_identity, fold_batchnorm,
-                                           fold_channel_affine, fold_clamp_affine,
-                                           fold_constants, merge_parallel_convs)
-from convengine._graph.passes_fuse import fuse_activation, fuse_residual
+                                           fold_batchnorm_through_concat, fold_channel_affine,
+                                           fold_clamp_affine, fold_constants,
+                                           merge_parallel_convs)
+from convengine._graph.passes_fuse import (fuse_activation, fuse_activation_through_concat,
+                                           fuse_residual)
 from convengine._graph.validate import validate_model
 from graphs import G, check, conv, onnx_to_model, ops
 
@@ -362,6 +364,91 @@ def test_fold_clamp_affine_refusals(rng):
     m = fuse_activation(fuse_residual(g.model(y)))
     assert ops(m) == ["FusedConv", "Mul"] and m.graph.nodes[0].inputs[3] == x
     assert ops(check(fold_clamp_affine, m, rng)) == ["FusedConv", "Mul"]
+
+
+def mixed_conv(g, rng, x, cin, couts, ks, depthwise=False):
+    """MixNet's MixedConv: x split along channels, each part through its own kernel size,
+    the outputs concatenated along channels."""
+    parts = [cin // len(ks)] * len(ks)
+    parts[0] += cin - sum(parts)
+    xs = g("Split", x, g.init(np.array(parts, np.int64)), axis=1, outputs=len(ks))
+    xs = [xs] if isinstance(xs, str) else xs
+    ys = [conv(g, rng, xi, ci, co, k=k, group=ci if depthwise else 1)
+          for xi, ci, co, k in zip(xs, parts, couts, ks)]
+    return g("Concat", *ys, axis=1)
+
+
+@pytest.mark.parametrize("act", [None, "Relu", "SiLU", "HardSwish", "Clip"])
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_batchnorm_and_activation_through_mixed_conv_concat(rng, act, depthwise):
+    g = G(opset=13)
+    cin = 7 if depthwise else 5
+    couts = [3, 2, 2] if depthwise else [2, 5, 3]  # depthwise: each part's channels
+    x = g.input([2, cin, 6, 7])
+    ks = [3, 5, 7]
+    y = bn(g, rng, mixed_conv(g, rng, x, cin, couts, ks, depthwise), sum(couts))
+    if act == "SiLU":
+        y = g("Mul", y, g("Sigmoid", y))
+    elif act == "HardSwish":
+        y = g("HardSwish", y)
+    elif act == "Clip":
+        y = g("Clip", y, g.init(np.float32(-0.5)), g.init(np.float32(1.5)))
+    elif act:
+        y = g(act, y)
+    m = check(fold_batchnorm_through_concat, g.model(y), rng)
+    assert "BatchNormalization" not in ops(m)
+    m = check(fuse_activation_through_concat, m, rng)
+    assert ops(m) == ["Split"] + ["FusedConv" if act else "Conv"] * 3 + ["Concat"]
+    assert m.graph.nodes[-1].outputs == [y]
+    m = check(optimize, g.model(y), rng)
+    assert ops(m) == ["Split"] + ["FusedConv" if act else "Conv"] * 3 + ["Concat"]
+    import convengine as ce  # the engine's convs writing the concat's slices, epilogues on
+    model = g.model(y)
+    feed = {x: randn(rng, 2, cin, 6, 7)}
+    sess = ce.InferenceSession(model)
+    assert not {"BatchNormalization", "Relu", "Sigmoid", "Mul"} & \
+        {r["op"] for r in sess.describe()}
+    assert_close(sess.run(None, feed)[0], run_numpy(model, feed)[y], atol=1e-5, rtol=1e-4)
+
+
+def test_batchnorm_and_activation_through_concat_must_not_fuse(rng):
+    def build(kind):
+        g = G(opset=13)
+        x = g.input([1, 6, 5, 5])
+        a = conv(g, rng, x, 6, 2)
+        b = conv(g, rng, x, 6, 3, k=1, pads=[0] * 4)
+        extra = []
+        if kind == "not_a_conv":
+            b = g("Relu", b)
+        elif kind == "shared_part":
+            extra = [b]                                   # a part is also a graph output
+        axis = 0 if kind == "batch_axis" else 1
+        cat = g("Concat", a, b, axis=axis)
+        if kind == "output":
+            extra = [cat]                                 # the concat is a graph output
+        if kind == "repeated":
+            cat = g("Concat", a, a, axis=1)
+        c = sum({"repeated": [2, 2], "batch_axis": [2]}.get(kind, [2, 3]))
+        y = g("Relu", bn(g, rng, cat, c))
+        return g.model(y, *extra)
+
+    for kind in ["not_a_conv", "shared_part", "batch_axis", "output", "repeated"]:
+        model = build(kind)
+        m = fold_batchnorm_through_concat(model)
+        assert "BatchNormalization" in ops(m), kind
+        assert ops(fuse_activation_through_concat(model)) == ops(model), kind
+    # a conv with an activation already takes no BatchNormalization; a part whose epilogue
+    # cannot compose with the activation keeps the activation node
+    g = G(opset=13)
+    x = g.input([1, 4, 5, 5])
+    a = conv(g, rng, x, 4, 2)
+    b = conv(g, rng, x, 4, 3)
+    cat = g("Concat", g("Tanh", a), b, axis=1)
+    y = g("Sigmoid", cat)
+    fused = fuse_activation(g.model(y))
+    assert ops(fused) == ["FusedConv", "Conv", "Concat", "Sigmoid"]
+    m = check(fuse_activation_through_concat, fused, rng)
+    assert ops(m) == ops(fused)
 
 
 def test_fold_batchnorm_not_when_conv_output_is_shared(rng):
@@ -729,11 +816,13 @@ def test_optimize_disabled_and_errors(rng):
     with pytest.raises(TypeError):
         optimize("model.json")
     assert list(PASSES) == ["fold_constants", "eliminate_identity", "fuse_pad",
-                            "detect_activations", "fold_batchnorm", "merge_parallel_convs",
+                            "detect_activations", "fold_batchnorm",
+                            "fold_batchnorm_through_concat", "merge_parallel_convs",
                             "detect_channel_shuffle",
                             "fuse_squeeze_excite", "fuse_layer_norm", "fuse_group_norm",
                             "matmul_to_conv", "sink_transposes", "fold_channel_affine",
-                            "fuse_residual", "fuse_activation", "fold_clamp_affine",
+                            "fuse_residual", "fuse_activation",
+                            "fuse_activation_through_concat", "fold_clamp_affine",
                             "eliminate_dead_nodes"]
 
 

@@ -222,12 +222,14 @@ def test_compiled_plan_rejects_out_of_bounds_refs():
         _native.load_compiled(_one_copy((3, 0, [1, 4], [4, 1]), (2, 0, [1, 4], [4, 1])))
 
 
-@pytest.mark.parametrize("n,c,mid,hw", [(1, 1, 1, (1, 1)), (3, 7, 5, (4, 6)), (1, 67, 16, (40, 41)),
-                                        (2, 130, 3, (9, 9)), (1, 256, 16, (56, 56)),
-                                        (1, 2048, 128, (7, 7))])
-@pytest.mark.parametrize("act,gate", [("relu", "sigmoid"), ("silu", "hardsigmoid")])
-@pytest.mark.parametrize("threads", [1, 3])
-def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate, threads):
+# Channel-chunked (c >= 64, at most 256 pixels): (2, 130, ...), (3, 64, ...) at the bound, (5, 97,
+# ...) with 16x16 pixels, (2, 576, ...), (1, 200, ...), (1, 2048, ...); the rest pixel-split.
+SE_SHAPES = [(1, 1, 1, (1, 1)), (3, 7, 5, (4, 6)), (1, 67, 16, (40, 41)), (2, 130, 3, (9, 9)),
+             (1, 256, 16, (56, 56)), (1, 2048, 128, (7, 7)), (3, 64, 5, (1, 1)),
+             (5, 97, 24, (16, 16)), (2, 576, 144, (7, 7)), (1, 200, 7, (3, 5)), (1, 63, 9, (5, 5))]
+
+
+def _se_model(rng, n, c, mid, hw, act, gate):
     inits = {"w1": _r(rng, mid, c) / np.float32(np.sqrt(c)), "b1": _r(rng, mid),
              "w2": _r(rng, c, mid) / np.float32(np.sqrt(mid)), "b2": _r(rng, c)}
     attrs = {"gate": gate}
@@ -238,7 +240,14 @@ def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate, 
     nodes = [Node("Relu", ["x"], ["r"], "r"),  # the SE step then reads a channels-last tensor
              Node("SqueezeExcite", ["r", "w1", "b1", "w2", "b2"], ["z"], "se", attrs,
                   "ai.convengine")]
-    m = _model(nodes, [("x", [n, c, *hw])], ["z"], inits)
+    return _model(nodes, [("x", [n, c, *hw])], ["z"], inits), inits
+
+
+@pytest.mark.parametrize("n,c,mid,hw", SE_SHAPES)
+@pytest.mark.parametrize("act,gate", [("relu", "sigmoid"), ("silu", "hardsigmoid")])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate, threads):
+    m, inits = _se_model(rng, n, c, mid, hw, act, gate)
     s = ce.InferenceSession(m, optimize=False)
     x = _r(rng, n, c, *hw) + 0.5
     with num_threads(threads):
@@ -250,6 +259,20 @@ def test_squeeze_excite_step_awkward_shapes(rng, isa, n, c, mid, hw, act, gate, 
     g = 1 / (1 + np.exp(-g)) if gate == "sigmoid" else np.clip(g * 0.2 + 0.5, 0, 1)
     assert_close(z, r * g[:, :, None, None], atol=1e-5, rtol=1e-4)
     assert [r["algorithm"] for r in s.describe() if r["op"] == "SqueezeExcite"] == ["fused"]
+
+
+@pytest.mark.parametrize("n,c,mid,hw", SE_SHAPES)
+def test_squeeze_excite_step_same_result_on_any_thread_count(rng, isa, n, c, mid, hw):
+    # one image: a batch splits into per-thread chunks, whose GEMMs have other row counts
+    m, _ = _se_model(rng, 1, c, mid, hw, "silu", "sigmoid")
+    s = ce.InferenceSession(m, optimize=False)
+    x = _r(rng, 1, c, *hw)
+    outs = []
+    for threads in (1, 2, 3, 4):
+        with num_threads(threads):
+            outs.append(s.run(None, {"x": x})[0])
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [

@@ -16,9 +16,10 @@ from ..model import Model
 from .passes_activation import detect_activations
 from .passes_blocks import detect_channel_shuffle, fuse_squeeze_excite
 from .passes_fold import (eliminate_dead_nodes, eliminate_identity, fold_batchnorm,
-                          fold_channel_affine, fold_clamp_affine, fold_constants,
-                          merge_parallel_convs)
-from .passes_fuse import fuse_activation, fuse_pad, fuse_residual
+                          fold_batchnorm_through_concat, fold_channel_affine, fold_clamp_affine,
+                          fold_constants, merge_parallel_convs)
+from .passes_fuse import (fuse_activation, fuse_activation_through_concat, fuse_pad,
+                          fuse_residual)
 from .passes_layout import LAYOUT_PASSES
 from .passes_nn import NN_PASSES
 
@@ -30,6 +31,7 @@ PASSES = collections.OrderedDict([
     ("fuse_pad", fuse_pad),
     ("detect_activations", detect_activations),
     ("fold_batchnorm", fold_batchnorm),
+    ("fold_batchnorm_through_concat", fold_batchnorm_through_concat),
     ("merge_parallel_convs", merge_parallel_convs),
     ("detect_channel_shuffle", detect_channel_shuffle),
     ("fuse_squeeze_excite", fuse_squeeze_excite),
@@ -38,6 +40,7 @@ PASSES = collections.OrderedDict([
     ("fold_channel_affine", fold_channel_affine),
     ("fuse_residual", fuse_residual),
     ("fuse_activation", fuse_activation),
+    ("fuse_activation_through_concat", fuse_activation_through_concat),
     ("fold_clamp_affine", fold_clamp_affine),
     ("eliminate_dead_nodes", eliminate_dead_nodes),
 ])

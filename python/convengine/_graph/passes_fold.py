@@ -1,6 +1,7 @@
 """Passes that fold: constant subgraphs into initializers (fold_constants), no-op nodes away
 (eliminate_identity), a BatchNormalization or a per-channel Mul / Div / Add / Sub into the
-weights and bias of the conv before it (fold_batchnorm, fold_channel_affine), the sum of two
+weights and bias of the conv before it (fold_batchnorm, fold_channel_affine) or of the convs a
+channel Concat joins (fold_batchnorm_through_concat), the sum of two
 convs of one input into one conv (merge_parallel_convs), one value into a
 clamped conv's weights, bias and clamp (fold_clamp_affine), and nodes that reach no output away
 (eliminate_dead_nodes).
@@ -145,6 +146,13 @@ def _rescale_conv(g, conv, w, bi, transposed, s, b_new, node, tag):
     """`conv` (weight w, bias at input bi) absorbs the element-wise `node` after it: its
     weights scaled by s per output channel and its bias b_new (float64, rounded once to w's
     dtype) as new initializers named with `tag`; it writes node's output and node goes."""
+    _scale_conv_weights(g, conv, w, bi, transposed, s, b_new, tag)
+    conv.outputs = [node.outputs[0]]
+    remove_nodes(g, [node])
+
+
+def _scale_conv_weights(g, conv, w, bi, transposed, s, b_new, tag):
+    """The weights and bias of _rescale_conv, the node's output unchanged."""
     group = int(attr(conv, "group") or 1)
     c_out = len(s)
     w64 = w.astype(np.float64)
@@ -162,11 +170,80 @@ def _rescale_conv(g, conv, w, bi, transposed, s, b_new, node, tag):
     ins = list(conv.inputs) + [""] * max(0, bi + 1 - len(conv.inputs))
     ins[1], ins[bi] = wn, bname
     conv.inputs = ins
-    conv.outputs = [node.outputs[0]]
-    remove_nodes(g, [node])
 
 
 fold_batchnorm = rewrite_pass(_fold_batchnorm)
+
+
+def channel_concat_of_convs(g, idx, info, cat):
+    """For a Concat along axis 1 (rank >= 3) of distinct conv outputs that nothing else reads
+    (MixNet's MixedConv: the parts of a Split through convs of several kernel sizes), the
+    convs and their channel counts; else None."""
+    if cat.op_type != "Concat" or cat.domain not in ("", "ai.onnx") or not cat.inputs or \
+            cat.outputs[0] in idx.outputs:
+        return None
+    yi = info.get(cat.outputs[0])
+    if yi is None or yi.shape is None or len(yi.shape) < 3 or yi.dtype is None or \
+            np.dtype(yi.dtype).kind != "f":
+        return None
+    axis = attr(cat, "axis")
+    if axis is None or int(axis) % len(yi.shape) != 1:
+        return None
+    if any(not t for t in cat.inputs) or len(set(cat.inputs)) != len(cat.inputs):
+        return None
+    convs, sizes = [], []
+    for t in cat.inputs:
+        c, ti = idx.node_of(t), info.get(t)
+        if not is_conv(c) or not idx.private(t) or ti is None or ti.shape is None or \
+                not isinstance(ti.shape[1], (int, np.integer)):
+            return None
+        convs.append(c)
+        sizes.append(int(ti.shape[1]))
+    return convs, sizes
+
+
+@needs_info(True)
+def _fold_batchnorm_through_concat(m, idx, info):
+    """BatchNormalization after a channel Concat of convs (channel_concat_of_convs) folds its
+    channel slice into each conv (float64, rounded once); the Concat writes its output."""
+    g = m.graph
+    for cat in g.nodes:
+        found = channel_concat_of_convs(g, idx, info, cat)
+        y = cat.outputs[0]
+        if found is None or not idx.private(y):
+            continue
+        bn = g.nodes[idx.uses[y][0]]
+        if not _inference_bn(idx, bn) or bn.inputs[0] != y:
+            continue
+        convs, sizes = found
+        params = [idx.const(p) for p in bn.inputs[1:5]]
+        if any(p is None or p.shape != (sum(sizes),) for p in params):
+            continue
+        parts = []
+        for c in convs:
+            w = idx.const(c.inputs[1])
+            b = idx.const(c.inputs[2]) if len(c.inputs) > 2 and c.inputs[2] else None
+            has_b = len(c.inputs) > 2 and bool(c.inputs[2])
+            if not is_plain_conv(c) or w is None or w.dtype.kind != "f" or w.ndim < 3 or \
+                    (has_b and b is None):
+                break
+            parts.append((c, w, b))
+        if len(parts) != len(convs):
+            continue
+        s, shift = _bn_affine(bn, params)
+        c0 = 0
+        for (c, w, b), k in zip(parts, sizes):
+            sl = slice(c0, c0 + k)
+            b64 = np.zeros(k) if b is None else b.astype(np.float64)
+            _scale_conv_weights(g, c, w, 2, False, s[sl], b64 * s[sl] + shift[sl], "bn")
+            c0 += k
+        cat.outputs = [bn.outputs[0]]
+        remove_nodes(g, [bn])
+        return True
+    return False
+
+
+fold_batchnorm_through_concat = rewrite_pass(_fold_batchnorm_through_concat)
 
 
 def _conv_window(conv, w):

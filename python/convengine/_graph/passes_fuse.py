@@ -1,6 +1,7 @@
 """Passes that fuse into a conv or pool: a constant Pad into its pads (fuse_pad), a residual
 Add into a FusedConv's fourth input (fuse_residual), and a following activation into its
-epilogue (fuse_activation).
+epilogue (fuse_activation), also through a channel Concat of convs
+(fuse_activation_through_concat).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from .epilogue import (compose, epilogue_of, following_activation, is_conv, is_plain_conv,
                        set_epilogue, to_fused)
 from .ops import attr
+from .passes_fold import channel_concat_of_convs
 from .rewrite import needs_info, remove_nodes, replace_node, rewrite_pass
 
 
@@ -126,6 +128,37 @@ def _fuse_activation(m, idx, info):
 
 
 fuse_activation = rewrite_pass(_fuse_activation)
+
+
+@needs_info(True)
+def _fuse_activation_through_concat(m, idx, info):
+    """An activation after a channel Concat of convs (passes_fold.channel_concat_of_convs)
+    goes into every conv's epilogue; the Concat writes the activation's output."""
+    g = m.graph
+    for cat in g.nodes:
+        found = channel_concat_of_convs(g, idx, info, cat)
+        if found is None:
+            continue
+        act = following_activation(g, idx, cat.outputs[0], m.opset)
+        if act is None:
+            continue
+        e, nodes, out = act
+        convs = found[0]
+        new = [compose(epilogue_of(c), e) for c in convs]
+        if any(ne is None for ne in new):
+            continue
+        for c, ne in zip(convs, new):
+            fused = to_fused(c)
+            set_epilogue(fused, ne)
+            if fused is not c:
+                replace_node(g, c, fused)
+        cat.outputs = [out]
+        remove_nodes(g, nodes)
+        return True
+    return False
+
+
+fuse_activation_through_concat = rewrite_pass(_fuse_activation_through_concat)
 
 
 @needs_info(True)
