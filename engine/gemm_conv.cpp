@@ -31,6 +31,8 @@ constexpr size_t kChunkBytes = 256 * 1024;
 // cost more than they save: 96->24 at 112x112 +9%, 32->16 +7%, 576->96 at 14x14 +2%.
 // Prefetching C as well gained another 0.5% (256->256 at 56x56) to 4% (128->256 at 112x112).
 constexpr size_t kPrefetchMinABytes = 1 << 20;
+// Half of Zen 3's L2: see GemmConv::run's column split.
+constexpr size_t kColSplitBytes = 512 * 1024;
 constexpr size_t kPrefetchMinCols = 48;
 
 class GemmConv final : public ConvOp {
@@ -87,9 +89,24 @@ class GemmConv final : public ConvOp {
     size_t chunk_panels = chunk_panels_;
     while (chunk_panels > 1 && ng * mtiles * ceil_div(npanels_, chunk_panels) < 4 * threads)
       chunk_panels = ceil_div(chunk_panels, 2);
-    const size_t n_chunks = ceil_div(npanels_, chunk_panels);
+    size_t n_chunks = ceil_div(npanels_, chunk_panels);
+    // Weights beyond L2, A within it, at least as many columns as rows (the 1x1 convs of the
+    // last stages: ShuffleNetV2's 464 -> 1024 at 7x7): the threads split the columns only, in
+    // a multiple of the threads of chunks, so each reads its share of the weights once; row
+    // chunks made every thread read all of them (Zen 5, 2 threads, weights from L3, 464 ->
+    // 1024: 117-211 -> 101-103 us; 320 -> 1280: 95-98 -> 91-92). Not when the panels do not
+    // share out within 1/8 (MobileNetV2's 960 -> 160, 5 panels: 40 -> 50 us).
+    bool col_split = false;
+    if (threads > 1 && ng == 1 && cout_g_ >= m && kc_ * cout_g_ * sizeof(float) > kColSplitBytes &&
+        m * kc_ * sizeof(float) <= kColSplitBytes) {
+      const size_t cp = ceil_div(npanels_, round_up(std::max(n_chunks, 2 * threads), threads));
+      const size_t nc = ceil_div(npanels_, cp);
+      if (8 * ceil_div(nc, threads) * cp * threads <= 9 * npanels_)
+        col_split = true, chunk_panels = cp, n_chunks = nc;
+    }
     const size_t per_chunk =
-        threads == 1 ? mtiles : std::clamp<size_t>(ng * n_chunks * mtiles / (8 * threads), 1, 16);
+        threads == 1 || col_split ? mtiles
+                                  : std::clamp<size_t>(ng * n_chunks * mtiles / (8 * threads), 1, 16);
     const size_t m_chunks = ceil_div(mtiles, per_chunk);
     const size_t in_ps = in.ps(), out_ps = out.ps();
     const bool pass = epilogue_.needs_pass(res != nullptr);

@@ -117,6 +117,23 @@ def _gemm_with_residual(rng, case, threads, clamp):
     return x, w, b, y, ref
 
 
+# Weights above 512 KB, A within it, at least as many columns as rows: on 2+ threads the columns
+# alone are split, in a multiple of the threads of chunks (engine/gemm_conv.cpp), unless the
+# panels do not share out evenly (960 -> 160: five panels); prime c_out, a single row, the
+# residual and clamp in the epilogue.
+COLUMN_SPLIT_CASES = [(1, 464, (7, 7), 1024, 1), (1, 331, (5, 3), 509, 1), (1, 960, (7, 7), 160, 1),
+                      (1, 300, (1, 1), 700, 1), (1, 1031, (3, 3), 263, 1)]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", COLUMN_SPLIT_CASES, ids=[str(c) for c in COLUMN_SPLIT_CASES])
+def test_gemm_column_split(case, rng, isa, threads):
+    N, C, hw, O, g = case
+    assert C * O * 4 > 512 * 1024 and C * hw[0] * hw[1] * 4 <= 512 * 1024 and O >= hw[0] * hw[1]
+    _, _, _, y, ref = _gemm_with_residual(rng, case, threads, (-3.0, 4.0))
+    assert_close(y, ref, atol=conv_atol(C), what="column-split gemm vs reference")
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", PREFETCH_CASES, ids=[str(c) for c in PREFETCH_CASES])
 def test_gemm_prefetching_kernels(case, rng, isa, threads):
