@@ -242,6 +242,19 @@ def test_bench_rounds_and_thread_scaling(tmp_path):
              for line in md.splitlines() if line.startswith("| squeezenet1_1")]
     assert cells[0][col] == "-"
     assert cells[1][col] == f"{one / two:.2f}x"
+    # every round's round trip; the speed-up over the rounds whose vCPUs shared a cache
+    rts = [row["round_trip_ns"] for row in rows]
+    assert len(rts[0]) == 2 and rts[0] == rts[1]
+    k = sum(t < 200 for t in rts[0])
+    assert rows[1]["shared_cache_rounds"] == k
+    near = [row["convengine"].get("shared_cache_median_ms") for row in rows]
+    col = [c.strip() for c in head.strip("|").split("|")].index(
+        "speed-up in shared-cache rounds: ce / ort (rounds)")
+    assert cells[0][col] == "-"
+    if k:
+        assert near[1] > 0 and cells[1][col] == f"{one / near[1]:.2f}x / - ({k}/2)"
+    else:
+        assert near[1] is None and cells[1][col] == "- (0/2)"
     r = _subprocess("bench", "--rounds", "0")
     assert r.returncode == 2 and "rounds" in r.stderr
     r = _subprocess("bench", "--batch", "1,x")
