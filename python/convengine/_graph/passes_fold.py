@@ -222,8 +222,8 @@ def _fold_batchnorm_through_concat(m, idx, info):
         parts = []
         for c in convs:
             w = idx.const(c.inputs[1])
-            b = idx.const(c.inputs[2]) if len(c.inputs) > 2 and c.inputs[2] else None
             has_b = len(c.inputs) > 2 and bool(c.inputs[2])
+            b = idx.const(c.inputs[2]) if has_b else None
             if not is_plain_conv(c) or w is None or w.dtype.kind != "f" or w.ndim < 3 or \
                     (has_b and b is None):
                 break
