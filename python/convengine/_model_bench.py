@@ -202,10 +202,8 @@ def table(results):
         [f"{e} ms (p90)" for e in peers] + ["convengine img/s"] + \
         [f"{e} img/s" for e in peers] + [f"{e} / ce" for e in peers] + \
         ["GFLOP/s", "max|diff| vs torch"]
-    one = {(r["model"], r.get("batch", 1)): r["convengine"]["median_ms"]
-           for r in results if r["threads"] == 1}
+    one = {(r["model"], r.get("batch", 1)): r for r in results if r["threads"] == 1}
     scaling = any(r["threads"] > 1 and (r["model"], r.get("batch", 1)) in one for r in results)
-    one_all = {(r["model"], r.get("batch", 1)): r for r in results if r["threads"] == 1}
     if scaling:
         head.insert(head.index("GFLOP/s"), "ce speed-up vs 1 thread")
         head.insert(head.index("GFLOP/s"), "speed-up in shared-cache rounds: ce / ort (rounds)")
@@ -224,9 +222,10 @@ def table(results):
         for e in peers:
             cells.append(f"{r[e]['median_ms'] / ce:.2f}x" if e in r else "-")
         if scaling:
-            base = one.get((r["model"], r.get("batch", 1)))
+            r1 = one.get((r["model"], r.get("batch", 1)))
+            base = r1["convengine"]["median_ms"] if r1 else None
             cells.append(f"{base / ce:.2f}x" if base and r["threads"] > 1 else "-")
-            cells.append(_shared_cache_speedup(r, one_all.get((r["model"], r.get("batch", 1)))))
+            cells.append(_shared_cache_speedup(r, r1))
         cells.append(f"{r['gflops']:.1f}" if r.get("gflops") else "-")
         for key in ("max_abs_diff_vs_torch",) + (("ce_fast_max_abs_diff_vs_torch",) if fast else ()):
             d = r.get(key)
