@@ -92,8 +92,8 @@ class SqueezeExciteStep final : public Step {
   // (6 blocks in a row), us per block before -> after: 576 (mid 144) at 7x7 9.1 -> 7.0, 1152
   // (48) at 7x7 10.7 -> 7.5, 672 (28) at 14x14 27 -> 12; 1 thread unchanged (chunks of 16
   // channels were 1.1x slower at 240 x 14x14: narrow strided rows). Beyond kMaxChunkedPixels the
-  // strided pooling and gating lose (256 channels at 56x56 in chunks of 16: 3x slower at 1 thread), so
-  // larger images keep the pixel split.
+  // strided pooling and gating lose (256 channels at 56x56 in chunks of 16: 3x slower at 1
+  // thread), so larger images keep the pixel split.
   void pack_chunked(const float* w1, const float* b1, const float* w2, const float* b2,
                     const Activation& act, const Activation& gate) {
     const size_t C = c_, mid = mid_;
