@@ -191,7 +191,7 @@ std::unique_ptr<Step> build_pool(const StepArgs& a) {
       b0[i] = lead ? 0 : pb[j];
       e0[i] = lead ? 0 : pe[j];
     }
-    step = make_window_pool_step(max, kk, ss, dd, b0, e0, cip, in, out);
+    step = make_window_pool_step(max, kk, ss, dd, b0, e0, ceil_mode, cip, in, out);
   }
   step->op = max ? "MaxPool" : "AveragePool";
   return step;

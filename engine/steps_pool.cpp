@@ -4,26 +4,53 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "engine/dispatch.h"
+#include "engine/rules.h"
 #include "engine/strided.h"
 
 namespace ce {
 
 namespace {
 
+// The taps t in [0, k) of a window starting at `start` with positions start + t * d inside
+// [lo, hi): an interval [t0, t1), found without walking the kernel (a compiled file may state
+// a kernel of 2^31).
+struct Taps {
+  int64_t t0, t1;
+  int64_t count() const { return std::max<int64_t>(0, t1 - t0); }
+};
+Taps taps_within(int64_t start, int64_t k, int64_t d, int64_t lo, int64_t hi) {
+  const int64_t t0 = start >= lo ? 0 : (lo - start + d - 1) / d;
+  const int64_t t1 = hi - start <= 0 ? 0 : std::min(k, (hi - start - 1) / d + 1);
+  return {t0, t1};
+}
+
 class WindowPoolStep final : public Step {
  public:
   WindowPoolStep(bool max, const int64_t* k, const int64_t* s, const int64_t* d, const int64_t* pb,
-                 const int64_t* pe, bool cip, const TRef& in, const TRef& out)
+                 const int64_t* pe, bool ceil_mode, bool cip, const TRef& in, const TRef& out)
       : max_(max), cip_(cip), in_(in), out_(out) {
     require_cl(in, "pool input");
     require_cl(out, "pool output");
+    const TensorView iv = channels_last_view(in, nullptr), ov = channels_last_view(out, nullptr);
+    const int64_t in_sz[3] = {iv.d, iv.h, iv.w}, out_sz[3] = {ov.d, ov.h, ov.w};
+    if (ov.n != iv.n || ov.c != iv.c)
+      throw std::invalid_argument("pool: output batch and channels must be the input's");
     for (int i = 0; i < 3; ++i) {
       k_[i] = k[i], s_[i] = s[i], d_[i] = d[i], pb_[i] = pb[i], pe_[i] = pe[i];
       if (k[i] < 1 || s[i] < 1 || d[i] < 1 || pb[i] < 0 || pe[i] < 0)
         throw std::invalid_argument("pool: kernel, stride, dilation must be >= 1 and pads >= 0");
+      const int64_t o = rules::window_output(in_sz[i], k[i], s[i], d[i], pb[i], pe[i], ceil_mode);
+      if (o < 1 || o != out_sz[i])
+        throw std::invalid_argument(
+            "pool: spatial axis " + std::to_string(i) + " of the output has size " +
+            std::to_string(out_sz[i]) + ", the window gives " + std::to_string(o) + " (input " +
+            std::to_string(in_sz[i]) + ", kernel " + std::to_string(k[i]) + ", stride " +
+            std::to_string(s[i]) + ", dilation " + std::to_string(d[i]) + ", pads " +
+            std::to_string(pb[i]) + ", " + std::to_string(pe[i]) + ")");
     }
     reads.push_back(in);
     writes.push_back(out);
@@ -40,33 +67,29 @@ class WindowPoolStep final : public Step {
       for (int64_t ox = 0; ox < ov.w; ++ox) {
         float* dst = ov.pixel(n, oz, oy, ox);
         const int64_t o[3] = {oz, static_cast<int64_t>(oy), ox};
-        int64_t valid = 0, padded = 1;
+        Taps in_taps[3];
+        int64_t padded = 1;
         for (int a = 0; a < 3; ++a) {
           const int64_t start = o[a] * s_[a] - pb_[a];
-          int64_t cnt = 0;
-          for (int64_t t = 0; t < k_[a]; ++t) {
-            const int64_t p = start + t * d_[a];
-            if (p >= -pb_[a] && p < in_sz[a] + pe_[a]) ++cnt;
-          }
-          padded *= cnt;
+          in_taps[a] = taps_within(start, k_[a], d_[a], 0, in_sz[a]);
+          padded *= taps_within(start, k_[a], d_[a], -pb_[a], in_sz[a] + pe_[a]).count();
         }
+        const int64_t valid = in_taps[0].count() * in_taps[1].count() * in_taps[2].count();
         if (max_) std::fill(acc.begin(), acc.end(), -std::numeric_limits<double>::infinity());
         else std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t tz = 0; tz < k_[0]; ++tz) {
+        for (int64_t tz = in_taps[0].t0; tz < in_taps[0].t1; ++tz) {
           const int64_t z = oz * s_[0] - pb_[0] + tz * d_[0];
-          if (z < 0 || z >= iv.d) continue;
-          for (int64_t ty = 0; ty < k_[1]; ++ty) {
+          for (int64_t ty = in_taps[1].t0; ty < in_taps[1].t1; ++ty) {
             const int64_t y = static_cast<int64_t>(oy) * s_[1] - pb_[1] + ty * d_[1];
-            if (y < 0 || y >= iv.h) continue;
-            for (int64_t tx = 0; tx < k_[2]; ++tx) {
+            for (int64_t tx = in_taps[2].t0; tx < in_taps[2].t1; ++tx) {
               const int64_t x = ox * s_[2] - pb_[2] + tx * d_[2];
-              if (x < 0 || x >= iv.w) continue;
-              ++valid;
               const float* src = iv.pixel(n, z, y, x);
-              if (max_)
-                for (int64_t c = 0; c < C; ++c) acc[c] = std::max<double>(acc[c], src[c]);
-              else
+              if (max_) {  // a NaN stays (as in torch)
+                for (int64_t c = 0; c < C; ++c)
+                  if (src[c] > acc[c] || src[c] != src[c]) acc[c] = src[c];
+              } else {
                 for (int64_t c = 0; c < C; ++c) acc[c] += src[c];
+              }
             }
           }
         }
@@ -142,10 +165,11 @@ std::unique_ptr<Step> make_pool2d_step(std::unique_ptr<Pool2dOp> op, const TRef&
 
 std::unique_ptr<Step> make_window_pool_step(bool max, const int64_t kernel[3], const int64_t stride[3],
                                             const int64_t dilation[3], const int64_t pad_begin[3],
-                                            const int64_t pad_end[3], bool count_include_pad,
-                                            const TRef& in, const TRef& out) {
+                                            const int64_t pad_end[3], bool ceil_mode,
+                                            bool count_include_pad, const TRef& in,
+                                            const TRef& out) {
   return std::make_unique<WindowPoolStep>(max, kernel, stride, dilation, pad_begin, pad_end,
-                                          count_include_pad, in, out);
+                                          ceil_mode, count_include_pad, in, out);
 }
 
 std::unique_ptr<Step> make_global_pool_step(bool max, const TRef& in, const TRef& out) {

@@ -282,6 +282,7 @@ def _one_step(method, args, ins=((1, 4),), outs=((1, 4),), arena=0, pool=None):
 X = (2, 0, [1, 4], [4, 1])
 Y = (3, 0, [1, 4], [4, 1])
 CL = (0, 0, [1, 3, 5, 5], [75, 1, 15, 3])  # channels-last arena tensor
+CL3 = (0, 0, [1, 3, 2, 5, 5], [150, 1, 75, 15, 3])  # the same, 3D
 HOSTILE = {
     "ref past the input": ("add_copy", ["Copy", (2, 1, [1, 4], [4, 1]), Y], "outside its buffer"),
     "negative stride before the start": ("add_copy", ["Copy", (2, 0, [1, 4], [4, -1]), Y],
@@ -322,6 +323,16 @@ HOSTILE = {
                        [0, 1, 2, 3, 4], [0] * 5, [1.0] * 5, [0.0] * 5], "outside the input"),
     "gather offset outside the input": (
         "add_index_gather", ["GatherND", X, Y, np.array([0, 1, 2, 4])], "outside"),
+    # a kernel of 2^31 - 2 that the run once walked tap by tap (found by tools/fuzz_compiled.py)
+    "3D pool window larger than the input": (
+        "add_pool", [CL3, CL3, True, [1, 2 ** 31 - 2, 1], [1, 1, 1], [1, 1, 1], [0, 0, 0],
+                     [0, 0, 0], False, False], "the window gives"),
+    "3D pool output of another size": (
+        "add_pool", [CL3, CL3, False, [1, 3, 3], [1, 1, 1], [1, 1, 1], [0, 1, 1], [0, 0, 1],
+                     False, True], "the window gives 4"),
+    "pool with a zero kernel": (
+        "add_pool", [CL, CL, True, [0, 1], [1, 1], [1, 1], [0, 0], [0, 0], False, False],
+        "kernel, stride and dilation"),
 }
 
 
@@ -332,7 +343,7 @@ def test_hostile_table_size():
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_compiled_file(lib, case):
     method, args, match = HOSTILE[case]
-    arena = 75 if any(a is CL for a in args) else 0
+    arena = 150 if any(a is CL3 for a in args) else 75 if any(a is CL for a in args) else 0
     data = _one_step(method, args, arena=arena)
     code, msg = _c_load_error(lib, data)
     assert code in (CE_INVALID_FILE, CE_UNSUPPORTED), msg

@@ -587,3 +587,28 @@ def test_analyze_on_torch_export():
         assert info[t].shape == vals[t].shape, t
     with torch.no_grad():
         assert_close(vals["y"], mod(x).numpy(), atol=1e-5)
+
+
+@needs_torch
+@pytest.mark.parametrize("rank", [1, 3])
+@pytest.mark.parametrize("ceil", [False, True])
+def test_window_pools_of_rank_1_and_3_match_torch(rank, ceil):
+    """The window pool step (every pool that is not 2D): dilation, strides that do not divide,
+    pads, ceil_mode windows over the edge, count_include_pad, and a NaN that max keeps."""
+    import torch
+    from torch import nn
+    shape = {1: (2, 5, 13), 3: (2, 5, 5, 7, 6)}[rank]
+    x = torch.from_numpy(_r(11 + rank, *shape))
+    x[1, 2].view(-1)[3] = float("nan")
+    nd = {1: (nn.MaxPool1d, nn.AvgPool1d), 3: (nn.MaxPool3d, nn.AvgPool3d)}[rank]
+    k = (3, 2, 3)[-rank:]
+    mods = [nd[0](k, 2, 1, dilation=(2, 1, 1)[-rank:], ceil_mode=ceil), nd[0](2, 3, ceil_mode=ceil)]
+    mods += [nd[1](k, (2, 3, 2)[-rank:], (1, 1, 0)[-rank:], ceil_mode=ceil, count_include_pad=c)
+             for c in (False, True)]
+    for m in mods:
+        want = m(x).numpy()
+        sess = convengine.InferenceSession(convengine.from_torch(m, (x,)))
+        got = sess.run(None, {"input": x.numpy()})[0]
+        assert got.shape == want.shape, m
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=str(m))
+        assert_close(np.nan_to_num(got), np.nan_to_num(want), atol=1e-6)
