@@ -151,12 +151,13 @@ bool pool2d_fits(bool max, const Vec& k, const Vec& st, const Vec& d, const Vec&
   return s.out[0] == out.shape[2] && s.out[1] == out.shape[3];
 }
 
-// x, y, max, kernel, stride, dilation, pad_begin, pad_end, ceil_mode, count_include_pad
-// (per-axis lists of the spatial rank, 1-3)
-std::unique_ptr<Step> build_pool(const StepArgs& a) {
-  const TRef &in = a.ref(0), &out = a.ref(1);
-  const bool max = a.b(2), ceil_mode = a.b(8), cip = a.b(9);
-  const Vec k = a.ints(3), st = a.ints(4), d = a.ints(5), pb = a.ints(6), pe = a.ints(7);
+// Window parameters of 1-3 spatial axes, checked and widened to 3 (missing leading axes: a
+// unit window).
+struct Window3 {
+  int64_t k[3], s[3], d[3], pb[3], pe[3];
+};
+Window3 window3(const StepArgs& a, const Vec& k, const Vec& st, const Vec& d, const Vec& pb,
+                const Vec& pe) {
   constexpr int64_t kBig = int64_t{1} << 31;
   for (const Vec* v : {&k, &st, &d})
     for (int64_t x : *v)
@@ -164,6 +165,30 @@ std::unique_ptr<Step> build_pool(const StepArgs& a) {
   for (const Vec* v : {&pb, &pe})
     for (int64_t x : *v)
       if (x < 0 || x > kBig) a.fail("pads must be in [0, 2^31]");
+  const size_t n = k.size();
+  if (n < 1 || n > 3) a.fail("pooling has 1-3 spatial axes");
+  if (st.size() != n || d.size() != n || pb.size() != n || pe.size() != n)
+    a.fail("kernel, stride, dilation and pads must have one entry per spatial axis");
+  Window3 w;
+  for (size_t i = 0; i < 3; ++i) {
+    const bool lead = i < 3 - n;
+    const size_t j = i - (3 - n);
+    w.k[i] = lead ? 1 : k[j];
+    w.s[i] = lead ? 1 : st[j];
+    w.d[i] = lead ? 1 : d[j];
+    w.pb[i] = lead ? 0 : pb[j];
+    w.pe[i] = lead ? 0 : pe[j];
+  }
+  return w;
+}
+
+// x, y, max, kernel, stride, dilation, pad_begin, pad_end, ceil_mode, count_include_pad
+// (per-axis lists of the spatial rank, 1-3)
+std::unique_ptr<Step> build_pool(const StepArgs& a) {
+  const TRef &in = a.ref(0), &out = a.ref(1);
+  const bool max = a.b(2), ceil_mode = a.b(8), cip = a.b(9);
+  const Vec k = a.ints(3), st = a.ints(4), d = a.ints(5), pb = a.ints(6), pe = a.ints(7);
+  const Window3 w = window3(a, k, st, d, pb, pe);
   std::unique_ptr<Step> step;
   if (pool2d_fits(max, k, st, d, pb, pe, ceil_mode, cip, in, out)) {
     PoolShape s;
@@ -177,23 +202,18 @@ std::unique_ptr<Step> build_pool(const StepArgs& a) {
     s.infer_output();
     step = make_pool2d_step(std::make_unique<Pool2dOp>(s), in, out);
   } else {
-    const size_t n = k.size();
-    if (n < 1 || n > 3) a.fail("pooling has 1-3 spatial axes");
-    if (st.size() != n || d.size() != n || pb.size() != n || pe.size() != n)
-      a.fail("kernel, stride, dilation and pads must have one entry per spatial axis");
-    int64_t kk[3], ss[3], dd[3], b0[3], e0[3];
-    for (size_t i = 0; i < 3; ++i) {
-      const bool lead = i < 3 - n;  // missing leading axes: a unit window
-      const size_t j = i - (3 - n);
-      kk[i] = lead ? 1 : k[j];
-      ss[i] = lead ? 1 : st[j];
-      dd[i] = lead ? 1 : d[j];
-      b0[i] = lead ? 0 : pb[j];
-      e0[i] = lead ? 0 : pe[j];
-    }
-    step = make_window_pool_step(max, kk, ss, dd, b0, e0, ceil_mode, cip, in, out);
+    step = make_window_pool_step(max, w.k, w.s, w.d, w.pb, w.pe, ceil_mode, cip, in, out);
   }
   step->op = max ? "MaxPool" : "AveragePool";
+  return step;
+}
+
+// x, y, p, kernel, stride, dilation, pad_begin, pad_end, ceil_mode (LpPool; GlobalLpPool is
+// its window over the whole input)
+std::unique_ptr<Step> build_lp_pool(const StepArgs& a) {
+  const Window3 w = window3(a, a.ints(3), a.ints(4), a.ints(5), a.ints(6), a.ints(7));
+  auto step = make_lp_pool_step(a.i(2), w.k, w.s, w.d, w.pb, w.pe, a.b(8), a.ref(0), a.ref(1));
+  step->op = "LpPool";
   return step;
 }
 
@@ -321,6 +341,7 @@ void add_core_builders(BuilderTable& t) {
   t["add_deform"] = {12, build_deform};
   t["add_local"] = {9, build_local};
   t["add_pool"] = {10, build_pool};
+  t["add_lp_pool"] = {9, build_lp_pool};
   t["add_global_pool"] = {3, build_global_pool};
   t["add_resize"] = {11, build_resize};
   t["add_resize_cubic"] = {6, build_resize_cubic};

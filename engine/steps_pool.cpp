@@ -28,11 +28,17 @@ Taps taps_within(int64_t start, int64_t k, int64_t d, int64_t lo, int64_t hi) {
   return {t0, t1};
 }
 
+enum class WindowKind { kMax, kAverage, kLp };
+
 class WindowPoolStep final : public Step {
  public:
-  WindowPoolStep(bool max, const int64_t* k, const int64_t* s, const int64_t* d, const int64_t* pb,
-                 const int64_t* pe, bool ceil_mode, bool cip, const TRef& in, const TRef& out)
-      : max_(max), cip_(cip), in_(in), out_(out) {
+  // p: LpPool's exponent (kLp only)
+  WindowPoolStep(WindowKind kind, int64_t p, const int64_t* k, const int64_t* s, const int64_t* d,
+                 const int64_t* pb, const int64_t* pe, bool ceil_mode, bool cip, const TRef& in,
+                 const TRef& out)
+      : kind_(kind), cip_(cip), p_(static_cast<double>(p)), in_(in), out_(out) {
+    if (kind == WindowKind::kLp && (p < 1 || p > 64))
+      throw std::invalid_argument("LpPool: p must be in [1, 64], got " + std::to_string(p));
     require_cl(in, "pool input");
     require_cl(out, "pool output");
     const TensorView iv = channels_last_view(in, nullptr), ov = channels_last_view(out, nullptr);
@@ -54,7 +60,7 @@ class WindowPoolStep final : public Step {
     }
     reads.push_back(in);
     writes.push_back(out);
-    algorithm = "window";
+    algorithm = kind == WindowKind::kLp ? "window-lp" : "window";
   }
   void run(const RunBuffers& b, ThreadPool& pool) const override {
     const TensorView iv = channels_last_view(in_, b.base[in_.buf]);
@@ -75,8 +81,8 @@ class WindowPoolStep final : public Step {
           padded *= taps_within(start, k_[a], d_[a], -pb_[a], in_sz[a] + pe_[a]).count();
         }
         const int64_t valid = in_taps[0].count() * in_taps[1].count() * in_taps[2].count();
-        if (max_) std::fill(acc.begin(), acc.end(), -std::numeric_limits<double>::infinity());
-        else std::fill(acc.begin(), acc.end(), 0.0);
+        const bool max = kind_ == WindowKind::kMax;
+        std::fill(acc.begin(), acc.end(), max ? -std::numeric_limits<double>::infinity() : 0.0);
         for (int64_t tz = in_taps[0].t0; tz < in_taps[0].t1; ++tz) {
           const int64_t z = oz * s_[0] - pb_[0] + tz * d_[0];
           for (int64_t ty = in_taps[1].t0; ty < in_taps[1].t1; ++ty) {
@@ -84,17 +90,24 @@ class WindowPoolStep final : public Step {
             for (int64_t tx = in_taps[2].t0; tx < in_taps[2].t1; ++tx) {
               const int64_t x = ox * s_[2] - pb_[2] + tx * d_[2];
               const float* src = iv.pixel(n, z, y, x);
-              if (max_) {  // a NaN stays (as in torch)
+              if (max) {  // a NaN stays (as in torch)
                 for (int64_t c = 0; c < C; ++c)
                   if (src[c] > acc[c] || src[c] != src[c]) acc[c] = src[c];
-              } else {
+              } else if (kind_ == WindowKind::kAverage) {
                 for (int64_t c = 0; c < C; ++c) acc[c] += src[c];
+              } else if (p_ == 2.0) {
+                for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(src[c]) * src[c];
+              } else {
+                for (int64_t c = 0; c < C; ++c) acc[c] += std::pow(std::fabs(double{src[c]}), p_);
               }
             }
           }
         }
-        if (max_) {
+        if (max) {
           for (int64_t c = 0; c < C; ++c) dst[c] = static_cast<float>(acc[c]);
+        } else if (kind_ == WindowKind::kLp) {  // (sum over the window of |x|^p)^(1/p)
+          for (int64_t c = 0; c < C; ++c)
+            dst[c] = static_cast<float>(p_ == 2.0 ? std::sqrt(acc[c]) : std::pow(acc[c], 1.0 / p_));
         } else {
           const int64_t div = cip_ ? padded : valid;
           const double inv = div > 0 ? 1.0 / div : 0.0;
@@ -105,7 +118,9 @@ class WindowPoolStep final : public Step {
   }
 
  private:
-  bool max_, cip_;
+  WindowKind kind_;
+  bool cip_;
+  double p_;
   int64_t k_[3], s_[3], d_[3], pb_[3], pe_[3];
   TRef in_, out_;
 };
@@ -168,8 +183,17 @@ std::unique_ptr<Step> make_window_pool_step(bool max, const int64_t kernel[3], c
                                             const int64_t pad_end[3], bool ceil_mode,
                                             bool count_include_pad, const TRef& in,
                                             const TRef& out) {
-  return std::make_unique<WindowPoolStep>(max, kernel, stride, dilation, pad_begin, pad_end,
-                                          ceil_mode, count_include_pad, in, out);
+  return std::make_unique<WindowPoolStep>(max ? WindowKind::kMax : WindowKind::kAverage, 0,
+                                          kernel, stride, dilation, pad_begin, pad_end, ceil_mode,
+                                          count_include_pad, in, out);
+}
+
+std::unique_ptr<Step> make_lp_pool_step(int64_t p, const int64_t kernel[3], const int64_t stride[3],
+                                        const int64_t dilation[3], const int64_t pad_begin[3],
+                                        const int64_t pad_end[3], bool ceil_mode, const TRef& in,
+                                        const TRef& out) {
+  return std::make_unique<WindowPoolStep>(WindowKind::kLp, p, kernel, stride, dilation, pad_begin,
+                                          pad_end, ceil_mode, false, in, out);
 }
 
 std::unique_ptr<Step> make_global_pool_step(bool max, const TRef& in, const TRef& out) {

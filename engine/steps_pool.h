@@ -20,6 +20,12 @@ std::unique_ptr<Step> make_window_pool_step(bool max, const int64_t kernel[3], c
                                             const int64_t pad_end[3], bool ceil_mode,
                                             bool count_include_pad, const TRef& in,
                                             const TRef& out);
+// LpPool: (sum over the window's taps inside the input of |x|^p)^(1/p), p in [1, 64]; windows
+// as in make_window_pool_step.
+std::unique_ptr<Step> make_lp_pool_step(int64_t p, const int64_t kernel[3], const int64_t stride[3],
+                                        const int64_t dilation[3], const int64_t pad_begin[3],
+                                        const int64_t pad_end[3], bool ceil_mode, const TRef& in,
+                                        const TRef& out);
 // Global average / max over every spatial position (channels-last in, (n, c, 1...) out).
 std::unique_ptr<Step> make_global_pool_step(bool max, const TRef& in, const TRef& out);
 

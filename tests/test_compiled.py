@@ -330,6 +330,9 @@ HOSTILE = {
     "3D pool output of another size": (
         "add_pool", [CL3, CL3, False, [1, 3, 3], [1, 1, 1], [1, 1, 1], [0, 1, 1], [0, 0, 1],
                      False, True], "the window gives 4"),
+    "lp pool with p 0": (
+        "add_lp_pool", [CL3, CL3, 0, [1, 1, 1], [1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0],
+                        False], "p must be in [1, 64]"),
     "pool with a zero kernel": (
         "add_pool", [CL, CL, True, [0, 1], [1, 1], [1, 1], [0, 0], [0, 0], False, False],
         "kernel, stride and dilation"),

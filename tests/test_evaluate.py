@@ -234,6 +234,15 @@ CASES = [
     ("global_avg", "GlobalAveragePool", [X], {}, 1, 13),
     ("global_max", "GlobalMaxPool", [X], {}, 1, 13),
     ("global_avg_3d", "GlobalAveragePool", [X3], {}, 1, 13),
+    *[(f"lppool_{name}", "LpPool", [x], attrs, 1, 18) for name, x, attrs in (
+        ("1d_p1", X1, dict(kernel_shape=[3], strides=[2], pads=[1, 2], p=1)),
+        ("2d_p2_ceil", X, dict(kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1],
+                                ceil_mode=1)),
+        ("2d_same_lower_p3", X, dict(kernel_shape=[2, 3], strides=[2, 1], auto_pad="SAME_LOWER",
+                                      p=3)),
+        ("3d_p2", X3, dict(kernel_shape=[2, 3, 2], strides=[1, 2, 2], pads=[0, 1, 1, 1, 0, 0])))],
+    *[(f"global_lp_p{p}_{i}", "GlobalLpPool", [x], dict(p=p), 1, 2)
+      for p in (1, 2, 3) for i, x in enumerate((X, X1, X3))],
     # resize
     *[(f"resize_nearest_{ctm}_{nm}_{i}", "Resize", [X, E, F(*sc)],
        dict(mode="nearest", coordinate_transformation_mode=ctm, nearest_mode=nm), 1, 19)
@@ -588,27 +597,3 @@ def test_analyze_on_torch_export():
     with torch.no_grad():
         assert_close(vals["y"], mod(x).numpy(), atol=1e-5)
 
-
-@needs_torch
-@pytest.mark.parametrize("rank", [1, 3])
-@pytest.mark.parametrize("ceil", [False, True])
-def test_window_pools_of_rank_1_and_3_match_torch(rank, ceil):
-    """The window pool step (every pool that is not 2D): dilation, strides that do not divide,
-    pads, ceil_mode windows over the edge, count_include_pad, and a NaN that max keeps."""
-    import torch
-    from torch import nn
-    shape = {1: (2, 5, 13), 3: (2, 5, 5, 7, 6)}[rank]
-    x = torch.from_numpy(_r(11 + rank, *shape))
-    x[1, 2].view(-1)[3] = float("nan")
-    nd = {1: (nn.MaxPool1d, nn.AvgPool1d), 3: (nn.MaxPool3d, nn.AvgPool3d)}[rank]
-    k = (3, 2, 3)[-rank:]
-    mods = [nd[0](k, 2, 1, dilation=(2, 1, 1)[-rank:], ceil_mode=ceil), nd[0](2, 3, ceil_mode=ceil)]
-    mods += [nd[1](k, (2, 3, 2)[-rank:], (1, 1, 0)[-rank:], ceil_mode=ceil, count_include_pad=c)
-             for c in (False, True)]
-    for m in mods:
-        want = m(x).numpy()
-        sess = convengine.InferenceSession(convengine.from_torch(m, (x,)))
-        got = sess.run(None, {"input": x.numpy()})[0]
-        assert got.shape == want.shape, m
-        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=str(m))
-        assert_close(np.nan_to_num(got), np.nan_to_num(want), atol=1e-6)

@@ -1,11 +1,11 @@
 """Planner lowerings of pooling: MaxPool, AveragePool (1-3 spatial axes, pads, dilations,
-ceil_mode, count_include_pad; the window geometry is rules.py's) and GlobalAveragePool /
-GlobalMaxPool: `op_<OpType>(node, ins, where)` methods mixed into `planner.Planner`. Each is
+ceil_mode, count_include_pad; the window geometry is rules.py's), LpPool and GlobalAveragePool /
+GlobalMaxPool / GlobalLpPool: `op_<OpType>(node, ins, where)` methods mixed into `planner.Planner`. Each is
 one C++ step on channels-last tensors."""
 from __future__ import annotations
 
 from .ops import attr
-from .rules import pool_geometry
+from .rules import Window, pool_geometry
 from .views import PlanError, _cl_order
 
 
@@ -29,6 +29,32 @@ class PoolLowering:
 
     def op_AveragePool(self, node, ins, where):
         self._pool(node, ins, where, False)
+
+    def _lp_pool(self, node, where, x, y, k, win, ceil):
+        p = int(attr(node, "p"))
+        if not 1 <= p <= 64:
+            raise PlanError(f"{where}: p must be in [1, 64], got {p}")
+        if not 1 <= len(k) <= 3:
+            raise PlanError(f"{where}: LpPool runs on 1-3 spatial axes, got {len(k)}")
+        self.step("add_lp_pool", node.name or where,
+                  [x, y, p, list(k), list(win.strides), list(win.dilations),
+                   list(win.pad_begin), list(win.pad_end), ceil], [x], [y])
+
+    def op_LpPool(self, node, ins, where):
+        x = self.cl(ins[0], where)
+        k, win = pool_geometry(node, x.shape)
+        y = self.out(node, 0, (x.shape[0], x.shape[1], *win.out), _cl_order(x.rank))
+        self._lp_pool(node, where, x, y, k, win, bool(attr(node, "ceil_mode")))
+
+    def op_GlobalLpPool(self, node, ins, where):
+        x = ins[0]
+        if x.rank < 3:
+            raise PlanError(f"{where}: input must have spatial axes, got shape {x.shape}")
+        x = self.cl(x, where)
+        sp = list(x.shape[2:])
+        y = self.out(node, 0, (x.shape[0], x.shape[1]) + (1,) * len(sp), _cl_order(x.rank))
+        win = Window([1] * len(sp), [1] * len(sp), [0] * len(sp), [0] * len(sp), [1] * len(sp))
+        self._lp_pool(node, where, x, y, sp, win, False)
 
     def _global_pool(self, node, ins, where, is_max):
         x = ins[0]

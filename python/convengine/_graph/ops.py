@@ -65,6 +65,8 @@ _SPECS = [
     OpSpec("GlobalMaxPool", (1, 1), (1, 1), {}),
     OpSpec("MaxPool", (1, 1), (1, 2), {**_POOL, "storage_order": 0}),
     OpSpec("AveragePool", (1, 1), (1, 1), {**_POOL, "count_include_pad": 0}),
+    OpSpec("LpPool", (1, 1), (1, 1), {**_POOL, "p": 2}),
+    OpSpec("GlobalLpPool", (1, 1), (1, 1), {"p": 2}),
     OpSpec("Gemm", (2, 3), (1, 1), {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0}),
     OpSpec("MatMul", (2, 2), (1, 1), {}),
     OpSpec("Flatten", (1, 1), (1, 1), {"axis": 1}),

@@ -89,7 +89,10 @@ def _infer_node(node, infos, opset):
         _, win = pool_geometry(node, x.shape)
         shape = tuple(x.shape[:2]) + tuple(win.out)
         return [(shape, x.dtype), (shape, np.dtype(np.int64))]
-    if op in ("GlobalAveragePool", "GlobalMaxPool"):
+    if op == "LpPool":
+        _, win = pool_geometry(node, x.shape)
+        return [(tuple(x.shape[:2]) + tuple(win.out), x.dtype)]
+    if op in ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"):
         return [(tuple(x.shape[:2]) + (1,) * (len(x.shape) - 2), x.dtype)]
     if op == "Gemm":
         b = infos[1]

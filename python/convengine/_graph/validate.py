@@ -57,7 +57,7 @@ _FLAGS = {"ceil_mode", "count_include_pad", "storage_order", "transA", "transB",
           "align_corners", "exclusive", "reverse", "fmod"}
 _FLOAT_DTYPES = ("float32", "float16", "float64")
 _CONV_LIKE = {"Conv", "ConvTranspose", "FusedConv", "DeformConv", "LocalConv"}
-_POOLS = {"MaxPool", "AveragePool"}
+_POOLS = {"MaxPool", "AveragePool", "LpPool"}
 
 
 def attr_kind(op: str, name: str, default) -> str:
