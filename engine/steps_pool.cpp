@@ -74,11 +74,12 @@ class WindowPoolStep final : public Step {
         float* dst = ov.pixel(n, oz, oy, ox);
         const int64_t o[3] = {oz, static_cast<int64_t>(oy), ox};
         Taps in_taps[3];
-        int64_t padded = 1;
+        double padded = 1.0;  // up to 2^31 taps per axis in a hostile file: no int64 product
         for (int a = 0; a < 3; ++a) {
           const int64_t start = o[a] * s_[a] - pb_[a];
           in_taps[a] = taps_within(start, k_[a], d_[a], 0, in_sz[a]);
-          padded *= taps_within(start, k_[a], d_[a], -pb_[a], in_sz[a] + pe_[a]).count();
+          padded *= static_cast<double>(
+              taps_within(start, k_[a], d_[a], -pb_[a], in_sz[a] + pe_[a]).count());
         }
         const int64_t valid = in_taps[0].count() * in_taps[1].count() * in_taps[2].count();
         const bool max = kind_ == WindowKind::kMax;
@@ -109,7 +110,7 @@ class WindowPoolStep final : public Step {
           for (int64_t c = 0; c < C; ++c)
             dst[c] = static_cast<float>(p_ == 2.0 ? std::sqrt(acc[c]) : std::pow(acc[c], 1.0 / p_));
         } else {
-          const int64_t div = cip_ ? padded : valid;
+          const double div = cip_ ? padded : static_cast<double>(valid);
           const double inv = div > 0 ? 1.0 / div : 0.0;
           for (int64_t c = 0; c < C; ++c) dst[c] = static_cast<float>(acc[c] * inv);
         }
