@@ -25,12 +25,10 @@ struct Span {
 Span window_span(int64_t o, int64_t size, int64_t k, int64_t stride, int64_t pad_begin,
                  int64_t pad_end, int64_t dilation) {
   const int64_t start = o * stride - pad_begin;
-  const int64_t i_lo = start < 0 ? (-start + dilation - 1) / dilation : 0;
-  const int64_t last = size - 1 - start;  // taps i with i * dilation <= last are inside
-  const int64_t i_hi = last < 0 ? 0 : std::min(k, last / dilation + 1);
+  const rules::TapRange t = rules::taps_within(start, k, dilation, 0, size);
   Span s;
-  s.count = std::max<int64_t>(0, i_hi - i_lo);
-  s.first_index = start + i_lo * dilation;
+  s.count = t.count();
+  s.first_index = start + t.first * dilation;
   const int64_t end = std::min(start + k, size + pad_end);  // avg only (dilation 1)
   s.extent = end - start;
   return s;

@@ -19,6 +19,20 @@ constexpr int64_t window_span(int64_t kernel, int64_t dilation) {
   return dilation * (kernel - 1) + 1;
 }
 
+// The taps t in [0, kernel) of a window starting at `start` whose positions start + t * dilation
+// lie in [lo, hi): an interval [first, last), empty when last <= first. Found without walking
+// the kernel (a compiled file may state a kernel of 2^31).
+struct TapRange {
+  int64_t first, last;
+  constexpr int64_t count() const { return last > first ? last - first : 0; }
+};
+constexpr TapRange taps_within(int64_t start, int64_t kernel, int64_t dilation, int64_t lo,
+                               int64_t hi) {
+  const int64_t first = start >= lo ? 0 : (lo - start + dilation - 1) / dilation;
+  const int64_t last = hi - start <= 0 ? 0 : (hi - start - 1) / dilation + 1;
+  return {first, last < kernel ? last : kernel};
+}
+
 // Output length along one axis of a conv or pooling window over an input padded by pad_begin
 // and pad_end: floor((in + pads - span) / stride) + 1. With ceil_mode the division rounds up,
 // so the last window may overhang the padded end by less than a stride, but a last window that

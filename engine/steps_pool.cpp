@@ -15,19 +15,6 @@ namespace ce {
 
 namespace {
 
-// The taps t in [0, k) of a window starting at `start` with positions start + t * d inside
-// [lo, hi): an interval [t0, t1), found without walking the kernel (a compiled file may state
-// a kernel of 2^31).
-struct Taps {
-  int64_t t0, t1;
-  int64_t count() const { return std::max<int64_t>(0, t1 - t0); }
-};
-Taps taps_within(int64_t start, int64_t k, int64_t d, int64_t lo, int64_t hi) {
-  const int64_t t0 = start >= lo ? 0 : (lo - start + d - 1) / d;
-  const int64_t t1 = hi - start <= 0 ? 0 : std::min(k, (hi - start - 1) / d + 1);
-  return {t0, t1};
-}
-
 enum class WindowKind { kMax, kAverage, kLp };
 
 class WindowPoolStep final : public Step {
@@ -73,22 +60,22 @@ class WindowPoolStep final : public Step {
       for (int64_t ox = 0; ox < ov.w; ++ox) {
         float* dst = ov.pixel(n, oz, oy, ox);
         const int64_t o[3] = {oz, static_cast<int64_t>(oy), ox};
-        Taps in_taps[3];
+        rules::TapRange in_taps[3];
         double padded = 1.0;  // up to 2^31 taps per axis in a hostile file: no int64 product
         for (int a = 0; a < 3; ++a) {
           const int64_t start = o[a] * s_[a] - pb_[a];
-          in_taps[a] = taps_within(start, k_[a], d_[a], 0, in_sz[a]);
+          in_taps[a] = rules::taps_within(start, k_[a], d_[a], 0, in_sz[a]);
           padded *= static_cast<double>(
-              taps_within(start, k_[a], d_[a], -pb_[a], in_sz[a] + pe_[a]).count());
+              rules::taps_within(start, k_[a], d_[a], -pb_[a], in_sz[a] + pe_[a]).count());
         }
         const int64_t valid = in_taps[0].count() * in_taps[1].count() * in_taps[2].count();
         const bool max = kind_ == WindowKind::kMax;
         std::fill(acc.begin(), acc.end(), max ? -std::numeric_limits<double>::infinity() : 0.0);
-        for (int64_t tz = in_taps[0].t0; tz < in_taps[0].t1; ++tz) {
+        for (int64_t tz = in_taps[0].first; tz < in_taps[0].last; ++tz) {
           const int64_t z = oz * s_[0] - pb_[0] + tz * d_[0];
-          for (int64_t ty = in_taps[1].t0; ty < in_taps[1].t1; ++ty) {
+          for (int64_t ty = in_taps[1].first; ty < in_taps[1].last; ++ty) {
             const int64_t y = static_cast<int64_t>(oy) * s_[1] - pb_[1] + ty * d_[1];
-            for (int64_t tx = in_taps[2].t0; tx < in_taps[2].t1; ++tx) {
+            for (int64_t tx = in_taps[2].first; tx < in_taps[2].last; ++tx) {
               const int64_t x = ox * s_[2] - pb_[2] + tx * d_[2];
               const float* src = iv.pixel(n, z, y, x);
               if (max) {  // a NaN stays (as in torch)

@@ -54,13 +54,13 @@ _MAX_PROTO_BYTES = 2 << 30
 # op table whose first ONNX version it does not (onnxruntime 1.32, get_all_opkernel_def()):
 # a model whose opset resolves one of these ops to an older version is refused there.
 _ORT_FIRST_VERSION = {
-    "Abs": 6, "Add": 7, "And": 7, "AveragePool": 7, "BatchNormalization": 7, "Cast": 6,
-    "Ceil": 6, "Clip": 6, "Concat": 4, "Div": 7, "Dropout": 7, "Elu": 6, "Equal": 7, "Exp": 6,
-    "Floor": 6, "Gemm": 7, "Greater": 7, "HardSigmoid": 6, "InstanceNormalization": 6,
-    "LeakyRelu": 6, "Less": 7, "Log": 6, "LpPool": 2, "GlobalLpPool": 2, "Max": 6, "Mean": 6, "Min": 6, "Mul": 7, "Neg": 6,
-    "Or": 7, "PRelu": 7, "Pad": 2, "Pow": 7, "Reciprocal": 6, "Relu": 6, "Selu": 6,
-    "Sigmoid": 6, "Split": 2, "Sqrt": 6, "Sub": 7, "Sum": 6, "Tanh": 6, "Tile": 6,
-    "Upsample": 7, "Xor": 7}
+    "Abs": 6, "Add": 7, "And": 7, "AveragePool": 7, "BatchNormalization": 7, "Cast": 6, "Ceil": 6,
+    "Clip": 6, "Concat": 4, "Div": 7, "Dropout": 7, "Elu": 6, "Equal": 7, "Exp": 6, "Floor": 6,
+    "Gemm": 7, "Greater": 7, "HardSigmoid": 6, "InstanceNormalization": 6, "LeakyRelu": 6,
+    "Less": 7, "Log": 6, "LpPool": 2, "GlobalLpPool": 2, "Max": 6, "Mean": 6, "Min": 6, "Mul": 7,
+    "Neg": 6, "Or": 7, "PRelu": 7, "Pad": 2, "Pow": 7, "Reciprocal": 6, "Relu": 6, "Selu": 6,
+    "Sigmoid": 6, "Split": 2, "Sqrt": 6, "Sub": 7, "Sum": 6, "Tanh": 6, "Tile": 6, "Upsample": 7,
+    "Xor": 7}
 
 
 def _onnx():

@@ -1,6 +1,7 @@
 """numpy reference (ONNX semantics) of the pooling ops, registered into the interpreter's op
 table (eval_registry.py): MaxPool (with its Indices output), AveragePool, LpPool,
-GlobalAveragePool, GlobalMaxPool and GlobalLpPool. The window geometry (pads, auto_pad, ceil_mode) comes from rules.py."""
+GlobalAveragePool, GlobalMaxPool and GlobalLpPool. The window geometry (pads, auto_pad,
+ceil_mode) and LpPool's p come from rules.py."""
 from __future__ import annotations
 
 import itertools
@@ -8,7 +9,7 @@ import itertools
 import numpy as np
 
 from .eval_registry import _float_input, _need, _op
-from .rules import Window, _a, _Err, pool_geometry
+from .rules import Window, _a, _Err, lp_pool_p, pool_geometry
 
 
 def _global_pool(fn):
@@ -25,16 +26,9 @@ _op("GlobalAveragePool")(_global_pool(
 _op("GlobalMaxPool")(_global_pool(np.max))
 
 
-def _lp_p(node):
-    p = int(_a(node, "p", 2))
-    if not 1 <= p <= 64:
-        raise _Err(f"p must be in [1, 64], got {p}")
-    return p
-
-
 @_op("GlobalLpPool")
 def _e_global_lppool(node, ins, opset):
-    p = _lp_p(node)
+    p = lp_pool_p(node)
     return _global_pool(lambda x, axis, keepdims: (np.abs(x.astype(np.float64)) ** p).sum(
         axis=axis, keepdims=keepdims) ** (1.0 / p))(node, ins, opset)
 
@@ -43,7 +37,7 @@ def _e_global_lppool(node, ins, opset):
 def _e_lppool(node, ins, opset):
     """(sum over the window of |x|^p)^(1/p); padding counts as zeros."""
     x = _float_input(_need(ins[0], "X"))
-    p = _lp_p(node)
+    p = lp_pool_p(node)
     k, win = pool_geometry(node, x.shape)
     acc = 0.0
     for _, v in _windows(np.abs(x.astype(np.float64)) ** p, k, win, 0.0):

@@ -243,6 +243,14 @@ def conv_geometry(node, x_shape, w_shape, transposed=False):
     return group, Window(strides, dilations, pb, pe, out), c_out
 
 
+def lp_pool_p(node):
+    """LpPool's / GlobalLpPool's exponent p, an integer in [1, 64]."""
+    p = int(_a(node, "p", 2))
+    if not 1 <= p <= 64:
+        raise _Err(f"p must be in [1, 64], got {p}")
+    return p
+
+
 def pool_geometry(node, x_shape):
     """(kernel, Window) of a MaxPool / AveragePool."""
     nd = len(x_shape) - 2

@@ -85,13 +85,10 @@ def _infer_node(node, infos, opset):
         if w.shape is None or len(w.shape) != 6:
             return None
         return [((x.shape[0], w.shape[2], w.shape[0], w.shape[1]), x.dtype)]
-    if op in ("MaxPool", "AveragePool"):
+    if op in ("MaxPool", "AveragePool", "LpPool"):
         _, win = pool_geometry(node, x.shape)
         shape = tuple(x.shape[:2]) + tuple(win.out)
         return [(shape, x.dtype), (shape, np.dtype(np.int64))]
-    if op == "LpPool":
-        _, win = pool_geometry(node, x.shape)
-        return [(tuple(x.shape[:2]) + tuple(win.out), x.dtype)]
     if op in ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"):
         return [(tuple(x.shape[:2]) + (1,) * (len(x.shape) - 2), x.dtype)]
     if op == "Gemm":
